@@ -1,0 +1,303 @@
+"""Saved connection profiles (connections.json), their secrets encrypted by the secret box."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from qdbm_desktop.core.dialects import ConnectParams, get_dialect
+from qdbm_desktop.core.errors import (
+    ConnectFailed,
+    DriverMissing,
+    QdbmError,
+    SecretUnavailable,
+    UsageError,
+    one_line,
+    redact,
+)
+from qdbm_desktop.core.jsonfile import JsonDocumentFile
+from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.secrets import SecretBox
+
+FORMAT_VERSION = 1
+SECRET_FIELDS = ("password", "dsn")
+# Driver options whose value is a credential (sslpassword, Pwd, api_token ...) are encrypted too.
+_SECRET_OPTION = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
+_OPTION_PREFIX = "option:"
+_MAX_NAME = 100
+
+
+def is_secret_option(key: str) -> bool:
+    return bool(_SECRET_OPTION.search(key))
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+class SecretState(Enum):
+    NONE = "none"
+    STORED = "stored"
+    UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True)
+class ConnectionProfile:
+    """One saved connection. ``secrets`` maps a field to its Fernet token, never to plain text."""
+
+    name: str
+    type: str
+    host: str | None = None
+    port: int | None = None
+    database: str | None = None
+    user: str | None = None
+    path: str | None = None
+    driver: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    created_at: str | None = None
+    last_used: str | None = None
+    last_test: str | None = None
+    last_test_at: str | None = None
+
+    @property
+    def display_type(self) -> str:
+        return get_dialect(self.type).display_name
+
+    @property
+    def location(self) -> str:
+        """Host and port, or the file, for lists (never a secret)."""
+        return get_dialect(self.type).describe_location(self.public_params())
+
+    @property
+    def effective_port(self) -> int | None:
+        return self.port or get_dialect(self.type).default_port
+
+    def public_params(self) -> ConnectParams:
+        """Connection parameters without any secret."""
+        return ConnectParams(host=self.host, port=self.port, database=self.database, user=self.user,
+                             path=self.path, driver=self.driver, options=dict(self.options))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["options"] = dict(self.options)
+        data["secrets"] = dict(self.secrets)
+        return {k: v for k, v in data.items() if v not in (None, {}, "")}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ConnectionProfile:
+        known = {f for f in cls.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        values["options"] = {str(k): str(v) for k, v in (data.get("options") or {}).items()}
+        values["secrets"] = {str(k): str(v) for k, v in (data.get("secrets") or {}).items()}
+        port = values.get("port")
+        values["port"] = int(port) if port not in (None, "") else None
+        return cls(**values)
+
+
+def validate_profile(profile: ConnectionProfile) -> None:
+    """Raise ``UsageError`` saying what is wrong with a profile's fields."""
+    name = profile.name
+    if not name or not name.strip():
+        raise UsageError("a connection needs a name")
+    if name != name.strip() or len(name) > _MAX_NAME or any(ord(c) < 32 for c in name):
+        raise UsageError(f"connection name {name!r} must be 1-{_MAX_NAME} printable characters "
+                         "without leading or trailing spaces")
+    dialect = get_dialect(profile.type)
+    if profile.port is not None and not 1 <= profile.port <= 65535:
+        raise UsageError(f"port {profile.port} is out of range (1-65535)")
+    if dialect.name == "sqlite":
+        if not profile.path:
+            raise UsageError("a SQLite connection needs a database file (--path)")
+    elif dialect.name == "oracle":
+        if not (profile.host or "dsn" in profile.secrets):
+            raise UsageError("an Oracle connection needs a host and service name, or a DSN")
+    elif not profile.host:
+        raise UsageError(f"a {dialect.display_name} connection needs a host")
+
+
+class ConnectionStore:
+    """The saved connections, read from and written to connections.json under its lock."""
+
+    def __init__(self, paths: AppPaths, box: SecretBox) -> None:
+        self._file = JsonDocumentFile(paths.connections_file, FORMAT_VERSION,
+                                      default=lambda: {"connections": []})
+        self._box = box
+
+    @property
+    def notices(self) -> list[str]:
+        return self._file.notices
+
+    @property
+    def read_only_reason(self) -> str | None:
+        return self._file.read_only_reason
+
+    @property
+    def secret_box(self) -> SecretBox:
+        return self._box
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def list(self) -> list[ConnectionProfile]:
+        document = self._file.load()
+        profiles = []
+        for entry in document.get("connections", []):
+            try:
+                profiles.append(ConnectionProfile.from_json(entry))
+            except (TypeError, ValueError, KeyError):
+                continue  # an entry edited into nonsense by hand; the rest still load
+        return profiles
+
+    def get(self, name: str) -> ConnectionProfile:
+        for profile in self.list():
+            if profile.name == name:
+                return profile
+        raise QdbmError(f"no saved connection named {name!r}")
+
+    def find(self, name: str) -> ConnectionProfile | None:
+        return next((p for p in self.list() if p.name.casefold() == name.casefold()), None)
+
+    def secret_state(self, profile: ConnectionProfile) -> SecretState:
+        if not profile.secrets:
+            return SecretState.NONE
+        if all(self._box.can_decrypt(token) for token in profile.secrets.values()):
+            return SecretState.STORED
+        return SecretState.UNREADABLE
+
+    def connect_params(self, profile: ConnectionProfile) -> ConnectParams:
+        """Parameters with secrets decrypted; ``SecretUnavailable`` names the connection."""
+        plain: dict[str, str] = {}
+        for key, token in profile.secrets.items():
+            plain[key] = self._box.decrypt(token, what=f"the {key.removeprefix(_OPTION_PREFIX)} of "
+                                                        f"connection {profile.name!r}")
+        options = dict(profile.options)
+        options.update({k.removeprefix(_OPTION_PREFIX): v for k, v in plain.items()
+                        if k.startswith(_OPTION_PREFIX)})
+        return replace(profile.public_params(), options=options, password=plain.get("password"),
+                       dsn=plain.get("dsn"))
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def add(self, profile: ConnectionProfile, secrets: Mapping[str, str | None] | None = None,
+            *, replace_existing: bool = False) -> ConnectionProfile:
+        """Save a new profile; ``secrets`` are plain text and are encrypted here."""
+        profile = self._with_secrets(profile, secrets or {})
+        profile = replace(profile, created_at=profile.created_at or now_iso())
+        validate_profile(profile)
+        with self._file.locked():
+            document = self._file.load()
+            entries = document.setdefault("connections", [])
+            clash = [e for e in entries if str(e.get("name", "")).casefold() == profile.name.casefold()]
+            if clash and not replace_existing:
+                raise QdbmError(f"a connection named {clash[0]['name']!r} already exists")
+            entries[:] = [e for e in entries if e not in clash] + [profile.to_json()]
+            self._file.save(document)
+        return profile
+
+    def update(self, name: str, profile: ConnectionProfile,
+               secrets: Mapping[str, str | None] | None = None) -> ConnectionProfile:
+        """Replace profile ``name`` (possibly renamed); secrets not given are kept as they were."""
+        profile = self._with_secrets(profile, secrets or {})
+        validate_profile(profile)
+        with self._file.locked():
+            document = self._file.load()
+            entries = document.setdefault("connections", [])
+            index = next((i for i, e in enumerate(entries) if e.get("name") == name), None)
+            if index is None:
+                raise QdbmError(f"no saved connection named {name!r}")
+            if any(i != index and str(e.get("name", "")).casefold() == profile.name.casefold()
+                   for i, e in enumerate(entries)):
+                raise QdbmError(f"a connection named {profile.name!r} already exists")
+            entries[index] = profile.to_json()
+            self._file.save(document)
+        return profile
+
+    def set_secret(self, name: str, key: str, plaintext: str | None) -> ConnectionProfile:
+        profile = self.get(name)
+        return self.update(name, profile, {key: plaintext})
+
+    def remove(self, name: str) -> None:
+        with self._file.locked():
+            document = self._file.load()
+            entries = document.setdefault("connections", [])
+            kept = [e for e in entries if e.get("name") != name]
+            if len(kept) == len(entries):
+                raise QdbmError(f"no saved connection named {name!r}")
+            document["connections"] = kept
+            self._file.save(document)
+
+    def record_test(self, name: str, result: str) -> None:
+        """Remember the last test's result (shown in the connections list)."""
+        self._touch(name, last_test=result[:300], last_test_at=now_iso())
+
+    def record_use(self, name: str) -> None:
+        self._touch(name, last_used=now_iso())
+
+    def _touch(self, name: str, **changes: str) -> None:
+        with self._file.locked():
+            document = self._file.load()
+            if self._file.read_only:
+                return  # bookkeeping only: not worth refusing the test or the run over
+            for entry in document.get("connections", []):
+                if entry.get("name") == name:
+                    entry.update(changes)
+                    self._file.save(document)
+                    return
+
+    def _with_secrets(self, profile: ConnectionProfile,
+                      secrets: Mapping[str, str | None]) -> ConnectionProfile:
+        """Move secret-looking options into ``secrets`` and encrypt every plain value given.
+
+        A value of ``None`` removes that secret; an absent key keeps the stored one.
+        """
+        tokens = dict(profile.secrets)
+        options = {}
+        plain = dict(secrets)
+        for key, value in profile.options.items():
+            if is_secret_option(key):
+                plain[_OPTION_PREFIX + key] = value
+            else:
+                options[key] = value
+        for key, value in plain.items():
+            if key not in SECRET_FIELDS and not key.startswith(_OPTION_PREFIX):
+                raise UsageError(f"{key!r} is not a secret field")
+            if value is None or value == "":
+                tokens.pop(key, None)
+            else:
+                tokens[key] = self._box.encrypt(value)
+        return replace(profile, options=options, secrets=tokens)
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    message: str
+    seconds: float
+
+
+def check_connection(store: ConnectionStore, profile: ConnectionProfile, timeout: float = 10.0) -> ConnectionCheck:
+    """Connect, ask the server for its version, disconnect; the outcome is also remembered."""
+    started = time.monotonic()
+    secrets: list[str] = []
+    try:
+        params = store.connect_params(profile)
+        secrets = params.secret_values() + [v for k, v in params.options.items() if is_secret_option(k)]
+        dialect = get_dialect(profile.type)
+        connection = dialect.connect(params, timeout)
+        try:
+            version = dialect.server_version(connection)
+        finally:
+            connection.close()
+        result = ConnectionCheck(True, version, time.monotonic() - started)
+    except (SecretUnavailable, DriverMissing, ConnectFailed) as exc:
+        result = ConnectionCheck(False, redact(str(exc), secrets), time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - every driver has its own exception tree
+        result = ConnectionCheck(False, redact(one_line(str(exc)) or type(exc).__name__, secrets),
+                            time.monotonic() - started)
+    store.record_test(profile.name, ("ok: " if result.ok else "failed: ") + result.message)
+    return result

@@ -1,0 +1,52 @@
+"""Errors a user can cause or meet, each carrying a one-line message safe to show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+MASK = "********"
+
+
+class QdbmError(Exception):
+    """An expected failure: the message is one line, names what went wrong, and holds no secret."""
+
+    exit_code = 1
+
+
+class UsageError(QdbmError):
+    """The user asked for something malformed (bad value, unknown name)."""
+
+    exit_code = 2
+
+
+class ConfigFileError(QdbmError):
+    """A configuration file cannot be read or written."""
+
+
+class ReadOnlyConfigError(ConfigFileError):
+    """The file was written by a newer version and is open read-only."""
+
+
+class SecretUnavailable(QdbmError):
+    """A stored secret cannot be decrypted with the keys at hand."""
+
+
+class ConnectFailed(QdbmError):
+    """A database connection could not be opened."""
+
+
+class DriverMissing(QdbmError):
+    """The Python driver or a system library a dialect needs is not installed."""
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every occurrence of each non-empty secret in ``text`` with a mask."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def one_line(text: str) -> str:
+    """Fold a multi-line driver message into one line."""
+    parts = [part.strip() for part in str(text).splitlines() if part.strip()]
+    return "; ".join(parts) if parts else str(text).strip()

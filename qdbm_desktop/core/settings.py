@@ -1,0 +1,98 @@
+"""Global preferences (settings.json)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.jsonfile import JsonDocumentFile
+from qdbm_desktop.core.paths import AppPaths
+
+FORMAT_VERSION = 1
+LOAD_MODES = ("append", "truncate", "replace", "create", "upsert")
+DEFAULT_BATCH_SIZE = 100_000
+MAX_BATCH_SIZE = 10_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """User preferences; every value is validated by :func:`parse_setting`."""
+
+    batch_size: int = DEFAULT_BATCH_SIZE
+    default_mode: str = "append"
+    #: Set once the first start has created the demo database and connections.
+    first_run_done: bool = False
+
+
+def _parse_batch_size(text: str) -> int:
+    try:
+        value = int(str(text).replace("_", "").strip())
+    except ValueError:
+        raise UsageError(f"batch_size must be a whole number of rows, not {text!r}") from None
+    if not 1 <= value <= MAX_BATCH_SIZE:
+        raise UsageError(f"batch_size must be between 1 and {MAX_BATCH_SIZE:,} rows, not {value:,}")
+    return value
+
+
+def _parse_mode(text: str) -> str:
+    value = str(text).strip().lower()
+    if value not in LOAD_MODES:
+        raise UsageError(f"default_mode must be one of {', '.join(LOAD_MODES)}, not {text!r}")
+    return value
+
+
+def _parse_bool(text: str) -> bool:
+    value = str(text).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"expected true or false, not {text!r}")
+
+
+_PARSERS: Mapping[str, Callable[[str], Any]] = {
+    "batch_size": _parse_batch_size,
+    "default_mode": _parse_mode,
+    "first_run_done": _parse_bool,
+}
+#: The settings a user sets by hand (first_run_done is bookkeeping).
+USER_KEYS = ("batch_size", "default_mode")
+
+
+def parse_setting(key: str, text: str) -> Any:
+    """The typed value of setting ``key`` given as text; ``UsageError`` says what is wrong."""
+    parser = _PARSERS.get(key)
+    if parser is None:
+        raise UsageError(f"unknown setting {key!r} (known: {', '.join(USER_KEYS)})")
+    return parser(text)
+
+
+class SettingsStore:
+    def __init__(self, paths: AppPaths) -> None:
+        self._file = JsonDocumentFile(paths.settings_file, FORMAT_VERSION, default=lambda: asdict(Settings()))
+
+    @property
+    def notices(self) -> list[str]:
+        return self._file.notices
+
+    def get(self) -> Settings:
+        document = self._file.load()
+        values: dict[str, Any] = {}
+        for item in fields(Settings):
+            if item.name in document:
+                try:
+                    values[item.name] = parse_setting(item.name, str(document[item.name]))
+                except UsageError as exc:
+                    self._file.notices.append(f"settings.json: {exc}; the default is used")
+        return Settings(**values)
+
+    def set(self, key: str, value: Any) -> Settings:
+        """Validate and store one setting."""
+        typed = parse_setting(key, str(value))
+        with self._file.locked():
+            document = self._file.load()
+            document[key] = typed
+            self._file.save(document)
+        return replace(self.get(), **{key: typed})

@@ -1,0 +1,1 @@
+"""Icons and style sheets, read with importlib.resources."""
