@@ -12,8 +12,6 @@ from typing import Any
 
 from qdbm_desktop.core.dialects import ConnectParams, get_dialect
 from qdbm_desktop.core.errors import (
-    ConnectFailed,
-    DriverMissing,
     QdbmError,
     SecretUnavailable,
     UsageError,
@@ -256,20 +254,20 @@ class ConnectionStore:
         A value of ``None`` removes that secret; an absent key keeps the stored one.
         """
         tokens = dict(profile.secrets)
-        options = {}
-        plain = dict(secrets)
+        options: dict[str, str] = {}
+        plain: dict[str, str | None] = dict(secrets)
         for key, value in profile.options.items():
             if is_secret_option(key):
                 plain[_OPTION_PREFIX + key] = value
             else:
                 options[key] = value
-        for key, value in plain.items():
+        for key, secret in plain.items():
             if key not in SECRET_FIELDS and not key.startswith(_OPTION_PREFIX):
                 raise UsageError(f"{key!r} is not a secret field")
-            if value is None or value == "":
+            if secret is None or secret == "":
                 tokens.pop(key, None)
             else:
-                tokens[key] = self._box.encrypt(value)
+                tokens[key] = self._box.encrypt(secret)
         return replace(profile, options=options, secrets=tokens)
 
 
@@ -280,24 +278,34 @@ class ConnectionCheck:
     seconds: float
 
 
-def check_connection(store: ConnectionStore, profile: ConnectionProfile, timeout: float = 10.0) -> ConnectionCheck:
-    """Connect, ask the server for its version, disconnect; the outcome is also remembered."""
+def check_params(type_name: str, params: ConnectParams, timeout: float = 10.0) -> ConnectionCheck:
+    """Connect, ask the server for its version, disconnect. Never raises for a failed connection."""
     started = time.monotonic()
-    secrets: list[str] = []
+    secrets = params.secret_values() + [v for k, v in params.options.items() if is_secret_option(k)]
     try:
-        params = store.connect_params(profile)
-        secrets = params.secret_values() + [v for k, v in params.options.items() if is_secret_option(k)]
-        dialect = get_dialect(profile.type)
+        dialect = get_dialect(type_name)
         connection = dialect.connect(params, timeout)
         try:
             version = dialect.server_version(connection)
         finally:
             connection.close()
-        result = ConnectionCheck(True, version, time.monotonic() - started)
-    except (SecretUnavailable, DriverMissing, ConnectFailed) as exc:
-        result = ConnectionCheck(False, redact(str(exc), secrets), time.monotonic() - started)
+        return ConnectionCheck(True, version, time.monotonic() - started)
+    except QdbmError as exc:
+        return ConnectionCheck(False, redact(str(exc), secrets), time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - every driver has its own exception tree
-        result = ConnectionCheck(False, redact(one_line(str(exc)) or type(exc).__name__, secrets),
-                            time.monotonic() - started)
+        message = redact(one_line(str(exc)) or type(exc).__name__, secrets)
+        return ConnectionCheck(False, message, time.monotonic() - started)
+
+
+def check_connection(
+    store: ConnectionStore, profile: ConnectionProfile, timeout: float = 10.0
+) -> ConnectionCheck:
+    """Check a saved connection and remember the outcome in its ``last_test``."""
+    try:
+        params = store.connect_params(profile)
+    except SecretUnavailable as exc:
+        result = ConnectionCheck(False, str(exc), 0.0)
+    else:
+        result = check_params(profile.type, params, timeout)
     store.record_test(profile.name, ("ok: " if result.ok else "failed: ") + result.message)
     return result

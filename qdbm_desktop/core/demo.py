@@ -123,7 +123,8 @@ def create_demo_database(path: Path, seed: int = 20260130) -> None:
             products.append((pid, f"SKU-{pid:05d}", f"{category} item nº {pid}", category, str(price),
                              weight, rng.random() < 0.07, added.isoformat(sep=" ")))
         db.executemany("INSERT INTO products VALUES (?,?,?,?,?,?,?,?)", products)
-        orders, items = [], []
+        orders: list[tuple[object, ...]] = []
+        items: list[tuple[object, ...]] = []
         for oid in range(1, ORDERS + 1):
             lines = [(rng.randint(1, PRODUCTS), rng.randint(1, 5)) for _ in range(rng.randint(1, 4))]
             total = sum((prices[p] * q for p, q in lines), Decimal("0.00"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -58,7 +57,7 @@ def _replace_with_retry(source: Path, target: Path) -> None:
             os.replace(source, target)
             return
         except PermissionError:
-            if sys.platform != "win32" or attempt == _REPLACE_ATTEMPTS - 1:
+            if os.name != "nt" or attempt == _REPLACE_ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
 
