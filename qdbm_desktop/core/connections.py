@@ -294,6 +294,7 @@ def check_params(type_name: str, params: ConnectParams, timeout: float = 10.0) -
         return ConnectionCheck(False, redact(str(exc), secrets), time.monotonic() - started)
     except Exception as exc:  # noqa: BLE001 - every driver has its own exception tree
         message = redact(one_line(str(exc)) or type(exc).__name__, secrets)
+        message = message.removeprefix("connection failed: ")  # psycopg's prefix; ours says it already
         return ConnectionCheck(False, message, time.monotonic() - started)
 
 

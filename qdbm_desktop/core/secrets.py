@@ -44,6 +44,14 @@ def _valid_key(candidate: str | None) -> bool:
     return True
 
 
+def _keyring_failure(exc: Exception) -> str:
+    """A short reason why the keyring cannot be used."""
+    if type(exc).__name__ == "NoKeyringError":
+        return "no keyring backend is installed or running"
+    text = str(exc).splitlines()[0][:120] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class SecretBox:
     """Encrypts and decrypts secrets; loads (or creates) its key on first use.
 
@@ -108,7 +116,7 @@ class SecretBox:
             backend_name = f"{type(backend).__module__}.{type(backend).__qualname__}"
             stored = backend.get_password(KEYRING_SERVICE, KEYRING_USERNAME)
         except Exception as exc:  # noqa: BLE001 - every keyring failure means "use the file"
-            return self._file_fallback(file_key, f"{type(exc).__name__}: {exc}")
+            return self._file_fallback(file_key, _keyring_failure(exc))
         if _valid_key(stored):
             assert stored is not None
             keys = [stored] + ([file_key] if file_key and file_key != stored else [])
@@ -120,7 +128,7 @@ class SecretBox:
             if backend.get_password(KEYRING_SERVICE, KEYRING_USERNAME) != key:
                 raise RuntimeError("the keyring did not return the key it was given")
         except Exception as exc:  # noqa: BLE001
-            return self._file_fallback(file_key, f"{type(exc).__name__}: {exc}")
+            return self._file_fallback(file_key, _keyring_failure(exc))
         if file_key:
             self._key_file.unlink(missing_ok=True)
             log.info("moved the encryption key from %s into the OS keyring", self._key_file)
@@ -129,7 +137,7 @@ class SecretBox:
     def _file_fallback(self, file_key: str | None, reason: str) -> tuple[list[str], KeyStatus]:
         key = file_key or self._create_key_file()
         warning = (
-            f"no usable OS keyring ({reason.splitlines()[0][:200]}); the key that encrypts saved "
+            f"no usable OS keyring ({reason}); the key that encrypts saved "
             f"passwords is kept in {self._key_file}, readable only by you"
         )
         log.warning("%s", warning)

@@ -1,0 +1,359 @@
+"""``qdbm``: the command line over the same core as the desktop app.
+
+Exit codes: 0 success, 1 a failed operation, 2 bad usage. Expected errors print one line on
+stderr and never a traceback (set QDBM_DEBUG=1 to see one for an unexpected error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import platform
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from qdbm_desktop import APP_NAME, __version__
+from qdbm_desktop.core.connections import (
+    ConnectionProfile,
+    SecretState,
+    check_connection,
+    check_params,
+)
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.demo import ensure_first_run
+from qdbm_desktop.core.dialects import DIALECTS
+from qdbm_desktop.core.errors import MASK, QdbmError, UsageError, redact
+from qdbm_desktop.core.legacy import import_legacy
+from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.settings import USER_KEYS
+from qdbm_desktop.core.urls import parse_connection_url
+
+PROG = "qdbm"
+Handler = Callable[[argparse.Namespace, AppContext], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+# -- output helpers ---------------------------------------------------------------------------
+
+
+def _print_table(rows: list[list[str]], headers: list[str], out: TextIO) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    out.write("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip() + "\n")
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+def _read_secret(prompt: str) -> str:
+    """A secret from standard input: prompted without echo on a terminal, else its first line."""
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        raise UsageError("--password-stdin was given but standard input is empty")
+    return line.rstrip("\r\n")
+
+
+def _password_text(state: SecretState) -> str:
+    return {SecretState.NONE: "", SecretState.STORED: MASK,
+            SecretState.UNREADABLE: "re-enter password"}[state]
+
+
+# -- connections ------------------------------------------------------------------------------
+
+
+def _profile_from_args(args: argparse.Namespace) -> tuple[ConnectionProfile, dict[str, str | None]]:
+    options: dict[str, str] = {}
+    for item in args.option or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option takes KEY=VALUE, not {item!r}")
+        options[key.strip()] = value
+    secrets: dict[str, str | None] = {}
+    if args.url:
+        parsed = parse_connection_url(args.url)
+        if args.type and args.type != parsed.type:
+            raise UsageError(f"--type {args.type} contradicts the URL's scheme ({parsed.type})")
+        base = ConnectionProfile(name=args.name, type=parsed.type, host=parsed.host, port=parsed.port,
+                                 database=parsed.database, user=parsed.user, path=parsed.path,
+                                 driver=parsed.driver, options={**parsed.options, **options})
+        if parsed.password is not None:
+            secrets["password"] = parsed.password
+    elif args.type:
+        base = ConnectionProfile(name=args.name, type=args.type, options=options)
+        if args.type != "sqlite" and not args.host:
+            base = replace(base, host="localhost")
+    else:
+        raise UsageError("give the database type with --type TYPE, or a --url")
+    overrides = {k: getattr(args, k) for k in ("host", "port", "database", "user", "driver")
+                 if getattr(args, k) is not None}
+    if args.path is not None:
+        overrides["path"] = os.path.abspath(os.path.expanduser(args.path))
+    profile = replace(base, **overrides)
+    if args.password_stdin:
+        secrets["password"] = _read_secret(f"Password for {args.name}: ")
+    if args.dsn_stdin:
+        secrets["dsn"] = _read_secret(f"DSN for {args.name}: ")
+    return profile, secrets
+
+
+def _cmd_connections_add(args: argparse.Namespace, context: AppContext) -> int:
+    profile, secrets = _profile_from_args(args)
+    profile = context.connections.add(profile, secrets)
+    print(f"saved connection {profile.name!r} ({profile.display_type}, {profile.location})")
+    return 0
+
+
+def _cmd_connections_list(args: argparse.Namespace, context: AppContext) -> int:
+    profiles = context.connections.list()
+    states = {p.name: context.connections.secret_state(p) for p in profiles}
+    if args.json:
+        items = []
+        for p in profiles:
+            data: dict[str, Any] = {
+                "name": p.name, "type": p.type, "host": p.host, "port": p.effective_port,
+                "database": p.database, "user": p.user, "path": p.path, "driver": p.driver,
+                "options": {**p.options, **{k.removeprefix("option:"): MASK
+                                            for k in p.secrets if k.startswith("option:")}},
+                "password": MASK if "password" in p.secrets else None,
+                "dsn": MASK if "dsn" in p.secrets else None,
+                "secrets": states[p.name].value,
+                "last_used": p.last_used, "last_test": p.last_test, "last_test_at": p.last_test_at,
+            }
+            items.append(data)
+        json.dump(items, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    if not profiles:
+        print("no saved connections (add one with: qdbm connections add NAME --url URL)")
+        return 0
+    rows = [[p.name, p.type, p.location, p.user or "", _password_text(states[p.name]), p.last_test or ""]
+            for p in profiles]
+    _print_table(rows, ["NAME", "TYPE", "LOCATION", "USER", "PASSWORD", "LAST TEST"], sys.stdout)
+    return 0
+
+
+def _cmd_connections_test(args: argparse.Namespace, context: AppContext) -> int:
+    profile = context.connections.find(args.name)
+    if profile is None and "://" in args.name:
+        parsed = parse_connection_url(args.name)
+        params = ConnectionProfile(name="url", type=parsed.type, host=parsed.host, port=parsed.port,
+                                   database=parsed.database, user=parsed.user, path=parsed.path,
+                                   driver=parsed.driver, options=parsed.options).public_params()
+        params = replace(params, password=parsed.password)
+        result = check_params(parsed.type, params, args.timeout)
+        label = redact(args.name, [parsed.password])
+    elif profile is None:
+        raise QdbmError(f"no saved connection named {args.name!r}")
+    else:
+        result = check_connection(context.connections, profile, args.timeout)
+        label = profile.name
+    if not result.ok:
+        raise QdbmError(f"connection {label!r} failed: {result.message}")
+    print(f"ok: {result.message} ({result.seconds:.2f} s)")
+    return 0
+
+
+def _cmd_connections_remove(args: argparse.Namespace, context: AppContext) -> int:
+    context.connections.remove(args.name)
+    print(f"removed connection {args.name!r}")
+    return 0
+
+
+def _cmd_connections_set_password(args: argparse.Namespace, context: AppContext) -> int:
+    profile = context.connections.get(args.name)
+    field = "dsn" if args.dsn else "password"
+    value = _read_secret(f"{field.capitalize()} for {profile.name}: ")
+    context.connections.set_secret(profile.name, field, value or None)
+    print(f"{'stored' if value else 'removed'} the {field} of {profile.name!r}")
+    return 0
+
+
+# -- settings, import, info -------------------------------------------------------------------
+
+
+def _cmd_settings_get(args: argparse.Namespace, context: AppContext) -> int:
+    settings = context.settings.get()
+    keys = [args.key] if args.key else list(USER_KEYS)
+    for key in keys:
+        if key not in USER_KEYS:
+            raise UsageError(f"unknown setting {key!r} (known: {', '.join(USER_KEYS)})")
+        value = getattr(settings, key)
+        print(value if args.key else f"{key} = {value}")
+    return 0
+
+
+def _cmd_settings_set(args: argparse.Namespace, context: AppContext) -> int:
+    if args.key not in USER_KEYS:
+        raise UsageError(f"unknown setting {args.key!r} (known: {', '.join(USER_KEYS)})")
+    settings = context.settings.set(args.key, args.value)
+    print(f"{args.key} = {getattr(settings, args.key)}")
+    return 0
+
+
+def _cmd_import_legacy(args: argparse.Namespace, context: AppContext) -> int:
+    report = import_legacy(context, Path(args.path).expanduser())
+    for line in report.warnings:
+        print(f"{PROG}: warning: {line}", file=sys.stderr)
+    for line in report.imported:
+        print(f"imported: {line}")
+    for line in report.skipped:
+        print(f"skipped:  {line}")
+    print(f"{len(report.imported)} imported, {len(report.skipped)} skipped")
+    return 0
+
+
+def _driver_versions() -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    from qdbm_desktop.core.dialects.mysql import driver_description
+
+    checks: list[tuple[str, Callable[[], str]]] = [
+        ("PostgreSQL", lambda: "psycopg " + __import__("psycopg").__version__),
+        ("MySQL / MariaDB", driver_description),
+        ("SQLite", lambda: "sqlite3 " + __import__("sqlite3").sqlite_version),
+        ("SQL Server", lambda: "pyodbc " + __import__("pyodbc").version),
+        ("Oracle", lambda: "oracledb " + __import__("oracledb").__version__),
+    ]
+    for label, probe in checks:
+        try:
+            found.append((label, probe()))
+        except Exception as exc:  # noqa: BLE001 - a driver that cannot load is reported, not fatal
+            found.append((label, f"not available: {str(exc).splitlines()[0] if str(exc) else exc}"))
+    return found
+
+
+def _cmd_info(args: argparse.Namespace, context: AppContext) -> int:
+    print(f"{APP_NAME} {__version__}")
+    print(f"Python {platform.python_version()} on {platform.platform()}")
+    print(f"app data: {context.paths.home}")
+    status = context.secret_box.status
+    print(f"keyring: {status.backend}" + (" (fallback: no OS keyring)" if status.file_fallback else ""))
+    for label, text in _driver_versions():
+        print(f"{label}: {text}")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="a unique name for the connection")
+    parser.add_argument("--type", choices=list(DIALECTS), help="database type")
+    parser.add_argument("--url", help="e.g. postgresql://user:password@host:5432/db, sqlite:///file.db")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--database", help="database name (Oracle: service name)")
+    parser.add_argument("--user")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password from standard input (prompted on a terminal)")
+    parser.add_argument("--dsn-stdin", action="store_true",
+                        help="Oracle DSN or SQL Server connection string from standard input "
+                        "(kept encrypted)")
+    parser.add_argument("--path", help="SQLite database file")
+    parser.add_argument("--driver", help="SQL Server ODBC driver name")
+    parser.add_argument("--option", action="append", metavar="KEY=VALUE",
+                        help="driver option such as sslmode=require (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description=f"{APP_NAME} command line.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--home", help="app-data folder (default: $QDBM_HOME or the platform's)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    conns = commands.add_parser("connections", help="manage saved connections")
+    conn_cmds = conns.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    conn_cmds.required = True
+    add = conn_cmds.add_parser("add", help="save a connection")
+    _add_connection_arguments(add)
+    add.set_defaults(handler=_cmd_connections_add)
+    lst = conn_cmds.add_parser("list", help="list saved connections (secrets shown as ********)")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(handler=_cmd_connections_list)
+    test = conn_cmds.add_parser("test", help="connect and print the server version")
+    test.add_argument("name", help="saved connection name (or a connection URL)")
+    test.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    test.set_defaults(handler=_cmd_connections_test)
+    rm = conn_cmds.add_parser("remove", help="delete a saved connection")
+    rm.add_argument("name")
+    rm.set_defaults(handler=_cmd_connections_remove)
+    pw = conn_cmds.add_parser("set-password", help="store a new password (read from standard input)")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true", help="accepted for symmetry with add")
+    pw.add_argument("--dsn", action="store_true", help="set the DSN / connection string instead")
+    pw.set_defaults(handler=_cmd_connections_set_password)
+
+    sets = commands.add_parser("settings", help="global settings")
+    set_cmds = sets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    set_cmds.required = True
+    get = set_cmds.add_parser("get", help="print one or all settings")
+    get.add_argument("key", nargs="?", help=", ".join(USER_KEYS))
+    get.set_defaults(handler=_cmd_settings_get)
+    put = set_cmds.add_parser("set", help="change a setting")
+    put.add_argument("key", help=", ".join(USER_KEYS))
+    put.add_argument("value")
+    put.set_defaults(handler=_cmd_settings_set)
+
+    legacy = commands.add_parser("import-legacy", help="import Query DB Migrator's config/ folder")
+    legacy.add_argument("path", help="the folder holding db_connections.json and .encryption_key")
+    legacy.set_defaults(handler=_cmd_import_legacy)
+
+    info = commands.add_parser("info", help="versions, drivers, keyring and app-data folder")
+    info.set_defaults(handler=_cmd_info)
+    return parser
+
+
+class _StderrFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{PROG}: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_StderrFormatter())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    context: AppContext | None = None
+    try:
+        context = AppContext.create(AppPaths.from_environment(override=args.home))
+        ensure_first_run(context)
+        return int(args.handler(args, context))
+    except QdbmError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`qdbm connections list | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, no secret, no traceback
+        if os.environ.get("QDBM_DEBUG"):
+            traceback.print_exc()
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        print(f"{PROG}: unexpected error: {type(exc).__name__}: {first_line} (set QDBM_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 1
+    finally:
+        for notice in context.notices() if context else []:
+            print(f"{PROG}: notice: {notice}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
