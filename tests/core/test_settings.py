@@ -1,0 +1,140 @@
+"""Preferences in settings.json: defaults, validation, persistence, hand-edited values."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.settings import Settings, SettingsStore
+
+
+def read_json(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_fresh_settings_have_the_documented_defaults_and_are_written_out(paths):
+    settings = SettingsStore(paths).get()
+
+    assert settings == Settings(batch_size=100_000, default_mode="append", first_run_done=False)
+    assert read_json(paths.settings_file) == {"version": 1, "batch_size": 100000, "default_mode": "append",
+                                              "first_run_done": False}
+
+
+def test_set_value_is_returned_persisted_and_seen_by_a_new_store(paths):
+    store = SettingsStore(paths)
+
+    returned = store.set("batch_size", "5000")
+    store.set("default_mode", " Truncate ")
+
+    assert returned.batch_size == 5000
+    on_disk = read_json(paths.settings_file)
+    assert on_disk["version"] == 1
+    assert on_disk["batch_size"] == 5000 and isinstance(on_disk["batch_size"], int)
+    assert on_disk["default_mode"] == "truncate"
+    assert SettingsStore(paths).get() == Settings(batch_size=5000, default_mode="truncate")
+
+
+def test_batch_size_accepts_underscores_and_the_limits(paths):
+    store = SettingsStore(paths)
+
+    assert store.set("batch_size", "1").batch_size == 1
+    assert store.set("batch_size", "10_000_000").batch_size == 10_000_000
+    assert store.set("batch_size", 250).batch_size == 250
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "abc", "20000000", "", "1.5", "10000001"])
+def test_invalid_batch_size_names_the_setting_and_leaves_the_file_unchanged(paths, value):
+    store = SettingsStore(paths)
+    store.set("batch_size", "5000")
+    before = paths.settings_file.read_bytes()
+
+    with pytest.raises(UsageError, match="batch_size"):
+        store.set("batch_size", value)
+
+    assert paths.settings_file.read_bytes() == before
+    assert store.get().batch_size == 5000
+
+
+def test_invalid_default_mode_is_refused_with_the_allowed_modes(paths):
+    store = SettingsStore(paths)
+    store.get()
+    before = paths.settings_file.read_bytes()
+
+    with pytest.raises(UsageError, match=r"default_mode must be one of append, truncate.*'merge'"):
+        store.set("default_mode", "merge")
+
+    assert paths.settings_file.read_bytes() == before
+
+
+def test_unknown_setting_is_refused_and_not_written(paths):
+    store = SettingsStore(paths)
+    store.get()
+    before = paths.settings_file.read_bytes()
+
+    with pytest.raises(UsageError, match="unknown setting 'colour'"):
+        store.set("colour", "blue")
+
+    assert paths.settings_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("key", "bad", "field_default"),
+    [("batch_size", "-1", 100_000), ("batch_size", "lots", 100_000), ("batch_size", True, 100_000),
+     ("default_mode", "merge", "append")],
+)
+def test_hand_edited_invalid_value_falls_back_to_default_with_a_notice(paths, key, bad, field_default):
+    document = {"version": 1, "batch_size": 2000, "default_mode": "replace", "first_run_done": True}
+    document[key] = bad
+    paths.home.mkdir(parents=True)
+    paths.settings_file.write_text(json.dumps(document), encoding="utf-8")
+    store = SettingsStore(paths)
+
+    settings = store.get()
+
+    assert getattr(settings, key) == field_default
+    for other in ({"batch_size", "default_mode", "first_run_done"} - {key}):
+        assert getattr(settings, other) == document[other]
+    assert len(store.notices) == 1
+    assert "settings.json" in store.notices[0] and key in store.notices[0]
+    assert "default is used" in store.notices[0]
+
+
+def test_hand_edited_invalid_flag_falls_back_to_default_with_a_notice(paths):
+    paths.home.mkdir(parents=True)
+    paths.settings_file.write_text('{"version": 1, "batch_size": 2000, "first_run_done": "perhaps"}',
+                                   encoding="utf-8")
+    store = SettingsStore(paths)
+
+    settings = store.get()
+
+    assert settings.first_run_done is False
+    assert settings.batch_size == 2000
+    assert len(store.notices) == 1
+    assert "'perhaps'" in store.notices[0] and "default is used" in store.notices[0]
+
+
+@pytest.mark.xfail(strict=True, reason="the boolean parser's message does not name the setting, so the "
+                                       "notice for a bad first_run_done does not say which value was wrong")
+def test_notice_for_a_hand_edited_invalid_flag_names_the_setting(paths):
+    paths.home.mkdir(parents=True)
+    paths.settings_file.write_text('{"version": 1, "first_run_done": "perhaps"}', encoding="utf-8")
+    store = SettingsStore(paths)
+
+    store.get()
+
+    assert "first_run_done" in store.notices[0]
+
+
+@pytest.mark.xfail(strict=True, reason="get() appends the fallback notice again on every call, so the "
+                                       "same notice is shown once per read of the settings")
+def test_repeated_reads_of_a_hand_edited_invalid_value_give_one_notice(paths):
+    paths.home.mkdir(parents=True)
+    paths.settings_file.write_text('{"version": 1, "batch_size": "lots"}', encoding="utf-8")
+    store = SettingsStore(paths)
+
+    for _ in range(3):
+        assert store.get().batch_size == 100_000
+
+    assert len(store.notices) == 1
