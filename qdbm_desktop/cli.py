@@ -329,30 +329,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler.setFormatter(_StderrFormatter())
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     context: AppContext | None = None
+    error: str | None = None
     try:
         context = AppContext.create(AppPaths.from_environment(override=args.home))
         ensure_first_run(context)
-        return int(args.handler(args, context))
+        code = int(args.handler(args, context))
     except QdbmError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        error, code = f"error: {exc}", exc.exit_code
     except BrokenPipeError:
         # The reader went away (`qdbm connections list | head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        code = 0
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, no secret, no traceback
+        error, code = "interrupted", 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
         if os.environ.get("QDBM_DEBUG"):
             traceback.print_exc()
         first_line = str(exc).splitlines()[0] if str(exc) else ""
-        print(f"{PROG}: unexpected error: {type(exc).__name__}: {first_line} (set QDBM_DEBUG=1 for details)",
-              file=sys.stderr)
-        return 1
-    finally:
-        for notice in context.notices() if context else []:
-            print(f"{PROG}: notice: {notice}", file=sys.stderr)
+        error = f"unexpected error: {type(exc).__name__}: {first_line} (set QDBM_DEBUG=1 for details)"
+        code = 1
+    # Notices first, so that the error (when there is one) is the last line a user sees.
+    for notice in context.notices() if context else []:
+        print(f"{PROG}: notice: {notice}", file=sys.stderr)
+    if error:
+        print(f"{PROG}: {error}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

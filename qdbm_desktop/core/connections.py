@@ -200,14 +200,22 @@ class ConnectionStore:
     def update(self, name: str, profile: ConnectionProfile,
                secrets: Mapping[str, str | None] | None = None) -> ConnectionProfile:
         """Replace profile ``name`` (possibly renamed); secrets not given are kept as they were."""
-        profile = self._with_secrets(profile, secrets or {})
-        validate_profile(profile)
         with self._file.locked():
             document = self._file.load()
             entries = document.setdefault("connections", [])
             index = next((i for i, e in enumerate(entries) if e.get("name") == name), None)
             if index is None:
                 raise QdbmError(f"no saved connection named {name!r}")
+            stored = ConnectionProfile.from_json(entries[index])
+            # A profile built from an edit form carries no tokens and no bookkeeping.
+            profile = replace(
+                profile, secrets={**stored.secrets, **profile.secrets},
+                created_at=profile.created_at or stored.created_at,
+                last_used=profile.last_used or stored.last_used,
+                last_test=profile.last_test or stored.last_test,
+                last_test_at=profile.last_test_at or stored.last_test_at)
+            profile = self._with_secrets(profile, secrets or {})
+            validate_profile(profile)
             if any(i != index and str(e.get("name", "")).casefold() == profile.name.casefold()
                    for i, e in enumerate(entries)):
                 raise QdbmError(f"a connection named {profile.name!r} already exists")

@@ -159,9 +159,13 @@ def create_empty_database(path: Path) -> None:
 
 def ensure_first_run(context: AppContext) -> list[str]:
     """On the very first start: the demo databases and their two connections. Idempotent."""
-    if context.settings.get().first_run_done or context.connections.read_only_reason:
+    if context.settings.get().first_run_done:
         return []
-    context.schedules.list()  # writes an empty schedules.json, so every file exists from the start
+    # Loading each file first creates the ones missing and tells whether one is read-only.
+    context.schedules.list()
+    context.connections.list()
+    if context.connections.read_only_reason:
+        return []
     source = context.paths.demo_dir / DEMO_SOURCE_FILE
     target = context.paths.demo_dir / DEMO_TARGET_FILE
     if not source.exists():

@@ -100,6 +100,11 @@ class JsonDocumentFile:
     notices: list[str] = field(default_factory=list)
     read_only_reason: str | None = None
 
+    def notify(self, message: str) -> None:
+        """Record something the user must be told, once however often the file is read."""
+        if message not in self.notices:
+            self.notices.append(message)
+
     @property
     def read_only(self) -> bool:
         return self.read_only_reason is not None
@@ -136,7 +141,7 @@ class JsonDocumentFile:
                 f"{self.path.name} was written by a newer QDBM Desktop (format {found}; this version "
                 f"reads format {self.version}); it is open read-only, so nothing in it is changed"
             )
-            self.notices.append(self.read_only_reason)
+            self.notify(self.read_only_reason)
             return document
         if found < self.version:
             return self._migrate(document, found)
@@ -164,7 +169,7 @@ class JsonDocumentFile:
             raise ConfigFileError(
                 f"{self.path} cannot be read because {why}, and it could not be moved aside: {exc}"
             ) from exc
-        self.notices.append(
+        self.notify(
             f"{self.path.name} could not be read because {why}; it was kept as {kept.name} "
             f"in {kept.parent} and a new empty one was started"
         )
@@ -183,7 +188,7 @@ class JsonDocumentFile:
             document = self.migrations[step](document)
             document["version"] = step + 1
         self._write(document)
-        self.notices.append(
+        self.notify(
             f"{self.path.name} was upgraded from format {found} to {self.version}; "
             f"the old file is kept as {backup.name}"
         )

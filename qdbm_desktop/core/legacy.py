@@ -45,17 +45,25 @@ class LegacyImportReport:
     warnings: list[str] = field(default_factory=list)
 
 
+def _candidate_tokens(value: str) -> list[bytes]:
+    """The Fernet tokens a stored value may be: its base64 decodings, then the value itself."""
+    raw = value.encode("ascii", "ignore")
+    found = []
+    with suppress(binascii.Error, ValueError):
+        found.append(base64.b64decode(raw, validate=True))
+    with suppress(binascii.Error, ValueError):
+        found.append(base64.urlsafe_b64decode(raw))
+    return [*found, raw]
+
+
 class _Decryptor:
     def __init__(self, key: bytes | None) -> None:
         self._fernet = Fernet(key) if key else None
 
     def reveal(self, value: str) -> str | None:
         """The plain text of a stored value; ``None`` when it is encrypted but will not open."""
-        candidates = [value.encode("ascii", "ignore")]
-        with suppress(binascii.Error, ValueError, UnicodeEncodeError):
-            candidates.insert(0, base64.urlsafe_b64decode(value.encode("ascii")))
         if self._fernet is not None:
-            for token in candidates:
+            for token in _candidate_tokens(value):
                 try:
                     return self._fernet.decrypt(token).decode("utf-8")
                 except (InvalidToken, UnicodeDecodeError, ValueError):

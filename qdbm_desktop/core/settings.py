@@ -66,7 +66,12 @@ def parse_setting(key: str, text: str) -> Any:
     parser = _PARSERS.get(key)
     if parser is None:
         raise UsageError(f"unknown setting {key!r} (known: {', '.join(USER_KEYS)})")
-    return parser(text)
+    try:
+        return parser(text)
+    except UsageError as exc:
+        if str(exc).startswith(key):
+            raise
+        raise UsageError(f"{key}: {exc}") from None
 
 
 class SettingsStore:
@@ -85,7 +90,7 @@ class SettingsStore:
                 try:
                     values[item.name] = parse_setting(item.name, str(document[item.name]))
                 except UsageError as exc:
-                    self._file.notices.append(f"settings.json: {exc}; the default is used")
+                    self._file.notify(f"settings.json: {exc}; the default is used")
         return Settings(**values)
 
     def set(self, key: str, value: Any) -> Settings:

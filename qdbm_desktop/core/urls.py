@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.errors import MASK, UsageError
 
 _SCHEMES = {
     "postgresql": "postgresql", "postgres": "postgresql", "pg": "postgresql",
@@ -28,6 +28,13 @@ class ParsedUrl:
     path: str | None = None
     driver: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        from qdbm_desktop.core.connections import is_secret_option
+
+        shown = {k: v for k, v in vars(self).items() if k not in ("password", "options")}
+        options = {k: (MASK if is_secret_option(k) else v) for k, v in self.options.items()}
+        return f"ParsedUrl({shown}, options={options}, password={MASK if self.password else None})"
 
 
 def parse_connection_url(url: str) -> ParsedUrl:

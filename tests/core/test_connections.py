@@ -189,9 +189,6 @@ def test_update_of_the_stored_profile_without_secrets_keeps_the_password(context
     assert store.connect_params(profile).password == PASSWORD
 
 
-@pytest.mark.xfail(strict=True, reason="update() keeps only the secrets carried by the profile passed "
-                                       "in, not the stored ones, so an edit form's fresh profile drops "
-                                       "the password")
 def test_update_with_a_fresh_profile_and_no_secrets_keeps_the_stored_password(context):
     store = context.connections
     store.add(pg(), {"password": PASSWORD})

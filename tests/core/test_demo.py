@@ -190,9 +190,6 @@ def test_first_run_does_nothing_when_connections_were_loaded_read_only(paths, me
     assert paths.connections_file.read_bytes() == content
 
 
-@pytest.mark.xfail(strict=True, reason="ensure_first_run checks connections.read_only_reason before "
-                                       "connections.json has been loaded, so on a fresh context the guard "
-                                       "is None, the demo is added and save() raises ReadOnlyConfigError")
 def test_first_run_with_a_connections_file_from_a_newer_version_neither_fails_nor_writes(
         paths, memory_keyring):
     paths.ensure()

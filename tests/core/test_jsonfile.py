@@ -292,8 +292,6 @@ def test_lock_serialises_read_modify_write_of_two_threads(tmp_path):
     assert make_file(tmp_path).load()["count"] == 100
 
 
-@pytest.mark.xfail(strict=True, reason="load() appends the read-only notice again on every load, so the "
-                                       "user is told the same thing once per read of the file")
 def test_repeated_loads_of_a_newer_file_give_the_read_only_notice_once(tmp_path):
     (tmp_path / "data.json").write_bytes(b'{"version": 7, "items": []}')
     file = make_file(tmp_path)

@@ -115,8 +115,6 @@ def test_hand_edited_invalid_flag_falls_back_to_default_with_a_notice(paths):
     assert "'perhaps'" in store.notices[0] and "default is used" in store.notices[0]
 
 
-@pytest.mark.xfail(strict=True, reason="the boolean parser's message does not name the setting, so the "
-                                       "notice for a bad first_run_done does not say which value was wrong")
 def test_notice_for_a_hand_edited_invalid_flag_names_the_setting(paths):
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 1, "first_run_done": "perhaps"}', encoding="utf-8")
@@ -127,8 +125,6 @@ def test_notice_for_a_hand_edited_invalid_flag_names_the_setting(paths):
     assert "first_run_done" in store.notices[0]
 
 
-@pytest.mark.xfail(strict=True, reason="get() appends the fallback notice again on every call, so the "
-                                       "same notice is shown once per read of the settings")
 def test_repeated_reads_of_a_hand_edited_invalid_value_give_one_notice(paths):
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 1, "batch_size": "lots"}', encoding="utf-8")

@@ -92,8 +92,6 @@ def test_parsed_url_repr_hides_the_password():
     assert "p@ss" not in repr(parse_connection_url("postgresql://user:p%40ss@db.example/sales"))
 
 
-@pytest.mark.xfail(strict=True, reason="ParsedUrl's repr shows options, including secret-looking query "
-                                       "options such as sslpassword, in plain text")
 def test_parsed_url_repr_hides_secret_query_options():
     parsed = parse_connection_url("postgresql://u@h/db?sslpassword=Opt-S3cret")
 
