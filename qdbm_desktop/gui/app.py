@@ -1,0 +1,107 @@
+"""Start-up of the desktop app: arguments, the QApplication, the context, the main window."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from qdbm_desktop import APP_NAME, __version__
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.demo import ensure_first_run
+from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.paths import HOME_ENV, AppPaths
+from qdbm_desktop.gui.icons import app_icon
+from qdbm_desktop.gui.main_window import MainWindow
+
+# How often the event loop hands control to Python, so a Ctrl+C is noticed within a blink.
+_SIGNAL_POLL_MS = 200
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qdbm-desktop", description=f"{APP_NAME}: the desktop app.")
+    parser.add_argument("--home", metavar="DIR",
+                        help=f"the app-data folder to use (overrides {HOME_ENV} and the platform default)")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    return parser
+
+
+def application(qt_argv: Sequence[str]) -> QApplication:
+    """The running QApplication (a test's, say), or a new one; named and given the app icon."""
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(qt_argv))
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    # Lets Wayland and the Linux desktop file match the running window to its icon.
+    app.setDesktopFileName("qdbm-desktop")
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def open_main_window(paths: AppPaths, keyring_backend: Any | None = None) -> MainWindow:
+    """Everything start-up does before the event loop runs: context, first run, window shown.
+
+    ``keyring_backend`` replaces the system keyring (tests pass an in-memory one).
+    """
+    context = AppContext.create(paths, keyring_backend=keyring_backend)
+    ensure_first_run(context)
+    window = MainWindow(context)
+    window.show()
+    return window
+
+
+def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = None) -> int:
+    """Run the desktop app until its last window closes; returns the exit status."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    # Options this parser does not know (-platform, -style ...) are Qt's, so they go to Qt.
+    args, qt_args = build_parser().parse_known_args(args_in)
+    app = application([sys.argv[0] if sys.argv else "qdbm-desktop", *qt_args])
+    paths = AppPaths.from_environment(override=args.home)
+    try:
+        window = open_main_window(paths, keyring_backend)
+    except (QdbmError, OSError) as exc:
+        # Without a window the user would see nothing at all when started from a desktop menu.
+        message = f"{APP_NAME} cannot start: {exc}"
+        print(message, file=sys.stderr)
+        QMessageBox.critical(None, APP_NAME, message)
+        return 1
+    with _closing_on_termination_signals(window):
+        status = app.exec()
+    # Dropped here, while the QApplication still exists, never after it is gone.
+    del window
+    return int(status)
+
+
+@contextmanager
+def _closing_on_termination_signals(window: QWidget) -> Iterator[None]:
+    """Ctrl+C in a terminal or a SIGTERM closes ``window`` as File > Quit would (state saved).
+
+    Python runs signal handlers only when it has control, and the Qt event loop keeps it in C++,
+    so a timer wakes Python up now and then. The previous handlers come back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def close_window(signum: int, frame: FrameType | None) -> None:
+        window.close()
+
+    wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
+    previous = {signum: signal.signal(signum, close_window) for signum in wanted}
+    timer = QTimer()
+    timer.timeout.connect(lambda: None)
+    timer.start(_SIGNAL_POLL_MS)
+    try:
+        yield
+    finally:
+        timer.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,67 @@
+"""Window state (geometry and the like) in ui-state.json, kept apart from the user's preferences."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.jsonfile import JsonDocumentFile
+from qdbm_desktop.core.paths import AppPaths
+
+FORMAT_VERSION = 1
+
+log = logging.getLogger(__name__)
+
+
+class UiStateFile:
+    """Per-window blobs (Qt's ``saveGeometry`` bytes) stored as base64 text, never pickled.
+
+    Losing UI state is harmless, so a write that fails is logged rather than raised: closing a
+    window must never fail because its size could not be remembered.
+    """
+
+    def __init__(self, paths: AppPaths) -> None:
+        self._file = JsonDocumentFile(paths.ui_state_file, FORMAT_VERSION, default=lambda: {"windows": {}})
+
+    @property
+    def notices(self) -> list[str]:
+        return self._file.notices
+
+    def window_geometry(self, window: str) -> bytes | None:
+        """The geometry last saved for ``window``, or None when there is none (or it is damaged)."""
+        try:
+            document = self._file.load()
+        except QdbmError as exc:
+            log.warning("cannot read the window state: %s", exc)
+            return None
+        entry = self._window_entry(document, window)
+        encoded = entry.get("geometry")
+        if not isinstance(encoded, str):
+            return None
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+
+    def set_window_geometry(self, window: str, geometry: bytes) -> None:
+        try:
+            with self._file.locked():
+                document = self._file.load()
+                windows = document.get("windows")
+                if not isinstance(windows, dict):
+                    windows = document["windows"] = {}
+                entry = self._window_entry(document, window)
+                entry["geometry"] = base64.b64encode(geometry).decode("ascii")
+                windows[window] = entry
+                self._file.save(document)
+        except (QdbmError, OSError) as exc:
+            log.warning("cannot save the window state: %s", exc)
+
+    @staticmethod
+    def _window_entry(document: dict[str, Any], window: str) -> dict[str, Any]:
+        windows = document.get("windows")
+        entry = windows.get(window) if isinstance(windows, dict) else None
+        return dict(entry) if isinstance(entry, dict) else {}

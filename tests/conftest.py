@@ -1,0 +1,48 @@
+"""Fixtures shared by every test suite: in-memory keyrings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.compat import properties
+from keyring.errors import PasswordDeleteError
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring that lives in a dict, passed to ``AppContext.create`` explicitly."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        # keyring registers every subclass it sees; a viable priority (1 would do) would let it pick
+        # this backend for code asking for the system default, so the default would depend on
+        # which tests ran first. Raising marks it not viable.
+        raise RuntimeError("test-only backend, passed explicitly")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        try:
+            del self.entries[(service, username)]
+        except KeyError:
+            raise PasswordDeleteError(f"no {username!r} in {service!r}") from None
+
+
+@pytest.fixture
+def new_memory_keyring() -> Callable[[], MemoryKeyring]:
+    """Makes independent, empty in-memory keyrings (a second machine, a reset keyring)."""
+    return MemoryKeyring
+
+
+@pytest.fixture
+def memory_keyring() -> MemoryKeyring:
+    return MemoryKeyring()
