@@ -1,13 +1,23 @@
-"""Fixtures shared by every test suite: in-memory keyrings."""
+"""Fixtures shared by every test suite: in-memory keyrings and an app context on a temporary home."""
 
 from __future__ import annotations
 
+import os
+
+# No test may read or write the developer's real keyring: code that asks keyring for the system
+# backend gets "no keyring" (and so the key-file fallback) unless a test passes its own backend.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.compat import properties
 from keyring.errors import PasswordDeleteError
+
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.paths import AppPaths
 
 
 class MemoryKeyring(KeyringBackend):
@@ -46,3 +56,18 @@ def new_memory_keyring() -> Callable[[], MemoryKeyring]:
 @pytest.fixture
 def memory_keyring() -> MemoryKeyring:
     return MemoryKeyring()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def paths(home: Path) -> AppPaths:
+    return AppPaths(home)
+
+
+@pytest.fixture
+def context(paths: AppPaths, memory_keyring: MemoryKeyring) -> AppContext:
+    return AppContext.create(paths, keyring_backend=memory_keyring)
