@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
+
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.types import Column, PortableType
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,71 @@ class ConnectParams:
         return [v for v in (self.password, self.dsn) if v]
 
 
-class Dialect(ABC):
-    """One database engine: how to reach it and how to talk to it.
+@dataclass(frozen=True)
+class TableName:
+    """A table, optionally in a schema (MySQL: a database), exactly as the user spelled it."""
 
-    Dialects are stateless; each connection they open belongs to the caller.
+    name: str
+    schema: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    @classmethod
+    def parse(cls, text: str) -> TableName:
+        """``table``, ``schema.table``, or either part in double quotes or backquotes
+        (``"my schema"."Order Lines"``), so names holding dots can be given."""
+        parts = re.findall(r'"((?:[^"]|"")*)"|`((?:[^`]|``)*)`|([^.]+)', text.strip())
+        names = [dq.replace('""', '"') if dq else bq.replace("``", "`") if bq else plain.strip()
+                 for dq, bq, plain in parts]
+        if not names or len(names) > 2 or any(not n for n in names) or \
+                text.strip().count(".") < len(names) - 1:
+            raise UsageError(f"{text!r} is not a table name (give TABLE or SCHEMA.TABLE)")
+        return cls(names[-1], names[0] if len(names) == 2 else None)
+
+
+class LoadMode(str, Enum):
+    APPEND = "append"
+    TRUNCATE = "truncate"
+    REPLACE = "replace"
+    CREATE = "create"
+    UPSERT = "upsert"
+
+
+class ReadStream(Protocol):
+    """A query being read: its result columns, then its rows in batches."""
+
+    columns: list[Column]
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows in lists of at most the batch size, as canonical Python values (see types.py)."""
+        ...
+
+    def close(self) -> None:
+        """Release the cursor and end the read-only transaction (also mid-stream)."""
+        ...
+
+
+class BulkWriter(Protocol):
+    """Loads rows into one table with the target's fastest path; never commits."""
+
+    def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        """Load ``rows``; ``first_row_number`` (1-based) is for error messages.
+
+        A value the target cannot hold raises ``ValueRejected`` naming the column and row.
+        """
+        ...
+
+    def finish(self) -> None:
+        """Flush whatever is buffered."""
+        ...
+
+
+class Dialect(ABC):
+    """One database engine: how to reach it, read from it and load into it.
+
+    Dialects are stateless; each connection they open belongs to the caller. Every method that
+    takes a connection works inside the caller's transaction unless it says it commits.
     """
 
     name: str
@@ -42,6 +108,8 @@ class Dialect(ABC):
     default_port: int | None = None
     #: Which profile fields the connection form shows for this engine.
     fields: tuple[str, ...] = ("host", "port", "database", "user", "password")
+    #: The longest identifier the engine accepts, in bytes of UTF-8 (PostgreSQL 63, MySQL 64).
+    max_identifier_length: int = 63
 
     @abstractmethod
     def connect(self, params: ConnectParams, timeout: float) -> Any:
@@ -59,3 +127,98 @@ class Dialect(ABC):
         port = params.port or self.default_port
         location = f"{host}:{port}" if port else host
         return f"{location}/{params.database}" if params.database else location
+
+    def unsupported(self) -> UsageError:
+        """The error for a migration step this engine does not offer."""
+        return UsageError(f"migrations with {self.display_name} are not available in this version")
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def quote_identifier(self, name: str) -> str:
+        """``name`` quoted for this engine; ``UsageError`` when it is too long (never truncated)."""
+        raise self.unsupported()
+
+    def check_identifier(self, name: str) -> None:
+        if not name:
+            raise UsageError("an identifier cannot be empty")
+        if len(name.encode("utf-8")) > self.max_identifier_length:
+            raise UsageError(f"the name {name!r} is longer than {self.display_name} allows "
+                             f"({self.max_identifier_length} bytes)")
+
+    def qualified(self, table: TableName) -> str:
+        """The table's quoted, schema-qualified name."""
+        if table.schema:
+            return f"{self.quote_identifier(table.schema)}.{self.quote_identifier(table.name)}"
+        return self.quote_identifier(table.name)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
+        """Start ``query`` in a read-only transaction with memory bounded by the batch size."""
+        raise self.unsupported()
+
+    # -- types ----------------------------------------------------------------------------------
+
+    def native_type(self, ptype: PortableType) -> str:
+        """The DDL type for a portable type; ``UsageError`` when this engine cannot hold it."""
+        raise self.unsupported()
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def prepare_for_load(self, connection: Any) -> None:  # noqa: B027 - optional hook
+        """Session settings for loading (UTC, strict modes); called once after connecting."""
+
+    def table_exists(self, connection: Any, table: TableName) -> bool:
+        raise self.unsupported()
+
+    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+        """The existing table's columns, in order, with portable types."""
+        raise self.unsupported()
+
+    def row_count(self, connection: Any, table: TableName) -> int:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(f"SELECT COUNT(*) FROM {self.qualified(table)}")
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    def create_table_sql(self, table: TableName, columns: Sequence[Column],
+                         primary_key: Sequence[str] = ()) -> str:
+        """The CREATE TABLE statement for ``columns``."""
+        raise self.unsupported()
+
+    def create_table(self, connection: Any, table: TableName, columns: Sequence[Column],
+                     primary_key: Sequence[str] = ()) -> None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.create_table_sql(table, columns, primary_key))
+        finally:
+            cursor.close()
+
+    def drop_table(self, connection: Any, table: TableName) -> None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.qualified(table)}")
+        finally:
+            cursor.close()
+
+    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+        """Tables in ``schema`` (the connection's default when None) whose name starts with ``prefix``."""
+        raise self.unsupported()
+
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+        """A bulk writer into ``table`` (whose columns are ``columns``, in that order)."""
+        raise self.unsupported()
+
+    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+                 columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
+        """Move the loaded staging table into the target in ONE atomic step, then commit.
+
+        append: insert all staging rows; truncate: empty the target and insert them; replace:
+        the staging table becomes the target (its old definition and rows gone); create: the
+        staging table becomes the target, which must not exist; upsert: insert or update by
+        ``keys``. On any error nothing of the step stays: the target is as it was. The staging
+        table is gone afterwards (renamed or dropped), except after an error.
+        """
+        raise self.unsupported()

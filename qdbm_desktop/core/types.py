@@ -1,0 +1,147 @@
+"""The portable type model between every source and every target.
+
+Every reader produces, for each kind, one canonical Python value; every writer accepts it:
+
+=============  ==============================================================
+kind           Python value
+=============  ==============================================================
+int16/32/64    ``int``
+decimal        ``decimal.Decimal`` (never a float on the way)
+float32/64     ``float`` (NaN and infinities included; targets that cannot
+               store them refuse the row)
+boolean        ``bool``
+char/varchar/  ``str``
+text
+binary         ``bytes``
+date           ``datetime.date``
+time           ``datetime.time`` (no zone)
+timestamp      ``datetime.datetime`` without tzinfo
+timestamptz    ``datetime.datetime`` with tzinfo (any offset; targets without
+               zones store it as UTC)
+json           ``str`` holding the JSON text
+uuid           ``uuid.UUID``
+=============  ==============================================================
+
+``None`` is NULL for every kind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from qdbm_desktop.core.errors import UsageError
+
+_TYPE_TEXT = re.compile(r"\s*([a-z][a-z0-9_ ]*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*")
+
+
+class Kind(str, Enum):
+    INT16 = "int16"
+    INT32 = "int32"
+    INT64 = "int64"
+    DECIMAL = "decimal"
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+    BOOLEAN = "boolean"
+    CHAR = "char"
+    VARCHAR = "varchar"
+    TEXT = "text"
+    BINARY = "binary"
+    DATE = "date"
+    TIME = "time"
+    TIMESTAMP = "timestamp"
+    TIMESTAMPTZ = "timestamptz"
+    JSON = "json"
+    UUID = "uuid"
+
+
+INTEGER_KINDS = frozenset({Kind.INT16, Kind.INT32, Kind.INT64})
+TEXT_KINDS = frozenset({Kind.CHAR, Kind.VARCHAR, Kind.TEXT})
+FLOAT_KINDS = frozenset({Kind.FLOAT32, Kind.FLOAT64})
+#: The largest precision any of our targets can hold exactly (MySQL DECIMAL(65, s)).
+MAX_DECIMAL_PRECISION = 65
+
+
+@dataclass(frozen=True)
+class PortableType:
+    """A portable type: a kind plus its length (char, varchar, binary) or precision and scale.
+
+    ``decimal`` without precision is an unconstrained exact number (PostgreSQL ``numeric``,
+    Oracle ``NUMBER``); targets that need a precision choose their widest.
+    """
+
+    kind: Kind
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+
+    def __str__(self) -> str:
+        if self.kind is Kind.DECIMAL and self.precision is not None:
+            return f"decimal({self.precision},{self.scale or 0})"
+        if self.kind in (Kind.CHAR, Kind.VARCHAR, Kind.BINARY) and self.length is not None:
+            return f"{self.kind.value}({self.length})"
+        return self.kind.value
+
+    @classmethod
+    def parse(cls, text: str) -> PortableType:
+        """``decimal(12,2)``, ``varchar(20)``, ``int64``, ``timestamptz`` ... (case-insensitive).
+
+        Common SQL spellings are accepted too: ``bigint``, ``integer``, ``numeric(p,s)``,
+        ``double``, ``bool``, ``bytea``/``blob``, ``datetime``.
+        """
+        match = _TYPE_TEXT.fullmatch(text.lower())
+        if not match:
+            raise UsageError(f"{text!r} is not a type (examples: int64, decimal(12,2), varchar(50), "
+                             "timestamptz)")
+        name, first, second = match.group(1).strip(), match.group(2), match.group(3)
+        kind = _ALIASES.get(name)
+        if kind is None:
+            try:
+                kind = Kind(name)
+            except ValueError:
+                known = ", ".join(k.value for k in Kind)
+                raise UsageError(f"unknown type {name!r} (known: {known})") from None
+        a = int(first) if first is not None else None
+        b = int(second) if second is not None else None
+        if kind is Kind.DECIMAL:
+            if a is not None and not 1 <= a <= 1000:
+                raise UsageError(f"decimal precision {a} is out of range")
+            if a is not None and b is not None and b > a:
+                raise UsageError(f"decimal scale {b} is larger than its precision {a}")
+            return cls(kind, precision=a, scale=b if a is not None else None)
+        if b is not None or (a is not None and kind not in (Kind.CHAR, Kind.VARCHAR, Kind.BINARY)):
+            raise UsageError(f"{kind.value} takes no size in {text!r}")
+        if a is not None and a < 1:
+            raise UsageError(f"a length must be at least 1 in {text!r}")
+        return cls(kind, length=a)
+
+
+_ALIASES = {
+    "smallint": Kind.INT16, "int2": Kind.INT16,
+    "int": Kind.INT32, "integer": Kind.INT32, "int4": Kind.INT32,
+    "bigint": Kind.INT64, "int8": Kind.INT64,
+    "numeric": Kind.DECIMAL, "number": Kind.DECIMAL,
+    "real": Kind.FLOAT32, "float4": Kind.FLOAT32,
+    "double": Kind.FLOAT64, "double precision": Kind.FLOAT64, "float": Kind.FLOAT64, "float8": Kind.FLOAT64,
+    "bool": Kind.BOOLEAN,
+    "character varying": Kind.VARCHAR, "string": Kind.TEXT,
+    "bytea": Kind.BINARY, "blob": Kind.BINARY, "varbinary": Kind.BINARY, "bytes": Kind.BINARY,
+    "datetime": Kind.TIMESTAMP, "timestamp with time zone": Kind.TIMESTAMPTZ,
+    "timestamp without time zone": Kind.TIMESTAMP, "jsonb": Kind.JSON,
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a query's result or of a table."""
+
+    name: str
+    type: PortableType
+    nullable: bool = True
+    #: The source's own type name, as the user knows it ("NUMBER(10,2)", "tinyint(1)").
+    source_type: str = ""
+
+
+class ValueRejected(Exception):
+    """A value the target cannot hold; the pipeline adds the column and row to the message."""
