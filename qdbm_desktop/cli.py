@@ -29,10 +29,21 @@ from qdbm_desktop.core.connections import (
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import ensure_first_run
 from qdbm_desktop.core.dialects import DIALECTS
+from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import MASK, QdbmError, UsageError, redact
 from qdbm_desktop.core.legacy import import_legacy
+from qdbm_desktop.core.migration import (
+    MigrationRequest,
+    Progress,
+    Status,
+    plan_migration,
+    resolve_endpoint,
+    run_migration,
+    validate_request,
+)
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.settings import USER_KEYS
+from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.urls import parse_connection_url
 
 PROG = "qdbm"
@@ -181,6 +192,108 @@ def _cmd_connections_set_password(args: argparse.Namespace, context: AppContext)
     return 0
 
 
+# -- migrate ------------------------------------------------------------------------------------
+
+
+def _migration_request(args: argparse.Namespace, context: AppContext) -> MigrationRequest:
+    if args.query_file:
+        try:
+            query = Path(args.query_file).expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot read the query file {args.query_file}: {exc.strerror or exc}") from None
+    else:
+        query = args.query
+    overrides: dict[str, PortableType] = {}
+    for item in args.map or []:
+        column, sep, type_text = item.partition("=")
+        if not sep or not column:
+            raise UsageError(f"--map takes COLUMN=TYPE, not {item!r}")
+        overrides[column] = PortableType.parse(type_text)
+    keys = tuple(k.strip() for k in (args.key or "").split(",") if k.strip())
+    batch_size = args.batch_size if args.batch_size is not None else context.settings.get().batch_size
+    mode = LoadMode(args.mode or context.settings.get().default_mode)
+    request = MigrationRequest(
+        source=resolve_endpoint(context.connections, args.source),
+        target=resolve_endpoint(context.connections, args.target),
+        query=query, table=TableName.parse(args.table), mode=mode, keys=keys, batch_size=batch_size,
+        type_overrides=overrides)
+    validate_request(request)
+    return request
+
+
+class _ProgressLine:
+    """Progress on stderr: a line redrawn in place on a terminal, a plain line every few seconds otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        text = (f"{progress.stage.value:<8} {progress.rows_read:>12,} read "
+                f"{progress.rows_written:>12,} written {progress.rows_per_second:>10,.0f} rows/s "
+                f"{progress.elapsed:>7.1f} s")
+        if self.tty:
+            self.stream.write("\r" + text)
+            self.stream.flush()
+        elif progress.elapsed - self.last >= 2.0 or progress.stage.value in ("finalize", "done"):
+            self.last = progress.elapsed
+            self.stream.write(text + "\n")
+
+    def end(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
+    request = _migration_request(args, context)
+    if args.dry_run:
+        plan = plan_migration(request)
+        if args.json:
+            json.dump({"target_exists": plan.target_exists, "create_sql": plan.create_sql,
+                       "staging": plan.staging, "steps": plan.steps,
+                       "columns": [{"source": s.name, "source_type": s.source_type, "target": t.name,
+                                    "type": str(t.type), "nullable": t.nullable}
+                                   for s, t in zip(plan.source_columns, plan.target_columns, strict=True)]},
+                      sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
+            return 0
+        rows = [[s.name, s.source_type, t.name, str(t.type), "yes" if t.nullable else "no"]
+                for s, t in zip(plan.source_columns, plan.target_columns, strict=True)]
+        _print_table(rows, ["SOURCE COLUMN", "SOURCE TYPE", "TARGET COLUMN", "TYPE", "NULL"], sys.stdout)
+        print(f"\ntarget {request.table}: {'exists' if plan.target_exists else 'will be created'}")
+        if plan.create_sql:
+            print(f"\n{plan.create_sql};")
+        print("\nplan:")
+        for number, step in enumerate(plan.steps, start=1):
+            print(f"  {number}. {step}")
+        return 0
+    printer = _ProgressLine(sys.stderr)
+    result = run_migration(request, on_progress=printer)
+    printer.end()
+    for endpoint in (request.source, request.target):
+        if context.connections.find(endpoint.label) is not None:
+            context.connections.record_use(endpoint.label)
+    summary = {"run_id": result.run_id, "status": result.status.value, "rows_read": result.rows_read,
+               "rows_written": result.rows_written, "seconds": round(result.seconds, 3),
+               "rows_per_second": round(result.rows_per_second), "stage": result.stage.value,
+               "error": result.error}
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for entry in result.log:
+            if entry.level != "info":
+                print(f"{PROG}: {entry.level}: {entry.message}", file=sys.stderr)
+        print(f"{result.status.value}: {result.rows_read:,} rows read, {result.rows_written:,} written "
+              f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)")
+    if result.status is not Status.SUCCEEDED:
+        if not args.json:
+            raise QdbmError(result.error or result.status.value)
+        return 1
+    return 0
+
+
 # -- settings, import, info -------------------------------------------------------------------
 
 
@@ -306,6 +419,23 @@ def build_parser() -> argparse.ArgumentParser:
     put.add_argument("key", help=", ".join(USER_KEYS))
     put.add_argument("value")
     put.set_defaults(handler=_cmd_settings_set)
+
+    migrate = commands.add_parser("migrate", help="stream a query's result into a table")
+    migrate.add_argument("--source", required=True, help="saved connection name or URL to read from")
+    migrate.add_argument("--target", required=True, help="saved connection name or URL to load into")
+    what = migrate.add_mutually_exclusive_group(required=True)
+    what.add_argument("--query", help="the SELECT to run on the source")
+    what.add_argument("--query-file", help="a file holding the query")
+    migrate.add_argument("--table", required=True, help="target table, [SCHEMA.]TABLE")
+    migrate.add_argument("--mode", choices=[m.value for m in LoadMode],
+                         help="default: the default_mode setting (append)")
+    migrate.add_argument("--key", help="key columns for upsert, COL[,COL]")
+    migrate.add_argument("--batch-size", type=int, help="rows per batch (default: the batch_size setting)")
+    migrate.add_argument("--map", action="append", metavar="COL=TYPE",
+                         help="target type for a column, e.g. total=decimal(14,2) (repeatable)")
+    migrate.add_argument("--dry-run", action="store_true", help="print the plan and the DDL; change nothing")
+    migrate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    migrate.set_defaults(handler=_cmd_migrate)
 
     legacy = commands.add_parser("import-legacy", help="import Query DB Migrator's config/ folder")
     legacy.add_argument("path", help="the folder holding db_connections.json and .encryption_key")

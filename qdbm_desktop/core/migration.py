@@ -1,0 +1,591 @@
+"""The migration pipeline: stream a query's rows into a staging table, then into the target at once.
+
+A reader thread pulls batches from the source into a small bounded queue; the calling thread
+loads them into a staging table on the target. Only when every row is in, and the staging
+table holds exactly as many rows as were read, does the dialect's ``finalize`` move them into
+the target in one atomic step. Whatever fails before that step, or inside it, leaves the
+target exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Protocol
+
+from qdbm_desktop.core.connections import ConnectionStore
+from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
+from qdbm_desktop.core.dialects.base import LoadMode, ReadStream, TableName
+from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
+from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
+from qdbm_desktop.core.sqlcheck import ensure_single_statement
+from qdbm_desktop.core.types import Column, PortableType, ValueRejected
+from qdbm_desktop.core.urls import parse_connection_url
+
+log = logging.getLogger(__name__)
+
+STAGING_PREFIX = "qdbm_stg_"
+OLD_PREFIX = "qdbm_old_"
+#: How many batches may wait between the reader and the writer: enough to overlap the two.
+QUEUE_DEPTH = 2
+PROGRESS_INTERVAL = 0.1
+_POLL = 0.2
+
+
+class Stage(str, Enum):
+    CONNECT = "connect"
+    READ = "read"
+    CREATE = "create"
+    LOAD = "load"
+    VERIFY = "verify"
+    FINALIZE = "finalize"
+    DONE = "done"
+
+
+class Status(str, Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One side of a migration: its label (a saved connection's name), engine and parameters."""
+
+    label: str
+    type: str
+    params: ConnectParams
+
+    @property
+    def dialect(self) -> Dialect:
+        return get_dialect(self.type)
+
+
+@dataclass(frozen=True)
+class MigrationRequest:
+    """Everything a run needs, fixed before it starts (built on the GUI thread or by the CLI)."""
+
+    source: Endpoint
+    target: Endpoint
+    query: str
+    table: TableName
+    mode: LoadMode = LoadMode.APPEND
+    keys: tuple[str, ...] = ()
+    batch_size: int = DEFAULT_BATCH_SIZE
+    #: Target type per source column name, replacing the engine's suggested mapping.
+    type_overrides: Mapping[str, PortableType] = field(default_factory=dict)
+    connect_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: Stage
+    rows_read: int
+    rows_written: int
+    elapsed: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_written / self.elapsed if self.elapsed > 0 else 0.0
+
+
+class ProgressCallback(Protocol):
+    def __call__(self, progress: Progress) -> None: ...
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    at: str
+    stage: Stage
+    message: str
+    level: str = "info"
+
+
+@dataclass
+class MigrationResult:
+    run_id: str
+    status: Status
+    rows_read: int = 0
+    rows_written: int = 0
+    seconds: float = 0.0
+    stage: Stage = Stage.CONNECT
+    error: str | None = None
+    columns: list[Column] = field(default_factory=list)
+    log: list[LogEntry] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_written / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """What a run would do, for ``--dry-run`` and the GUI's Show SQL."""
+
+    source_columns: list[Column]
+    target_columns: list[Column]
+    target_exists: bool
+    create_sql: str | None
+    staging: str
+    steps: list[str]
+
+
+class StageError(QdbmError):
+    """A run failed at ``stage``; the message names the stage and the connection."""
+
+    def __init__(self, stage: Stage, message: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+
+
+class Cancelled(QdbmError):
+    pass
+
+
+def resolve_endpoint(store: ConnectionStore, name_or_url: str) -> Endpoint:
+    """A saved connection by name, or a connection URL used as it is (its password masked in labels)."""
+    profile = store.find(name_or_url)
+    if profile is not None:
+        return Endpoint(profile.name, profile.type, store.connect_params(profile))
+    if "://" not in name_or_url:
+        raise UsageError(f"no saved connection named {name_or_url!r}")
+    parsed = parse_connection_url(name_or_url)
+    params = ConnectParams(host=parsed.host, port=parsed.port, database=parsed.database, user=parsed.user,
+                           path=parsed.path, driver=parsed.driver, options=parsed.options,
+                           password=parsed.password)
+    return Endpoint(redact(name_or_url, [parsed.password]), parsed.type, params)
+
+
+def validate_request(request: MigrationRequest) -> None:
+    """Refuse a malformed request before any connection is opened."""
+    if not 1 <= request.batch_size <= MAX_BATCH_SIZE:
+        raise UsageError(
+            f"batch size must be between 1 and {MAX_BATCH_SIZE:,} rows, not {request.batch_size:,}"
+        )
+    if not request.query.strip():
+        raise UsageError("the source query is empty")
+    ensure_single_statement(request.query, request.source.type)
+    if request.mode is LoadMode.UPSERT and not request.keys:
+        raise UsageError("upsert needs the key columns (--key COL[,COL])")
+    if request.keys and request.mode is not LoadMode.UPSERT:
+        raise UsageError("key columns are only used by the upsert mode")
+    request.target.dialect.check_identifier(request.table.name)
+
+
+def map_columns(source_columns: Sequence[Column], overrides: Mapping[str, PortableType]) -> list[Column]:
+    """Target columns for a new table: the source's portable types, with the user's overrides."""
+    names = [c.name for c in source_columns]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise UsageError(
+            f"the query returns more than one column named {duplicates[0]!r}; give them "
+            "distinct names with AS"
+        )
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise UsageError(
+            f"--map names {unknown[0]!r}, which is not a column of the query (columns: {', '.join(names)})"
+        )
+    return [replace(c, type=overrides.get(c.name, c.type)) for c in source_columns]
+
+
+def match_existing(
+    source_columns: Sequence[Column], existing: Sequence[Column], table: TableName
+) -> list[Column]:
+    """The existing target columns that receive the query's columns, in the query's order."""
+    by_name = {c.name: c for c in existing}
+    folded = {c.name.casefold(): c for c in existing}
+    matched = []
+    for column in source_columns:
+        found = by_name.get(column.name) or folded.get(column.name.casefold())
+        if found is None:
+            raise UsageError(
+                f"the target table {table} has no column {column.name!r} "
+                f"(it has: {', '.join(c.name for c in existing)})"
+            )
+        matched.append(found)
+    return matched
+
+
+class _Run:
+    """The state of one run; ``execute`` never raises for a failed run, it returns the result."""
+
+    def __init__(
+        self,
+        request: MigrationRequest,
+        on_progress: ProgressCallback | None,
+        cancel: threading.Event,
+        keep_staging: Collection[str],
+    ) -> None:
+        self.request = request
+        self.on_progress = on_progress
+        self.cancel = cancel
+        self.keep_staging = keep_staging
+        self.run_id = uuid.uuid4().hex[:12]
+        self.result = MigrationResult(run_id=self.run_id, status=Status.FAILED)
+        self.started = time.monotonic()
+        self.last_progress = 0.0
+        self.secrets = request.source.params.secret_values() + request.target.params.secret_values()
+        self.staging = TableName(STAGING_PREFIX + self.run_id, request.table.schema)
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def note(self, stage: Stage, message: str, level: str = "info") -> None:
+        message = redact(message, self.secrets)
+        self.result.log.append(
+            LogEntry(datetime.now(timezone.utc).isoformat(timespec="milliseconds"), stage, message, level)
+        )
+        log.log(logging.WARNING if level == "warning" else logging.INFO, "[%s] %s", self.run_id, message)
+
+    def progress(self, stage: Stage, force: bool = False) -> None:
+        self.result.stage = stage
+        now = time.monotonic()
+        if self.on_progress is None or (not force and now - self.last_progress < PROGRESS_INTERVAL):
+            return
+        self.last_progress = now
+        self.on_progress(Progress(stage, self.result.rows_read, self.result.rows_written, now - self.started))
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("cancelled by the user")
+
+    def fail(self, stage: Stage, endpoint: Endpoint | None, exc: BaseException) -> StageError:
+        if isinstance(exc, StageError):
+            return exc
+        text = one_line(str(exc)) or type(exc).__name__
+        where = f" on {endpoint.label!r}" if endpoint else ""
+        return StageError(stage, redact(f"{stage.value} failed{where}: {text}", self.secrets))
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def execute(self) -> MigrationResult:
+        request = self.request
+        self.note(
+            Stage.CONNECT,
+            f"run {self.run_id}: {request.source.label} -> {request.target.label} "
+            f"table {request.table}, mode {request.mode.value}, batch {request.batch_size:,}",
+        )
+        source_conn = target_conn = None
+        try:
+            validate_request(request)
+            self.progress(Stage.CONNECT, force=True)
+            source_conn = self.connect(request.source)
+            target_conn = self.connect(request.target)
+            self.load(source_conn, target_conn)
+            self.result.status = Status.SUCCEEDED
+            self.progress(Stage.DONE, force=True)
+            self.note(
+                Stage.DONE,
+                f"succeeded: {self.result.rows_written:,} rows in {time.monotonic() - self.started:.2f} s",
+            )
+        except Cancelled as exc:
+            self.result.status, self.result.error = Status.CANCELLED, str(exc)
+            self.note(self.result.stage, "cancelled; the target is unchanged", "warning")
+        except QdbmError as exc:
+            self.result.error = redact(str(exc), self.secrets)
+            if isinstance(exc, StageError):
+                self.result.stage = exc.stage
+            self.note(self.result.stage, f"failed: {self.result.error}; the target is unchanged", "error")
+        finally:
+            if target_conn is not None:
+                self.cleanup(target_conn)
+            for conn in (source_conn, target_conn):
+                if conn is not None:
+                    with suppress(Exception):  # closing a broken connection may fail too
+                        conn.close()
+            self.result.seconds = time.monotonic() - self.started
+        return self.result
+
+    def connect(self, endpoint: Endpoint) -> Any:
+        self.check_cancel()
+        try:
+            conn = endpoint.dialect.connect(endpoint.params, self.request.connect_timeout)
+        except Exception as exc:  # noqa: BLE001 - any driver error
+            raise self.fail(Stage.CONNECT, endpoint, exc) from exc
+        self.note(Stage.CONNECT, f"connected to {endpoint.label} ({endpoint.dialect.display_name})")
+        return conn
+
+    def load(self, source_conn: Any, target_conn: Any) -> None:
+        request = self.request
+        source, target = request.source, request.target
+        dialect = target.dialect
+        try:
+            stream = source.dialect.open_read(source_conn, request.query, request.batch_size)
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.READ, source, exc) from exc
+        try:
+            self.progress(Stage.CREATE, force=True)
+            try:
+                dialect.prepare_for_load(target_conn)
+                self.drop_leftovers(target_conn)
+                target_exists = dialect.table_exists(target_conn, request.table)
+                columns = self.target_columns(stream.columns, target_conn, target_exists)
+                for column in columns:
+                    dialect.native_type(column.type)  # an unsupported type stops the run here
+                if request.mode is LoadMode.CREATE and target_exists:
+                    raise UsageError(f"the table {request.table} already exists (mode create)")
+                if request.mode is LoadMode.TRUNCATE and not target_exists:
+                    raise UsageError(
+                        f"the table {request.table} does not exist (mode truncate empties an "
+                        "existing table; use append, create or replace to make it)"
+                    )
+                before = dialect.row_count(target_conn, request.table) if target_exists else 0
+                # A new table loaded by upsert gets its keys as primary key, so the next upsert works.
+                primary_key = request.keys if request.mode is LoadMode.UPSERT and not target_exists else ()
+                dialect.create_table(target_conn, self.staging, columns, primary_key)
+                target_conn.commit()
+            except QdbmError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise self.fail(Stage.CREATE, target, exc) from exc
+            self.result.columns = columns
+            self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
+            self.stream_rows(stream, target_conn, columns)
+        finally:
+            stream.close()
+        self.verify_staging(target_conn)
+        self.finalize(target_conn, columns, target_exists, before)
+
+    def target_columns(
+        self, source_columns: list[Column], target_conn: Any, target_exists: bool
+    ) -> list[Column]:
+        request = self.request
+        mapped = map_columns(source_columns, request.type_overrides)
+        if not target_exists or request.mode in (LoadMode.REPLACE, LoadMode.CREATE):
+            for column in mapped:
+                request.target.dialect.check_identifier(column.name)
+            return mapped
+        existing = request.target.dialect.table_columns(target_conn, request.table)
+        matched = match_existing(mapped, existing, request.table)
+        missing = sorted(set(request.keys) - {c.name for c in matched})
+        if missing:
+            raise UsageError(f"key column {missing[0]!r} is not among the query's columns")
+        return matched
+
+    def stream_rows(self, stream: ReadStream, target_conn: Any, columns: list[Column]) -> None:
+        request = self.request
+        batches: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
+        done = object()
+        stop = threading.Event()
+
+        def read() -> None:
+            try:
+                for batch in stream.batches():
+                    while not stop.is_set():
+                        try:
+                            batches.put(batch, timeout=_POLL)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                batches.put(done)
+            except BaseException as exc:  # noqa: BLE001 - handed to the writer side
+                batches.put(exc)
+
+        reader = threading.Thread(target=read, name=f"qdbm-reader-{self.run_id}", daemon=True)
+        reader.start()
+        writer = request.target.dialect.open_writer(target_conn, self.staging, columns)
+        try:
+            while True:
+                self.check_cancel()
+                try:
+                    item = batches.get(timeout=_POLL)
+                except queue.Empty:
+                    continue
+                if item is done:
+                    break
+                if isinstance(item, BaseException):
+                    raise self.fail(Stage.READ, request.source, item) from item
+                rows: list[tuple[Any, ...]] = item  # type: ignore[assignment]
+                self.result.rows_read += len(rows)
+                self.progress(Stage.LOAD)
+                try:
+                    writer.write(rows, self.result.rows_written + 1)
+                except ValueRejected as exc:
+                    raise StageError(Stage.LOAD, f"load failed on {request.target.label!r}: {exc}") from exc
+                except Exception as exc:  # noqa: BLE001
+                    first = self.result.rows_written + 1
+                    raise self.fail(
+                        Stage.LOAD,
+                        request.target,
+                        RuntimeError(f"rows {first:,}-{first + len(rows) - 1:,}: {exc}"),
+                    ) from exc
+                self.result.rows_written += len(rows)
+                self.progress(Stage.LOAD)
+            writer.finish()
+            target_conn.commit()
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            reader.join(timeout=5)
+        for warning in getattr(stream, "warnings", []):
+            self.note(Stage.READ, warning, "warning")
+        self.note(Stage.LOAD, f"{self.result.rows_written:,} rows loaded into the staging table")
+
+    def verify_staging(self, target_conn: Any) -> None:
+        self.check_cancel()
+        self.progress(Stage.VERIFY, force=True)
+        try:
+            staged = self.request.target.dialect.row_count(target_conn, self.staging)
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.VERIFY, self.request.target, exc) from exc
+        if staged != self.result.rows_read:
+            raise StageError(
+                Stage.VERIFY,
+                f"verify failed: {self.result.rows_read:,} rows were read but the "
+                f"staging table holds {staged:,}",
+            )
+
+    def finalize(self, target_conn: Any, columns: list[Column], target_exists: bool, before: int) -> None:
+        request = self.request
+        dialect = request.target.dialect
+        self.check_cancel()
+        self.progress(Stage.FINALIZE, force=True)
+        try:
+            matched = self.count_matching_keys(target_conn) if target_exists and request.keys else 0
+            dialect.finalize(
+                target_conn, request.mode, request.table, self.staging, columns, request.keys, target_exists
+            )
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.FINALIZE, request.target, exc) from exc
+        rows = self.result.rows_written
+        after = dialect.row_count(target_conn, request.table)
+        expected = {LoadMode.APPEND: before + rows, LoadMode.UPSERT: before + rows - matched}.get(
+            request.mode, rows
+        )
+        if after != expected:
+            # Committed already: say so plainly rather than claim a success.
+            raise StageError(
+                Stage.VERIFY,
+                f"verify failed: the table {request.table} should hold {expected:,} "
+                f"rows after this run but holds {after:,} (another writer?)",
+            )
+        self.note(Stage.FINALIZE, f"committed: {request.table} holds {after:,} rows ({request.mode.value})")
+
+    def count_matching_keys(self, target_conn: Any) -> int:
+        """Staging rows whose key already exists in the target (they update rather than insert)."""
+        dialect = self.request.target.dialect
+        keys = self.request.keys
+        condition = " AND ".join(
+            f"t.{dialect.quote_identifier(k)} = s.{dialect.quote_identifier(k)}" for k in keys
+        )
+        distinct = ", ".join(dialect.quote_identifier(k) for k in keys)
+        cursor = target_conn.cursor()
+        try:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT DISTINCT {distinct} FROM {dialect.qualified(self.staging)}) d"
+            )
+            (unique_keys,) = cursor.fetchone()
+            if int(unique_keys) != self.result.rows_written:
+                raise StageError(
+                    Stage.VERIFY,
+                    "verify failed: the query returns several rows with the same "
+                    f"key ({', '.join(keys)}); an upsert needs one row per key",
+                )
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {dialect.qualified(self.staging)} s WHERE EXISTS "
+                f"(SELECT 1 FROM {dialect.qualified(self.request.table)} t WHERE {condition})"
+            )
+            (matched,) = cursor.fetchone()
+        finally:
+            cursor.close()
+        target_conn.commit()
+        return int(matched)
+
+    def drop_leftovers(self, target_conn: Any) -> None:
+        """Drop staging tables that earlier runs left behind (a crash, a killed process)."""
+        dialect = self.request.target.dialect
+        schema = self.request.table.schema
+        for prefix in (STAGING_PREFIX, OLD_PREFIX):
+            for table in dialect.list_tables(target_conn, schema, prefix):
+                if table.name.removeprefix(prefix) in self.keep_staging:
+                    continue
+                dialect.drop_table(target_conn, table)
+                self.note(Stage.CREATE, f"dropped {table}, left behind by an interrupted run", "warning")
+        target_conn.commit()
+
+    def cleanup(self, target_conn: Any) -> None:
+        if self.result.status is Status.SUCCEEDED:
+            return
+        try:
+            target_conn.rollback()
+            self.request.target.dialect.drop_table(target_conn, self.staging)
+            target_conn.commit()
+        except Exception as exc:  # noqa: BLE001 - the next run drops it
+            self.note(
+                self.result.stage,
+                f"the staging table {self.staging} could not be dropped now "
+                f"({one_line(str(exc))}); the next run drops it",
+                "warning",
+            )
+
+
+def run_migration(
+    request: MigrationRequest,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    keep_staging: Collection[str] = (),
+) -> MigrationResult:
+    """Run one migration to the end; a failure or a cancel is reported in the result, not raised.
+
+    ``keep_staging`` holds the run ids of other runs going on now, whose staging tables the
+    leftover clean-up must not touch.
+    """
+    return _Run(request, on_progress, cancel or threading.Event(), keep_staging).execute()
+
+
+def plan_migration(request: MigrationRequest) -> MigrationPlan:
+    """Describe the query and the target, change nothing: the ``--dry-run`` view of a run."""
+    validate_request(request)
+    run = _Run(request, None, threading.Event(), ())
+    source, target = request.source, request.target
+    source_conn = run.connect(source)
+    try:
+        stream = source.dialect.open_read(source_conn, request.query, 1)
+        try:
+            source_columns = list(stream.columns)
+        finally:
+            stream.close()
+    finally:
+        source_conn.close()
+    target_conn = run.connect(target)
+    try:
+        exists = target.dialect.table_exists(target_conn, request.table)
+        columns = run.target_columns(source_columns, target_conn, exists)
+    finally:
+        target_conn.rollback()
+        target_conn.close()
+    creates = not exists or request.mode in (LoadMode.REPLACE, LoadMode.CREATE)
+    create_sql = target.dialect.create_table_sql(request.table, columns) if creates else None
+    staging = target.dialect.qualified(run.staging)
+    steps = [
+        f"stream the query from {source.label} in batches of {request.batch_size:,} rows",
+        f"load them into the staging table {staging} on {target.label}",
+        "check that the staging table holds exactly the rows read",
+        _FINAL_STEP[request.mode].format(table=request.table, keys=", ".join(request.keys)),
+        "check the target's row count; drop the staging table",
+    ]
+    return MigrationPlan(source_columns, columns, exists, create_sql, staging, steps)
+
+
+_FINAL_STEP: dict[LoadMode, str] = {
+    LoadMode.APPEND: "in one transaction: insert the staged rows into {table}",
+    LoadMode.TRUNCATE: "in one transaction: empty {table}, insert the staged rows",
+    LoadMode.REPLACE: "in one step: the staging table replaces {table}",
+    LoadMode.CREATE: "in one step: the staging table becomes {table} (which must not exist)",
+    LoadMode.UPSERT: "in one transaction: insert or update the staged rows in {table} by ({keys})",
+}
