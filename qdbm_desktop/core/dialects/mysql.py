@@ -1,13 +1,65 @@
-"""MySQL and MariaDB through mysql-connector-python, with its C extension where it loads."""
+"""MySQL and MariaDB through mysql-connector-python, with its C extension where it loads.
+
+Reading uses an unbuffered cursor with ``raw=True`` and our own per-column converters (4x the
+driver's own conversion, and the only way to see and count zero dates). Loading uses
+``LOAD DATA LOCAL INFILE`` from TSV chunks when the server allows it, else multi-row INSERT
+statements sized below the server's ``max_allowed_packet``.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import hashlib
 import logging
+import math
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
-from qdbm_desktop.core.dialects.base import ConnectParams, Dialect
+from qdbm_desktop.core.dialects.base import BulkWriter, ConnectParams, Dialect, LoadMode, TableName
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
 
 log = logging.getLogger(__name__)
+
+#: Session settings for loads: strict so that an overflow errors instead of being clipped, no zero
+#: dates, and 0 kept in AUTO_INCREMENT columns instead of drawing a new number.
+LOAD_SQL_MODE = ("STRICT_ALL_TABLES,STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,"
+                 "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO")
+#: The row-size limit of a MySQL table (every column's maximum bytes, TEXT/BLOB counted as 12).
+_MAX_ROW_BYTES = 65535
+_UTC = dt.timezone.utc
+
+# Field type codes of the client protocol (mysql.connector.FieldType), kept here so the mapping
+# reads without importing the driver.
+_DECIMAL, _TINY, _SHORT, _LONG, _FLOAT, _DOUBLE, _NULL, _TIMESTAMP = 0, 1, 2, 3, 4, 5, 6, 7
+_LONGLONG, _INT24, _DATE, _TIME, _DATETIME, _YEAR, _NEWDATE, _VARCHAR, _BIT = 8, 9, 10, 11, 12, 13, 14, 15, 16
+_VECTOR, _JSON, _NEWDECIMAL, _ENUM, _SET = 242, 245, 246, 247, 248
+_TINY_BLOB, _MEDIUM_BLOB, _LONG_BLOB, _BLOB = 249, 250, 251, 252
+_VAR_STRING, _STRING, _GEOMETRY = 253, 254, 255
+_FLAG_UNSIGNED, _FLAG_BINARY, _FLAG_ENUM, _FLAG_SET, _FLAG_NOT_NULL = 32, 128, 256, 2048, 1
+_BINARY_CHARSET = 63
+
+_FIELD_NAMES = {
+    _DECIMAL: "decimal", _NEWDECIMAL: "decimal", _TINY: "tinyint", _SHORT: "smallint", _LONG: "int",
+    _FLOAT: "float", _DOUBLE: "double", _NULL: "null", _TIMESTAMP: "timestamp", _LONGLONG: "bigint",
+    _INT24: "mediumint", _DATE: "date", _NEWDATE: "date", _TIME: "time", _DATETIME: "datetime",
+    _YEAR: "year", _VARCHAR: "varchar", _VAR_STRING: "varchar", _STRING: "char", _BIT: "bit",
+    _JSON: "json", _ENUM: "enum", _SET: "set", _TINY_BLOB: "tinyblob", _MEDIUM_BLOB: "mediumblob",
+    _LONG_BLOB: "longblob", _BLOB: "blob", _GEOMETRY: "geometry", _VECTOR: "vector",
+}
+_STRING_CODES = frozenset({_VARCHAR, _VAR_STRING, _STRING, _ENUM, _SET, _TINY_BLOB, _MEDIUM_BLOB,
+                           _LONG_BLOB, _BLOB})
+
+_COLUMN_TYPE = re.compile(r"\s*([a-z][a-z0-9_ ]*?)\s*(?:\(([^)]*)\))?\s*(unsigned)?\s*(zerofill)?\s*",
+                          re.IGNORECASE)
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def driver_description() -> str:
@@ -18,10 +70,709 @@ def driver_description() -> str:
     return f"mysql-connector-python {mysql.connector.__version__} ({flavour})"
 
 
+# -- types: engine -> portable ------------------------------------------------------------------
+
+
+def portable_from_column_type(column_type: str, char_length: int | None = None,
+                              is_json: bool = False) -> PortableType:
+    """The portable type of a catalog column type (``information_schema.COLUMNS.COLUMN_TYPE``).
+
+    ``char_length`` is CHARACTER_MAXIMUM_LENGTH (used for ENUM and SET); ``is_json`` marks a
+    MariaDB JSON column, which the catalog reports as ``longtext`` with a json_valid() check.
+    """
+    match = _COLUMN_TYPE.fullmatch(column_type.lower())
+    if not match:
+        return PortableType(Kind.TEXT)
+    name, args, unsigned = match.group(1), match.group(2), bool(match.group(3))
+    numbers = [int(a) for a in (args or "").split(",") if a.strip().isdigit()]
+    first = numbers[0] if numbers else None
+    if is_json:
+        return PortableType(Kind.JSON)
+    if name in ("tinyint", "int1", "bool", "boolean"):
+        # tinyint(1) is how MySQL spells a boolean (BOOLEAN is an alias of it).
+        if (first == 1 and not unsigned) or name in ("bool", "boolean"):
+            return PortableType(Kind.BOOLEAN)
+        return PortableType(Kind.INT16)
+    if name in ("smallint", "int2"):
+        return PortableType(Kind.INT32 if unsigned else Kind.INT16)
+    if name in ("mediumint", "int3", "middleint"):
+        return PortableType(Kind.INT32)
+    if name in ("int", "integer", "int4"):
+        return PortableType(Kind.INT64 if unsigned else Kind.INT32)
+    if name in ("bigint", "int8"):
+        return PortableType(Kind.DECIMAL, precision=20, scale=0) if unsigned else PortableType(Kind.INT64)
+    if name in ("decimal", "numeric", "dec", "fixed"):
+        precision = first if first is not None else 10
+        scale = numbers[1] if len(numbers) > 1 else 0
+        return PortableType(Kind.DECIMAL, precision=precision, scale=scale)
+    if name in ("float", "float4"):
+        # FLOAT(p) with p > 24 is stored as DOUBLE; the catalog then says "double".
+        return PortableType(Kind.FLOAT32)
+    if name in ("double", "double precision", "real", "float8"):
+        return PortableType(Kind.FLOAT64)
+    if name == "bit":
+        bits = first or 1
+        if bits == 1:
+            return PortableType(Kind.BOOLEAN)
+        return PortableType(Kind.INT64) if bits < 64 else PortableType(Kind.DECIMAL, precision=20, scale=0)
+    if name == "year":
+        return PortableType(Kind.INT16)
+    if name in ("char", "nchar", "national char", "character"):
+        return PortableType(Kind.CHAR, length=first if first is not None else 1)
+    if name in ("varchar", "nvarchar", "national varchar", "character varying", "varchar2"):
+        return PortableType(Kind.VARCHAR, length=first)
+    if name in ("enum", "set", "inet4", "inet6"):
+        return PortableType(Kind.VARCHAR, length=char_length)
+    if name in ("tinytext", "text", "mediumtext", "longtext", "long", "long varchar"):
+        return PortableType(Kind.TEXT)
+    if name in ("binary", "varbinary"):
+        return PortableType(Kind.BINARY, length=first if first is not None else 1)
+    if name in ("tinyblob", "blob", "mediumblob", "longblob", "long varbinary", "geometry", "point",
+                "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
+                "geometrycollection", "vector"):
+        return PortableType(Kind.BINARY)
+    if name == "date":
+        return PortableType(Kind.DATE)
+    if name == "time":
+        return PortableType(Kind.TIME)
+    if name == "datetime":
+        return PortableType(Kind.TIMESTAMP)
+    if name == "timestamp":
+        return PortableType(Kind.TIMESTAMPTZ)
+    if name == "json":
+        return PortableType(Kind.JSON)
+    if name == "uuid":  # MariaDB 10.7+
+        return PortableType(Kind.UUID)
+    return PortableType(Kind.TEXT)
+
+
+def portable_from_field(type_code: int, flags: int, charset: int) -> PortableType:
+    """The portable type of a result column known only from the protocol (an expression).
+
+    Lengths and precisions are not in the C extension's metadata, so strings map to text and
+    decimals to an unconstrained decimal.
+    """
+    unsigned = bool(flags & _FLAG_UNSIGNED)
+    if type_code in (_TINY, _YEAR):
+        return PortableType(Kind.INT16)
+    if type_code == _SHORT:
+        return PortableType(Kind.INT32 if unsigned else Kind.INT16)
+    if type_code == _INT24:
+        return PortableType(Kind.INT32)
+    if type_code == _LONG:
+        return PortableType(Kind.INT64 if unsigned else Kind.INT32)
+    if type_code == _LONGLONG:
+        return PortableType(Kind.DECIMAL, precision=20, scale=0) if unsigned else PortableType(Kind.INT64)
+    if type_code in (_DECIMAL, _NEWDECIMAL):
+        return PortableType(Kind.DECIMAL)
+    if type_code == _FLOAT:
+        return PortableType(Kind.FLOAT32)
+    if type_code == _DOUBLE:
+        return PortableType(Kind.FLOAT64)
+    if type_code == _BIT:
+        return PortableType(Kind.DECIMAL, precision=20, scale=0)
+    if type_code in (_DATE, _NEWDATE):
+        return PortableType(Kind.DATE)
+    if type_code == _TIME:
+        return PortableType(Kind.TIME)
+    if type_code == _DATETIME:
+        return PortableType(Kind.TIMESTAMP)
+    if type_code == _TIMESTAMP:
+        return PortableType(Kind.TIMESTAMPTZ)
+    if type_code == _JSON:
+        return PortableType(Kind.JSON)
+    if type_code in (_GEOMETRY, _VECTOR):
+        return PortableType(Kind.BINARY)
+    if type_code in _STRING_CODES:
+        return PortableType(Kind.BINARY if charset == _BINARY_CHARSET else Kind.TEXT)
+    return PortableType(Kind.TEXT)
+
+
+def _field_type_name(type_code: int, flags: int, charset: int) -> str:
+    name = _FIELD_NAMES.get(type_code, f"type {type_code}")
+    if type_code in _STRING_CODES and charset == _BINARY_CHARSET:
+        name = {"varchar": "varbinary", "char": "binary"}.get(name, name)
+    elif type_code in (_BLOB, _TINY_BLOB, _MEDIUM_BLOB, _LONG_BLOB):
+        name = name.replace("blob", "text")
+    if flags & _FLAG_UNSIGNED and type_code in (_TINY, _SHORT, _INT24, _LONG, _LONGLONG):
+        name += " unsigned"
+    return name
+
+
+# -- reading: raw bytes -> canonical values -------------------------------------------------------
+
+
+class _BadValue(Exception):
+    """A value that has no canonical Python form; the caller adds the column and row."""
+
+
+def _fraction_padded(text: str) -> str:
+    # Python 3.10's fromisoformat takes only 3 or 6 fraction digits; MySQL sends 1-6.
+    dot = text.find(".")
+    if dot < 0:
+        return text
+    return text[:dot + 1] + text[dot + 1:].ljust(6, "0")
+
+
+class MySQLReadStream:
+    """A query being read through an unbuffered cursor, inside a read-only transaction.
+
+    ``warnings`` collects one line per kind of value that was changed on the way (zero dates read
+    as NULL, with their count); ``zero_dates`` is that count.
+    """
+
+    def __init__(self, connection: Any, cursor: Any, columns: list[Column],
+                 converters: list[Callable[[Any], Any] | None], batch_size: int) -> None:
+        self.columns = columns
+        self.warnings: list[str] = []
+        self.zero_dates = 0
+        self._zero_by_column: dict[str, int] = {}
+        self._connection = connection
+        self._cursor = cursor
+        self._converters = converters
+        self._batch_size = batch_size
+        self._rows_read = 0
+        self._closed = False
+
+    def _zero_date(self, index: int) -> None:
+        name = self.columns[index].name
+        self.zero_dates += 1
+        self._zero_by_column[name] = self._zero_by_column.get(name, 0) + 1
+
+    def _converter(self, index: int, kind: Kind, type_code: int) -> Callable[[Any], Any] | None:
+        if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
+            return _bits_to_int if type_code == _BIT else int
+        if kind is Kind.DECIMAL:
+            return _bits_to_decimal if type_code == _BIT else _bytes_to_decimal
+        if kind in (Kind.FLOAT32, Kind.FLOAT64):
+            return float
+        if kind is Kind.BOOLEAN:
+            return _bit_to_bool if type_code == _BIT else _tinyint_to_bool
+        if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT, Kind.JSON):
+            return _utf8
+        if kind is Kind.BINARY:
+            return None  # raw bytes already
+        if kind is Kind.UUID:
+            return _bytes_to_uuid
+        if kind is Kind.TIME:
+            return _bytes_to_time
+        if kind is Kind.DATE:
+            def to_date(raw: bytes) -> dt.date | None:
+                try:
+                    return dt.date.fromisoformat(raw.decode("ascii"))
+                except ValueError:
+                    if raw.startswith(b"0000") or b"-00" in raw:
+                        self._zero_date(index)
+                        return None
+                    raise _BadValue(f"date {raw.decode('ascii', 'replace')!r} is not a valid date") from None
+            return to_date
+        zone = _UTC if kind is Kind.TIMESTAMPTZ else None
+
+        def to_datetime(raw: bytes) -> dt.datetime | None:
+            text = raw.decode("ascii")
+            try:
+                value = dt.datetime.fromisoformat(_fraction_padded(text))
+            except ValueError:
+                if text.startswith("0000") or "-00" in text[:10]:
+                    self._zero_date(index)
+                    return None
+                raise _BadValue(f"timestamp {text!r} is not a valid date and time") from None
+            return value.replace(tzinfo=zone) if zone else value
+        return to_datetime
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        converters = self._converters
+        identity = all(c is None for c in converters)
+        pairs = list(enumerate(converters))
+        try:
+            while True:
+                raw_rows = self._cursor.fetchmany(self._batch_size)
+                if not raw_rows:
+                    break
+                if identity:
+                    batch = [tuple(r) for r in raw_rows]
+                else:
+                    try:
+                        batch = [tuple([v if v is None or c is None else c(v)
+                                        for c, v in zip(converters, r, strict=False)])
+                                 for r in raw_rows]
+                    except (_BadValue, ValueError, UnicodeDecodeError):
+                        batch = [self._convert_slowly(r, self._rows_read + k + 1, pairs)
+                                 for k, r in enumerate(raw_rows)]
+                self._rows_read += len(batch)
+                yield batch
+        finally:
+            self._summarise()
+
+    def _convert_slowly(self, row: Sequence[Any], row_number: int,
+                        pairs: list[tuple[int, Callable[[Any], Any] | None]]) -> tuple[Any, ...]:
+        # Only reached when a batch holds a bad value: find which one, and say where it is.
+        out: list[Any] = []
+        for i, conv in pairs:
+            value = row[i]
+            try:
+                out.append(value if value is None or conv is None else conv(value))
+            except (_BadValue, ValueError, UnicodeDecodeError) as exc:
+                raise ValueRejected(f"column {self.columns[i].name!r}, row {row_number}: {exc}") from None
+        return tuple(out)
+
+    def _summarise(self) -> None:
+        if self._zero_by_column:
+            detail = ", ".join(f"{name!r}: {n}" for name, n in self._zero_by_column.items())
+            self.warnings.append(f"{self.zero_dates} zero date(s) (0000-00-00) read as NULL ({detail})")
+            self._zero_by_column = {}
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            # Closing an unbuffered cursor mid-result makes the client read (and drop) the rest.
+            self._cursor.close()
+        finally:
+            with contextlib.suppress(Exception):
+                self._connection.rollback()
+
+
+def _utf8(raw: bytes) -> str:
+    return raw.decode("utf-8")
+
+
+def _bytes_to_decimal(raw: bytes) -> Decimal:
+    return Decimal(raw.decode("ascii"))
+
+
+def _bits_to_int(raw: bytes) -> int:
+    return int.from_bytes(raw, "big")
+
+
+def _bits_to_decimal(raw: bytes) -> Decimal:
+    return Decimal(int.from_bytes(raw, "big"))
+
+
+def _bit_to_bool(raw: bytes) -> bool:
+    return raw != b"\x00"
+
+
+def _tinyint_to_bool(raw: bytes) -> bool:
+    if raw == b"1":
+        return True
+    if raw == b"0":
+        return False
+    raise _BadValue(f"tinyint(1) value {raw.decode()} is not a boolean (0 or 1); "
+                    "cast the column in the query (CAST(col AS SIGNED)) to read it as a number")
+
+
+def _bytes_to_uuid(raw: bytes) -> uuid.UUID:
+    return uuid.UUID(raw.decode("ascii")) if len(raw) != 16 else uuid.UUID(bytes=raw)
+
+
+def _bytes_to_time(raw: bytes) -> dt.time:
+    text = raw.decode("ascii")
+    hours = text.split(":", 1)[0]
+    if text.startswith("-") or len(hours) > 2 or int(hours) > 23:
+        raise _BadValue(f"TIME value {text!r} is outside 00:00:00-23:59:59 (MySQL TIME is a duration); "
+                        "read it as text (CAST(col AS CHAR)) or seconds (TIME_TO_SEC(col))")
+    return dt.time.fromisoformat(_fraction_padded(text))
+
+
+# -- writing: canonical values -> checked values ------------------------------------------------
+
+
+def _int_checker(low: int, high: int, label: str) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if type(value) is not int:
+            value = _as_int(value)
+        if not low <= value <= high:
+            raise _BadValue(f"{value} is out of range for {label} ({low} to {high})")
+        return int(value)
+    return check
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (Decimal, float)) and value == value and not math.isinf(value) \
+            and value == int(value):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    raise _BadValue(f"{value!r} is not an integer")
+
+
+def _decimal_checker(precision: int, scale: int) -> Callable[[Any], Decimal]:
+    max_int_digits = precision - scale
+
+    def check(value: Any) -> Decimal:
+        if not isinstance(value, Decimal):
+            if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+                raise _BadValue(f"{value} cannot be stored in a DECIMAL column")
+            try:
+                value = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
+            except (InvalidOperation, TypeError):
+                raise _BadValue(f"{value!r} is not a number") from None
+        if not value.is_finite():
+            raise _BadValue(f"{value} cannot be stored in a DECIMAL column (MySQL has no NaN or Infinity)")
+        sign, digits, exponent = value.as_tuple()
+        assert isinstance(exponent, int)
+        # Trailing zeros past the scale are harmless; anything else would be rounded.
+        if -exponent > scale and value != value.quantize(Decimal(1).scaleb(-scale)):
+            raise _BadValue(f"{value} has more than {scale} decimal places (decimal({precision},{scale}))")
+        int_digits = len(digits) + exponent
+        if int_digits > max_int_digits and value.adjusted() >= max_int_digits:
+            raise _BadValue(f"{value} does not fit decimal({precision},{scale})")
+        return value
+    return check
+
+
+def _float_checker(kind: Kind) -> Callable[[Any], float]:
+    limit = 3.4028234663852886e38 if kind is Kind.FLOAT32 else math.inf
+
+    def check(value: Any) -> float:
+        value = float(value)
+        if math.isnan(value) or math.isinf(value):
+            raise _BadValue(f"{value} cannot be stored: MySQL and MariaDB have no NaN or Infinity")
+        if abs(value) > limit:
+            raise _BadValue(f"{value} is out of range for FLOAT")
+        return value
+    return check
+
+
+def _text_checker(length: int | None, label: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if type(value) is not str:
+            if isinstance(value, (bytes, bytearray)):
+                raise _BadValue(f"bytes value cannot be stored in {label}")
+            value = str(value)
+        if length is not None and len(value) > length:
+            raise _BadValue(f"text of {len(value)} characters is longer than {label}")
+        return value
+    return check
+
+
+def _binary_checker(length: int | None) -> Callable[[Any], bytes]:
+    def check(value: Any) -> bytes:
+        if not isinstance(value, bytes):
+            if not isinstance(value, (bytearray, memoryview)):
+                raise _BadValue(f"{type(value).__name__} value is not binary")
+            value = bytes(value)
+        if length is not None and len(value) > length:
+            raise _BadValue(f"{len(value)} bytes are longer than binary({length})")
+        return value
+    return check
+
+
+def _check_bool(value: Any) -> int:
+    if value is True or value is False or value in (0, 1):
+        return 1 if value else 0
+    raise _BadValue(f"{value!r} is not a boolean")
+
+
+def _check_date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise _BadValue(f"{value!r} is a timestamp, not a date")
+    if not isinstance(value, dt.date):
+        raise _BadValue(f"{value!r} is not a date")
+    return value
+
+
+def _check_time(value: Any) -> dt.time:
+    if not isinstance(value, dt.time):
+        raise _BadValue(f"{value!r} is not a time")
+    return value.replace(tzinfo=None) if value.tzinfo else value
+
+
+def _check_datetime(value: Any) -> dt.datetime:
+    # Without a zone in the column, an aware value is stored as its UTC wall time; a naive value
+    # into a timestamptz column is taken to be UTC already.
+    if not isinstance(value, dt.datetime):
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day)
+        raise _BadValue(f"{value!r} is not a timestamp")
+    if value.tzinfo is not None:
+        value = value.astimezone(_UTC).replace(tzinfo=None)
+    return value
+
+
+def _check_json(value: Any) -> str:
+    if type(value) is not str:
+        raise _BadValue(f"{type(value).__name__} value is not JSON text")
+    return value
+
+
+def _check_uuid(value: Any) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise _BadValue(f"{value!r} is not a UUID") from None
+
+
+def value_checker(ptype: PortableType) -> Callable[[Any], Any]:
+    """The function that checks one non-NULL value for a column of ``ptype`` and returns what the
+    driver (or the TSV formatter) should send."""
+    kind = ptype.kind
+    if kind is Kind.INT16:
+        return _int_checker(-(2**15), 2**15 - 1, "int16 (SMALLINT)")
+    if kind is Kind.INT32:
+        return _int_checker(-(2**31), 2**31 - 1, "int32 (INT)")
+    if kind is Kind.INT64:
+        return _int_checker(_INT64_MIN, _INT64_MAX, "int64 (BIGINT)")
+    if kind is Kind.DECIMAL:
+        precision, scale = _decimal_precision(ptype)
+        return _decimal_checker(precision, scale)
+    if kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return _float_checker(kind)
+    if kind is Kind.BOOLEAN:
+        return _check_bool
+    if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
+        return _text_checker(ptype.length, str(ptype))
+    if kind is Kind.BINARY:
+        return _binary_checker(ptype.length)
+    if kind is Kind.DATE:
+        return _check_date
+    if kind is Kind.TIME:
+        return _check_time
+    if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
+        return _check_datetime
+    if kind is Kind.JSON:
+        return _check_json
+    return _check_uuid
+
+
+def _decimal_precision(ptype: PortableType) -> tuple[int, int]:
+    if ptype.precision is None:
+        return 65, 30
+    precision, scale = ptype.precision, ptype.scale or 0
+    if precision > 65:
+        raise UsageError(f"{ptype} is wider than MySQL's DECIMAL allows (65 digits)")
+    if scale > 30:
+        raise UsageError(f"{ptype} has more decimal places than MySQL's DECIMAL allows (30)")
+    return precision, scale
+
+
+# TSV for LOAD DATA: tab between fields, newline after rows, backslash escapes, \N for NULL.
+_TSV_ESCAPES = [(b"\\", b"\\\\"), (b"\t", b"\\t"), (b"\n", b"\\n"), (b"\r", b"\\r"), (b"\x00", b"\\0")]
+_NEEDS_ESCAPE = re.compile(rb"[\\\t\n\r\x00]").search
+_TSV_NULL = b"\\N"
+
+
+def _tsv_bytes(data: bytes) -> bytes:
+    if _NEEDS_ESCAPE(data):
+        for plain, escaped in _TSV_ESCAPES:
+            data = data.replace(plain, escaped)
+    return data
+
+
+def tsv_formatter(ptype: PortableType) -> Callable[[Any], bytes]:
+    """Check a non-NULL value and give its LOAD DATA field bytes."""
+    check = value_checker(ptype)
+    kind = ptype.kind
+    if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
+        return lambda v: b"%d" % check(v)
+    if kind is Kind.DECIMAL:
+        return lambda v: format(check(v), "f").encode("ascii")
+    if kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return lambda v: repr(check(v)).encode("ascii")
+    if kind is Kind.BOOLEAN:
+        return lambda v: b"1" if check(v) else b"0"
+    if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT, Kind.JSON):
+        def text(v: Any) -> bytes:
+            try:
+                return _tsv_bytes(check(v).encode("utf-8"))
+            except UnicodeEncodeError:
+                raise _BadValue("text holds a lone surrogate, which is not valid UTF-8") from None
+        return text
+    if kind is Kind.BINARY:
+        return lambda v: _tsv_bytes(check(v))
+    if kind is Kind.UUID:
+        return lambda v: check(v).encode("ascii")
+    if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
+        return lambda v: check(v).isoformat(" ").encode("ascii")
+    return lambda v: check(v).isoformat().encode("ascii")
+
+
+def _row_error(columns: Sequence[Column], row: Sequence[Any], row_number: int,
+               checks: Sequence[Callable[[Any], Any]]) -> ValueRejected:
+    """Find which value of a row failed (the fast path only knows that one did)."""
+    if len(row) != len(columns):
+        return ValueRejected(f"row {row_number}: {len(row)} values for {len(columns)} columns")
+    for column, check, value in zip(columns, checks, row, strict=True):
+        if value is None:
+            continue
+        try:
+            check(value)
+        except (_BadValue, ValueError, TypeError, OverflowError) as exc:
+            return ValueRejected(f"column {column.name!r}, row {row_number}: {exc}")
+    return ValueRejected(f"row {row_number}: a value could not be converted")
+
+
+_BAD = (_BadValue, ValueError, TypeError, OverflowError, AttributeError)
+
+
+class _LoadSession:
+    """Bulk-load session settings, restored afterwards (both writers use it)."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT @@SESSION.unique_checks, @@SESSION.foreign_key_checks")
+            self._saved = tuple(int(v) for v in cursor.fetchone())
+            # The staging table has no secondary indexes or foreign keys; skipping the checks
+            # spares InnoDB work per row.
+            cursor.execute("SET SESSION unique_checks = 0, SESSION foreign_key_checks = 0")
+        finally:
+            cursor.close()
+
+    def restore(self) -> None:
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute("SET SESSION unique_checks = %s, SESSION foreign_key_checks = %s", self._saved)
+        finally:
+            cursor.close()
+
+
+class LoadDataWriter:
+    """Loads each batch with ``LOAD DATA LOCAL INFILE`` from a TSV file in a private folder.
+
+    ``LOCAL`` loads turn data errors into warnings (the server cannot stop the client's upload),
+    so every value is checked here first, and any warning the server still raises fails the load.
+    """
+
+    def __init__(self, dialect: MySQLDialect, connection: Any, table: TableName,
+                 columns: Sequence[Column]) -> None:
+        self._connection = connection
+        self._columns = list(columns)
+        self._formatters = [tsv_formatter(c.type) for c in columns]
+        self._checks = [value_checker(c.type) for c in columns]
+        self._folder = Path(tempfile.mkdtemp(prefix="qdbm-load-"))
+        self._file = self._folder / "batch.tsv"
+        # Only files in our own folder may be sent: a hostile server cannot ask for others.
+        connection.set_allow_local_infile_in_path(str(self._folder))
+        names = ", ".join(dialect.quote_identifier(c.name) for c in columns)
+        path = self._file.as_posix().replace("\\", "\\\\").replace("'", "\\'")
+        # CHARACTER SET binary: every byte goes in as written; text is UTF-8 already and binary
+        # columns must not be read as characters.
+        self._sql = (f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {dialect.qualified(table)} "
+                     "CHARACTER SET binary FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
+                     f"LINES TERMINATED BY '\\n' ({names})")
+        self._session = _LoadSession(connection)
+
+    def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        if not rows:
+            return
+        formatters = self._formatters
+        width = len(formatters)
+        lines: list[bytes] = []
+        append = lines.append
+        for offset, row in enumerate(rows):
+            try:
+                if len(row) != width:
+                    raise _BadValue("row width")
+                append(b"\t".join([_TSV_NULL if v is None else f(v)
+                                    for f, v in zip(formatters, row, strict=False)]))
+            except _BAD:
+                raise _row_error(self._columns, row, first_row_number + offset, self._checks) from None
+        lines.append(b"")
+        self._file.write_bytes(b"\n".join(lines))
+        cursor = self._connection.cursor()
+        try:
+            cursor.execute(self._sql)
+            loaded = cursor.rowcount
+            if cursor.warning_count:
+                cursor.execute("SHOW WARNINGS LIMIT 1")
+                level, code, message = cursor.fetchone()
+                raise ValueRejected(_locate_warning(str(message), first_row_number, self._columns))
+        finally:
+            cursor.close()
+            self._file.unlink(missing_ok=True)
+        if loaded != len(rows):
+            raise ValueRejected(f"rows {first_row_number}-{first_row_number + len(rows) - 1}: the server "
+                                f"loaded {loaded} of {len(rows)} rows")
+
+    def finish(self) -> None:
+        try:
+            self._session.restore()
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+
+def _locate_warning(message: str, first_row_number: int, columns: Sequence[Column]) -> str:
+    """Turn the server's "... column 'x' at row 12" (row within the chunk) into our numbering."""
+    match = re.search(r"column '((?:[^']|'')*)' at row (\d+)", message)
+    if match:
+        row = first_row_number + int(match.group(2)) - 1
+        return f"column {match.group(1)!r}, row {row}: the server refused the value ({message})"
+    return f"rows from {first_row_number}: the server refused a value ({message})"
+
+
+class InsertWriter:
+    """Multi-row INSERT statements with bound values, each kept below ``max_allowed_packet``.
+
+    The fallback where the server refuses ``LOAD DATA LOCAL`` (``local_infile=OFF``).
+    """
+
+    def __init__(self, dialect: MySQLDialect, connection: Any, table: TableName,
+                 columns: Sequence[Column], max_packet: int) -> None:
+        self._connection = connection
+        self._columns = list(columns)
+        self._checks = [value_checker(c.type) for c in columns]
+        names = ", ".join(dialect.quote_identifier(c.name) for c in columns)
+        self._sql = (f"INSERT INTO {dialect.qualified(table)} ({names}) "
+                     f"VALUES ({', '.join(['%s'] * len(columns))})")
+        # Escaping can double a value's bytes; leave room for the statement around the values.
+        self._budget = max(64 * 1024, max_packet // 2 - len(self._sql.encode()) - 1024)
+        self._session = _LoadSession(connection)
+
+    def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        checks = self._checks
+        width = len(checks)
+        chunk: list[tuple[Any, ...]] = []
+        size = 0
+        for offset, row in enumerate(rows):
+            try:
+                if len(row) != width:
+                    raise _BadValue("row width")
+                values = tuple([None if v is None else c(v) for c, v in zip(checks, row, strict=True)])
+            except _BAD:
+                raise _row_error(self._columns, row, first_row_number + offset, checks) from None
+            row_size = 2 * sum(len(v) if isinstance(v, (str, bytes)) else 12 for v in values) + 4 * width
+            if chunk and size + row_size > self._budget:
+                self._send(chunk, first_row_number + offset - len(chunk))
+                chunk, size = [], 0
+            chunk.append(values)
+            size += row_size
+        if chunk:
+            self._send(chunk, first_row_number + len(rows) - len(chunk))
+
+    def _send(self, chunk: list[tuple[Any, ...]], first_row_number: int) -> None:
+        import mysql.connector
+
+        cursor = self._connection.cursor()
+        try:
+            cursor.executemany(self._sql, chunk)
+        except mysql.connector.DataError as exc:
+            raise ValueRejected(_locate_warning(str(exc.msg), first_row_number, self._columns)) from None
+        finally:
+            cursor.close()
+
+    def finish(self) -> None:
+        self._session.restore()
+
+
+# -- the dialect --------------------------------------------------------------------------------
+
+
 class MySQLDialect(Dialect):
     name = "mysql"
     display_name = "MySQL / MariaDB"
     default_port = 3306
+    #: MySQL counts identifier length in characters, not bytes.
+    max_identifier_length = 64
+    #: LOAD DATA LOCAL measured 2-2.5x multi-row INSERT; False forces INSERT (tests, comparisons).
+    use_load_data = True
 
     def connect(self, params: ConnectParams, timeout: float) -> Any:
         import mysql.connector
@@ -52,3 +803,398 @@ class MySQLDialect(Dialect):
         version = version.decode() if isinstance(version, (bytes, bytearray)) else str(version)
         product = "MariaDB" if "mariadb" in version.lower() else "MySQL"
         return f"{product} {version}"
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def check_identifier(self, name: str) -> None:
+        if not name:
+            raise UsageError("an identifier cannot be empty")
+        if len(name) > self.max_identifier_length:
+            raise UsageError(f"the name {name!r} is longer than {self.display_name} allows "
+                             f"({self.max_identifier_length} characters)")
+        if "\x00" in name or any(ord(ch) > 0xFFFF for ch in name):
+            raise UsageError(f"the name {name!r} holds a character {self.display_name} does not allow "
+                             "in names (NUL or one outside the Basic Multilingual Plane, such as emoji)")
+        if name.endswith(" "):
+            raise UsageError(f"the name {name!r} ends with a space, which {self.display_name} does not allow")
+
+    def quote_identifier(self, name: str) -> str:
+        self.check_identifier(name)
+        return "`" + name.replace("`", "``") + "`"
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def open_read(self, connection: Any, query: str, batch_size: int) -> MySQLReadStream:
+        if batch_size < 1:
+            raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SET SESSION time_zone = '+00:00'")
+            cursor.execute("START TRANSACTION READ ONLY")
+        finally:
+            cursor.close()
+        try:
+            catalog = self._describe_query(connection, query)
+            cursor = connection.cursor(buffered=False, raw=True)
+            cursor.execute(query)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                connection.rollback()
+            raise
+        columns: list[Column] = []
+        stream = MySQLReadStream(connection, cursor, columns, [], batch_size)
+        for index, desc in enumerate(cursor.description):
+            name, type_code, flags, charset = desc[0], int(desc[1]), int(desc[7]), int(desc[8])
+            known = catalog.get(index)
+            if known is not None:
+                ptype, source_type, nullable = known
+            else:
+                ptype = portable_from_field(type_code, flags, charset)
+                source_type = _field_type_name(type_code, flags, charset)
+                nullable = not flags & _FLAG_NOT_NULL
+            columns.append(Column(name, ptype, nullable, source_type))
+            stream._converters.append(stream._converter(index, ptype.kind, type_code))
+        return stream
+
+    def _describe_query(self, connection: Any, query: str) -> dict[int, tuple[PortableType, str, bool]]:
+        """Catalog types of the result columns that come straight from a table.
+
+        The C extension's metadata has no lengths or precisions (and so no tinyint(1)), so the
+        query runs once with ``sql_select_limit = 0`` for its column origins, which are then looked
+        up in information_schema. (A query with its own LIMIT returns rows here; they are dropped.)
+        """
+        cursor = connection.cursor(buffered=False, raw=True)
+        try:
+            cursor.execute("SET SESSION sql_select_limit = 0")
+            try:
+                cursor.execute(query)
+                fields = _fetch_fields(connection, cursor)
+                cursor.fetchall()
+            finally:
+                cursor.execute("SET SESSION sql_select_limit = DEFAULT")
+        finally:
+            cursor.close()
+        origins = {i: (f[1], f[3], f[5]) for i, f in enumerate(fields) if f and f[1] and f[3] and f[5]}
+        if not origins:
+            return {}
+        tables = sorted({(db, table) for db, table, _ in origins.values()})
+        found = self._catalog_columns(connection, tables)
+        result: dict[int, tuple[PortableType, str, bool]] = {}
+        for index, (db, table, column) in origins.items():
+            entry = found.get((db, table, column))
+            if entry is not None:
+                result[index] = (entry.type, entry.source_type, entry.nullable)
+        return result
+
+    def _catalog_columns(self, connection: Any,
+                         tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str, str], Column]:
+        where = " OR ".join(["(c.TABLE_SCHEMA = %s AND c.TABLE_NAME = %s)"] * len(tables))
+        params = [part for pair in tables for part in pair]
+        cursor = connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, "
+                "c.CHARACTER_MAXIMUM_LENGTH, c.IS_NULLABLE, c.DATA_TYPE "
+                f"FROM information_schema.COLUMNS c WHERE {where} ORDER BY c.ORDINAL_POSITION", params)
+            rows = cursor.fetchall()
+            json_columns = self._mariadb_json_columns(cursor, tables) if any(
+                _text(r[6]).lower() == "longtext" for r in rows) else set()
+        finally:
+            cursor.close()
+        found: dict[tuple[str, str, str], Column] = {}
+        for schema, table, column, column_type, char_len, nullable, _ in rows:
+            schema, table, column = _text(schema), _text(table), _text(column)
+            column_type = _text(column_type)
+            is_json = (schema, table, column) in json_columns
+            ptype = portable_from_column_type(column_type, _int_or_none(char_len), is_json)
+            source = "json" if is_json else column_type
+            found[(schema, table, column)] = Column(column, ptype, _text(nullable) == "YES", source)
+        return found
+
+    def _mariadb_json_columns(self, cursor: Any,
+                              tables: Sequence[tuple[str, str]]) -> set[tuple[str, str, str]]:
+        # MariaDB's JSON is LONGTEXT plus a CHECK (json_valid(`col`)) constraint; MySQL has no
+        # such table before 8.0.16 and a real JSON type anyway.
+        where = " OR ".join(["(CONSTRAINT_SCHEMA = %s AND TABLE_NAME = %s)"] * len(tables))
+        try:
+            cursor.execute("SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE "
+                           f"FROM information_schema.CHECK_CONSTRAINTS WHERE {where}",
+                           [p for pair in tables for p in pair])
+            rows = cursor.fetchall()
+        except Exception:  # noqa: BLE001 - an old server without the table has no JSON checks
+            return set()
+        found = set()
+        for schema, table, clause in rows:
+            match = re.fullmatch(r"\s*json_valid\(`((?:[^`]|``)*)`\)\s*", _text(clause))
+            if match:
+                found.add((_text(schema), _text(table), match.group(1).replace("``", "`")))
+        return found
+
+    # -- types ----------------------------------------------------------------------------------
+
+    def native_type(self, ptype: PortableType) -> str:
+        kind, length = ptype.kind, ptype.length
+        if kind is Kind.DECIMAL:
+            precision, scale = _decimal_precision(ptype)
+            return f"DECIMAL({precision},{scale})"
+        if kind is Kind.CHAR and length is not None and length <= 255:
+            return f"CHAR({length})"
+        if kind in (Kind.CHAR, Kind.VARCHAR):
+            if length is None:
+                return "LONGTEXT"
+            # 4 bytes a character in utf8mb4 against the 65,535-byte row limit.
+            return f"VARCHAR({length})" if length <= 16383 else _text_type(length * 4)
+        if kind is Kind.BINARY:
+            if length is None:
+                return "LONGBLOB"
+            return f"VARBINARY({length})" if length <= 8192 else _blob_type(length)
+        return _FIXED_NATIVE[kind]
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def prepare_for_load(self, connection: Any) -> None:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SET SESSION time_zone = '+00:00'")
+            cursor.execute(f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'")
+            cursor.execute("SET NAMES utf8mb4")
+        finally:
+            cursor.close()
+
+    def _locate(self, connection: Any, table: TableName) -> tuple[str, str] | None:
+        """The (schema, name) the server stores for ``table``, or None when it does not exist."""
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT TABLE_SCHEMA, TABLE_NAME, @@lower_case_table_names "
+                           "FROM information_schema.TABLES "
+                           "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME = %s",
+                           (table.schema, table.name))
+            rows = [(_text(s), _text(n), int(lc)) for s, n, lc in cursor.fetchall()]
+        finally:
+            cursor.close()
+        # information_schema compares names without case; the server does only where
+        # lower_case_table_names is set (Windows, macOS).
+        for schema, name, _ in rows:
+            if name == table.name:
+                return schema, name
+        if rows and rows[0][2]:
+            return rows[0][0], rows[0][1]
+        return None
+
+    def table_exists(self, connection: Any, table: TableName) -> bool:
+        return self._locate(connection, table) is not None
+
+    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+        located = self._locate(connection, table)
+        if located is None:
+            raise UsageError(f"table {table} does not exist")
+        found = self._catalog_columns(connection, [located])
+        return list(found.values())
+
+    def create_table_sql(self, table: TableName, columns: Sequence[Column],
+                         primary_key: Sequence[str] = ()) -> str:
+        if not columns:
+            raise UsageError(f"table {table} needs at least one column")
+        natives = [self.native_type(c.type) for c in columns]
+        keys = set(primary_key)
+        for index, column in enumerate(columns):
+            if column.name in keys and natives[index].endswith(("TEXT", "BLOB")):
+                raise UsageError(f"key column {column.name!r} is {column.type}, which {self.display_name} "
+                                 "cannot index; give it a varchar(n) or binary(n) type")
+        natives = _fit_row_size(natives, [c.name in keys for c in columns])
+        parts = [f"{self.quote_identifier(c.name)} {native}{'' if c.nullable else ' NOT NULL'}"
+                 for c, native in zip(columns, natives, strict=True)]
+        missing = [k for k in primary_key if k not in {c.name for c in columns}]
+        if missing:
+            raise UsageError(f"key column(s) {', '.join(map(repr, missing))} are not among the columns")
+        if primary_key:
+            parts.append(f"PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
+        # utf8mb4 holds every character (utf8mb3 loses 4-byte ones such as emoji); the binary
+        # collation keeps 'a' and 'A' (and 'a' and 'a ') distinct, as other engines' keys do.
+        return (f"CREATE TABLE {self.qualified(table)} (\n  " + ",\n  ".join(parts) +
+                "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+
+    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT TABLE_NAME FROM information_schema.TABLES "
+                           "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME LIKE %s "
+                           "ORDER BY TABLE_NAME", (schema, like))
+            names = [_text(r[0]) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+        return [TableName(n, schema) for n in names if n.startswith(prefix)]
+
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT @@GLOBAL.local_infile, @@max_allowed_packet")
+            local_infile, max_packet = cursor.fetchone()
+        finally:
+            cursor.close()
+        if self.use_load_data and int(local_infile) and hasattr(connection, "set_allow_local_infile_in_path"):
+            return LoadDataWriter(self, connection, table, columns)
+        log.info("loading with multi-row INSERT (server local_infile=%s)", local_infile)
+        return InsertWriter(self, connection, table, columns, int(max_packet))
+
+    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+                 columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
+        cursor = connection.cursor()
+        try:
+            # A writer that failed may have left these off; upserts need the unique checks.
+            cursor.execute("SET SESSION unique_checks = 1, SESSION foreign_key_checks = 1")
+            connection.commit()
+            target_q, staging_q = self.qualified(target), self.qualified(staging)
+            names = ", ".join(self.quote_identifier(c.name) for c in columns)
+            exists_now = self.table_exists(connection, target)
+            if mode is LoadMode.CREATE or (mode is LoadMode.REPLACE and not exists_now):
+                if exists_now:
+                    raise UsageError(f"table {target} already exists (mode create); choose append, "
+                                     "truncate, replace or upsert")
+                # RENAME is one DDL statement: it either happens or not (it fails if the target
+                # appeared meanwhile).
+                cursor.execute(f"RENAME TABLE {staging_q} TO {target_q}")
+                return
+            if mode is LoadMode.REPLACE:
+                old = TableName(_old_name(staging.name), target.schema)
+                # Both renames in one statement are atomic; a crash before the DROP leaves a
+                # qdbm_old_<run> table that the next run finds by name and drops.
+                cursor.execute(f"RENAME TABLE {target_q} TO {self.qualified(old)}, {staging_q} TO {target_q}")
+                cursor.execute(f"DROP TABLE {self.qualified(old)}")
+                return
+            if not exists_now:
+                raise UsageError(f"table {target} does not exist (mode {mode.value})")
+            cursor.execute("START TRANSACTION")
+            try:
+                if mode is LoadMode.TRUNCATE:
+                    # DELETE, not TRUNCATE: TRUNCATE is DDL and would commit on its own.
+                    cursor.execute(f"DELETE FROM {target_q}")
+                    cursor.execute(f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q}")
+                elif mode is LoadMode.APPEND:
+                    cursor.execute(f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q}")
+                elif mode is LoadMode.UPSERT:
+                    self._check_unique_key(connection, target, keys, [c.name for c in columns])
+                    updates = [c.name for c in columns if c.name not in set(keys)] or list(keys[:1])
+                    # VALUES(col) is the form MariaDB understands (MySQL 8 still accepts it).
+                    assignments = ", ".join(f"{self.quote_identifier(n)} = VALUES({self.quote_identifier(n)})"
+                                            for n in updates)
+                    cursor.execute(f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q} "
+                                   f"ON DUPLICATE KEY UPDATE {assignments}")
+                else:
+                    raise UsageError(f"unknown load mode {mode!r}")
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            # After the commit: DROP is DDL and would have committed the step half-way.
+            cursor.execute(f"DROP TABLE IF EXISTS {staging_q}")
+        finally:
+            cursor.close()
+
+    def _check_unique_key(self, connection: Any, target: TableName, keys: Sequence[str],
+                          names: Sequence[str]) -> None:
+        if not keys:
+            raise UsageError("upsert needs key columns")
+        missing = [k for k in keys if k not in names]
+        if missing:
+            raise UsageError(f"key column(s) {', '.join(map(repr, missing))} are not loaded columns")
+        located = self._locate(connection, target)
+        assert located is not None
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+                           "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s AND NON_UNIQUE = 0", located)
+            indexes: dict[str, set[str]] = {}
+            for index, column in cursor.fetchall():
+                indexes.setdefault(_text(index), set()).add(_text(column))
+        finally:
+            cursor.close()
+        wanted = set(keys)
+        if wanted not in indexes.values():
+            raise UsageError(f"upsert into {target} needs a PRIMARY KEY or UNIQUE index on exactly "
+                             f"({', '.join(keys)}); {self.display_name} matches rows only through one")
+
+
+_FIXED_NATIVE = {
+    Kind.INT16: "SMALLINT", Kind.INT32: "INT", Kind.INT64: "BIGINT", Kind.FLOAT32: "FLOAT",
+    Kind.FLOAT64: "DOUBLE", Kind.BOOLEAN: "TINYINT(1)", Kind.TEXT: "LONGTEXT", Kind.DATE: "DATE",
+    Kind.TIME: "TIME(6)", Kind.TIMESTAMP: "DATETIME(6)", Kind.TIMESTAMPTZ: "DATETIME(6)",
+    Kind.JSON: "JSON", Kind.UUID: "CHAR(36)",
+}
+
+
+def _text_type(max_bytes: int) -> str:
+    return "TEXT" if max_bytes <= 65535 else "MEDIUMTEXT" if max_bytes <= 16777215 else "LONGTEXT"
+
+
+def _blob_type(max_bytes: int) -> str:
+    return "BLOB" if max_bytes <= 65535 else "MEDIUMBLOB" if max_bytes <= 16777215 else "LONGBLOB"
+
+
+_VAR_TYPE = re.compile(r"(VARCHAR|VARBINARY)\((\d+)\)")
+_FIXED_BYTES = {"SMALLINT": 2, "INT": 4, "BIGINT": 8, "FLOAT": 4, "DOUBLE": 8, "TINYINT(1)": 1, "DATE": 3,
+                "TIME(6)": 6, "DATETIME(6)": 8, "CHAR(36)": 144}
+
+
+def _row_bytes(native: str) -> int:
+    match = _VAR_TYPE.fullmatch(native)
+    if match:
+        n = int(match.group(2))
+        return (n * 4 if match.group(1) == "VARCHAR" else n) + 2
+    if native.startswith("CHAR("):
+        return int(native[5:-1]) * 4
+    if native.startswith("DECIMAL("):
+        return 30
+    return _FIXED_BYTES.get(native, 12)  # TEXT, BLOB and JSON count 9-12 bytes in the row
+
+
+def _fit_row_size(natives: list[str], is_key: list[bool]) -> list[str]:
+    """Move the widest VARCHAR/VARBINARY columns to TEXT/BLOB until the row fits MySQL's limit.
+
+    The writer still checks the declared length, so no value longer than it gets in.
+    """
+    natives = list(natives)
+    while sum(_row_bytes(n) for n in natives) > _MAX_ROW_BYTES - 1000:
+        candidates = [(_row_bytes(n), i) for i, n in enumerate(natives)
+                      if _VAR_TYPE.fullmatch(n) and not is_key[i]]
+        if not candidates:
+            break
+        _, index = max(candidates)
+        match = _VAR_TYPE.fullmatch(natives[index])
+        assert match
+        n = int(match.group(2))
+        natives[index] = _text_type(n * 4) if match.group(1) == "VARCHAR" else _blob_type(n)
+    return natives
+
+
+def _old_name(staging_name: str) -> str:
+    """The name the replaced table gets for the moment between the swap and its DROP."""
+    if staging_name.startswith("qdbm_stg_"):
+        name = "qdbm_old_" + staging_name[len("qdbm_stg_"):]
+    else:
+        name = "qdbm_old_" + staging_name
+    if len(name) > 64:
+        name = "qdbm_old_" + hashlib.sha1(staging_name.encode()).hexdigest()[:16]
+    return name
+
+
+def _fetch_fields(connection: Any, cursor: Any) -> list[tuple[Any, ...]]:
+    """Column origins (catalog, db, table, org_table, name, org_name, ...) from the C extension."""
+    native = getattr(connection, "_cmysql", None)
+    if native is not None:
+        with contextlib.suppress(Exception):
+            return [tuple(f) for f in native.fetch_fields()]
+    return [()] * len(cursor.description or ())
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+__all__ = ["MySQLDialect", "MySQLReadStream", "driver_description", "portable_from_column_type",
+           "portable_from_field"]
