@@ -2,15 +2,350 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timezone
+from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
-from qdbm_desktop.core.dialects.base import ConnectParams, Dialect
+from qdbm_desktop.core.dialects.base import (
+    BulkWriter,
+    ConnectParams,
+    Dialect,
+    LoadMode,
+    ReadStream,
+    TableName,
+)
+from qdbm_desktop.core.errors import UsageError, one_line
+from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
+
+# Built-in type OIDs (fixed in every PostgreSQL since 8.x; see pg_type.dat).
+INT2, INT4, INT8, NUMERIC, FLOAT4, FLOAT8, BOOL = 21, 23, 20, 1700, 700, 701, 16
+BPCHAR, VARCHAR, TEXT, NAME, BYTEA = 1042, 1043, 25, 19, 17
+DATE, TIME, TIMESTAMP, TIMESTAMPTZ, JSON, JSONB, UUID = 1082, 1083, 1114, 1184, 114, 3802, 2950
+
+#: Types read as their own kind; every other type is read as its text representation.
+_KIND_BY_OID: dict[int, Kind] = {
+    INT2: Kind.INT16, INT4: Kind.INT32, INT8: Kind.INT64, NUMERIC: Kind.DECIMAL,
+    FLOAT4: Kind.FLOAT32, FLOAT8: Kind.FLOAT64, BOOL: Kind.BOOLEAN,
+    BPCHAR: Kind.CHAR, VARCHAR: Kind.VARCHAR, TEXT: Kind.TEXT, NAME: Kind.TEXT, BYTEA: Kind.BINARY,
+    DATE: Kind.DATE, TIME: Kind.TIME, TIMESTAMP: Kind.TIMESTAMP, TIMESTAMPTZ: Kind.TIMESTAMPTZ,
+    JSON: Kind.JSON, JSONB: Kind.JSON, UUID: Kind.UUID,
+}
+#: psycopg's default loaders already give the canonical value for these.
+_NATIVE_LOAD = frozenset(_KIND_BY_OID) - {JSON, JSONB}
+_TEXTUAL_OIDS = frozenset({BPCHAR, VARCHAR, TEXT, NAME, JSON, JSONB})
+
+_INT_RANGE = {INT2: (-(2**15), 2**15 - 1), INT4: (-(2**31), 2**31 - 1), INT8: (-(2**63), 2**63 - 1)}
+_FLOAT4_MAX = 3.4028234663852886e38
+_FLOAT4_MIN_NORMAL_DENORM = 1.401298464324817e-45
+_COPY_CONTEXT = re.compile(r"line (\d+), column ([^:\s]+(?: [^:\s]+)*?)(?::|\s*$)")
+
+
+def portable_type(oid: int, typmod: int = -1) -> PortableType:
+    """The portable type for a PostgreSQL type OID and type modifier (as libpq or pg_attribute give them).
+
+    Types without a portable kind (arrays, interval, enums, inet, timetz, ...) map to text:
+    they are read as their PostgreSQL text representation.
+    """
+    kind = _KIND_BY_OID.get(oid, Kind.TEXT)
+    if oid == NUMERIC:
+        if typmod < 4:
+            return PortableType(Kind.DECIMAL)
+        precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+        if scale > 0x7FF:  # PostgreSQL 15 allows a negative scale (11-bit signed): whole numbers
+            return PortableType(Kind.DECIMAL, precision=precision + (0x800 - (scale & 0x7FF)), scale=0)
+        if scale > precision:  # numeric(2,5): values below 0.001; store with the larger scale
+            return PortableType(Kind.DECIMAL, precision=scale, scale=scale)
+        return PortableType(Kind.DECIMAL, precision=precision, scale=scale)
+    if oid in (BPCHAR, VARCHAR):
+        return PortableType(kind, length=typmod - 4 if typmod >= 4 else None)
+    return PortableType(kind)
+
+
+@dataclass(frozen=True)
+class _PgType:
+    """A column's type as the catalog tells it: base type of domains resolved."""
+
+    oid: int
+    typmod: int
+    display: str
+
+
+def _catalog_types(connection: Any, pairs: Sequence[tuple[int, int]]) -> list[_PgType]:
+    """Resolve (oid, typmod) pairs: the SQL spelling (format_type) and, for domains, the base type."""
+    if not pairs:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT format_type(u.o, u.m), "
+            "CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END, "
+            "CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE u.m END "
+            "FROM unnest(%s::oid[], %s::int4[]) WITH ORDINALITY AS u(o, m, i) "
+            "LEFT JOIN pg_catalog.pg_type t ON t.oid = u.o ORDER BY u.i",
+            ([p[0] for p in pairs], [p[1] for p in pairs]))
+        return [_PgType(int(oid), int(mod), str(display)) for display, oid, mod in cursor.fetchall()]
+
+
+class _PgReadStream:
+    """A query streamed in chunks of ``batch_size`` rows (libpq chunked-rows mode)."""
+
+    def __init__(self, connection: Any, query: str, batch_size: int, columns: list[Column],
+                 cursor: Any, transaction: Any) -> None:
+        self.columns = columns
+        self._query = query
+        self._batch_size = batch_size
+        self._cursor = cursor
+        self._transaction = transaction
+        self._rows: Generator[Any, None, None] | None = None
+        self._closed = False
+
+    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        size = self._batch_size
+        self._rows = self._cursor.stream(self._query, size=size)
+        batch: list[tuple[Any, ...]] = []
+        for row in self._rows:
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def close(self) -> None:
+        import psycopg
+
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._rows is not None:
+                self._rows.close()  # mid-stream: psycopg cancels the query and drains it
+            self._cursor.close()
+        finally:
+            # Nothing was written, so ending with a rollback is the same as a commit and also
+            # works after a cancelled or failed query.
+            self._transaction.__exit__(psycopg.Rollback, psycopg.Rollback(self._transaction), None)
+
+
+def _json_dumpers() -> tuple[type, type]:
+    """Binary COPY dumpers taking the JSON text as it is (psycopg's own would re-encode a str)."""
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class JsonTextBinaryDumper(Dumper):
+        format = Format.BINARY
+        oid = JSON
+
+        def dump(self, obj: Any) -> bytes:
+            return str(obj).encode()
+
+    class JsonbTextBinaryDumper(Dumper):
+        format = Format.BINARY
+        oid = JSONB
+
+        def dump(self, obj: Any) -> bytes:
+            return b"\x01" + str(obj).encode()  # jsonb binary format version 1, then the text
+
+    return JsonTextBinaryDumper, JsonbTextBinaryDumper
+
+
+#: Types binary COPY can write from canonical values without a cast on the server.
+_BINARY_OK = frozenset(_KIND_BY_OID)
+
+
+def _timestamp_converter(value: Any) -> Any:
+    # A zoned instant into a column without zone is stored as UTC, as promised in types.py.
+    if value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _timestamptz_converter(value: Any) -> Any:
+    # The load session runs in UTC, so a time without zone is read as UTC, as a text COPY would.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def _decimal_converter(scale: int) -> Callable[[Any], Any]:
+    quantum = Decimal(1).scaleb(-scale)
+
+    def convert(value: Any) -> Any:
+        if value.__class__ is not Decimal:
+            value = Decimal(value) if isinstance(value, int) else Decimal(str(value))
+        exponent = value.as_tuple().exponent
+        # The server would round silently; a value with more digits than the scale is refused.
+        if isinstance(exponent, int) and exponent < -scale and value.quantize(quantum) != value:
+            raise ValueError(f"{value} has more than {scale} decimal places")
+        return value
+
+    return convert
+
+
+def _int_converter(low: int, high: int, type_name: str) -> Callable[[Any], Any]:
+    # Binary COPY dumpers wrap out-of-range integers silently, so the range is checked here.
+    def convert(value: Any) -> Any:
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range for {type_name}")
+        return value
+
+    return convert
+
+
+def _float4_converter(value: Any) -> Any:
+    # Binary COPY would store an overflowing float as infinity and an underflowing one as 0.
+    magnitude = abs(value)
+    if magnitude > _FLOAT4_MAX and magnitude != float("inf"):
+        raise ValueError(f"{value!r} is out of range for real")
+    if 0 < magnitude < _FLOAT4_MIN_NORMAL_DENORM:
+        raise ValueError(f"{value!r} is too close to zero for real")
+    return value
+
+
+class _PgCopyWriter:
+    """Loads batches with one COPY ... FROM STDIN per batch, binary where every column allows it.
+
+    One COPY per batch keeps the connection out of COPY state between calls, so a failure
+    anywhere in the pipeline can simply roll back, and server errors name a row of this batch.
+    """
+
+    def __init__(self, connection: Any, dialect: PostgreSQLDialect, table: TableName,
+                 columns: Sequence[Column], binary: bool | None = None) -> None:
+        self._connection = connection
+        self._names = [c.name for c in columns]
+        actual = dialect._column_types(connection, table)
+        missing = [n for n in self._names if n not in actual]
+        if missing:
+            raise UsageError(f"table {table} has no column {missing[0]!r}")
+        types = [actual[n] for n in self._names]
+        self._oids = [t.oid for t in types]
+        if binary is None:
+            binary = all(oid in _BINARY_OK for oid in self._oids)
+        self._binary = binary
+        fmt = "BINARY" if binary else "TEXT"
+        self._sql = (f"COPY {dialect.qualified(table)} "
+                     f"({', '.join(dialect.quote_identifier(n) for n in self._names)}) "
+                     f"FROM STDIN (FORMAT {fmt})")
+        # Types the chosen format cannot dump themselves go as text for the server to parse.
+        # Character types share text's wire format, which has psycopg's fastest dumper.
+        self._copy_types = [oid if (oid in _BINARY_OK if binary else oid in _KIND_BY_OID)
+                            and oid not in (BPCHAR, VARCHAR, NAME) else TEXT for oid in self._oids]
+        self._converters: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, t in enumerate(types):
+            converter = self._converter_for(t, binary)
+            if converter is not None:
+                self._converters.append((i, converter))
+        self._nul_checked = [i for i, t in enumerate(types)
+                             if t.oid in _TEXTUAL_OIDS or t.oid not in _KIND_BY_OID]
+        self._cursor = connection.cursor()
+        if binary:
+            for dumper in _json_dumpers():
+                self._cursor.adapters.register_dumper(None, dumper)
+
+    @staticmethod
+    def _converter_for(pg_type: _PgType, binary: bool) -> Callable[[Any], Any] | None:
+        oid = pg_type.oid
+        if oid == TIMESTAMP:
+            return _timestamp_converter
+        if oid == TIMESTAMPTZ:
+            return _timestamptz_converter
+        if oid == NUMERIC:
+            scale = portable_type(oid, pg_type.typmod).scale
+            if scale is not None:
+                return _decimal_converter(scale)
+            return None
+        if binary and oid in _INT_RANGE:
+            return _int_converter(*_INT_RANGE[oid], pg_type.display)
+        if binary and oid == FLOAT4:
+            return _float4_converter
+        return None
+
+    def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        if not rows:
+            return
+        self._check_nul(rows, first_row_number)
+        import psycopg
+
+        converters = self._converters
+        number = first_row_number
+        try:
+            with self._cursor.copy(self._sql) as copy:
+                copy.set_types(self._copy_types)
+                write_row = copy.write_row
+                if converters:
+                    for number, row in enumerate(rows, first_row_number):  # noqa: B007
+                        values = list(row)
+                        for i, convert in converters:
+                            value = values[i]
+                            if value is not None:
+                                values[i] = convert(value)
+                        write_row(values)
+                else:
+                    for number, row in enumerate(rows, first_row_number):  # noqa: B007
+                        write_row(row)
+        except psycopg.Error as exc:
+            raise self._server_rejection(exc, first_row_number) from exc
+        except Exception as exc:  # a dumper refusing a value raises whatever its type hits
+            raise self._client_rejection(rows[number - first_row_number], number, exc) from exc
+
+    def finish(self) -> None:
+        """Every batch was sent with its own COPY; nothing is buffered."""
+        self._cursor.close()
+
+    def _check_nul(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        # PostgreSQL text cannot hold NUL; one C-level join per column and batch finds it cheaply.
+        for i in self._nul_checked:
+            try:
+                found = "\x00" in "\x01".join(filter(None, map(itemgetter(i), rows)))
+            except TypeError:
+                found = True  # not all str: look row by row
+            if not found:
+                continue
+            for number, row in enumerate(rows, first_row_number):
+                value = row[i]
+                if isinstance(value, str) and "\x00" in value:
+                    raise ValueRejected(f"column {self._names[i]!r}, row {number}: text holds a NUL "
+                                        "character (0x00), which PostgreSQL cannot store")
+
+    def _client_rejection(self, row: Sequence[Any], number: int, exc: Exception) -> ValueRejected:
+        """Find which value of ``row`` could not be converted or dumped."""
+        from psycopg.pq import Format
+
+        fmt = Format.BINARY if self._binary else Format.TEXT
+        for i, value in enumerate(row):
+            if value is None:
+                continue
+            try:
+                for index, convert in self._converters:
+                    if index == i:
+                        value = convert(value)
+                dumper = self._cursor.adapters.get_dumper_by_oid(self._copy_types[i], fmt)
+                dumper(type(value), self._cursor).dump(value)
+            except Exception as cause:
+                kind = type(value).__name__
+                return ValueRejected(f"column {self._names[i]!r}, row {number}: cannot store {kind} "
+                                     f"value: {one_line(str(cause))}")
+        return ValueRejected(f"row {number}: {one_line(str(exc))}")
+
+    def _server_rejection(self, exc: Exception, first_row_number: int) -> Exception:
+        diag = getattr(exc, "diag", None)
+        context = (diag.context if diag is not None else None) or ""
+        match = _COPY_CONTEXT.search(context)
+        primary = (diag.message_primary if diag is not None else None) or one_line(str(exc))
+        if not match:
+            return exc
+        row = first_row_number + int(match.group(1)) - 1
+        return ValueRejected(f"column {match.group(2)!r}, row {row}: {primary}")
 
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
     display_name = "PostgreSQL"
     default_port = 5432
+    max_identifier_length = 63
 
     def connect(self, params: ConnectParams, timeout: float) -> Any:
         import psycopg
@@ -32,3 +367,232 @@ class PostgreSQLDialect(Dialect):
             cursor.execute("SHOW server_version")
             row = cursor.fetchone()
         return f"PostgreSQL {row[0]}"
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def quote_identifier(self, name: str) -> str:
+        """Double-quoted, embedded quotes doubled (as psycopg's ``sql.Identifier``)."""
+        self.check_identifier(name)
+        if "\x00" in name:
+            raise UsageError(f"the name {name!r} holds a NUL character, which PostgreSQL does not allow")
+        return '"' + name.replace('"', '""') + '"'
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
+        """Stream ``query`` in a read-only transaction, ``batch_size`` rows per server round trip."""
+        import psycopg
+        from psycopg.pq import Format
+        from psycopg.types.string import TextLoader
+
+        if batch_size < 1:
+            raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        described = self._describe(connection, query)
+        transaction = connection.transaction()
+        transaction.__enter__()
+        try:
+            with connection.cursor() as cursor:
+                # A read-only transaction makes the server refuse any write the query attempts,
+                # including data-modifying CTEs and volatile functions that write.
+                cursor.execute("SET TRANSACTION READ ONLY")
+            types = _catalog_types(connection, [(oid, mod) for _, oid, mod in described])
+            columns = [Column(name, portable_type(t.oid, t.typmod), True, t.display)
+                       for (name, _, _), t in zip(described, types, strict=True)]
+            cursor = connection.cursor()
+            # JSON stays the server's text (no parse and re-serialise); types without a portable
+            # kind (arrays, interval, enums ...) are read as their text representation.
+            for (_, oid, _), t in zip(described, types, strict=True):
+                if t.oid not in _NATIVE_LOAD:
+                    cursor.adapters.register_loader(oid, TextLoader)
+                elif oid != t.oid:  # a domain over a known type loads as its base type
+                    cursor.adapters.register_loader(oid, cursor.adapters.get_loader(t.oid, Format.TEXT))
+        except BaseException:
+            transaction.__exit__(psycopg.Rollback, psycopg.Rollback(transaction), None)
+            raise
+        return _PgReadStream(connection, query, batch_size, columns, cursor, transaction)
+
+    def _describe(self, connection: Any, query: str) -> list[tuple[str, int, int]]:
+        """The result columns (name, type OID, typmod) of ``query``, without running it."""
+        import psycopg
+        from psycopg.pq import DiagnosticField, ExecStatus
+
+        encoding = connection.info.encoding
+        pgconn = connection.pgconn
+        # The unnamed statement is only parsed and analysed here: nothing executes.
+        result = pgconn.prepare(b"", query.encode(encoding), None)
+        if result.status == ExecStatus.COMMAND_OK:
+            result = pgconn.describe_prepared(b"")
+        if result.status != ExecStatus.COMMAND_OK:
+            sqlstate = (result.error_field(DiagnosticField.SQLSTATE) or b"").decode()
+            message = result.error_message.decode(encoding, "replace")
+            error_class = psycopg.errors.lookup(sqlstate) if sqlstate else psycopg.OperationalError
+            raise error_class(one_line(message.removeprefix("ERROR:").strip()))
+        if result.nfields == 0:
+            raise UsageError("the query returns no rows: give a SELECT (or another statement with a result)")
+        return [((result.fname(i) or b"").decode(encoding), result.ftype(i), result.fmod(i))
+                for i in range(result.nfields)]
+
+    # -- types ----------------------------------------------------------------------------------
+
+    def native_type(self, ptype: PortableType) -> str:
+        kind = ptype.kind
+        if kind is Kind.DECIMAL:
+            if ptype.precision is None:
+                return "numeric"
+            if ptype.precision > 1000:
+                raise UsageError(f"{ptype} is wider than PostgreSQL's numeric allows (precision 1000)")
+            return f"numeric({ptype.precision},{ptype.scale or 0})"
+        if kind is Kind.CHAR:
+            # char without a length is char(1) in PostgreSQL, which would cut values: use text.
+            return f"char({ptype.length})" if ptype.length else "text"
+        if kind is Kind.VARCHAR:
+            return f"varchar({ptype.length})" if ptype.length else "varchar"
+        return _NATIVE_TYPES[kind]
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def prepare_for_load(self, connection: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+
+    def _regclass(self, connection: Any, table: TableName) -> int | None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)::oid", (self.qualified(table),))
+            row = cursor.fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def table_exists(self, connection: Any, table: TableName) -> bool:
+        return self._regclass(connection, table) is not None
+
+    def _column_rows(self, connection: Any, table: TableName) -> list[tuple[str, int, int, bool]]:
+        relid = self._regclass(connection, table)
+        if relid is None:
+            raise UsageError(f"table {table} does not exist")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT attname, atttypid, atttypmod, attnotnull FROM pg_catalog.pg_attribute "
+                           "WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                           (relid,))
+            return [(str(n), int(o), int(m), bool(nn)) for n, o, m, nn in cursor.fetchall()]
+
+    def _column_types(self, connection: Any, table: TableName) -> dict[str, _PgType]:
+        rows = self._column_rows(connection, table)
+        types = _catalog_types(connection, [(oid, mod) for _, oid, mod, _ in rows])
+        return {name: t for (name, _, _, _), t in zip(rows, types, strict=True)}
+
+    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+        rows = self._column_rows(connection, table)
+        types = _catalog_types(connection, [(oid, mod) for _, oid, mod, _ in rows])
+        return [Column(name, portable_type(t.oid, t.typmod), not notnull, t.display)
+                for (name, _, _, notnull), t in zip(rows, types, strict=True)]
+
+    def create_table_sql(self, table: TableName, columns: Sequence[Column],
+                         primary_key: Sequence[str] = ()) -> str:
+        if not columns:
+            raise UsageError(f"table {table} needs at least one column")
+        parts = [f"{self.quote_identifier(c.name)} {self.native_type(c.type)}"
+                 + ("" if c.nullable else " NOT NULL") for c in columns]
+        if primary_key:
+            parts.append(f"PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
+        return f"CREATE TABLE {self.qualified(table)} ({', '.join(parts)})"
+
+    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT c.relname FROM pg_catalog.pg_class c "
+                           "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                           "WHERE n.nspname = coalesce(%s, current_schema()) AND c.relkind IN ('r', 'p') "
+                           "AND starts_with(c.relname, %s) ORDER BY c.relname", (schema, prefix))
+            return [TableName(str(name), schema) for (name,) in cursor.fetchall()]
+
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+        """Binary COPY when every column type allows it, else text COPY (the server parses)."""
+        return _PgCopyWriter(connection, self, table, columns)
+
+    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+                 columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
+        """One transaction: PostgreSQL DDL is transactional, so even a swap is all or nothing."""
+        with connection.transaction(), connection.cursor() as cursor:
+            exists = self._regclass(connection, target) is not None
+            if mode is LoadMode.CREATE and exists:
+                raise UsageError(f"table {target} already exists (mode 'create' makes a new table; "
+                                 "use append, truncate, replace or upsert for an existing one)")
+            if mode is LoadMode.REPLACE and exists:
+                cursor.execute(f"DROP TABLE {self.qualified(target)}")
+            if mode in (LoadMode.REPLACE, LoadMode.CREATE) or not exists:
+                self._rename(cursor, staging, target)
+                if mode is LoadMode.UPSERT and keys:
+                    # A new table made by upsert gets its key, so the next upsert finds it.
+                    cursor.execute(f"ALTER TABLE {self.qualified(target)} ADD PRIMARY KEY "
+                                   f"({', '.join(self.quote_identifier(k) for k in keys)})")
+            else:
+                if mode is LoadMode.TRUNCATE:
+                    cursor.execute(f"TRUNCATE TABLE {self.qualified(target)}")
+                self._insert_select(connection, cursor, mode, target, staging, columns, keys)
+                cursor.execute(f"DROP TABLE {self.qualified(staging)}")
+        if not connection.autocommit:
+            connection.commit()
+
+    def _rename(self, cursor: Any, staging: TableName, target: TableName) -> None:
+        if (target.schema or None) != (staging.schema or None):
+            cursor.execute("SELECT current_schema()")
+            default = cursor.fetchone()[0]
+            if (target.schema or default) != (staging.schema or default):
+                cursor.execute(f"ALTER TABLE {self.qualified(staging)} SET SCHEMA "
+                               f"{self.quote_identifier(target.schema or default)}")
+                staging = TableName(staging.name, target.schema or default)
+        # RENAME TO takes a bare name: the table stays in its (now the target's) schema.
+        cursor.execute(f"ALTER TABLE {self.qualified(staging)} "
+                       f"RENAME TO {self.quote_identifier(target.name)}")
+
+    def _insert_select(self, connection: Any, cursor: Any, mode: LoadMode, target: TableName,
+                       staging: TableName, columns: Sequence[Column], keys: Sequence[str]) -> None:
+        names = [c.name for c in columns]
+        target_types = self._column_types(connection, target)
+        # Target types without a portable kind (enums, interval, arrays ...) were staged as their
+        # text form; an explicit cast runs their input function. Known types rely on assignment
+        # casts, which refuse rather than truncate (varchar(n), numeric overflow).
+        selected = []
+        for name in names:
+            pg_type = target_types.get(name)
+            if pg_type is None:
+                raise UsageError(f"table {target} has no column {name!r}")
+            quoted = self.quote_identifier(name)
+            selected.append(quoted if pg_type.oid in _KIND_BY_OID else f"CAST({quoted} AS {pg_type.display})")
+        column_list = ", ".join(self.quote_identifier(n) for n in names)
+        statement = (f"INSERT INTO {self.qualified(target)} ({column_list}) "
+                     f"SELECT {', '.join(selected)} FROM {self.qualified(staging)}")
+        if mode is LoadMode.UPSERT:
+            if not keys:
+                raise UsageError("upsert needs key columns")
+            unknown = [k for k in keys if k not in names]
+            if unknown:
+                raise UsageError(f"upsert key {unknown[0]!r} is not a column of the loaded data")
+            if not self._has_unique_key(cursor, target, keys):
+                raise UsageError(f"upsert into {target} needs a primary key or unique index on exactly "
+                                 f"({', '.join(keys)}); create one or choose other key columns")
+            updates = [f"{self.quote_identifier(n)} = EXCLUDED.{self.quote_identifier(n)}"
+                       for n in names if n not in keys]
+            conflict = f" ON CONFLICT ({', '.join(self.quote_identifier(k) for k in keys)}) "
+            statement += conflict + (f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING")
+        cursor.execute(statement)
+
+    def _has_unique_key(self, cursor: Any, table: TableName, keys: Sequence[str]) -> bool:
+        # ON CONFLICT (keys) needs a non-partial unique index whose columns are exactly the keys.
+        wanted = sorted(set(keys))
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = to_regclass(%s) "
+            "AND i.indisunique AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL "
+            "AND i.indnkeyatts = cardinality(%s::text[]) "
+            "AND (SELECT array_agg(a.attname::text) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o) "
+            "     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n "
+            "     WHERE k.o <= i.indnkeyatts) @> %s::text[])",
+            (self.qualified(table), wanted, wanted))
+        row = cursor.fetchone()
+        return bool(row and row[0])
+
+
+_NATIVE_TYPES: dict[Kind, str] = {
+    Kind.INT16: "smallint", Kind.INT32: "integer", Kind.INT64: "bigint",
+    Kind.FLOAT32: "real", Kind.FLOAT64: "double precision", Kind.BOOLEAN: "boolean",
+    Kind.TEXT: "text", Kind.BINARY: "bytea", Kind.DATE: "date", Kind.TIME: "time",
+    Kind.TIMESTAMP: "timestamp", Kind.TIMESTAMPTZ: "timestamptz", Kind.JSON: "jsonb", Kind.UUID: "uuid",
+}
