@@ -415,3 +415,19 @@ def test_list_tables_finds_leftover_staging_tables_by_prefix(conn: Any) -> None:
     assert dialect.list_tables(conn, "other", "qdbm_stg_") == [TableName("qdbm_stg_c", "other")]
     assert dialect.table_exists(conn, TableName("qdbm_stg_c", "other"))
     assert not dialect.table_exists(conn, TableName("qdbm_stg_c"))
+
+
+def test_upsert_into_a_new_table_creates_it_with_the_keys_as_primary_key(conn: Any) -> None:
+    load(conn, TableName("fresh"), PEOPLE, [(1, "Ann"), (2, "Bob")], LoadMode.UPSERT, keys=["id"])
+    load(conn, TableName("fresh"), PEOPLE, [(2, "Robert")], LoadMode.UPSERT, keys=["id"])
+    assert execute(conn, "SELECT id, name FROM fresh ORDER BY id") == [(1, "Ann"), (2, "Robert")]
+    # The pipeline may create the staging table with the primary key already.
+    staging = TableName("qdbm_stg_pk")
+    dialect.create_table(conn, staging, PEOPLE, primary_key=["id"])
+    dialect.finalize(conn, LoadMode.UPSERT, TableName("fresh2"), staging, PEOPLE, ["id"], False)
+    assert execute(conn, "SELECT count(*) FROM pg_index WHERE indrelid = 'fresh2'::regclass") == [(1,)]
+
+
+def test_a_server_side_refusal_names_a_column_whose_name_holds_commas_and_colons(conn: Any) -> None:
+    with pytest.raises(ValueRejected, match=r"column 'a, b: c', row 102: value too long"):
+        write_one(conn, Column("a, b: c", PortableType(Kind.VARCHAR, length=2)), ["ok", "abc"])

@@ -41,7 +41,7 @@ _TEXTUAL_OIDS = frozenset({BPCHAR, VARCHAR, TEXT, NAME, JSON, JSONB})
 _INT_RANGE = {INT2: (-(2**15), 2**15 - 1), INT4: (-(2**31), 2**31 - 1), INT8: (-(2**63), 2**63 - 1)}
 _FLOAT4_MAX = 3.4028234663852886e38
 _FLOAT4_MIN_NORMAL_DENORM = 1.401298464324817e-45
-_COPY_CONTEXT = re.compile(r"line (\d+), column ([^:\s]+(?: [^:\s]+)*?)(?::|\s*$)")
+_COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+), column (.*)", re.DOTALL)
 
 
 def portable_type(oid: int, typmod: int = -1) -> PortableType:
@@ -95,6 +95,7 @@ class _PgReadStream:
     def __init__(self, connection: Any, query: str, batch_size: int, columns: list[Column],
                  cursor: Any, transaction: Any) -> None:
         self.columns = columns
+        self._connection = connection
         self._query = query
         self._batch_size = batch_size
         self._cursor = cursor
@@ -122,12 +123,17 @@ class _PgReadStream:
         self._closed = True
         try:
             if self._rows is not None:
-                self._rows.close()  # mid-stream: psycopg cancels the query and drains it
+                try:
+                    self._rows.close()  # mid-stream: psycopg cancels the query and drains it
+                except ValueError:
+                    # Still running in the reader thread: cancel it there; the lock waits for it.
+                    self._connection.cancel_safe()
             self._cursor.close()
         finally:
-            # Nothing was written, so ending with a rollback is the same as a commit and also
-            # works after a cancelled or failed query.
-            self._transaction.__exit__(psycopg.Rollback, psycopg.Rollback(self._transaction), None)
+            if not (self._connection.closed or self._connection.broken):
+                # Nothing was written, so ending with a rollback is the same as a commit and
+                # also works after a cancelled or failed query.
+                self._transaction.__exit__(psycopg.Rollback, psycopg.Rollback(self._transaction), None)
 
 
 def _json_dumpers() -> tuple[type, type]:
@@ -331,14 +337,19 @@ class _PgCopyWriter:
         return ValueRejected(f"row {number}: {one_line(str(exc))}")
 
     def _server_rejection(self, exc: Exception, first_row_number: int) -> Exception:
+        """A server error about one value (context ``COPY t, line N, column C[: value]``) as ValueRejected."""
         diag = getattr(exc, "diag", None)
         context = (diag.context if diag is not None else None) or ""
         match = _COPY_CONTEXT.search(context)
-        primary = (diag.message_primary if diag is not None else None) or one_line(str(exc))
         if not match:
             return exc
+        rest = match.group(2)
+        # Column names may hold commas and colons: match the known names, longest first.
+        name = next((n for n in sorted(self._names, key=len, reverse=True)
+                     if rest == n or rest.startswith(n + ":")), rest)
+        primary = (diag.message_primary if diag is not None else None) or one_line(str(exc))
         row = first_row_number + int(match.group(1)) - 1
-        return ValueRejected(f"column {match.group(2)!r}, row {row}: {primary}")
+        return ValueRejected(f"column {name!r}, row {row}: {primary}")
 
 
 class PostgreSQLDialect(Dialect):
@@ -519,7 +530,7 @@ class PostgreSQLDialect(Dialect):
                 cursor.execute(f"DROP TABLE {self.qualified(target)}")
             if mode in (LoadMode.REPLACE, LoadMode.CREATE) or not exists:
                 self._rename(cursor, staging, target)
-                if mode is LoadMode.UPSERT and keys:
+                if mode is LoadMode.UPSERT and keys and not self._has_unique_key(cursor, target, keys):
                     # A new table made by upsert gets its key, so the next upsert finds it.
                     cursor.execute(f"ALTER TABLE {self.qualified(target)} ADD PRIMARY KEY "
                                    f"({', '.join(self.quote_identifier(k) for k in keys)})")
