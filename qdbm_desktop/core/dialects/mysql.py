@@ -249,7 +249,7 @@ class MySQLReadStream:
         if kind is Kind.BOOLEAN:
             return _bit_to_bool if type_code == _BIT else _tinyint_to_bool
         if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT, Kind.JSON):
-            return _utf8
+            return bytes.decode  # UTF-8, strict: the connection's character set is utf8mb4
         if kind is Kind.BINARY:
             return None  # raw bytes already
         if kind is Kind.UUID:
@@ -267,11 +267,12 @@ class MySQLReadStream:
                     raise _BadValue(f"date {raw.decode('ascii', 'replace')!r} is not a valid date") from None
             return to_date
         zone = _UTC if kind is Kind.TIMESTAMPTZ else None
+        from_iso = dt.datetime.fromisoformat
 
         def to_datetime(raw: bytes) -> dt.datetime | None:
             text = raw.decode("ascii")
             try:
-                value = dt.datetime.fromisoformat(_fraction_padded(text))
+                value = from_iso(text if len(text) in (19, 23, 26) else _fraction_padded(text))
             except ValueError:
                 if text.startswith("0000") or "-00" in text[:10]:
                     self._zero_date(index)
@@ -327,15 +328,14 @@ class MySQLReadStream:
             return
         self._closed = True
         try:
-            # Closing an unbuffered cursor mid-result makes the client read (and drop) the rest.
+            if getattr(self._connection, "unread_result", False):
+                # The protocol has no way to stop a result half-way: the client reads and drops
+                # the rest (no conversion, so much faster than reading it).
+                self._connection.consume_results()
             self._cursor.close()
         finally:
             with contextlib.suppress(Exception):
                 self._connection.rollback()
-
-
-def _utf8(raw: bytes) -> str:
-    return raw.decode("utf-8")
 
 
 def _bytes_to_decimal(raw: bytes) -> Decimal:
