@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time as clock
 import tracemalloc
 import uuid
 from collections.abc import Iterator, Sequence
@@ -331,6 +333,25 @@ def test_the_read_runs_query_only_so_a_data_modifying_statement_fails(db: sqlite
     assert table_rows(db, "t") == [(1,), (3,)]
 
 
+def test_closing_the_stream_from_another_thread_interrupts_a_long_fetch(db: sqlite3.Connection) -> None:
+    # Two rows at once (sqlite3 steps one row ahead), then a scan that never ends: the reader sits in fetchmany.
+    endless = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+               "SELECT x FROM c WHERE x <= 2 OR x < 0")
+    stream = DIALECT.open_read(db, endless, 1)
+    got: list[Any] = []
+    reader = threading.Thread(target=lambda: got.extend(stream.batches()), daemon=True)
+    reader.start()
+    clock.sleep(0.3)
+    assert reader.is_alive()
+    started = clock.monotonic()
+    stream.close()
+    reader.join(5)
+    assert not reader.is_alive() and clock.monotonic() - started < 2
+    assert got == [[(1,)]]
+    assert db.execute("PRAGMA query_only").fetchone() == (0,)
+    assert db.execute("SELECT 42").fetchone() == (42,)  # the interrupt does not linger
+
+
 # -- writing -----------------------------------------------------------------------------------------
 
 
@@ -447,6 +468,12 @@ def test_upsert_updates_existing_keys_and_inserts_new_ones(db: sqlite3.Connectio
     make_target(db)
     load(db, TableName("target"), KEYED, [(2, "TWO"), (3, "three")], LoadMode.UPSERT, keys=["id"])
     assert table_rows(db, "target") == [(1, "one"), (2, "TWO"), (3, "three")]
+
+
+def test_upsert_into_a_new_table_gives_it_a_unique_key_for_the_next_upsert(db: sqlite3.Connection) -> None:
+    load(db, TableName("fresh"), KEYED, [(1, "one")], LoadMode.UPSERT, keys=["id"])
+    load(db, TableName("fresh"), KEYED, [(1, "ONE"), (2, "two")], LoadMode.UPSERT, keys=["id"])
+    assert table_rows(db, "fresh") == [(1, "ONE"), (2, "two")]
 
 
 def test_upsert_works_with_a_unique_index_on_several_columns(db: sqlite3.Connection) -> None:

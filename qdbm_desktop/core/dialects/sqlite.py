@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
@@ -371,16 +372,26 @@ class _SQLiteReadStream:
         self._first: list[tuple[Any, ...]] | None = first
         self._batch_size = batch_size
         self._query_only_before = query_only_before
-        self._closed = False
+        self._closed = threading.Event()
+        #: Held while a batch is being fetched, so close() from another thread knows to interrupt it.
+        self._fetching = threading.Lock()
         self._plan = [(i, *_reader_for(c.type)) for i, c in enumerate(columns)]
 
     def batches(self) -> Iterator[list[tuple[Any, ...]]]:
         rows_before = 0
-        while not self._closed:
+        while not self._closed.is_set():
             if self._first is not None:
                 rows, self._first = self._first, None
             else:
-                rows = self._cursor.fetchmany(self._batch_size)
+                with self._fetching:
+                    if self._closed.is_set():
+                        return
+                    try:
+                        rows = self._cursor.fetchmany(self._batch_size)
+                    except sqlite3.OperationalError:
+                        if self._closed.is_set():  # interrupted by close(): the end the caller asked for
+                            return
+                        raise
             if not rows:
                 return
             yield self._convert(rows, rows_before)
@@ -405,20 +416,25 @@ class _SQLiteReadStream:
                     continue
                 try:
                     values[i] = convert(value)
-                except ValueError as exc:
+                except (ValueError, ArithmeticError, TypeError) as exc:
                     raise ValueRejected(f"column {self.columns[i].name!r}, row {rows_before + n + 1}: "
                                         f"{_shown(value)} {exc} ({self.columns[i].source_type})") from None
             out.append(tuple(values))
         return out
 
     def close(self) -> None:
-        if self._closed:
+        if self._closed.is_set():
             return
-        self._closed = True
+        self._closed.set()
         self._first = None
+        if not self._fetching.acquire(blocking=False):
+            # Another thread is inside fetchmany (a long sort or scan): stop the statement there.
+            self._connection.interrupt()
+            self._fetching.acquire()
         try:
             self._cursor.close()
         finally:
+            self._fetching.release()
             self._connection.execute(f"PRAGMA query_only = {self._query_only_before}")
 
 
@@ -785,6 +801,12 @@ class SQLiteDialect(Dialect):
             exists = False
         if not exists:
             self._rename(connection, staging, target)
+            if mode is LoadMode.UPSERT and keys:
+                # The new table gets its key, so that the next upsert into it finds one.
+                index = TableName(f"{target.name}_upsert_key", self._schema(target))
+                connection.execute(f"CREATE UNIQUE INDEX {self.qualified(index)} "
+                                   f"ON {self.quote_identifier(target.name)} "
+                                   f"({', '.join(self.quote_identifier(k) for k in keys)})")
             return
         names = ", ".join(self.quote_identifier(c.name) for c in columns)
         insert = (f"INSERT INTO {self.qualified(target)} ({names}) "
