@@ -283,6 +283,14 @@ def test_append_adds_rows(dialect: MySQLDialect, target: Any) -> None:
     assert leftovers(dialect, target) == []
 
 
+def test_append_or_upsert_into_a_missing_table_makes_it_from_the_staging_table(dialect: MySQLDialect,
+                                                                               target: Any) -> None:
+    stage_and_finalize(dialect, target, LoadMode.APPEND, TableName("people"), COLS, [(1, "a")])
+    stage_and_finalize(dialect, target, LoadMode.UPSERT, TableName("made"), COLS, [(1, "b")], keys=["id"])
+    assert people(target) == [(1, "a")] and fetch(target, "SELECT * FROM made") == [(1, "b")]
+    assert leftovers(dialect, target) == []
+
+
 def test_truncate_replaces_the_rows_but_keeps_the_table(dialect: MySQLDialect, target: Any) -> None:
     make_target(target)
     stage_and_finalize(dialect, target, LoadMode.TRUNCATE, TableName("people"), COLS, [(5, "five")])

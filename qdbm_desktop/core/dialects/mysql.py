@@ -1048,7 +1048,9 @@ class MySQLDialect(Dialect):
             target_q, staging_q = self.qualified(target), self.qualified(staging)
             names = ", ".join(self.quote_identifier(c.name) for c in columns)
             exists_now = self.table_exists(connection, target)
-            if mode is LoadMode.CREATE or (mode is LoadMode.REPLACE and not exists_now):
+            # A missing target is made from the staging table in every mode (the pipeline gave
+            # the staging table the upsert key in that case).
+            if mode is LoadMode.CREATE or not exists_now:
                 if exists_now:
                     raise UsageError(f"table {target} already exists (mode create); choose append, "
                                      "truncate, replace or upsert")
@@ -1063,8 +1065,6 @@ class MySQLDialect(Dialect):
                 cursor.execute(f"RENAME TABLE {target_q} TO {self.qualified(old)}, {staging_q} TO {target_q}")
                 cursor.execute(f"DROP TABLE {self.qualified(old)}")
                 return
-            if not exists_now:
-                raise UsageError(f"table {target} does not exist (mode {mode.value})")
             cursor.execute("START TRANSACTION")
             try:
                 if mode is LoadMode.TRUNCATE:
