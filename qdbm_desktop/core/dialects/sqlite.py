@@ -505,13 +505,30 @@ def _write_timestamptz(value: datetime) -> str:
     return value.isoformat(sep=" ", timespec="microseconds")
 
 
-def _writer_for(ptype: PortableType) -> Converter | None:
-    """The converter for one column, or None when sqlite3 binds the canonical value as it is."""
+def _suspect_for(ptype: PortableType) -> Callable[[Sequence[tuple[Any, ...]], int], bool] | None:
+    """For kinds sqlite3 binds as they are but not every value of which SQLite can hold: a quick
+    scan of a batch's column that tells whether the one-by-one check must run."""
+    kind = ptype.kind
+    if kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return lambda rows, i: any(row[i] != row[i] for row in rows)  # only NaN differs from itself
+    if kind in (Kind.INT16, Kind.INT32):
+        low, high = _INT_RANGE[kind]
+        return lambda rows, i: any(row[i] is not None and not low <= row[i] <= high for row in rows)
+    return None
+
+
+def _checker_for(ptype: PortableType) -> Converter | None:
     kind = ptype.kind
     if kind in (Kind.INT16, Kind.INT32):
         return _write_int(kind)
     if kind in (Kind.FLOAT32, Kind.FLOAT64):
         return _write_float
+    return None
+
+
+def _writer_for(ptype: PortableType) -> Converter | None:
+    """The converter for one column, or None when sqlite3 binds the canonical value as it is."""
+    kind = ptype.kind
     if kind is Kind.DECIMAL:
         return _write_decimal(ptype)
     if kind is Kind.DATE:
@@ -524,13 +541,15 @@ def _writer_for(ptype: PortableType) -> Converter | None:
         return _write_timestamptz
     if kind is Kind.UUID:
         return str
-    # int64, boolean (bool is an int), text kinds, JSON text and bytes bind natively.
+    # Integers, floats, booleans (an int), text kinds, JSON text and bytes bind natively.
     return None
 
 
 def _expected_python(kind: Kind) -> tuple[type, ...]:
     if kind in _INT_RANGE or kind is Kind.BOOLEAN:
         return (int,)
+    if kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return (float, int)
     if kind is Kind.BINARY:
         return (bytes, bytearray, memoryview)
     return (str,)
@@ -545,9 +564,19 @@ class _SQLiteWriter:
         self._columns = list(columns)
         self._converters = [(i, convert) for i, c in enumerate(columns)
                             if (convert := _writer_for(c.type)) is not None]
+        self._checks = [(i, suspect, _checker_for(c.type)) for i, c in enumerate(columns)
+                        if (suspect := _suspect_for(c.type)) is not None]
 
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
-        data = self._convert(rows, first_row_number) if self._converters else rows
+        # Checks scan a column without copying rows; only kinds that change form pay for a copy.
+        for i, suspect, check in self._checks:
+            try:
+                clean = not suspect(rows, i)
+            except TypeError:  # not even comparable: the check below says which value
+                clean = False
+            if not clean and check is not None:
+                self._convert(rows, first_row_number, [(i, check)])
+        data = self._convert(rows, first_row_number, self._converters) if self._converters else rows
         if not self._connection.in_transaction:
             self._connection.execute("BEGIN")
         try:
@@ -556,8 +585,8 @@ class _SQLiteWriter:
             self._explain(rows, first_row_number, exc)
             raise
 
-    def _convert(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> list[list[Any]]:
-        converters = self._converters
+    def _convert(self, rows: Sequence[tuple[Any, ...]], first_row_number: int,
+                 converters: list[tuple[int, Converter]]) -> list[list[Any]]:
         out = []
         for n, row in enumerate(rows):
             values = list(row)
@@ -582,7 +611,7 @@ class _SQLiteWriter:
                         raise ValueRejected(f"{where}: NULL in a NOT NULL column") from exc
                     continue
                 kind = column.type.kind
-                if not isinstance(value, _expected_python(kind)) and _writer_for(column.type) is None:
+                if _writer_for(column.type) is None and not isinstance(value, _expected_python(kind)):
                     raise ValueRejected(f"{where}: {_shown(value)} is not a {kind.value} value") from exc
                 if kind is Kind.INT64 and not _INT_RANGE[kind][0] <= value <= _INT_RANGE[kind][1]:
                     raise ValueRejected(f"{where}: {value} is out of range for int64") from exc
