@@ -352,6 +352,16 @@ def test_closing_the_stream_from_another_thread_interrupts_a_long_fetch(db: sqli
     assert db.execute("SELECT 42").fetchone() == (42,)  # the interrupt does not linger
 
 
+def test_closing_a_stream_after_its_connection_closed_is_harmless(tmp_path: Path) -> None:
+    path = tmp_path / "x.sqlite"
+    sqlite3.connect(path).close()
+    connection = DIALECT.connect(ConnectParams(path=str(path)), 5)
+    stream = DIALECT.open_read(connection, "SELECT 1 AS one", 10)
+    assert [c.name for c in stream.columns] == ["one"]
+    connection.close()
+    stream.close()
+
+
 # -- writing -----------------------------------------------------------------------------------------
 
 

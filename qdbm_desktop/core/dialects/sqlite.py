@@ -28,6 +28,7 @@ batch. See docs/type-mapping-sqlite.md for both directions of the mapping.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import sqlite3
@@ -432,10 +433,12 @@ class _SQLiteReadStream:
             self._connection.interrupt()
             self._fetching.acquire()
         try:
-            self._cursor.close()
+            # A connection closed already has no cursor or setting left to restore.
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                self._cursor.close()
+                self._connection.execute(f"PRAGMA query_only = {self._query_only_before}")
         finally:
             self._fetching.release()
-            self._connection.execute(f"PRAGMA query_only = {self._query_only_before}")
 
 
 def _shown(value: Any) -> str:
