@@ -1,0 +1,94 @@
+"""`qdbm migrate` on the demo databases: no server needed."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from qdbm_desktop.cli import main
+from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "home"
+    monkeypatch.setenv("QDBM_HOME", str(folder))
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(args))
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def warehouse(home: Path) -> sqlite3.Connection:
+    return sqlite3.connect(home / "demo" / "warehouse.sqlite")
+
+
+def test_demo_migration_moves_every_order_and_prints_a_summary(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                         "--query", DEMO_QUERY, "--table", "orders_report", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["status"], summary["rows_read"], summary["rows_written"]) == ("succeeded", 3000, 3000)
+    with warehouse(home) as db:
+        assert db.execute("SELECT COUNT(*) FROM orders_report").fetchone() == (3000,)
+        shop = sqlite3.connect(home / "demo" / "demo_shop.sqlite")
+        assert db.execute("SELECT SUM(CAST(total AS TEXT) + 0) FROM orders_report").fetchone() == \
+            shop.execute("SELECT SUM(total) FROM orders").fetchone()
+        shop.close()
+        assert not db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'qdbm_%'").fetchall()
+
+
+def test_dry_run_prints_the_ddl_and_changes_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                         "--query", "SELECT customer_id, name, credit_limit FROM customers",
+                         "--table", "customers", "--map", "credit_limit=decimal(14,2)", "--dry-run")
+    assert code == 0, err
+    assert "CREATE TABLE" in out and "credit_limit" in out and "decimal(14,2)" in out
+    assert "will be created" in out
+    with warehouse(home) as db:
+        assert db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--batch-size", "0"], "batch size must be between"),
+        (["--query", "SELECT 1; DELETE FROM customers"], "2 statements"),
+        (["--mode", "upsert"], "upsert needs the key columns"),
+        (["--map", "total=decimal(2,5)"], "scale 5 is larger"),
+        (["--table", "a.b.c"], "is not a table name"),
+        (["--source", "nope"], "no saved connection named 'nope'"),
+    ],
+)
+def test_bad_usage_exits_2_and_touches_nothing(home: Path, capsys: pytest.CaptureFixture[str],
+                                               args: list[str], message: str) -> None:
+    base = {"--source": DEMO_SOURCE_NAME, "--target": DEMO_TARGET_NAME, "--query": "SELECT * FROM orders",
+            "--table": "orders_copy"}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        base[flag] = value
+    code, out, err = run(capsys, "migrate", *[x for kv in base.items() for x in kv])
+    assert code == 2, err
+    assert message in err.strip().splitlines()[-1]
+    with warehouse(home) as db:
+        assert db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == (0,)
+
+
+def test_failed_run_exits_1_naming_stage_and_connection(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                         "--query", "SELECT * FROM no_such_table", "--table", "x")
+    assert code == 1
+    last = err.strip().splitlines()[-1]
+    assert "read failed on 'Demo shop (SQLite)'" in last and "no_such_table" in last
+    assert "failed:" in out

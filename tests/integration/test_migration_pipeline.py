@@ -1,0 +1,206 @@
+"""Runs that fail, are cancelled or lose their connection leave the target exactly as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from qdbm_desktop.core.dialects import ConnectParams
+from qdbm_desktop.core.dialects.base import LoadMode, TableName
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.migration import (
+    STAGING_PREFIX,
+    Endpoint,
+    MigrationRequest,
+    Progress,
+    Stage,
+    Status,
+    run_migration,
+    validate_request,
+)
+from tests.integration.conftest import Server
+
+SOURCE_ROWS = 30_000
+# Fails on its 20,000th row, long after the first batches were loaded into staging (no ORDER BY:
+# a sort would meet the error before the first row is sent).
+FAILING_QUERY = (f"SELECT g AS id, 'row ' || g AS label, 100 / (20000 - g) AS ratio "
+                 f"FROM generate_series(1, {SOURCE_ROWS}) AS g")
+# Sleeps 20 ms every 500 rows, so a run lasts about a second and can be interrupted mid-way.
+SLOW_QUERY = (f"SELECT g AS id, 'row ' || g AS label, "
+              f"length(CASE WHEN g % 500 = 0 THEN pg_sleep(0.02)::text ELSE '' END) AS ratio "
+              f"FROM generate_series(1, {SOURCE_ROWS}) AS g")
+
+
+def pg_endpoint(server: Server, label: str = "pg") -> Endpoint:
+    return Endpoint(label, "postgresql", ConnectParams(host=server.host, port=server.port, user=server.user,
+                                                       database=server.database))
+
+
+def mysql_endpoint(server: Server, label: str = "maria") -> Endpoint:
+    return Endpoint(label, "mysql", ConnectParams(host=server.host, port=server.port, user=server.user,
+                                                  password=server.password or None, database=server.database))
+
+
+def sqlite_endpoint(path: Path) -> Endpoint:
+    if not path.exists():
+        sqlite3.connect(path).close()
+    return Endpoint("lite", "sqlite", ConnectParams(path=str(path)))
+
+
+def snapshot(endpoint: Endpoint, table: str) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """Every row of ``table`` (ordered) and every table name in the database."""
+    dialect = endpoint.dialect
+    conn = dialect.connect(endpoint.params, 10)
+    try:
+        tables = sorted(t.name for t in dialect.list_tables(conn, None, ""))
+        if table not in tables:
+            return [], tables
+        cursor = conn.cursor()
+        cursor.execute(f"SELECT * FROM {dialect.quote_identifier(table)} ORDER BY 1")
+        rows = [tuple(r) for r in cursor.fetchall()]
+        cursor.close()
+        return rows, tables
+    finally:
+        conn.close()
+
+
+@pytest.fixture(params=["postgresql", "mysql", "sqlite"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Endpoint:
+    if request.param == "postgresql":
+        return pg_endpoint(request.getfixturevalue("pg_database"), "pg target")
+    if request.param == "mysql":
+        return mysql_endpoint(request.getfixturevalue("mysql_database"))
+    return sqlite_endpoint(tmp_path / "target.sqlite")
+
+
+def seed_target(source: Endpoint, target: Endpoint) -> None:
+    """An existing target table with 3 rows and a primary key, made by a successful run."""
+    result = run_migration(MigrationRequest(
+        source=source, target=target, table=TableName("orders"), mode=LoadMode.UPSERT, keys=("id",),
+        query="SELECT g AS id, 'old ' || g AS label, 7 AS ratio FROM generate_series(1, 3) AS g"))
+    assert result.status is Status.SUCCEEDED, result.error
+
+
+@pytest.mark.parametrize("mode", list(LoadMode))
+def test_source_error_mid_stream_leaves_target_unchanged_in_every_mode(
+        pg_database: Server, target: Endpoint, mode: LoadMode) -> None:
+    source = pg_endpoint(pg_database, "pg source")
+    if mode is not LoadMode.CREATE:
+        seed_target(source, target)
+    before = snapshot(target, "orders")
+
+    result = run_migration(MigrationRequest(
+        source=source, target=target, query=FAILING_QUERY, table=TableName("orders"), mode=mode,
+        keys=("id",) if mode is LoadMode.UPSERT else (), batch_size=1000))
+
+    assert result.status is Status.FAILED
+    assert result.stage is Stage.READ and "division by zero" in (result.error or "")
+    assert "'pg source'" in (result.error or "")
+    assert 0 < result.rows_written < 20_000  # it failed mid-stream, not before it began
+    assert snapshot(target, "orders") == before  # same rows, and no staging table left behind
+
+
+def test_cancel_mid_run_leaves_target_unchanged_and_drops_staging(pg_database: Server, target: Endpoint) -> None:
+    source = pg_endpoint(pg_database, "pg source")
+    seed_target(source, target)
+    before = snapshot(target, "orders")
+    cancel = threading.Event()
+
+    def on_progress(progress: Progress) -> None:
+        if progress.rows_written >= 5_000:
+            cancel.set()
+
+    result = run_migration(MigrationRequest(source=source, target=target, query=SLOW_QUERY,
+                                            table=TableName("orders"), mode=LoadMode.TRUNCATE, batch_size=500),
+                           on_progress=on_progress, cancel=cancel)
+
+    assert result.status is Status.CANCELLED
+    assert 5_000 <= result.rows_written < SOURCE_ROWS
+    assert snapshot(target, "orders") == before
+
+
+def test_target_connection_killed_mid_load_gives_clear_error_and_unchanged_target(pg_database: Server) -> None:
+    source = pg_endpoint(pg_database, "pg source")
+    target = pg_endpoint(pg_database, "pg target")
+    seed_target(source, target)
+    before = snapshot(target, "orders")
+    killed = threading.Event()
+
+    def on_progress(progress: Progress) -> None:
+        if progress.rows_written >= 3_000 and not killed.is_set():
+            killed.set()
+            with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                                 dbname=pg_database.database, autocommit=True) as admin:
+                # Every client of the test database but ourselves and the source's query: the target.
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                              "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+                              "AND query NOT ILIKE '%%generate_series%%'", (pg_database.database,))
+
+    result = run_migration(MigrationRequest(source=source, target=target, query=SLOW_QUERY,
+                                            table=TableName("orders"), mode=LoadMode.REPLACE, batch_size=500),
+                           on_progress=on_progress)
+
+    assert killed.is_set()
+    assert result.status is Status.FAILED and result.stage is Stage.LOAD
+    assert "'pg target'" in (result.error or "") and "\n" not in (result.error or "")
+    rows, tables = snapshot(target, "orders")
+    assert rows == before[0]
+    # The staging table may outlive a dead connection; the next run drops it.
+    after = run_migration(MigrationRequest(source=source, target=target, query="SELECT 1 AS id",
+                                           table=TableName("other"), mode=LoadMode.REPLACE))
+    assert after.status is Status.SUCCEEDED, after.error
+    assert not [t for t in snapshot(target, "orders")[1] if t.startswith(STAGING_PREFIX)]
+
+
+def test_leftover_staging_tables_are_dropped_but_running_ones_kept(pg_database: Server) -> None:
+    endpoint = pg_endpoint(pg_database)
+    with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                         dbname=pg_database.database, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {STAGING_PREFIX}deadbeef0001 (x int)")
+        conn.execute(f"CREATE TABLE {STAGING_PREFIX}cafecafe0002 (x int)")
+    result = run_migration(MigrationRequest(source=endpoint, target=endpoint, query="SELECT 1 AS id",
+                                            table=TableName("t"), mode=LoadMode.REPLACE),
+                           keep_staging={"cafecafe0002"})
+    assert result.status is Status.SUCCEEDED, result.error
+    tables = snapshot(endpoint, "t")[1]
+    assert f"{STAGING_PREFIX}deadbeef0001" not in tables and f"{STAGING_PREFIX}cafecafe0002" in tables
+    assert any("left behind" in entry.message for entry in result.log)
+
+
+def test_two_statements_are_refused_before_anything_runs(pg_database: Server) -> None:
+    endpoint = pg_endpoint(pg_database)
+    request = MigrationRequest(source=endpoint, target=endpoint, query="SELECT 1; DROP TABLE important",
+                               table=TableName("t"))
+    with pytest.raises(UsageError, match="2 statements"):
+        validate_request(request)
+    result = run_migration(request)
+    assert result.status is Status.FAILED and "2 statements" in (result.error or "")
+
+
+def test_source_query_runs_read_only(pg_database: Server, tmp_path: Path) -> None:
+    endpoint = pg_endpoint(pg_database)
+    with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                         dbname=pg_database.database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE important (id int)")
+        conn.execute("INSERT INTO important VALUES (1), (2)")
+    result = run_migration(MigrationRequest(
+        source=endpoint, target=sqlite_endpoint(tmp_path / "t.sqlite"), table=TableName("t"),
+        query="WITH gone AS (DELETE FROM important RETURNING id) SELECT id FROM gone"))
+    assert result.status is Status.FAILED and "read-only" in (result.error or "")
+    assert snapshot(endpoint, "important")[0] == [(1,), (2,)]
+
+
+def test_wide_rows_from_postgresql_into_mariadb_at_the_default_batch_size(pg_database: Server,
+                                                                          mysql_database: Server) -> None:
+    query = ("SELECT g AS id, repeat(md5(g::text), 8) AS a, repeat('ü€', 200) AS b, g * 1.5 AS c, "
+             "now() AS d, md5(g::text) AS e, g % 7 = 0 AS f, (g * 3)::numeric(14, 2) AS h "
+             "FROM generate_series(1, 200000) AS g")
+    result = run_migration(MigrationRequest(source=pg_endpoint(pg_database), target=mysql_endpoint(mysql_database),
+                                            query=query, table=TableName("wide"), mode=LoadMode.REPLACE))
+    assert result.status is Status.SUCCEEDED, result.error
+    assert result.rows_written == 200_000
