@@ -141,6 +141,8 @@ class Dialect(ABC):
     def check_identifier(self, name: str) -> None:
         if not name:
             raise UsageError("an identifier cannot be empty")
+        if "\x00" in name:
+            raise UsageError(f"the name {name!r} holds a NUL character, which no database takes")
         if len(name.encode("utf-8")) > self.max_identifier_length:
             raise UsageError(f"the name {name!r} is longer than {self.display_name} allows "
                              f"({self.max_identifier_length} bytes)")
@@ -218,7 +220,9 @@ class Dialect(ABC):
         append: insert all staging rows; truncate: empty the target and insert them; replace:
         the staging table becomes the target (its old definition and rows gone); create: the
         staging table becomes the target, which must not exist; upsert: insert or update by
-        ``keys``. On any error nothing of the step stays: the target is as it was. The staging
+        ``keys``. A target that does not exist yet (``target_exists`` False) is made from the
+        staging table in every mode (upsert's staging table already carries the key as primary
+        key). On any error nothing of the step stays: the target is as it was. The staging
         table is gone afterwards (renamed or dropped), except after an error.
         """
         raise self.unsupported()

@@ -661,11 +661,6 @@ class SQLiteDialect(Dialect):
 
     # -- names ------------------------------------------------------------------------------------
 
-    def check_identifier(self, name: str) -> None:
-        super().check_identifier(name)
-        if "\x00" in name:
-            raise UsageError(f"the name {name!r} holds a NUL character, which SQLite cannot take")
-
     def quote_identifier(self, name: str) -> str:
         self.check_identifier(name)
         return '"' + name.replace('"', '""') + '"'

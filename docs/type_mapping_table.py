@@ -1,0 +1,86 @@
+"""Build the "what each source type becomes in each target" table of docs/type-mapping.md.
+
+It creates a table of common column types in each engine, describes a query over it with that
+engine's real reader, and asks every target dialect for its DDL type: the table shows what the
+code does, not what was meant. Run with PostgreSQL and MariaDB up:
+
+    .venv/bin/python docs/type_mapping_table.py > /tmp/table.md
+
+The integration tests rebuild it and compare it with the copy in docs/type-mapping.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+from qdbm_desktop.core.dialects import ConnectParams, get_dialect
+
+TARGETS = ("postgresql", "mysql", "sqlite")
+SOURCE_TYPES: dict[str, list[str]] = {
+    "postgresql": ["smallint", "integer", "bigint", "numeric(12,2)", "numeric", "real", "double precision",
+                   "boolean", "char(3)", "varchar(50)", "text", "bytea", "date", "time", "timestamp",
+                   "timestamptz", "json", "jsonb", "uuid", "interval"],
+    "mysql": ["TINYINT(1)", "TINYINT", "SMALLINT", "INT", "INT UNSIGNED", "BIGINT", "BIGINT UNSIGNED",
+              "DECIMAL(12,2)", "FLOAT", "DOUBLE", "CHAR(3)", "VARCHAR(50)", "LONGTEXT", "VARBINARY(16)",
+              "LONGBLOB", "DATE", "TIME(6)", "DATETIME(6)", "TIMESTAMP(6)", "JSON", "ENUM('a','bc')", "YEAR"],
+    "sqlite": ["INTEGER", "SMALLINT", "DECIMAL(12,2)", "REAL", "BOOLEAN", "VARCHAR(50)", "TEXT", "BLOB",
+               "DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "JSON", "UUID"],
+}
+NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite"}
+
+
+def _portable_types(engine: str, params: ConnectParams, types: list[str]) -> list[str]:
+    """The portable type the engine's reader gives each declared type."""
+    dialect = get_dialect(engine)
+    conn = dialect.connect(params, 10)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("DROP TABLE IF EXISTS qdbm_type_probe")
+        body = ", ".join(f"c{i} {t}" + (" NULL" if engine == "mysql" and t.startswith("TIMESTAMP") else "")
+                         for i, t in enumerate(types))
+        cursor.execute(f"CREATE TABLE qdbm_type_probe ({body})")
+        cursor.close()
+        conn.commit()
+        stream = dialect.open_read(conn, "SELECT * FROM qdbm_type_probe", 10)
+        try:
+            found = [str(column.type) for column in stream.columns]
+        finally:
+            stream.close()
+        cursor = conn.cursor()
+        cursor.execute("DROP TABLE qdbm_type_probe")
+        cursor.close()
+        conn.commit()
+        return found
+    finally:
+        conn.close()
+
+
+def build(pg: ConnectParams, mysql: ConnectParams) -> str:
+    from qdbm_desktop.core.types import PortableType
+
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "probe.sqlite"
+        sqlite3.connect(path).close()
+        sources = {"postgresql": pg, "mysql": mysql, "sqlite": ConnectParams(path=str(path))}
+        for engine, params in sources.items():
+            header = " | ".join(f"in {NAMES[t]}" for t in TARGETS)
+            lines += [f"### From {NAMES[engine]}", "", f"| source type | portable type | {header} |",
+                      "|---|---|" + "---|" * len(TARGETS)]
+            declared_types = SOURCE_TYPES[engine]
+            portable_types = _portable_types(engine, params, declared_types)
+            for declared, portable in zip(declared_types, portable_types, strict=True):
+                ptype = PortableType.parse(portable)
+                cells = [f"`{get_dialect(t).native_type(ptype)}`" for t in TARGETS]
+                lines.append(f"| `{declared}` | {portable} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    pg = ConnectParams(host="127.0.0.1", port=5432, user="postgres", database="postgres")
+    my = ConnectParams(host="127.0.0.1", port=3306, user="root", database="test")
+    sys.stdout.write(build(pg, my))
