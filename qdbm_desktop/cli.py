@@ -216,7 +216,7 @@ def _migration_request(args: argparse.Namespace, context: AppContext) -> Migrati
         source=resolve_endpoint(context.connections, args.source),
         target=resolve_endpoint(context.connections, args.target),
         query=query, table=TableName.parse(args.table), mode=mode, keys=keys, batch_size=batch_size,
-        type_overrides=overrides)
+        type_overrides=overrides, count_rows=args.count)
     validate_request(request)
     return request
 
@@ -233,6 +233,10 @@ class _ProgressLine:
         text = (f"{progress.stage.value:<8} {progress.rows_read:>12,} read "
                 f"{progress.rows_written:>12,} written {progress.rows_per_second:>10,.0f} rows/s "
                 f"{progress.elapsed:>7.1f} s")
+        if progress.total:
+            eta = progress.eta
+            text += f" {100 * progress.rows_written / progress.total:5.1f}%"
+            text += f" ETA {eta:,.0f} s" if eta is not None else ""
         if self.tty:
             self.stream.write("\r" + text)
             self.stream.flush()
@@ -433,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--batch-size", type=int, help="rows per batch (default: the batch_size setting)")
     migrate.add_argument("--map", action="append", metavar="COL=TYPE",
                          help="target type for a column, e.g. total=decimal(14,2) (repeatable)")
+    migrate.add_argument("--count", action="store_true",
+                         help="count the query's rows first, to show a percentage and an ETA")
     migrate.add_argument("--dry-run", action="store_true", help="print the plan and the DDL; change nothing")
     migrate.add_argument("--json", action="store_true", help="print the summary as JSON")
     migrate.set_defaults(handler=_cmd_migrate)

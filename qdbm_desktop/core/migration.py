@@ -83,6 +83,8 @@ class MigrationRequest:
     #: Target type per source column name, replacing the engine's suggested mapping.
     type_overrides: Mapping[str, PortableType] = field(default_factory=dict)
     connect_timeout: float = 30.0
+    #: Count the query's rows first, so progress can show a total and an ETA (costs one more query).
+    count_rows: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,10 +93,20 @@ class Progress:
     rows_read: int
     rows_written: int
     elapsed: float
+    #: The query's row count, when the run counted it first.
+    total: int | None = None
 
     @property
     def rows_per_second(self) -> float:
         return self.rows_written / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the current rate, when the total is known."""
+        rate = self.rows_per_second
+        if self.total is None or rate <= 0:
+            return None
+        return max(0.0, (self.total - self.rows_written) / rate)
 
 
 class ProgressCallback(Protocol):
@@ -235,6 +247,7 @@ class _Run:
         self.last_progress = 0.0
         self.secrets = request.source.params.secret_values() + request.target.params.secret_values()
         self.staging = TableName(STAGING_PREFIX + self.run_id, request.table.schema)
+        self.total: int | None = None
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -251,7 +264,8 @@ class _Run:
         if self.on_progress is None or (not force and now - self.last_progress < PROGRESS_INTERVAL):
             return
         self.last_progress = now
-        self.on_progress(Progress(stage, self.result.rows_read, self.result.rows_written, now - self.started))
+        self.on_progress(Progress(stage, self.result.rows_read, self.result.rows_written, now - self.started,
+                                  self.total))
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -317,6 +331,8 @@ class _Run:
         request = self.request
         source, target = request.source, request.target
         dialect = target.dialect
+        if request.count_rows:
+            self.total = self.count_rows(source_conn)
         try:
             stream = source.dialect.open_read(source_conn, request.query, request.batch_size)
         except QdbmError:
@@ -355,6 +371,23 @@ class _Run:
             stream.close()
         self.verify_staging(target_conn)
         self.finalize(target_conn, columns, target_exists, before)
+
+    def count_rows(self, source_conn: Any) -> int:
+        """The query's row count, read through the same read-only path as the rows."""
+        source = self.request.source
+        # The query is one statement (checked), so it can stand as a subquery.
+        counting = f"SELECT COUNT(*) AS row_count FROM ({self.request.query.strip().rstrip(';')}) qdbm_count"
+        try:
+            stream = source.dialect.open_read(source_conn, counting, 1)
+            try:
+                total = int(next(iter(stream.batches()))[0][0])
+            finally:
+                stream.close()
+            source_conn.rollback()
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.READ, source, exc) from exc
+        self.note(Stage.READ, f"the query returns {total:,} rows")
+        return total
 
     def target_columns(
         self, source_columns: list[Column], target_conn: Any, target_exists: bool

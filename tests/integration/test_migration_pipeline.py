@@ -204,3 +204,35 @@ def test_wide_rows_from_postgresql_into_mariadb_at_the_default_batch_size(pg_dat
                                             query=query, table=TableName("wide"), mode=LoadMode.REPLACE))
     assert result.status is Status.SUCCEEDED, result.error
     assert result.rows_written == 200_000
+
+
+def test_counting_first_gives_progress_a_total_and_an_eta(pg_database: Server, target: Endpoint) -> None:
+    seen: list[Progress] = []
+    result = run_migration(MigrationRequest(source=pg_endpoint(pg_database), target=target, query=SLOW_QUERY,
+                                            table=TableName("counted"), mode=LoadMode.REPLACE, batch_size=1000,
+                                            count_rows=True), on_progress=seen.append)
+    assert result.status is Status.SUCCEEDED, result.error
+    assert {p.total for p in seen if p.stage is not Stage.CONNECT} == {SOURCE_ROWS}
+    mid = [p for p in seen if p.stage is Stage.LOAD and 0 < p.rows_written < SOURCE_ROWS]
+    assert mid and all(p.eta is not None and p.eta > 0 for p in mid)
+    assert any("returns 30,000 rows" in entry.message for entry in result.log)
+
+
+def test_memory_stays_bounded_by_the_batch_not_the_result(pg_database: Server, tmp_path: Path) -> None:
+    """200,000 rows of ~200 bytes (40 MB as Python objects) with batches of 2,000: the run holds a few batches."""
+    import tracemalloc
+
+    query = ("SELECT g AS id, repeat(md5(g::text), 4) AS payload, g * 0.5 AS half "
+             "FROM generate_series(1, 200000) AS g")
+    tracemalloc.start()
+    try:
+        result = run_migration(MigrationRequest(source=pg_endpoint(pg_database),
+                                                target=sqlite_endpoint(tmp_path / "mem.sqlite"), query=query,
+                                                table=TableName("mem"), mode=LoadMode.REPLACE, batch_size=2000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.status is Status.SUCCEEDED, result.error
+    assert result.rows_written == 200_000
+    # One batch is ~0.5 MB of Python objects; the reader, the queue (2) and the writer hold a few.
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
