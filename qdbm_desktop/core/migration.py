@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol
 
 from qdbm_desktop.core.connections import ConnectionStore
@@ -190,6 +192,23 @@ def validate_request(request: MigrationRequest) -> None:
     if request.keys and request.mode is not LoadMode.UPSERT:
         raise UsageError("key columns are only used by the upsert mode")
     request.target.dialect.check_identifier(request.table.name)
+    _refuse_same_sqlite_file_without_wal(request)
+
+
+def _refuse_same_sqlite_file_without_wal(request: MigrationRequest) -> None:
+    """In SQLite's default journal mode an open read blocks every write to the same file."""
+    source, target = request.source, request.target
+    if source.type != "sqlite" or target.type != "sqlite" or not source.params.path or not target.params.path:
+        return
+    same = Path(source.params.path).expanduser().resolve() == Path(target.params.path).expanduser().resolve()
+    if not same or not Path(source.params.path).expanduser().is_file():
+        return
+    with closing(sqlite3.connect(Path(source.params.path).expanduser())) as db:
+        (mode,) = db.execute("PRAGMA journal_mode").fetchone()
+    if str(mode).lower() != "wal":
+        raise UsageError("the source and the target are the same SQLite file, which works only in WAL mode "
+                         f"(now {mode}); switch it once with: sqlite3 FILE 'PRAGMA journal_mode=WAL', or "
+                         "load into another file")
 
 
 def map_columns(source_columns: Sequence[Column], overrides: Mapping[str, PortableType]) -> list[Column]:

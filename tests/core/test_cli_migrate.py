@@ -92,3 +92,16 @@ def test_failed_run_exits_1_naming_stage_and_connection(home: Path, capsys: pyte
     last = err.strip().splitlines()[-1]
     assert "read failed on 'Demo shop (SQLite)'" in last and "no_such_table" in last
     assert "failed:" in out
+
+
+def test_same_sqlite_file_as_source_and_target_needs_wal(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_SOURCE_NAME,
+            "--query", "SELECT * FROM customers", "--table", "customers_copy"]
+    code, out, err = run(capsys, *args)
+    assert code == 2 and "WAL mode" in err.strip().splitlines()[-1]
+    with sqlite3.connect(home / "demo" / "demo_shop.sqlite") as db:
+        db.execute("PRAGMA journal_mode=WAL")
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    with sqlite3.connect(home / "demo" / "demo_shop.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM customers_copy").fetchone() == (500,)
