@@ -236,3 +236,73 @@ def test_memory_stays_bounded_by_the_batch_not_the_result(pg_database: Server, t
     assert result.rows_written == 200_000
     # One batch is ~0.5 MB of Python objects; the reader, the queue (2) and the writer hold a few.
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_cancel_during_a_long_source_query_returns_promptly(pg_database: Server, tmp_path: Path) -> None:
+    """The source is still computing its first row: a cancel must not wait for it."""
+    import time
+
+    cancel = threading.Event()
+    timer = threading.Timer(1.0, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = run_migration(MigrationRequest(source=pg_endpoint(pg_database),
+                                                target=sqlite_endpoint(tmp_path / "t.sqlite"),
+                                                query="SELECT pg_sleep(60)::text AS slept, 1 AS x",
+                                                table=TableName("never")), cancel=cancel)
+    finally:
+        timer.cancel()
+    assert result.status is Status.CANCELLED
+    assert time.monotonic() - started < 15
+    assert snapshot(sqlite_endpoint(tmp_path / "t.sqlite"), "never") == ([], [])
+
+
+def test_killed_process_leaves_target_unchanged_and_next_run_cleans_up(pg_database: Server, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    source = pg_endpoint(pg_database)
+    seed_target(source, source)
+    before = snapshot(source, "orders")
+    url = f"postgresql://{pg_database.user}@{pg_database.host}:{pg_database.port}/{pg_database.database}"
+    env = {**os.environ, "QDBM_HOME": str(tmp_path / "home")}
+    process = subprocess.Popen([sys.executable, "-m", "qdbm_desktop.cli", "migrate", "--source", url,
+                                "--target", url, "--query", SLOW_QUERY, "--table", "orders", "--mode", "truncate",
+                                "--batch-size", "500"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until it is loading the staging table
+            if any(t.startswith(STAGING_PREFIX) for t in snapshot(source, "orders")[1]):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    rows, tables = snapshot(source, "orders")
+    assert rows == before[0]
+    assert [t for t in tables if t.startswith(STAGING_PREFIX)], "the killed run's staging table should remain"
+    after = run_migration(MigrationRequest(source=source, target=source, query="SELECT 1 AS id",
+                                           table=TableName("other"), mode=LoadMode.REPLACE))
+    assert after.status is Status.SUCCEEDED, after.error
+    assert not [t for t in snapshot(source, "orders")[1] if t.startswith(STAGING_PREFIX)]
+
+
+def test_no_password_appears_in_errors_or_the_run_log(mysql_user_with_password: Server, tmp_path: Path) -> None:
+    server = mysql_user_with_password
+    source = Endpoint(f"mysql://{server.user}:********@{server.host}/{server.database}", "mysql",
+                      ConnectParams(host=server.host, port=server.port, user=server.user,
+                                    password=server.password, database=server.database))
+    result = run_migration(MigrationRequest(source=source, target=sqlite_endpoint(tmp_path / "t.sqlite"),
+                                            query=f"SELECT '{server.password}' AS leaked FROM no_such_table",
+                                            table=TableName("t")))
+    assert result.status is Status.FAILED and "no_such_table" in (result.error or "")
+    everything = (result.error or "") + "".join(entry.message for entry in result.log)
+    assert server.password not in everything
