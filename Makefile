@@ -33,5 +33,11 @@ pytest: $(VENV)/.test-installed
 
 test: lint pytest
 
+# Throughput of every path beside its command-line pipe (needs PostgreSQL and MariaDB running);
+# e.g. make bench BENCH_ARGS="--rows 20000 --repeat 1". See docs/performance.md.
+.PHONY: bench
+bench: $(VENV)/.test-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,141 @@
+"""``python -m bench``: generate the data, time every path and its pipe, print and save the results."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bench import checksum, data, machine, report, runner
+from bench.config import ALL_PATHS, PATHS_BY_KEY, SOURCE_TABLE, BenchPath, Servers
+from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE
+
+DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def _paths(text: str) -> list[BenchPath]:
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    unknown = [k for k in keys if k not in PATHS_BY_KEY]
+    if unknown or not keys:
+        raise argparse.ArgumentTypeError(f"unknown path(s) {', '.join(unknown) or text!r}; "
+                                         f"known: {', '.join(PATHS_BY_KEY)}")
+    return [PATHS_BY_KEY[k] for k in keys]
+
+
+def _positive(text: str) -> int:
+    value = int(text.replace("_", ""))
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rows", type=_positive, default=1_000_000,
+                        help="rows in the table (default 1000000)")
+    parser.add_argument("--repeat", type=_positive, default=3, help="runs per path; the median is shown (3)")
+    parser.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
+                        help=f"QDBM batch size (default: the app default, {DEFAULT_BATCH_SIZE:,})")
+    parser.add_argument("--paths", type=_paths, default=list(ALL_PATHS),
+                        help=f"comma-separated, from {','.join(PATHS_BY_KEY)} (default: all)")
+    parser.add_argument("--scale-check", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run pg-pg at 3x the rows, once, to see whether memory grows (default on)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
+                        help=f"results file (default {DEFAULT_JSON})")
+    return parser
+
+
+def _workdir() -> Path:
+    """A scratch folder the MariaDB server may write SELECT ... INTO OUTFILE files into."""
+    path = Path(tempfile.mkdtemp(prefix="qdbm_bench_"))
+    path.chmod(0o777)
+    return path
+
+
+def _drop_targets(case: runner.Case, servers: Servers) -> None:
+    """Free the space of a finished case's target tables."""
+    for kind in ("qdbm", "pipe"):
+        table = case.target(kind)
+        if case.path.target == "postgresql":
+            with data.pg_connect(servers) as conn:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+        elif case.path.target == "mysql":
+            conn = data.mysql_connect(servers)
+            try:
+                cursor = conn.cursor()
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+                cursor.close()
+            finally:
+                conn.close()
+        else:
+            lite = sqlite3.connect(servers.sqlite_target)
+            try:
+                lite.execute(f"DROP TABLE IF EXISTS {table}")
+                lite.commit()
+            finally:
+                lite.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    """The whole benchmark; 1 when any path moved wrong data or failed."""
+    servers = replace(Servers(), workdir=_workdir())
+    try:
+        return _run(args, servers)
+    finally:
+        shutil.rmtree(servers.workdir, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, servers: Servers) -> int:
+    scale_rows = args.rows * 3 if args.scale_check else None
+    print(f"generating {args.rows:,} rows in PostgreSQL, MariaDB and SQLite"
+          + (f" (and {scale_rows:,} in PostgreSQL for the scale check)" if scale_rows else ""), flush=True)
+    started = time.perf_counter()
+    data.generate(servers, args.rows, scale_rows)
+    sqlite3.connect(servers.sqlite_target).close()  # QDBM opens existing SQLite files only
+    sources = {engine: checksum.checksum(servers, engine, SOURCE_TABLE, servers.sqlite_source)
+               for engine in sorted({p.source for p in args.paths})}
+    print(f"generated in {time.perf_counter() - started:.1f} s; source checksums: "
+          + ", ".join(f"{e} {c}" for e, c in sources.items()), flush=True)
+    if len(set(sources.values())) != 1:
+        print("FAILED: the three source tables differ", file=sys.stderr)
+        return 1
+
+    cases = [runner.Case(p, args.rows, SOURCE_TABLE) for p in args.paths]
+    expected = {SOURCE_TABLE: next(iter(sources.values()))}
+    if scale_rows:
+        scale_table = SOURCE_TABLE + "_scale"
+        cases.append(runner.Case(PATHS_BY_KEY["pg-pg"], scale_rows, scale_table, "-3x"))
+        expected[scale_table] = checksum.checksum(servers, "postgresql", scale_table)
+    results = []
+    for case in cases:
+        repeat = 1 if case.suffix else args.repeat
+        print(f"{case.name}: {case.path.label}, {case.rows:,} rows, {repeat} run(s)", flush=True)
+        result = runner.run_case(case, servers, repeat, args.batch_size, expected[case.source_table],
+                                 log=lambda line: print(line, flush=True))
+        for failure in result.failures:
+            print(f"  FAILED {case.name}: {failure}", flush=True)
+        results.append(result)
+        _drop_targets(case, servers)
+
+    print()
+    print(report.text_table(results))
+    settings = {"rows": args.rows, "repeat": args.repeat, "batch_size": args.batch_size,
+                "paths": [p.key for p in args.paths], "scale_check_rows": scale_rows,
+                "mode": "replace", "checksum": "row count + sum of per-row hashes of canonical values"}
+    report.write_json(args.json, settings, machine.describe(servers), results)
+    print(f"\nwritten {args.json}")
+    failed = [r.case.name for r in results if not r.ok]
+    if failed:
+        print(f"FAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))

@@ -1,0 +1,117 @@
+"""The command-line pipe beside each path: the practical limit QDBM is compared with.
+
+Each pipe loads a table created beforehand with the same definition QDBM gives its target
+(``schema.TARGET_TYPES``), emptied before every run. The exact shell text is recorded in the
+JSON output. Where a client's plain export would not carry the values exactly, the export query
+renders them the way the loader takes them (booleans as 0/1, timestamptz in UTC, SQLite doubles
+with 17 significant digits); those choices are part of the documented command.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import schema, shell
+from bench.config import COLUMNS, BenchPath, Servers
+from bench.data import MYSQL_EXPORT, SQLITE_EXPORT, mysql_connect, pg_connect
+
+SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM {{table}}"
+
+
+@dataclass(frozen=True)
+class Pipe:
+    """A pipe for one path: what it is, in words and as the shell runs it."""
+
+    description: str
+    script: str
+    #: A file the pipe writes (SELECT ... INTO OUTFILE), removed before each run.
+    scratch: Path | None = None
+
+
+def _psql(servers: Servers, command: str) -> str:
+    return "PGTZ=UTC " + shell.psql(servers, command)
+
+
+def build(path: BenchPath, servers: Servers, source_table: str, target_table: str) -> Pipe:
+    """The pipe moving ``source_table`` along ``path`` into ``target_table``."""
+    key = path.key
+    outfile = servers.workdir / f"{target_table}.tsv"
+    outfile_sql = (f"SET time_zone = '+00:00'; SELECT {', '.join(COLUMNS)} INTO OUTFILE '{outfile}' "
+                   f"CHARACTER SET utf8mb4 FROM {source_table}")
+    if key == "pg-pg":
+        out = _psql(servers, f"\\copy ({SELECT_ALL.format(table=source_table)}) to stdout (format binary)")
+        into = _psql(servers, f"\\copy {target_table} from stdin (format binary)")
+        return Pipe("psql \\copy (SELECT ...) to stdout (format binary) | psql \\copy from stdin "
+                    "(format binary)", f"{out} | {into}")
+    if key == "mysql-pg":
+        out = shell.mariadb(servers, outfile_sql)
+        into = _psql(servers, f"\\copy {target_table} from '{outfile}'")
+        return Pipe("mariadb SELECT ... INTO OUTFILE (tab-separated, \\N for NULL), then psql \\copy from "
+                    "the file (text format)", f"{out} && {into}", outfile)
+    if key == "pg-mysql":
+        out = _psql(servers, f"\\copy ({MYSQL_EXPORT.format(table=source_table)}) to stdout")
+        into = shell.mariadb(servers, "SET time_zone = '+00:00'; LOAD DATA LOCAL INFILE '/dev/stdin' "
+                             f"INTO TABLE {target_table} CHARACTER SET utf8mb4", local_infile=True)
+        return Pipe("psql \\copy (SELECT ...) to stdout (text) | mariadb LOAD DATA LOCAL INFILE "
+                    "'/dev/stdin'", f"{out} | {into}")
+    if key == "mysql-mysql":
+        out = shell.mariadb(servers, outfile_sql)
+        into = shell.mariadb(servers, f"SET time_zone = '+00:00'; LOAD DATA LOCAL INFILE '{outfile}' "
+                             f"INTO TABLE {target_table} CHARACTER SET utf8mb4", local_infile=True)
+        return Pipe("mariadb SELECT ... INTO OUTFILE, then mariadb LOAD DATA LOCAL INFILE of the file",
+                    f"{out} && {into}", outfile)
+    if key == "sqlite-pg":
+        columns = ", ".join("printf('%!.17g', dbl)" if c == "dbl" else c for c in COLUMNS)
+        out = shell.sqlite3_shell(servers.sqlite_source, "-csv", f"SELECT {columns} FROM {source_table}")
+        into = _psql(servers, f"\\copy {target_table} from stdin (format csv)")
+        return Pipe("sqlite3 -csv 'SELECT ...' (doubles as printf('%!.17g')) | psql \\copy from stdin "
+                    "(format csv)", f"{out} | {into}")
+    if key == "pg-sqlite":
+        out = _psql(servers, f"\\copy ({SQLITE_EXPORT.format(table=source_table)}) to stdout (format csv)")
+        # .import stores an empty CSV field as '' (never NULL): the data has no empty texts, so
+        # the same sqlite3 process turns '' back into NULL after the import.
+        into = shell.sqlite3_shell(servers.sqlite_target, "-cmd", f".import --csv /dev/stdin {target_table}",
+                                   f"UPDATE {target_table} SET txt = NULL WHERE txt = ''")
+        return Pipe("psql \\copy (SELECT ...) to stdout (format csv) | sqlite3 .import --csv /dev/stdin, "
+                    "then UPDATE txt = NULL where ''", f"{out} | {into}")
+    raise ValueError(f"no pipe for {key}")
+
+
+def reset_target(path: BenchPath, servers: Servers, table: str) -> None:
+    """(Re)create the pipe's target table, empty, with QDBM's target definition (not timed)."""
+    engine = path.target
+    ddl = schema.create_sql(engine, table, schema.TARGET_TYPES[engine])
+    if engine == "postgresql":
+        with pg_connect(servers) as conn:
+            conn.execute(schema.drop_sql(table))
+            conn.execute(ddl)
+    elif engine == "mysql":
+        conn = mysql_connect(servers)
+        try:
+            cursor = conn.cursor()
+            cursor.execute(schema.drop_sql(table))
+            cursor.execute(ddl)
+            cursor.close()
+        finally:
+            conn.close()
+    else:
+        lite = sqlite3.connect(servers.sqlite_target)
+        try:
+            lite.execute(schema.drop_sql(table))
+            lite.execute(ddl)
+            lite.commit()
+        finally:
+            lite.close()
+
+
+def run(pipe: Pipe) -> float:
+    """Run the pipe once; its wall-clock seconds."""
+    if pipe.scratch is not None:
+        pipe.scratch.unlink(missing_ok=True)
+    try:
+        return shell.run(pipe.script)
+    finally:
+        if pipe.scratch is not None:
+            pipe.scratch.unlink(missing_ok=True)
