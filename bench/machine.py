@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,19 @@ def _ram_gib() -> float | None:
     return None
 
 
+def _code_version() -> str:
+    """The checked-out commit of the code measured, marked ``+dirty`` when the tree has changes."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "qdbm_desktop"], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
 def describe(servers: Servers) -> dict[str, Any]:
     """CPU, memory, server and driver versions."""
     import mysql.connector
@@ -49,7 +63,7 @@ def describe(servers: Servers) -> dict[str, Any]:
     finally:
         conn.close()
     return {
-        "nproc": os.cpu_count(), "cpu": _cpu_model(), "ram_gib": _ram_gib(),
+        "qdbm_code": _code_version(), "nproc": os.cpu_count(), "cpu": _cpu_model(), "ram_gib": _ram_gib(),
         "os": platform.platform(), "python": platform.python_version(),
         "postgresql": pg_version, "mariadb": str(mysql_version), "sqlite": sqlite3.sqlite_version,
         "psycopg": psycopg.__version__, "libpq": psycopg.pq.version(),

@@ -28,7 +28,9 @@ uuid           ``uuid.UUID``
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Context, Decimal
 from enum import Enum
 
 from qdbm_desktop.core.errors import UsageError
@@ -141,6 +143,36 @@ class Column:
     nullable: bool = True
     #: The source's own type name, as the user knows it ("NUMBER(10,2)", "tinyint(1)").
     source_type: str = ""
+
+
+#: The values each integer kind holds.
+INT_RANGES: Mapping[Kind, tuple[int, int]] = {
+    Kind.INT16: (-(2**15), 2**15 - 1),
+    Kind.INT32: (-(2**31), 2**31 - 1),
+    Kind.INT64: (-(2**63), 2**63 - 1),
+}
+#: Wide enough that quantizing any decimal we meet is exact, never rounded by the context.
+_EXACT = Context(prec=100_000, Emax=999_999_999, Emin=-999_999_999)
+
+
+def decimal_fit_error(value: Decimal, precision: int | None, scale: int | None) -> str | None:
+    """Why ``value`` cannot be stored in decimal(precision, scale) without rounding; None if it fits.
+
+    Trailing zeros past the scale are harmless (``1.50`` fits scale 1); any other digit there
+    would be rounded by the target, so it is refused rather than changed.
+    """
+    if not value.is_finite():
+        return f"{value} is not a finite number"
+    if scale is not None:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > scale and \
+                value != value.quantize(Decimal(1).scaleb(-scale), context=_EXACT):
+            return f"{value} has more than {scale} decimal places"
+    if precision is not None:
+        whole_digits = precision - (scale or 0)
+        if value and value.adjusted() + 1 > whole_digits:
+            return f"{value} is out of range for decimal({precision},{scale or 0}): it does not fit"
+    return None
 
 
 class ValueRejected(Exception):

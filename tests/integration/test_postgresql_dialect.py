@@ -302,7 +302,7 @@ def write_one(conn: Any, column: Column, values: Sequence[Any]) -> None:
     (Column("ratio", PortableType(Kind.FLOAT32)), [1.0, 1e300], "out of range"),
     (Column("tiny", PortableType(Kind.FLOAT32)), [1.0, 5e-324], "too close to zero"),
     (Column("money", PortableType(Kind.DECIMAL, precision=5, scale=2)), [Decimal("1"), Decimal("12345")],
-     "overflow"),
+     "out of range for decimal"),
     (Column("cents", PortableType(Kind.DECIMAL, precision=9, scale=2)), [Decimal("1.10"), Decimal("1.005")],
      "decimal places"),
     (Column("uid", PortableType(Kind.UUID)), [uuid.uuid4(), "not-a-uuid"], "cannot store str"),

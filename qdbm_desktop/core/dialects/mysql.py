@@ -24,7 +24,7 @@ from typing import Any
 
 from qdbm_desktop.core.dialects.base import BulkWriter, ConnectParams, Dialect, LoadMode, TableName
 from qdbm_desktop.core.errors import UsageError
-from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
+from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected, decimal_fit_error
 
 log = logging.getLogger(__name__)
 
@@ -401,8 +401,6 @@ def _as_int(value: Any) -> int:
 
 
 def _decimal_checker(precision: int, scale: int) -> Callable[[Any], Decimal]:
-    max_int_digits = precision - scale
-
     def check(value: Any) -> Decimal:
         if not isinstance(value, Decimal):
             if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
@@ -413,14 +411,9 @@ def _decimal_checker(precision: int, scale: int) -> Callable[[Any], Decimal]:
                 raise _BadValue(f"{value!r} is not a number") from None
         if not value.is_finite():
             raise _BadValue(f"{value} cannot be stored in a DECIMAL column (MySQL has no NaN or Infinity)")
-        sign, digits, exponent = value.as_tuple()
-        assert isinstance(exponent, int)
-        # Trailing zeros past the scale are harmless; anything else would be rounded.
-        if -exponent > scale and value != value.quantize(Decimal(1).scaleb(-scale)):
-            raise _BadValue(f"{value} has more than {scale} decimal places (decimal({precision},{scale}))")
-        int_digits = len(digits) + exponent
-        if int_digits > max_int_digits and value.adjusted() >= max_int_digits:
-            raise _BadValue(f"{value} does not fit decimal({precision},{scale})")
+        problem = decimal_fit_error(value, precision, scale)
+        if problem:
+            raise _BadValue(problem)
         return value
     return check
 

@@ -19,7 +19,7 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import UsageError, one_line
-from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
+from qdbm_desktop.core.types import INT_RANGES, Column, Kind, PortableType, ValueRejected, decimal_fit_error
 
 # Built-in type OIDs (fixed in every PostgreSQL since 8.x; see pg_type.dat).
 INT2, INT4, INT8, NUMERIC, FLOAT4, FLOAT8, BOOL = 21, 23, 20, 1700, 700, 701, 16
@@ -38,7 +38,7 @@ _KIND_BY_OID: dict[int, Kind] = {
 _NATIVE_LOAD = frozenset(_KIND_BY_OID) - {JSON, JSONB}
 _TEXTUAL_OIDS = frozenset({BPCHAR, VARCHAR, TEXT, NAME, JSON, JSONB})
 
-_INT_RANGE = {INT2: (-(2**15), 2**15 - 1), INT4: (-(2**31), 2**31 - 1), INT8: (-(2**63), 2**63 - 1)}
+_INT_RANGE = {INT2: INT_RANGES[Kind.INT16], INT4: INT_RANGES[Kind.INT32], INT8: INT_RANGES[Kind.INT64]}
 _FLOAT4_MAX = 3.4028234663852886e38
 _FLOAT4_MIN_NORMAL_DENORM = 1.401298464324817e-45
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+), column (.*)", re.DOTALL)
@@ -176,16 +176,14 @@ def _timestamptz_converter(value: Any) -> Any:
     return value
 
 
-def _decimal_converter(scale: int) -> Callable[[Any], Any]:
-    quantum = Decimal(1).scaleb(-scale)
-
+def _decimal_converter(precision: int | None, scale: int) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if value.__class__ is not Decimal:
             value = Decimal(value) if isinstance(value, int) else Decimal(str(value))
-        exponent = value.as_tuple().exponent
         # The server would round silently; a value with more digits than the scale is refused.
-        if isinstance(exponent, int) and exponent < -scale and value.quantize(quantum) != value:
-            raise ValueError(f"{value} has more than {scale} decimal places")
+        problem = decimal_fit_error(value, precision, scale) if value.is_finite() else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     return convert
@@ -259,9 +257,9 @@ class _PgCopyWriter:
         if oid == TIMESTAMPTZ:
             return _timestamptz_converter
         if oid == NUMERIC:
-            scale = portable_type(oid, pg_type.typmod).scale
-            if scale is not None:
-                return _decimal_converter(scale)
+            numeric = portable_type(oid, pg_type.typmod)
+            if numeric.scale is not None:
+                return _decimal_converter(numeric.precision, numeric.scale)
             return None
         if binary and oid in _INT_RANGE:
             return _int_converter(*_INT_RANGE[oid], pg_type.display)

@@ -49,7 +49,7 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import ConnectFailed, UsageError
-from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
+from qdbm_desktop.core.types import INT_RANGES, Column, Kind, PortableType, ValueRejected, decimal_fit_error
 
 Converter = Callable[[Any], Any]
 
@@ -94,8 +94,7 @@ _NATIVE: dict[Kind, str] = {
     Kind.JSON: "JSON_TEXT", Kind.UUID: "UUID_TEXT",
 }
 
-_INT_RANGE = {Kind.INT16: (-(2**15), 2**15 - 1), Kind.INT32: (-(2**31), 2**31 - 1),
-              Kind.INT64: (-(2**63), 2**63 - 1)}
+_INT_RANGE = INT_RANGES
 #: Wide enough that quantizing any decimal we meet is exact, never rounded by the context.
 _EXACT = Context(prec=100_000, Emax=999_999_999, Emin=-999_999_999)
 _STORAGE_CLASS = {int: "INTEGER", float: "REAL", str: "TEXT", bytes: "BLOB"}
@@ -478,12 +477,10 @@ def _write_decimal(ptype: PortableType) -> Converter:
         if not value.is_finite():
             raise ValueError(f"{value} cannot be stored in an exact decimal column")
         if exponent is not None and precision is not None and scale is not None:
-            exact = value.quantize(exponent, context=_EXACT)
-            if exact != value:
-                raise ValueError(f"{value} has more than {scale} decimal places ({ptype})")
-            if exact and exact.adjusted() + 1 > precision - scale:
-                raise ValueError(f"{value} is out of range for {ptype}")
-            value = exact
+            problem = decimal_fit_error(value, precision, scale)
+            if problem:
+                raise ValueError(problem)
+            value = value.quantize(exponent, context=_EXACT)
         # Plain notation ("100000", not "1E+5") keeps the text readable and comparable.
         return format(value, "f")
 
