@@ -306,3 +306,24 @@ def test_no_password_appears_in_errors_or_the_run_log(mysql_user_with_password: 
     assert result.status is Status.FAILED and "no_such_table" in (result.error or "")
     everything = (result.error or "") + "".join(entry.message for entry in result.log)
     assert server.password not in everything
+
+
+def test_emoji_into_an_existing_utf8mb3_column_is_refused_not_mangled(pg_database: Server,
+                                                                      mysql_database: Server) -> None:
+    import mysql.connector
+
+    target = mysql_endpoint(mysql_database)
+    with mysql.connector.connect(host=mysql_database.host, port=mysql_database.port, user=mysql_database.user,
+                                 password=mysql_database.password, database=mysql_database.database) as conn:
+        cursor = conn.cursor()
+        cursor.execute("CREATE TABLE legacy (id INT PRIMARY KEY, note VARCHAR(50)) CHARACTER SET utf8mb3")
+        cursor.execute("INSERT INTO legacy VALUES (1, 'kept')")
+        conn.commit()
+    before = snapshot(target, "legacy")
+    result = run_migration(MigrationRequest(
+        source=pg_endpoint(pg_database), target=target, table=TableName("legacy"), mode=LoadMode.APPEND,
+        query="SELECT g + 1 AS id, CASE WHEN g = 3 THEN 'party 🎉' ELSE 'plain' END AS note "
+              "FROM generate_series(1, 5) AS g ORDER BY g"))
+    assert result.status is Status.FAILED
+    assert "note" in (result.error or "") and "row 3" in (result.error or ""), result.error
+    assert snapshot(target, "legacy") == before
