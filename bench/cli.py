@@ -96,6 +96,7 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
     print(f"generating {args.rows:,} rows in PostgreSQL, MariaDB and SQLite"
           + (f" (and {scale_rows:,} in PostgreSQL for the scale check)" if scale_rows else ""), flush=True)
     started = time.perf_counter()
+    described = machine.describe(servers)  # before the runs: the code measured, not a later commit
     data.generate(servers, args.rows, scale_rows)
     sqlite3.connect(servers.sqlite_target).close()  # QDBM opens existing SQLite files only
     sources = {engine: checksum.checksum(servers, engine, SOURCE_TABLE, servers.sqlite_source)
@@ -128,7 +129,7 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
     settings = {"rows": args.rows, "repeat": args.repeat, "batch_size": args.batch_size,
                 "paths": [p.key for p in args.paths], "scale_check_rows": scale_rows,
                 "mode": "replace", "checksum": "row count + sum of per-row hashes of canonical values"}
-    report.write_json(args.json, settings, machine.describe(servers), results)
+    report.write_json(args.json, settings, described, results)
     print(f"\nwritten {args.json}")
     failed = [r.case.name for r in results if not r.ok]
     if failed:

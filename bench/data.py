@@ -44,7 +44,7 @@ FROM (SELECT g,
 #: The PostgreSQL rows rendered the way MariaDB's LOAD DATA and QDBM's SQLite tables take them.
 MYSQL_EXPORT = ("SELECT id, i, num, si, dbl, vc, txt, ts, tstz AT TIME ZONE 'UTC', flag::integer, d "
                 "FROM {table}")
-SQLITE_EXPORT = ("SELECT id, i, num::text, si, dbl, vc, txt, to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'), "
+SQLITE_EXPORT = ("SELECT id, i, num::text, si, {dbl}, vc, txt, to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'), "
                  "to_char(tstz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00:00', "
                  "flag::integer, d::text FROM {table}")
 
@@ -117,7 +117,7 @@ def copy_to_mysql(servers: Servers, table: str = SOURCE_TABLE) -> None:
 def _pg_rows(servers: Servers, table: str) -> Iterator[list[tuple[Any, ...]]]:
     with pg_connect(servers) as conn, conn.cursor(name="bench_export") as cursor:
         conn.autocommit = False
-        cursor.execute(SQLITE_EXPORT.format(table=table))
+        cursor.execute(SQLITE_EXPORT.format(dbl="dbl", table=table))
         while batch := cursor.fetchmany(50_000):
             yield batch
 
