@@ -24,7 +24,7 @@ run: $(VENV)/.app-installed
 	$(BIN)/qdbm-desktop
 
 lint: $(VENV)/.test-installed
-	$(BIN)/ruff check qdbm_desktop tests docs
+	$(BIN)/ruff check qdbm_desktop tests docs bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.config import COLUMNS
 
-#: Source tables: the 11 column types named in issue 4, in each engine's own spelling.
+#: Source tables: the 11 column types of the benchmark table, in each engine's own spelling.
 SOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "postgresql": ("bigint", "integer", "numeric(12,2)", "smallint", "double precision", "varchar(20)",
                    "text", "timestamp", "timestamptz", "boolean", "date"),
