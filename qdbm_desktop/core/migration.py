@@ -267,6 +267,8 @@ class _Run:
         self.secrets = request.source.params.secret_values() + request.target.params.secret_values()
         self.staging = TableName(STAGING_PREFIX + self.run_id, request.table.schema)
         self.total: int | None = None
+        #: Set once the final step committed: from then on a failure cannot undo the load.
+        self.committed = False
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -326,7 +328,8 @@ class _Run:
             self.result.error = redact(str(exc), self.secrets)
             if isinstance(exc, StageError):
                 self.result.stage = exc.stage
-            self.note(self.result.stage, f"failed: {self.result.error}; the target is unchanged", "error")
+            outcome = "the rows were committed" if self.committed else "the target is unchanged"
+            self.note(self.result.stage, f"failed: {self.result.error}; {outcome}", "error")
         finally:
             if target_conn is not None:
                 self.cleanup(target_conn)
@@ -514,6 +517,7 @@ class _Run:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self.fail(Stage.FINALIZE, request.target, exc) from exc
+        self.committed = True
         rows = self.result.rows_written
         after = dialect.row_count(target_conn, request.table)
         expected = {LoadMode.APPEND: before + rows, LoadMode.UPSERT: before + rows - matched}.get(
@@ -524,7 +528,8 @@ class _Run:
             raise StageError(
                 Stage.VERIFY,
                 f"verify failed: the table {request.table} should hold {expected:,} "
-                f"rows after this run but holds {after:,} (another writer?)",
+                f"rows after this run but holds {after:,}; the rows were committed, so another "
+                "writer changed the table at the same time or the count is off: check it",
             )
         self.note(Stage.FINALIZE, f"committed: {request.table} holds {after:,} rows ({request.mode.value})")
 

@@ -327,3 +327,20 @@ def test_emoji_into_an_existing_utf8mb3_column_is_refused_not_mangled(pg_databas
     assert result.status is Status.FAILED
     assert "note" in (result.error or "") and "row 3" in (result.error or ""), result.error
     assert snapshot(target, "legacy") == before
+
+
+def test_a_count_mismatch_after_commit_fails_the_run_and_says_the_rows_were_committed(pg_database: Server) -> None:
+    """A trigger adds a row of its own: the run must not call that a success, nor claim it undid anything."""
+    endpoint = pg_endpoint(pg_database)
+    with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                         dbname=pg_database.database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE audited (id int, label text)")
+        conn.execute("CREATE FUNCTION add_extra() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$ BEGIN INSERT INTO audited VALUES (-1, 'extra'); RETURN NULL; END $$")
+        conn.execute("CREATE TRIGGER extra AFTER INSERT ON audited FOR EACH STATEMENT "
+                     "WHEN (pg_trigger_depth() < 1) EXECUTE FUNCTION add_extra()")
+    result = run_migration(MigrationRequest(source=endpoint, target=endpoint, table=TableName("audited"),
+                                            query="SELECT g AS id, 'row' AS label FROM generate_series(1, 10) g"))
+    assert result.status is Status.FAILED and result.stage is Stage.VERIFY
+    assert "should hold 10 rows" in (result.error or "") and "holds 11" in (result.error or "")
+    assert "the rows were committed" in result.log[-1].message
