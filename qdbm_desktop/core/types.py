@@ -28,7 +28,7 @@ uuid           ``uuid.UUID``
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from enum import Enum
@@ -151,6 +151,17 @@ INT_RANGES: Mapping[Kind, tuple[int, int]] = {
     Kind.INT32: (-(2**31), 2**31 - 1),
     Kind.INT64: (-(2**63), 2**63 - 1),
 }
+def int_range_check(low: int, high: int, type_name: str) -> Callable[[int], int]:
+    """A converter that passes integers within [low, high] and refuses others, naming the type."""
+
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range for {type_name}")
+        return value
+
+    return check
+
+
 #: Wide enough that quantizing any decimal we meet is exact, never rounded by the context.
 _EXACT = Context(prec=100_000, Emax=999_999_999, Emin=-999_999_999)
 

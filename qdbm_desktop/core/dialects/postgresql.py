@@ -19,7 +19,15 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import UsageError, one_line
-from qdbm_desktop.core.types import INT_RANGES, Column, Kind, PortableType, ValueRejected, decimal_fit_error
+from qdbm_desktop.core.types import (
+    INT_RANGES,
+    Column,
+    Kind,
+    PortableType,
+    ValueRejected,
+    decimal_fit_error,
+    int_range_check,
+)
 
 # Built-in type OIDs (fixed in every PostgreSQL since 8.x; see pg_type.dat).
 INT2, INT4, INT8, NUMERIC, FLOAT4, FLOAT8, BOOL = 21, 23, 20, 1700, 700, 701, 16
@@ -189,16 +197,6 @@ def _decimal_converter(precision: int | None, scale: int) -> Callable[[Any], Any
     return convert
 
 
-def _int_converter(low: int, high: int, type_name: str) -> Callable[[Any], Any]:
-    # Binary COPY dumpers wrap out-of-range integers silently, so the range is checked here.
-    def convert(value: Any) -> Any:
-        if not low <= value <= high:
-            raise ValueError(f"{value} is out of range for {type_name}")
-        return value
-
-    return convert
-
-
 def _float4_converter(value: Any) -> Any:
     # Binary COPY would store an overflowing float as infinity and an underflowing one as 0.
     magnitude = abs(value)
@@ -262,7 +260,8 @@ class _PgCopyWriter:
                 return _decimal_converter(numeric.precision, numeric.scale)
             return None
         if binary and oid in _INT_RANGE:
-            return _int_converter(*_INT_RANGE[oid], pg_type.display)
+            # Binary COPY dumpers wrap out-of-range integers silently, so the range is checked here.
+            return int_range_check(*_INT_RANGE[oid], pg_type.display)
         if binary and oid == FLOAT4:
             return _float4_converter
         return None

@@ -49,7 +49,15 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import ConnectFailed, UsageError
-from qdbm_desktop.core.types import INT_RANGES, Column, Kind, PortableType, ValueRejected, decimal_fit_error
+from qdbm_desktop.core.types import (
+    INT_RANGES,
+    Column,
+    Kind,
+    PortableType,
+    ValueRejected,
+    decimal_fit_error,
+    int_range_check,
+)
 
 Converter = Callable[[Any], Any]
 
@@ -449,14 +457,7 @@ def _shown(value: Any) -> str:
 
 
 def _write_int(kind: Kind) -> Converter:
-    low, high = _INT_RANGE[kind]
-
-    def convert(value: int) -> int:
-        if not low <= value <= high:
-            raise ValueError(f"{value} is out of range for {kind.value}")
-        return value
-
-    return convert
+    return int_range_check(*_INT_RANGE[kind], kind.value)
 
 
 def _write_float(value: float) -> float:
