@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from qdbm_desktop.core.connections import ConnectionStore
 from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
-from qdbm_desktop.core.dialects.base import LoadMode, ReadStream, TableName
+from qdbm_desktop.core.dialects.base import LoadMode, ReadFailed, ReadStream, TableName
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from qdbm_desktop.core.sqlcheck import ensure_single_statement
@@ -388,7 +388,8 @@ class _Run:
                 raise self.fail(Stage.CREATE, target, exc) from exc
             self.result.columns = columns
             self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
-            self.stream_rows(stream, target_conn, columns)
+            if not self.pass_through(stream, target_conn):
+                self.stream_rows(stream, target_conn, columns)
         finally:
             stream.close()
         self.verify_staging(target_conn)
@@ -426,6 +427,35 @@ class _Run:
         if missing:
             raise UsageError(f"key column {missing[0]!r} is not among the query's columns")
         return matched
+
+    def pass_through(self, stream: ReadStream, target_conn: Any) -> bool:
+        """Same engine, same column types: move the rows without decoding them (False when not)."""
+        request = self.request
+        if request.source.type != request.target.type or request.type_overrides:
+            return False
+
+        def on_rows(count: int) -> None:
+            self.result.rows_read = self.result.rows_written = count
+            self.progress(Stage.LOAD)
+
+        try:
+            rows = request.source.dialect.copy_between(stream, target_conn, self.staging, self.cancel.is_set,
+                                                       on_rows)
+        except InterruptedError as exc:
+            raise Cancelled("cancelled by the user") from exc
+        except ReadFailed as exc:
+            raise self.fail(Stage.READ, request.source, exc) from exc
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.LOAD, request.target, exc) from exc
+        if rows is None:
+            return False
+        target_conn.commit()
+        self.result.rows_read = self.result.rows_written = rows
+        self.note(Stage.LOAD, f"{rows:,} rows passed straight into the staging table (same column types "
+                              "on both sides, nothing decoded)")
+        return True
 
     def stream_rows(self, stream: ReadStream, target_conn: Any, columns: list[Column]) -> None:
         request = self.request

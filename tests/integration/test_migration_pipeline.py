@@ -344,3 +344,38 @@ def test_a_count_mismatch_after_commit_fails_the_run_and_says_the_rows_were_comm
     assert result.status is Status.FAILED and result.stage is Stage.VERIFY
     assert "should hold 10 rows" in (result.error or "") and "holds 11" in (result.error or "")
     assert "the rows were committed" in result.log[-1].message
+
+
+def test_postgresql_to_postgresql_passes_rows_through_undecoded_when_types_match(pg_database: Server) -> None:
+    endpoint = pg_endpoint(pg_database)
+    query = ("SELECT g AS id, (g * 1.25)::numeric(12,2) AS amount, now() AS at, "
+             "jsonb_build_object('n', g, 'ü', '🎉') AS doc, md5(g::text)::uuid AS u FROM generate_series(1, 5000) g")
+    result = run_migration(MigrationRequest(source=endpoint, target=endpoint, query=query, table=TableName("copied"),
+                                            mode=LoadMode.REPLACE))
+    assert result.status is Status.SUCCEEDED, result.error
+    assert any("nothing decoded" in entry.message for entry in result.log)
+    with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                         dbname=pg_database.database) as conn:
+        assert conn.execute("SELECT count(*) FROM copied").fetchone() == (5000,)
+        # Every value arrived intact (now() is left out: it differs between statements).
+        assert conn.execute("SELECT count(*) FROM copied c WHERE c.amount = (c.id * 1.25)::numeric(12,2) "
+                            "AND c.doc = jsonb_build_object('n', c.id, 'ü', '🎉') "
+                            "AND c.u = md5(c.id::text)::uuid").fetchone() == (5000,)
+
+
+def test_cancel_of_a_pass_through_run_while_the_source_computes(pg_database: Server) -> None:
+    import time
+
+    endpoint = pg_endpoint(pg_database)
+    cancel = threading.Event()
+    timer = threading.Timer(1.0, cancel.set)
+    timer.start()
+    started = time.monotonic()
+    try:
+        result = run_migration(MigrationRequest(source=endpoint, target=endpoint, table=TableName("never"),
+                                                query="SELECT pg_sleep(60)::text AS slept, 1 AS x"), cancel=cancel)
+    finally:
+        timer.cancel()
+    assert result.status is Status.CANCELLED, result.error
+    assert time.monotonic() - started < 10
+    assert "never" not in snapshot(endpoint, "never")[1]

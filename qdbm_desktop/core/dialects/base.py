@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -57,6 +57,10 @@ class TableName:
                 text.strip().count(".") < len(names) - 1:
             raise UsageError(f"{text!r} is not a table name (give TABLE or SCHEMA.TABLE)")
         return cls(names[-1], names[0] if len(names) == 2 else None)
+
+
+class ReadFailed(Exception):
+    """Raised by ``copy_between`` when the source side failed (its cause is the driver's error)."""
 
 
 class LoadMode(str, Enum):
@@ -208,6 +212,17 @@ class Dialect(ABC):
     def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
         """Tables in ``schema`` (the connection's default when None) whose name starts with ``prefix``."""
         raise self.unsupported()
+
+    def copy_between(self, stream: ReadStream, target_connection: Any, table: TableName,
+                     should_stop: Callable[[], bool], on_rows: Callable[[int], None]) -> int | None:
+        """Move the rows of ``stream`` (opened by this dialect, not yet read) into ``table`` on a
+        connection of the same engine without decoding them, when every column has the same type
+        on both sides. Returns the row count, or None when the row path must be used instead.
+
+        Raises ``InterruptedError`` when ``should_stop()`` turns true, ``ReadFailed`` when the
+        source fails; ``on_rows`` is told the running count now and then. Never commits.
+        """
+        return None
 
     def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
         """A bulk writer into ``table`` (whose columns are ``columns``, in that order)."""

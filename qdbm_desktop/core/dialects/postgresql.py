@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timezone
@@ -15,6 +16,7 @@ from qdbm_desktop.core.dialects.base import (
     ConnectParams,
     Dialect,
     LoadMode,
+    ReadFailed,
     ReadStream,
     TableName,
 )
@@ -101,15 +103,35 @@ class _PgReadStream:
     """A query streamed in chunks of ``batch_size`` rows (libpq chunked-rows mode)."""
 
     def __init__(self, connection: Any, query: str, batch_size: int, columns: list[Column],
-                 cursor: Any, transaction: Any) -> None:
+                 cursor: Any, transaction: Any, type_ids: list[tuple[int, int]]) -> None:
         self.columns = columns
+        #: (type OID, typmod) of each result column, as the server described them.
+        self.type_ids = type_ids
         self._connection = connection
         self._query = query
         self._batch_size = batch_size
         self._cursor = cursor
         self._transaction = transaction
         self._rows: Generator[Any, None, None] | None = None
+        self._copy: Any = None
         self._closed = False
+
+    @property
+    def started(self) -> bool:
+        return self._rows is not None or self._copy is not None
+
+    def raw_copy(self) -> Any:
+        """``COPY (query) TO STDOUT (FORMAT BINARY)`` in this stream's read-only transaction."""
+        self._copy = self._cursor.copy(f"COPY ({self._query.strip().rstrip(';')}) TO STDOUT (FORMAT BINARY)")
+        return self._copy
+
+    def cancel(self) -> None:
+        """Ask the server to stop the running query (safe from another thread)."""
+        self._connection.cancel_safe()
+
+    def copied_rows(self) -> int:
+        """The row count of the finished raw copy, as the server reported it."""
+        return int(self._cursor.rowcount)
 
     def batches(self) -> Iterator[list[tuple[Any, ...]]]:
         size = self._batch_size
@@ -417,7 +439,8 @@ class PostgreSQLDialect(Dialect):
         except BaseException:
             transaction.__exit__(psycopg.Rollback, psycopg.Rollback(transaction), None)
             raise
-        return _PgReadStream(connection, query, batch_size, columns, cursor, transaction)
+        return _PgReadStream(connection, query, batch_size, columns, cursor, transaction,
+                             [(oid, mod) for _, oid, mod in described])
 
     def _describe(self, connection: Any, query: str) -> list[tuple[str, int, int]]:
         """The result columns (name, type OID, typmod) of ``query``, without running it."""
@@ -510,6 +533,60 @@ class PostgreSQLDialect(Dialect):
                            "WHERE n.nspname = coalesce(%s, current_schema()) AND c.relkind IN ('r', 'p') "
                            "AND starts_with(c.relname, %s) ORDER BY c.relname", (schema, prefix))
             return [TableName(str(name), schema) for (name,) in cursor.fetchall()]
+
+    def copy_between(self, stream: ReadStream, target_connection: Any, table: TableName,
+                     should_stop: Callable[[], bool], on_rows: Callable[[int], None]) -> int | None:
+        """Binary COPY out of the source straight into binary COPY in: no row is decoded.
+
+        Binary COPY carries each value in its type's wire format, so it is only used when every
+        column has the same type OID and modifier on both sides (built-in types have the same
+        OIDs on every server; user types such as enums do not, and take the row path).
+        """
+        if not isinstance(stream, _PgReadStream) or stream.started:
+            return None
+        target_types = [(oid, mod) for _, oid, mod, _ in self._column_rows(target_connection, table)]
+        if target_types != stream.type_ids:
+            return None
+        columns = ", ".join(self.quote_identifier(c.name) for c in stream.columns)
+        copy_in_sql = f"COPY {self.qualified(table)} ({columns}) FROM STDIN (FORMAT BINARY)"
+        # The server sends one COPY message per row (the first one also carries the header).
+        blocks = 0
+        finished = threading.Event()
+
+        def watch() -> None:
+            # A query still computing its first row blocks the loop below: cancel it from here.
+            while not finished.wait(0.2):
+                if should_stop():
+                    stream.cancel()
+                    return
+
+        watchdog = threading.Thread(target=watch, name="qdbm-copy-watchdog", daemon=True)
+        watchdog.start()
+        try:
+            with stream.raw_copy() as copy_out, target_connection.cursor() as cursor, \
+                    cursor.copy(copy_in_sql) as copy_in:
+                source_blocks = iter(copy_out)
+                while True:
+                    try:
+                        block = next(source_blocks)
+                    except StopIteration:
+                        break
+                    except Exception as exc:  # noqa: BLE001 - the source's error, told apart from ours
+                        if should_stop():
+                            raise InterruptedError("stopped") from exc
+                        raise ReadFailed(str(exc)) from exc
+                    if should_stop():
+                        raise InterruptedError("stopped")
+                    copy_in.write(block)
+                    blocks += 1
+                    if blocks % 2_000 == 0:
+                        on_rows(blocks)
+        finally:
+            finished.set()
+            watchdog.join()
+        rows = stream.copied_rows()
+        on_rows(rows)
+        return rows
 
     def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
         """Binary COPY when every column type allows it, else text COPY (the server parses)."""
