@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 
 STAGING_PREFIX = "qdbm_stg_"
 OLD_PREFIX = "qdbm_old_"
-#: How many batches may wait between the reader and the writer: enough to overlap the two.
-QUEUE_DEPTH = 2
+#: How many batches may wait between the reader and the writer. One is enough to overlap the two
+#: (measured: as fast as two), and each more costs a batch of memory.
+QUEUE_DEPTH = 1
 PROGRESS_INTERVAL = 0.1
 _POLL = 0.2
 

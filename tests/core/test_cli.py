@@ -134,7 +134,7 @@ def test_failed_operations_exit_1_with_one_line(home: Path, capsys: pytest.Captu
 
 def test_settings_round_trip(home: Path, capsys: pytest.CaptureFixture[str],
                              monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run(capsys, monkeypatch, "settings", "get", "batch_size")[1].strip() == "100000"
+    assert run(capsys, monkeypatch, "settings", "get", "batch_size")[1].strip() == "50000"
     assert run(capsys, monkeypatch, "settings", "set", "batch_size", "25_000")[0] == 0
     assert run(capsys, monkeypatch, "settings", "get", "batch_size")[1].strip() == "25000"
     assert json.loads((home / "settings.json").read_text())["batch_size"] == 25000

@@ -17,8 +17,8 @@ def read_json(path):
 def test_fresh_settings_have_the_documented_defaults_and_are_written_out(paths):
     settings = SettingsStore(paths).get()
 
-    assert settings == Settings(batch_size=100_000, default_mode="append", first_run_done=False)
-    assert read_json(paths.settings_file) == {"version": 1, "batch_size": 100000, "default_mode": "append",
+    assert settings == Settings(batch_size=50_000, default_mode="append", first_run_done=False)
+    assert read_json(paths.settings_file) == {"version": 1, "batch_size": 50000, "default_mode": "append",
                                               "first_run_done": False}
 
 
@@ -81,7 +81,7 @@ def test_unknown_setting_is_refused_and_not_written(paths):
 
 @pytest.mark.parametrize(
     ("key", "bad", "field_default"),
-    [("batch_size", "-1", 100_000), ("batch_size", "lots", 100_000), ("batch_size", True, 100_000),
+    [("batch_size", "-1", 50_000), ("batch_size", "lots", 50_000), ("batch_size", True, 50_000),
      ("default_mode", "merge", "append")],
 )
 def test_hand_edited_invalid_value_falls_back_to_default_with_a_notice(paths, key, bad, field_default):
@@ -131,6 +131,6 @@ def test_repeated_reads_of_a_hand_edited_invalid_value_give_one_notice(paths):
     store = SettingsStore(paths)
 
     for _ in range(3):
-        assert store.get().batch_size == 100_000
+        assert store.get().batch_size == 50_000
 
     assert len(store.notices) == 1
