@@ -530,3 +530,48 @@ def test_the_final_step_inside_an_open_transaction_undoes_only_itself_on_error(d
     assert DIALECT.row_count(db, staging) == 1  # the caller's own work is still there to commit or roll back
     db.rollback()
     assert not DIALECT.table_exists(db, staging)
+
+
+#: Per declared type: values in the writer's own form, in other accepted forms, and refused ones.
+_ODD_VALUES: dict[str, list[Any]] = {
+    "SMALLINT": [0, 1, -32768, 32767, 40000, -40000, 2.0, 2.5, " 7 ", "x"],
+    "INT4": [0, 2**31 - 1, -(2**31), 2**31, 3.0, "12"],
+    "BOOLEAN": [0, 1, 0.0, 1.0, -0.0, 2, float("nan"), "true", " N ", "maybe"],
+    "DATE": ["2024-05-06", "2024-02-30", "2024-5-06", " 2024-05-06", "20240506", "2024-W01-1",
+             "\u0662\u0660\u0662\u0664-05-06", 5],
+    "TIMESTAMP": ["2024-05-06 07:08:09.123456", "2024-05-06T07:08:09.123456", "2024-05-06 07:08:09",
+                  "2024-05-06 07:08:09+02:00", "2024-13-06 07:08:09.123456", "2024-05-06 07:08:09.1234+1", 1.5],
+    "TIMESTAMPTZ": ["2024-05-06 07:08:09.123456+00:00", "2024-05-06T07:08:09.123456-05:30",
+                    "2024-05-06 07:08:09.123456", "2024-05-06 07:08Z", "2024-05-06 07:08:09.123456+25:00"],
+    "DECIMAL_TEXT(10,2)": ["1.50", "1.5", " 2.25 ", "1_000.00", "1.005", "1.000", "NaN", "-Infinity",
+                           "1e2", "\u0661.50", 3, 2.5, "x"],
+    "DECIMAL_TEXT": ["1.50", "1E+5", "NaN", "snan", 3],
+}
+
+
+@pytest.mark.parametrize("declared", sorted(_ODD_VALUES))
+def test_column_wise_conversion_gives_what_the_row_by_row_one_gives(db: sqlite3.Connection, declared: str) -> None:
+    db.execute(f"CREATE TABLE t (k INTEGER, v {declared}, w {declared})")
+    values = _ODD_VALUES[declared]
+    for value in values:
+        db.execute("DELETE FROM t")
+        # The value among many of the writer's own form (and NULLs), in both columns at other rows.
+        good = values[0]
+        rows = [(n, good if n % 3 else None, value if n == 7 else good) for n in range(10)]
+        rows.append((10, value, good))
+        db.executemany("INSERT INTO t VALUES (?, ?, ?)", rows)
+        stream = DIALECT.open_read(db, "SELECT * FROM t ORDER BY k", 100)
+        try:
+            fetched = db.execute("SELECT * FROM t ORDER BY k").fetchall()
+            expected: Any
+            try:
+                expected = stream._convert_rows(fetched, 0)  # type: ignore[attr-defined]
+            except ValueRejected as exc:
+                expected = str(exc)
+            try:
+                got: Any = stream._convert(fetched, 0)  # type: ignore[attr-defined]
+            except ValueRejected as exc:
+                got = str(exc)
+        finally:
+            stream.close()
+        assert repr(got) == repr(expected), value

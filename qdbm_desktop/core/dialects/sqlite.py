@@ -36,7 +36,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +386,8 @@ class _SQLiteReadStream:
         #: Held while a batch is being fetched, so close() from another thread knows to interrupt it.
         self._fetching = threading.Lock()
         self._plan = [(i, *_reader_for(c.type)) for i, c in enumerate(columns)]
+        self._column_plan = [(i, ready, convert, _column_reader_for(c.type))
+                             for (i, ready, convert), c in zip(self._plan, columns, strict=True)]
 
     def batches(self) -> Iterator[list[tuple[Any, ...]]]:
         rows_before = 0
@@ -406,6 +410,30 @@ class _SQLiteReadStream:
             rows_before += len(rows)
 
     def _convert(self, rows: list[tuple[Any, ...]], rows_before: int) -> list[tuple[Any, ...]]:
+        """The batch converted column by column; any value that will not convert sends the whole batch
+        through the row-by-row conversion, which names the first such value's column and row."""
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        changed = False
+        for i, ready, convert, fast in self._column_plan:
+            values = columns[i]
+            classes = set(map(type, values))
+            has_null = _NONE_TYPE in classes
+            classes.discard(_NONE_TYPE)
+            if not classes or (ready is not None and classes == {ready}):
+                continue
+            converted = _nulls_kept(values, fast, classes, has_null) if fast is not None else None
+            if converted is None:
+                try:
+                    converted = [value if value is None or type(value) is ready else convert(value)
+                                 for value in values]
+                except (ValueError, ArithmeticError, TypeError):
+                    return self._convert_rows(rows, rows_before)
+            if converted is not values:
+                columns[i] = converted
+                changed = True
+        return list(zip(*columns, strict=True)) if changed else rows
+
+    def _convert_rows(self, rows: list[tuple[Any, ...]], rows_before: int) -> list[tuple[Any, ...]]:
         plan = self._plan
         out: list[tuple[Any, ...]] = []
         for n, row in enumerate(rows):
@@ -446,6 +474,124 @@ class _SQLiteReadStream:
                 self._connection.execute(f"PRAGMA query_only = {self._query_only_before}")
         finally:
             self._fetching.release()
+
+
+_NONE_TYPE = type(None)
+#: SQLite's 0 and 1 (as integers or reals) as booleans; anything else goes the one-by-one way.
+_BOOLEANS: dict[Any, Any] = {0: False, 1: True, None: None}
+
+ColumnConverter = Callable[[Sequence[Any], "set[type]"], "Sequence[Any] | None"]
+
+
+def _nulls_kept(values: Sequence[Any], fast: ColumnConverter, classes: set[type],
+                has_null: bool) -> Sequence[Any] | None:
+    """``fast`` applied to the non-NULL values of a column, NULLs kept in place; None when it declines."""
+    if not has_null:
+        return fast(values, classes)
+    present = [value for value in values if value is not None]
+    converted = fast(present, classes)
+    if converted is None:
+        return None
+    if converted is present:
+        return values
+    it = iter(converted)
+    return [None if value is None else next(it) for value in values]
+
+
+def _same_chars(values: Sequence[str], position: int, allowed: str) -> bool:
+    return set(map(itemgetter(position), values)) <= set(allowed)
+
+
+def _column_int(kind: Kind) -> ColumnConverter:
+    low, high = _INT_RANGE[kind]
+
+    def convert(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
+        if classes != {int}:
+            return None
+        nonzero = list(filter(None, values))  # 0 is in every range
+        if nonzero and not (low <= min(nonzero) and max(nonzero) <= high):
+            return None
+        return values
+
+    return convert
+
+
+def _column_boolean(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
+    if not classes <= {int, float}:
+        return None
+    try:
+        return list(map(_BOOLEANS.__getitem__, values))
+    except KeyError:
+        return None
+
+
+def _column_date(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
+    # YYYY-MM-DD in ASCII digits: what the pattern accepts, and date.fromisoformat reads it alike.
+    if classes != {str} or set(map(len, values)) != {10} or not _same_chars(values, 4, "-") \
+            or not _same_chars(values, 7, "-"):
+        return None
+    digits = "".join(values).replace("-", "")
+    if len(digits) != 8 * len(values) or not digits.isascii() or not digits.isdigit():
+        return None
+    try:
+        return list(map(date.fromisoformat, values))
+    except ValueError:
+        return None
+
+
+def _column_timestamp(length: int, zoned: bool) -> ColumnConverter:
+    """The writer's own form for every value of the column (the one-by-one fast path, at once)."""
+
+    def convert(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
+        if classes != {str} or set(map(len, values)) != {length} or not _same_chars(values, 10, " T") \
+                or not _same_chars(values, 19, ".") or (zoned and not _same_chars(values, 26, "+-")):
+            return None
+        try:
+            return list(map(datetime.fromisoformat, values))
+        except ValueError:
+            return None
+
+    return convert
+
+
+def _column_decimal(ptype: PortableType) -> ColumnConverter:
+    exponent = Decimal(1).scaleb(-(ptype.scale or 0)) if ptype.precision is not None else None
+
+    def convert(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
+        if classes != {str}:
+            return None
+        joined = "".join(values)
+        if "n" in joined or "N" in joined:  # NaN, Infinity: the one-by-one way refuses them
+            return None
+        try:
+            with localcontext(_EXACT):
+                numbers = list(map(Decimal, map(str.strip, values)))
+                if exponent is None:
+                    return numbers
+                exact = list(map(Decimal.quantize, numbers, repeat(exponent)))
+        except (ArithmeticError, ValueError):
+            return None
+        return exact if exact == numbers else None
+
+    return convert
+
+
+def _column_reader_for(ptype: PortableType) -> ColumnConverter | None:
+    """For one column: a whole-column conversion for the common forms, or None (one by one)."""
+    kind = ptype.kind
+    if kind in (Kind.INT16, Kind.INT32):
+        return _column_int(kind)
+    if kind is Kind.BOOLEAN:
+        return _column_boolean
+    if kind is Kind.DATE:
+        return _column_date
+    if kind is Kind.TIMESTAMP:
+        return _column_timestamp(26, False)
+    if kind is Kind.TIMESTAMPTZ:
+        return _column_timestamp(32, True)
+    if kind is Kind.DECIMAL:
+        return _column_decimal(ptype)
+    return None
 
 
 def _shown(value: Any) -> str:
