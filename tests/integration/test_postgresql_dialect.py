@@ -431,3 +431,38 @@ def test_upsert_into_a_new_table_creates_it_with_the_keys_as_primary_key(conn: A
 def test_a_server_side_refusal_names_a_column_whose_name_holds_commas_and_colons(conn: Any) -> None:
     with pytest.raises(ValueRejected, match=r"column 'a, b: c', row 102: value too long"):
         write_one(conn, Column("a, b: c", PortableType(Kind.VARCHAR, length=2)), ["ok", "abc"])
+
+
+@pytest.mark.parametrize(("oid", "typmod", "values"), [
+    (21, -1, [0, None, 32767, -32768, True]), (21, -1, [32768]), (21, -1, [-32769, 0]), (21, -1, [1.0]),
+    (23, -1, [2**31 - 1, -(2**31)]), (23, -1, [2**31]), (20, -1, [2**63 - 1, -(2**63), None]), (20, -1, [2**63]),
+    (20, -1, [Decimal(1)]), (20, -1, [None, None]),
+    (1700, (12 << 16 | 2) + 4, [Decimal("9999999999.99"), Decimal("-9999999999.99"), Decimal("0.000"), None]),
+    (1700, (12 << 16 | 2) + 4, [Decimal("10000000000.00")]), (1700, (12 << 16 | 2) + 4, [Decimal("-1E+10")]),
+    (1700, (12 << 16 | 2) + 4, [Decimal("1.005")]), (1700, (12 << 16 | 2) + 4, [Decimal("1.000"), Decimal("1.5")]),
+    (1700, (12 << 16 | 2) + 4, [Decimal("NaN")]), (1700, (12 << 16 | 2) + 4, [Decimal("Infinity")]),
+    (1700, (12 << 16 | 2) + 4, [3]), (1700, (2 << 16 | 2) + 4, [Decimal("0.99"), Decimal("-0.5")]),
+    (1700, (2 << 16 | 2) + 4, [Decimal("1.00")]),
+    (1114, -1, [datetime(2024, 1, 1), None]), (1114, -1, [datetime(2024, 1, 1, tzinfo=timezone.utc)]),
+    (1184, -1, [datetime(2024, 1, 1, tzinfo=BERLIN), None]), (1184, -1, [datetime(2024, 1, 1)]),
+    (1184, -1, ["2024-01-01"]),
+])
+def test_a_column_passed_whole_is_one_every_value_of_which_its_converter_leaves_alone(
+        oid: int, typmod: int, values: list[Any]) -> None:
+    from qdbm_desktop.core.dialects.postgresql import _PgCopyWriter, _PgType, _unchanged_column_check
+
+    pg_type = _PgType(oid, typmod, "t")
+    convert = _PgCopyWriter._converter_for(pg_type, True)
+    check = _unchanged_column_check(pg_type, True)
+    assert convert is not None and check is not None
+
+    def untouched(value: Any) -> bool:
+        try:
+            return value is None or convert(value) is value
+        except (ValueError, ArithmeticError, AttributeError, TypeError):
+            return False
+
+    if check(values):
+        assert all(untouched(v) for v in values)
+    expected_whole = all(untouched(v) for v in values)
+    assert check(values) == expected_whole or not check(values)

@@ -6,9 +6,10 @@ import re
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timezone
-from decimal import Decimal
-from operator import itemgetter
+from datetime import datetime, timezone
+from decimal import Context, Decimal, localcontext
+from itertools import repeat
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from qdbm_desktop.core.dialects.base import (
@@ -51,6 +52,8 @@ _TEXTUAL_OIDS = frozenset({BPCHAR, VARCHAR, TEXT, NAME, JSON, JSONB})
 _INT_RANGE = {INT2: INT_RANGES[Kind.INT16], INT4: INT_RANGES[Kind.INT32], INT8: INT_RANGES[Kind.INT64]}
 _FLOAT4_MAX = 3.4028234663852886e38
 _FLOAT4_MIN_NORMAL_DENORM = 1.401298464324817e-45
+#: Wide enough that quantizing any decimal we meet is exact, never rounded by the context.
+_EXACT = Context(prec=100_000, Emax=999_999_999, Emin=-999_999_999)
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+), column (.*)", re.DOTALL)
 
 
@@ -219,6 +222,73 @@ def _decimal_converter(precision: int | None, scale: int) -> Callable[[Any], Any
     return convert
 
 
+_NONE_TYPE = type(None)
+
+
+def _classes(values: list[Any]) -> set[type]:
+    classes = set(map(type, values))
+    classes.discard(_NONE_TYPE)
+    return classes
+
+
+def _int_column_check(low: int, high: int) -> Callable[[list[Any]], bool]:
+    def unchanged(values: list[Any]) -> bool:
+        if not _classes(values) <= {int, bool}:
+            return False
+        nonzero = list(filter(None, values))  # NULL and 0, which is in every range
+        return not nonzero or (low <= min(nonzero) and max(nonzero) <= high)
+
+    return unchanged
+
+
+def _zone_column_check(zoned: bool) -> Callable[[list[Any]], bool]:
+    def unchanged(values: list[Any]) -> bool:
+        if not _classes(values) <= {datetime}:
+            return False
+        zones = set(map(attrgetter("tzinfo"), filter(None, values)))  # a datetime is never false
+        return None not in zones if zoned else not zones or zones == {None}
+
+    return unchanged
+
+
+def _decimal_column_check(precision: int | None, scale: int) -> Callable[[list[Any]], bool]:
+    exponent = Decimal(1).scaleb(-scale)
+    limit = Decimal(1).scaleb(precision - scale) if precision is not None else None
+
+    def unchanged(values: list[Any]) -> bool:
+        # What decimal_fit_error tests one by one: no digit past the scale (quantizing changes nothing;
+        # NaN never equals itself, infinities raise) and |value| < 10 ** (precision - scale).
+        if _classes(values) != {Decimal}:
+            return False
+        present = list(filter(None, values))  # NULL and zeros, which always fit
+        if not present:
+            return True
+        try:
+            with localcontext(_EXACT):
+                if list(map(Decimal.quantize, present, repeat(exponent))) != present:
+                    return False
+                return limit is None or (-limit < min(present) and max(present) < limit)
+        except ArithmeticError:
+            return False
+
+    return unchanged
+
+
+def _unchanged_column_check(pg_type: _PgType, binary: bool) -> Callable[[list[Any]], bool] | None:
+    """A whole-column test matching ``_PgCopyWriter._converter_for``: True when no value needs it."""
+    oid = pg_type.oid
+    if oid == TIMESTAMP:
+        return _zone_column_check(False)
+    if oid == TIMESTAMPTZ:
+        return _zone_column_check(True)
+    if oid == NUMERIC:
+        numeric = portable_type(oid, pg_type.typmod)
+        return _decimal_column_check(numeric.precision, numeric.scale) if numeric.scale is not None else None
+    if binary and oid in _INT_RANGE:
+        return _int_column_check(*_INT_RANGE[oid])
+    return None
+
+
 def _float4_converter(value: Any) -> Any:
     # Binary COPY would store an overflowing float as infinity and an underflowing one as 0.
     magnitude = abs(value)
@@ -258,10 +328,13 @@ class _PgCopyWriter:
         self._copy_types = [oid if (oid in _BINARY_OK if binary else oid in _KIND_BY_OID)
                             and oid not in (BPCHAR, VARCHAR, NAME) else TEXT for oid in self._oids]
         self._converters: list[tuple[int, Callable[[Any], Any]]] = []
+        #: Per converted column: a whole-column test that every value would pass its converter unchanged.
+        self._column_checks: list[tuple[int, Callable[[Any], Any], Callable[[list[Any]], bool] | None]] = []
         for i, t in enumerate(types):
             converter = self._converter_for(t, binary)
             if converter is not None:
                 self._converters.append((i, converter))
+                self._column_checks.append((i, converter, _unchanged_column_check(t, binary)))
         self._nul_checked = [i for i, t in enumerate(types)
                              if t.oid in _TEXTUAL_OIDS or t.oid not in _KIND_BY_OID]
         self._cursor = connection.cursor()
@@ -294,7 +367,7 @@ class _PgCopyWriter:
         self._check_nul(rows, first_row_number)
         import psycopg
 
-        converters = self._converters
+        converters = self._needed_converters(rows)
         number = first_row_number
         try:
             with self._cursor.copy(self._sql) as copy:
@@ -315,6 +388,15 @@ class _PgCopyWriter:
             raise self._server_rejection(exc, first_row_number) from exc
         except Exception as exc:  # a dumper refusing a value raises whatever its type hits
             raise self._client_rejection(rows[number - first_row_number], number, exc) from exc
+
+    def _needed_converters(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, Callable[[Any], Any]]]:
+        """The converters some value of this batch needs: a column that passes its whole-column test
+        (one C-level pass: types, min and max, zones) would come out of its converter unchanged."""
+        needed = []
+        for i, convert, unchanged in self._column_checks:
+            if unchanged is None or not unchanged(list(map(itemgetter(i), rows))):
+                needed.append((i, convert))
+        return needed
 
     def finish(self) -> None:
         """Every batch was sent with its own COPY; nothing is buffered."""
