@@ -575,3 +575,55 @@ def test_column_wise_conversion_gives_what_the_row_by_row_one_gives(db: sqlite3.
         finally:
             stream.close()
         assert repr(got) == repr(expected), value
+
+
+_BERLIN_SUMMER = datetime(2024, 7, 1, 14, 0, 0, 250000, tzinfo=BERLIN)
+
+
+@pytest.mark.parametrize(("type_text", "values"), [
+    ("decimal(6,2)", [Decimal("1.50"), Decimal("-9999.99"), Decimal("1.5"), Decimal("0E-7"), Decimal("1.000")]),
+    ("decimal(6,2)", [Decimal("1.50"), Decimal("10000")]),
+    ("decimal(6,2)", [Decimal("1.50"), Decimal("-1E+4")]),
+    ("decimal(6,2)", [Decimal("1.50"), Decimal("1.005")]),
+    ("decimal(6,2)", [Decimal("1.50"), Decimal("NaN")]),
+    ("decimal(6,2)", [Decimal("1.50"), Decimal("-Infinity")]),
+    ("decimal(6,2)", [Decimal("1.50"), 7]),
+    ("decimal(2,2)", [Decimal("0.99"), Decimal("-0.5"), Decimal("1.00")]),
+    ("decimal", [Decimal("1E+5"), Decimal("-0.000001"), 3]),
+    ("decimal", [Decimal("1"), Decimal("sNaN")]),
+    ("timestamp", [datetime(2024, 1, 1), datetime(2024, 1, 1, 2, 3, 4, 5)]),
+    ("timestamp", [datetime(2024, 1, 1), _BERLIN_SUMMER]),
+    ("timestamp", [datetime(2024, 1, 1), date(2024, 1, 1)]),
+    ("timestamptz", [datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 1, tzinfo=ZoneInfo("UTC"))]),
+    ("timestamptz", [datetime(2024, 1, 1, tzinfo=timezone.utc), _BERLIN_SUMMER]),
+    ("timestamptz", [datetime(2024, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 1)]),
+    ("timestamptz", [datetime(2024, 1, 1, tzinfo=timezone.utc), "2024-01-01"]),
+    ("date", [date(2024, 1, 1), date(1, 1, 1)]),
+    ("date", [date(2024, 1, 1), "2024-01-01"]),
+    ("int16", [1, -32768, 32767, True]),
+    ("int16", [1, 32768]),
+    ("int32", [1, -(2**31) - 1]),
+    ("int32", [1, 2.5]),
+    ("float64", [1.0, 0.0, float("inf"), 3]),
+    ("float64", [1.0, float("nan")]),
+])
+def test_column_wise_writing_stores_and_refuses_what_row_by_row_writing_does(
+        db: sqlite3.Connection, type_text: str, values: list[Any]) -> None:
+    columns = [col("k", "int64"), col("v", type_text), col("w", type_text)]
+    # Each value among NULLs and the column's first value, in both columns at different rows.
+    rows = [(n, values[0] if n % 3 else None, values[n % len(values)]) for n in range(12)]
+    rows += [(100 + n, value, values[0]) for n, value in enumerate(values)]
+
+    def stored(by_columns: bool) -> Any:
+        table = TableName(f"t_{by_columns}")
+        DIALECT.create_table(db, table, columns)
+        writer: Any = DIALECT.open_writer(db, table, columns)
+        if not by_columns:  # the row-by-row conversion alone
+            writer._convert_columns = lambda rows, columns, first: writer._convert(rows, first, writer._converters)
+        try:
+            writer.write(rows, 1)
+        except ValueRejected as exc:
+            return str(exc)
+        return [tuple(map(repr, row)) for row in db.execute(f"SELECT * FROM {table.name} ORDER BY k")]
+
+    assert stored(True) == stored(False)

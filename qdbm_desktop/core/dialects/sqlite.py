@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from itertools import repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter, methodcaller, ne
 from pathlib import Path
 from typing import Any
 
@@ -652,17 +652,80 @@ def _write_timestamptz(value: datetime) -> str:
     return value.isoformat(sep=" ", timespec="microseconds")
 
 
-def _suspect_for(ptype: PortableType) -> Callable[[Sequence[tuple[Any, ...]], int], bool] | None:
+def _suspect_for(ptype: PortableType) -> Callable[[Sequence[Any]], bool] | None:
     """For kinds sqlite3 binds as they are but not every value of which SQLite can hold: a quick
     scan of a batch's column that tells whether the one-by-one check must run."""
     kind = ptype.kind
     if kind in (Kind.FLOAT32, Kind.FLOAT64):
-        return lambda rows, i: any(row[i] != row[i] for row in rows)  # only NaN differs from itself
+        def nan_suspect(values: Sequence[Any]) -> bool:
+            try:
+                return any(map(math.isnan, filter(None, values)))  # NULL and zeros are no NaN
+            except (TypeError, OverflowError):  # not all numbers: the check looks one by one
+                return True
+
+        return nan_suspect
     if kind in (Kind.INT16, Kind.INT32):
         low, high = _INT_RANGE[kind]
-        return lambda rows, i: any(row[i] is not None and not low <= row[i] <= high for row in rows)
+
+        def range_suspect(values: Sequence[Any]) -> bool:
+            classes = set(map(type, values))
+            classes.discard(_NONE_TYPE)
+            if not classes <= {int, bool}:
+                return True
+            nonzero = list(filter(None, values))  # NULL and 0, which is in every range
+            return bool(nonzero) and not (low <= min(nonzero) and max(nonzero) <= high)
+
+        return range_suspect
     return None
 
+
+def _column_writer_for(ptype: PortableType) -> ColumnConverter | None:
+    """For one column: a whole-column conversion of the common forms (values of the converted
+    column's own class and, for timestamps, zone), or None (the one-by-one converter for every value)."""
+    kind = ptype.kind
+    if kind is Kind.DECIMAL:
+        precision = ptype.precision
+        scale = ptype.scale or 0 if precision is not None else 0
+        exponent = Decimal(1).scaleb(-scale) if precision is not None else None
+        limit = Decimal(1).scaleb(precision - scale) if precision is not None else None
+
+        def decimals(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
+            if classes != {Decimal}:
+                return None
+            try:
+                with localcontext(_EXACT):
+                    if exponent is None or limit is None:
+                        if not all(map(Decimal.is_finite, values)):
+                            return None
+                        exact = values
+                    else:
+                        # decimal_fit_error for the column: quantizing changes no value (NaN never
+                        # equals itself, infinities raise), and every value is below 10 ** whole digits.
+                        exact = list(map(Decimal.quantize, values, repeat(exponent)))
+                        if any(map(ne, exact, values)) or not (-limit < min(values) and max(values) < limit):
+                            return None
+            except ArithmeticError:
+                return None
+            return list(map(format, exact, repeat("f")))
+
+        return decimals
+    if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
+        iso = methodcaller("isoformat", " ", "microseconds")
+        zero = timedelta(0)
+
+        def timestamps(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
+            if classes != {datetime}:
+                return None
+            if kind is Kind.TIMESTAMP:
+                if set(map(attrgetter("tzinfo"), values)) != {None}:
+                    return None
+            elif set(map(attrgetter("tzinfo"), values)) != {timezone.utc} \
+                    and set(map(methodcaller("utcoffset"), values)) != {zero}:  # not UTC: shift one by one
+                return None
+            return list(map(iso, values))
+
+        return timestamps
+    return None
 
 def _checker_for(ptype: PortableType) -> Converter | None:
     kind = ptype.kind
@@ -711,19 +774,18 @@ class _SQLiteWriter:
         self._columns = list(columns)
         self._converters = [(i, convert) for i, c in enumerate(columns)
                             if (convert := _writer_for(c.type)) is not None]
+        self._column_converters = [(i, convert, _column_writer_for(columns[i].type))
+                                   for i, convert in self._converters]
         self._checks = [(i, suspect, _checker_for(c.type)) for i, c in enumerate(columns)
                         if (suspect := _suspect_for(c.type)) is not None]
 
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
         # Checks scan a column without copying rows; only kinds that change form pay for a copy.
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
         for i, suspect, check in self._checks:
-            try:
-                clean = not suspect(rows, i)
-            except TypeError:  # not even comparable: the check below says which value
-                clean = False
-            if not clean and check is not None:
+            if suspect(columns[i]) and check is not None:
                 self._convert(rows, first_row_number, [(i, check)])
-        data = self._convert(rows, first_row_number, self._converters) if self._converters else rows
+        data = self._convert_columns(rows, columns, first_row_number) if self._converters else rows
         if not self._connection.in_transaction:
             self._connection.execute("BEGIN")
         try:
@@ -731,6 +793,27 @@ class _SQLiteWriter:
         except (sqlite3.Error, OverflowError, ValueError, TypeError) as exc:
             self._explain(rows, first_row_number, exc)
             raise
+
+    def _convert_columns(self, rows: Sequence[tuple[Any, ...]], columns: list[Sequence[Any]],
+                         first_row_number: int) -> Sequence[Sequence[Any]]:
+        """The batch converted column by column; any value that will not convert sends the whole batch
+        through the row-by-row conversion, which names the first such value's column and row."""
+        for i, convert, fast in self._column_converters:
+            values = columns[i]
+            classes = set(map(type, values))
+            has_null = _NONE_TYPE in classes
+            classes.discard(_NONE_TYPE)
+            if not classes:
+                continue
+            converted = _nulls_kept(values, fast, classes, has_null) if fast is not None else None
+            if converted is None:
+                try:
+                    converted = ([None if value is None else convert(value) for value in values] if has_null
+                                 else list(map(convert, values)))
+                except (ValueError, TypeError, AttributeError, ArithmeticError):
+                    return self._convert(rows, first_row_number, self._converters)
+            columns[i] = converted
+        return list(zip(*columns, strict=True))
 
     def _convert(self, rows: Sequence[tuple[Any, ...]], first_row_number: int,
                  converters: list[tuple[int, Converter]]) -> list[list[Any]]:
