@@ -450,3 +450,62 @@ def test_a_wide_200k_row_load_at_batch_size_100k_stays_under_max_allowed_packet(
     load(dialect, target, table, columns, rows, batch=100_000)
     assert dialect.row_count(target, table) == 200_000
     assert fetch(target, "SELECT note, `blob` FROM wide_load WHERE id = 199999") == [(note, b"\x00\xff" * 8)]
+
+
+# -- column-wise TSV -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "values"), [
+    ("int16", [0, -32768, 32767, None, True, Decimal(3)]),
+    ("int64", [2**63 - 1, -(2**63), None]),
+    ("decimal(12,2)", [Decimal("1.50"), Decimal("-0.01"), Decimal("0E-5"), Decimal("9999999999.99"), None, 7, 1.25]),
+    ("decimal", [Decimal("1E+3"), Decimal("-123456.789"), None]),
+    ("float32", [0.1, -0.0, 3.0e38, None, 2]),
+    ("float64", [1e300, 1 / 3, None]),
+    ("boolean", [True, False, None, 1, 0]),
+    ("varchar(6)", ["a\tb", "x\\y", "é\n", "\r\x00", "", None, 12]),
+    ("json", ['{"a": "\\t"}', None]),
+    ("date", [dt.date(2024, 2, 29), None]),
+    ("time", [dt.time(12, 0, 1, 5), dt.time(1, tzinfo=dt.timezone.utc), None]),
+    ("timestamp", [dt.datetime(2024, 1, 1, 0, 0, 0, 1), dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc), None]),
+    ("timestamptz", [dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone.utc), None]),
+    ("timestamptz", [dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2))), None]),
+    ("timestamptz", [dt.datetime(2024, 1, 1, 1), dt.date(2024, 1, 2)]),
+    ("uuid", [uuid.UUID(int=5), "00000000-0000-0000-0000-000000000007", None]),
+])
+def test_column_wise_tsv_is_byte_for_byte_the_per_value_tsv(kind: str, values: list[Any]) -> None:
+    from qdbm_desktop.core.dialects import mysql
+
+    columns = [Column("id", P("int32")), Column("val", P(kind))]
+    writer = mysql.LoadDataWriter.__new__(mysql.LoadDataWriter)
+    writer._columns = columns
+    writer._formatters = [mysql.tsv_formatter(c.type) for c in columns]
+    writer._checks = [mysql.value_checker(c.type) for c in columns]
+    writer._column_formatters = [f for f in map(mysql.column_formatter, (c.type for c in columns)) if f]
+    rows = [(i, v) for i, v in enumerate(values)]
+    expected = writer._rows_tsv(rows, 1)
+    assert writer._format(rows, 1) == expected
+
+
+def test_a_batch_of_canonical_values_is_formatted_column_wise_and_a_bad_one_named() -> None:
+    from qdbm_desktop.core.dialects import mysql
+
+    kinds = ["int16", "int32", "int64", "decimal(12,2)", "float32", "float64", "boolean", "varchar(5)", "text",
+             "json", "date", "timestamp", "timestamptz"]
+    columns = [Column(f"c{i}", P(k)) for i, k in enumerate(kinds)]
+    writer = mysql.LoadDataWriter.__new__(mysql.LoadDataWriter)
+    writer._columns = columns
+    writer._formatters = [mysql.tsv_formatter(c.type) for c in columns]
+    writer._checks = [mysql.value_checker(c.type) for c in columns]
+    writer._column_formatters = [f for f in map(mysql.column_formatter, (c.type for c in columns)) if f]
+    utc = dt.timezone.utc
+    rows = [(i, -i, 2**40 + i, Decimal(i) / 100, i / 4, i / 3, i % 2 == 0, "a\tb\\"[:i % 5], "é\n\r\x00",
+             "{}", dt.date(2024, 1, 1 + i), dt.datetime(2024, 1, 1, 0, 0, i, i),
+             dt.datetime(2024, 1, 1, 0, 0, i, tzinfo=utc)) for i in range(20)]
+    rows.append((None,) * len(kinds))
+    fast = writer._columns_tsv(rows)
+    assert fast is not None and fast == writer._rows_tsv(rows, 1)
+    rows[7] = rows[7][:3] + (Decimal("0.001"),) + rows[7][4:]
+    assert writer._columns_tsv(rows) is None
+    with pytest.raises(ValueRejected, match=r"column 'c3', row 17: .*more than 2 decimal places"):
+        writer._format(rows, 10)

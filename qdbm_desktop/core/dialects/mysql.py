@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
+import itertools
 import logging
 import math
+import operator
 import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import Any
 
@@ -586,6 +589,150 @@ def tsv_formatter(ptype: PortableType) -> Callable[[Any], bytes]:
     return lambda v: check(v).isoformat().encode("ascii")
 
 
+# -- column-wise TSV: one pass per column over a batch -------------------------------------------
+#
+# Each fast path accepts only values whose checks it can prove for the whole column at once (the
+# canonical Python type, bounds from min/max or an exact quantize); anything else makes it raise,
+# and the writer then formats the batch value by value, which checks and names the bad value.
+
+_NULL_TEXT = "\\N"
+_NEEDS_ESCAPE_TEXT = re.compile(r"[\\\t\n\r\x00]").search
+_NONE_TYPE = type(None)
+_BOOL_TEXT = {True: "1", False: "0", None: _NULL_TEXT}
+
+
+class _NotFast(Exception):
+    """The column holds a value the fast path does not prove; format the batch value by value."""
+
+
+def _escape_text(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n") \
+        .replace("\r", "\\r").replace("\x00", "\\0")
+
+
+def _types_within(values: Sequence[Any], allowed: tuple[type, ...]) -> bool:
+    return set(map(type, values)).issubset(allowed)
+
+
+def _with_nulls(column: Sequence[Any], format_values: Callable[[list[Any]], list[str]]) -> list[str]:
+    """``format_values`` applied to the non-NULL values, with ``\\N`` put back where NULLs were."""
+    values = [v for v in column if v is not None]
+    if len(values) == len(column):
+        return format_values(values)
+    if not values:
+        return [_NULL_TEXT] * len(column)
+    formatted = iter(format_values(values))
+    return [_NULL_TEXT if v is None else next(formatted) for v in column]
+
+
+def _int_column(low: int, high: int) -> Callable[[Sequence[Any]], list[str]]:
+    def fmt(values: list[Any]) -> list[str]:
+        if not _types_within(values, (int,)) or min(values) < low or max(values) > high:
+            raise _NotFast
+        return list(map(str, values))
+    return lambda column: _with_nulls(column, fmt)
+
+
+def _decimal_column(precision: int, scale: int) -> Callable[[Sequence[Any]], list[str]]:
+    # quantize to the scale in a context of the column's precision is exact exactly when the value
+    # fits DECIMAL(precision, scale): a digit past the scale signals Inexact, too many digits
+    # InvalidOperation (both trapped). NaN passes quantize, so finiteness is checked first.
+    context = Context(prec=precision, Emax=999_999_999, Emin=-999_999_999,
+                      traps=[Inexact, InvalidOperation, Overflow, Underflow, Clamped, DivisionByZero])
+    quantize = functools.partial(Decimal.quantize, exp=Decimal(1).scaleb(-scale), context=context)
+
+    def fmt(values: list[Any]) -> list[str]:
+        if not _types_within(values, (Decimal,)) or not all(map(Decimal.is_finite, values)):
+            raise _NotFast
+        for _ in map(quantize, values):
+            pass
+        return list(map(format, values, itertools.repeat("f")))
+    return lambda column: _with_nulls(column, fmt)
+
+
+def _float_column(kind: Kind) -> Callable[[Sequence[Any]], list[str]]:
+    limit = 3.4028234663852886e38 if kind is Kind.FLOAT32 else math.inf
+
+    def fmt(values: list[Any]) -> list[str]:
+        if not _types_within(values, (float,)) or not all(map(math.isfinite, values)) or \
+                (limit != math.inf and max(map(abs, values)) > limit):
+            raise _NotFast
+        return list(map(repr, values))
+    return lambda column: _with_nulls(column, fmt)
+
+
+def _bool_column(column: Sequence[Any]) -> list[str]:
+    if not _types_within(column, (bool, _NONE_TYPE)):
+        raise _NotFast
+    return list(map(_BOOL_TEXT.__getitem__, column))
+
+
+def _text_column(length: int | None) -> Callable[[Sequence[Any]], list[str]]:
+    def fmt(values: list[Any]) -> list[str]:
+        if not _types_within(values, (str,)) or (length is not None and max(map(len, values)) > length):
+            raise _NotFast
+        if not _NEEDS_ESCAPE_TEXT("".join(values)):
+            return values
+        needs = _NEEDS_ESCAPE_TEXT
+        return [_escape_text(v) if needs(v) else v for v in values]
+    return lambda column: _with_nulls(column, fmt)
+
+
+def _date_column(values: list[Any]) -> list[str]:
+    if not _types_within(values, (dt.date,)):
+        raise _NotFast
+    return list(map(dt.date.isoformat, values))
+
+
+def _datetime_values(values: list[Any]) -> list[str]:
+    if not _types_within(values, (dt.datetime,)):
+        raise _NotFast
+    zones = set(map(operator.attrgetter("tzinfo"), values))
+    texts = list(map(str, values))  # isoformat(" ")
+    if zones == {None}:
+        return texts
+    if None not in zones and all(map(str.endswith, texts, itertools.repeat("+00:00"))):
+        # At offset zero the UTC wall time (what is stored) is the value's own: drop "+00:00",
+        # which ends every text (no other "\x00" is in them).
+        return "\x00".join(texts).replace("+00:00\x00", "\x00")[:-6].split("\x00")
+    raise _NotFast
+
+
+def _generic_column(ptype: PortableType) -> Callable[[Sequence[Any]], list[str]]:
+    formatter = tsv_formatter(ptype)
+    return lambda column: [_NULL_TEXT if v is None else formatter(v).decode("utf-8") for v in column]
+
+
+def column_formatter(ptype: PortableType) -> Callable[[Sequence[Any]], list[str]] | None:
+    """Check a whole column of a batch and give its LOAD DATA fields as text (``\\N`` for NULL);
+    raises ``_NotFast`` (or a conversion error) when a value needs the per-value path. None for
+    binary columns, whose bytes are not text."""
+    kind = ptype.kind
+    if kind is Kind.BINARY:
+        return None
+    if kind is Kind.INT16:
+        return _int_column(-(2**15), 2**15 - 1)
+    if kind is Kind.INT32:
+        return _int_column(-(2**31), 2**31 - 1)
+    if kind is Kind.INT64:
+        return _int_column(_INT64_MIN, _INT64_MAX)
+    if kind is Kind.DECIMAL:
+        return _decimal_column(*_decimal_precision(ptype))
+    if kind in (Kind.FLOAT32, Kind.FLOAT64):
+        return _float_column(kind)
+    if kind is Kind.BOOLEAN:
+        return _bool_column
+    if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
+        return _text_column(ptype.length)
+    if kind is Kind.JSON:
+        return _text_column(None)
+    if kind is Kind.DATE:
+        return lambda column: _with_nulls(column, _date_column)
+    if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
+        return lambda column: _with_nulls(column, _datetime_values)
+    return _generic_column(ptype)
+
+
 def _row_error(columns: Sequence[Column], row: Sequence[Any], row_number: int,
                checks: Sequence[Callable[[Any], Any]]) -> ValueRejected:
     """Find which value of a row failed (the fast path only knows that one did)."""
@@ -639,6 +786,11 @@ class LoadDataWriter:
         self._connection = connection
         self._columns = list(columns)
         self._formatters = [tsv_formatter(c.type) for c in columns]
+        column_formatters = [column_formatter(c.type) for c in columns]
+        self._column_formatters: list[Callable[[Sequence[Any]], list[str]]] | None = \
+            [f for f in column_formatters if f is not None]
+        if len(self._column_formatters) != len(columns):
+            self._column_formatters = None
         self._checks = [value_checker(c.type) for c in columns]
         self._folder = Path(tempfile.mkdtemp(prefix="qdbm-load-"))
         self._file = self._folder / "batch.tsv"
@@ -656,6 +808,32 @@ class LoadDataWriter:
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
         if not rows:
             return
+        self._load(self._format(rows, first_row_number), len(rows), first_row_number)
+
+    def _format(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> bytes:
+        data = self._columns_tsv(rows)
+        return self._rows_tsv(rows, first_row_number) if data is None else data
+
+    def _columns_tsv(self, rows: Sequence[tuple[Any, ...]]) -> bytes | None:
+        """The batch's TSV built column by column, or None when a value needs the per-value path."""
+        formatters = self._column_formatters
+        if formatters is None:
+            return None
+        try:
+            if set(map(len, rows)) != {len(formatters)}:
+                return None
+            # Every field followed by its separator, in row order: tabs, and a newline after the
+            # last field of each row.
+            width, count = len(formatters), len(rows)
+            parts = ["\t"] * (2 * width * count)
+            parts[2 * width - 1::2 * width] = ["\n"] * count
+            for index, (f, column) in enumerate(zip(formatters, zip(*rows, strict=True), strict=True)):
+                parts[2 * index::2 * width] = f(column)
+            return "".join(parts).encode("utf-8")
+        except (_NotFast, ArithmeticError, *_BAD):
+            return None
+
+    def _rows_tsv(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> bytes:
         formatters = self._formatters
         width = len(formatters)
         lines: list[bytes] = []
@@ -669,7 +847,10 @@ class LoadDataWriter:
             except _BAD:
                 raise _row_error(self._columns, row, first_row_number + offset, self._checks) from None
         lines.append(b"")
-        self._file.write_bytes(b"\n".join(lines))
+        return b"\n".join(lines)
+
+    def _load(self, data: bytes, count: int, first_row_number: int) -> None:
+        self._file.write_bytes(data)
         cursor = self._connection.cursor()
         try:
             cursor.execute(self._sql)
@@ -681,9 +862,9 @@ class LoadDataWriter:
         finally:
             cursor.close()
             self._file.unlink(missing_ok=True)
-        if loaded != len(rows):
-            raise ValueRejected(f"rows {first_row_number}-{first_row_number + len(rows) - 1}: the server "
-                                f"loaded {loaded} of {len(rows)} rows")
+        if loaded != count:
+            raise ValueRejected(f"rows {first_row_number}-{first_row_number + count - 1}: the server "
+                                f"loaded {loaded} of {count} rows")
 
     def finish(self) -> None:
         try:
