@@ -619,7 +619,7 @@ def test_column_wise_writing_stores_and_refuses_what_row_by_row_writing_does(
         DIALECT.create_table(db, table, columns)
         writer: Any = DIALECT.open_writer(db, table, columns)
         if not by_columns:  # the row-by-row conversion alone
-            writer._convert_columns = lambda rows, columns, first: writer._convert(rows, first, writer._converters)
+            writer._convert_columns = lambda rows, first: writer._convert(rows, first, writer._converters)
         try:
             writer.write(rows, 1)
         except ValueRejected as exc:

@@ -34,7 +34,7 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Context, Decimal, InvalidOperation, localcontext
 from itertools import repeat
@@ -412,15 +412,16 @@ class _SQLiteReadStream:
     def _convert(self, rows: list[tuple[Any, ...]], rows_before: int) -> list[tuple[Any, ...]]:
         """The batch converted column by column; any value that will not convert sends the whole batch
         through the row-by-row conversion, which names the first such value's column and row."""
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        changed = False
+        # Columns are read with one itemgetter pass each (no per-row objects); only converted ones are kept.
+        converted_columns: dict[int, Sequence[Any]] = {}
         for i, ready, convert, fast in self._column_plan:
-            values = columns[i]
-            classes = set(map(type, values))
+            pick = itemgetter(i)
+            classes = set(map(type, map(pick, rows)))
             has_null = _NONE_TYPE in classes
             classes.discard(_NONE_TYPE)
             if not classes or (ready is not None and classes == {ready}):
                 continue
+            values = list(map(pick, rows))
             converted = _nulls_kept(values, fast, classes, has_null) if fast is not None else None
             if converted is None:
                 try:
@@ -429,9 +430,11 @@ class _SQLiteReadStream:
                 except (ValueError, ArithmeticError, TypeError):
                     return self._convert_rows(rows, rows_before)
             if converted is not values:
-                columns[i] = converted
-                changed = True
-        return list(zip(*columns, strict=True)) if changed else rows
+                converted_columns[i] = converted
+        if not converted_columns:
+            return rows
+        return list(zip(*[converted_columns[i] if i in converted_columns else map(itemgetter(i), rows)
+                          for i in range(len(self.columns))], strict=True))
 
     def _convert_rows(self, rows: list[tuple[Any, ...]], rows_before: int) -> list[tuple[Any, ...]]:
         plan = self._plan
@@ -781,11 +784,10 @@ class _SQLiteWriter:
 
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
         # Checks scan a column without copying rows; only kinds that change form pay for a copy.
-        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
         for i, suspect, check in self._checks:
-            if suspect(columns[i]) and check is not None:
+            if suspect(list(map(itemgetter(i), rows))) and check is not None:
                 self._convert(rows, first_row_number, [(i, check)])
-        data = self._convert_columns(rows, columns, first_row_number) if self._converters else rows
+        data = self._convert_columns(rows, first_row_number) if self._converters else rows
         if not self._connection.in_transaction:
             self._connection.execute("BEGIN")
         try:
@@ -794,12 +796,15 @@ class _SQLiteWriter:
             self._explain(rows, first_row_number, exc)
             raise
 
-    def _convert_columns(self, rows: Sequence[tuple[Any, ...]], columns: list[Sequence[Any]],
-                         first_row_number: int) -> Sequence[Sequence[Any]]:
+    def _convert_columns(self, rows: Sequence[tuple[Any, ...]],
+                         first_row_number: int) -> Iterable[Sequence[Any]]:
         """The batch converted column by column; any value that will not convert sends the whole batch
-        through the row-by-row conversion, which names the first such value's column and row."""
+        through the row-by-row conversion, which names the first such value's column and row.
+
+        The rows are zipped as sqlite3 binds them, so no row is copied into a new object."""
+        converted_columns: dict[int, Sequence[Any]] = {}
         for i, convert, fast in self._column_converters:
-            values = columns[i]
+            values = list(map(itemgetter(i), rows))
             classes = set(map(type, values))
             has_null = _NONE_TYPE in classes
             classes.discard(_NONE_TYPE)
@@ -812,8 +817,9 @@ class _SQLiteWriter:
                                  else list(map(convert, values)))
                 except (ValueError, TypeError, AttributeError, ArithmeticError):
                     return self._convert(rows, first_row_number, self._converters)
-            columns[i] = converted
-        return list(zip(*columns, strict=True))
+            converted_columns[i] = converted
+        return zip(*[converted_columns[i] if i in converted_columns else map(itemgetter(i), rows)
+                     for i in range(len(self._columns))], strict=True)
 
     def _convert(self, rows: Sequence[tuple[Any, ...]], first_row_number: int,
                  converters: list[tuple[int, Converter]]) -> list[list[Any]]:
