@@ -509,3 +509,34 @@ def test_a_batch_of_canonical_values_is_formatted_column_wise_and_a_bad_one_name
     assert writer._columns_tsv(rows) is None
     with pytest.raises(ValueRejected, match=r"column 'c3', row 17: .*more than 2 decimal places"):
         writer._format(rows, 10)
+
+
+@pytest.mark.parametrize(("later_bad", "expected"), [
+    (None, r"column 'val', row 15: the server refused the value"),
+    ("x" * 9, r"column 'val', row 19: text of 9 characters is longer than varchar\(8\)"),
+])
+def test_a_batch_loaded_in_chunks_reports_as_one_load(dialect: MySQLDialect, target: Any,
+                                                      monkeypatch: pytest.MonkeyPatch, later_bad: str | None,
+                                                      expected: str) -> None:
+    from qdbm_desktop.core.dialects import mysql
+
+    monkeypatch.setattr(mysql, "CHUNK_ROWS", 3)
+    columns = [Column("id", P("int32")), Column("val", P("varchar(8)"))]
+    # The table is narrower than the columns say: only the server can refuse "abcdef".
+    execute(target, "CREATE TABLE chunked (id INT, val VARCHAR(4))")
+    rows = [(i, "abcd") for i in range(10, 20)]
+    rows[5] = (15, "abcdef")
+    if later_bad is not None:
+        rows[9] = (19, later_bad)
+    writer = dialect.open_writer(target, TableName("chunked"), columns)
+    assert isinstance(writer, mysql.LoadDataWriter)
+    with pytest.raises(ValueRejected, match=expected):
+        writer.write(rows, 10)
+    target.rollback()
+    writer.finish()
+    # The good chunks alone load in full, in order.
+    writer = dialect.open_writer(target, TableName("chunked"), columns)
+    writer.write([(i, "ab") for i in range(10)], 1)
+    writer.finish()
+    target.commit()
+    assert fetch(target, "SELECT id FROM chunked ORDER BY id") == [(i,) for i in range(10)]

@@ -19,6 +19,7 @@ import operator
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
@@ -806,9 +807,45 @@ class LoadDataWriter:
         self._session = _LoadSession(connection)
 
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        """Load ``rows`` in chunks, formatting each chunk while the one before it loads.
+
+        The outcome is the batch's as one load: a value refused here anywhere in the batch wins
+        over the server's complaint about an earlier chunk, and the server's first warning and
+        the loaded row count are reported for the batch.
+        """
         if not rows:
             return
-        self._load(self._format(rows, first_row_number), len(rows), first_row_number)
+        step = CHUNK_ROWS
+        loading: _ChunkLoad | None = None
+        loaded = 0
+        try:
+            for start in range(0, len(rows), step):
+                data = self._format(rows[start:start + step], first_row_number + start)
+                if loading is not None:
+                    loaded += self._wait(loading, rows, start + step, first_row_number)
+                    loading = None
+                loading = _ChunkLoad(self, data, first_row_number, first_row_number + start)
+            if loading is not None:
+                loaded += self._wait(loading, rows, len(rows), first_row_number)
+                loading = None
+        finally:
+            if loading is not None:
+                with contextlib.suppress(BaseException):
+                    loading.result()
+        if loaded != len(rows):
+            raise ValueRejected(f"rows {first_row_number}-{first_row_number + len(rows) - 1}: the server "
+                                f"loaded {loaded} of {len(rows)} rows")
+
+    def _wait(self, loading: _ChunkLoad, rows: Sequence[tuple[Any, ...]], unchecked: int,
+              first_row_number: int) -> int:
+        """The rows a chunk's load loaded; when it failed, a value refused in the batch's rows from
+        ``unchecked`` on is raised instead (as when the whole batch was checked before loading)."""
+        try:
+            return loading.result()
+        except BaseException:
+            for start in range(unchecked, len(rows), CHUNK_ROWS):
+                self._format(rows[start:start + CHUNK_ROWS], first_row_number + start)
+            raise
 
     def _format(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> bytes:
         data = self._columns_tsv(rows)
@@ -849,22 +886,22 @@ class LoadDataWriter:
         lines.append(b"")
         return b"\n".join(lines)
 
-    def _load(self, data: bytes, count: int, first_row_number: int) -> None:
+    def _load(self, data: bytes, batch_first_row: int, first_row_number: int) -> int:
+        """Load one chunk; the number of rows the server loaded."""
         self._file.write_bytes(data)
         cursor = self._connection.cursor()
         try:
             cursor.execute(self._sql)
-            loaded = cursor.rowcount
+            loaded = int(cursor.rowcount)
             if cursor.warning_count:
                 cursor.execute("SHOW WARNINGS LIMIT 1")
                 level, code, message = cursor.fetchone()
-                raise ValueRejected(_locate_warning(str(message), first_row_number, self._columns))
+                raise ValueRejected(_locate_warning(str(message), first_row_number, self._columns,
+                                                    batch_first_row))
         finally:
             cursor.close()
             self._file.unlink(missing_ok=True)
-        if loaded != count:
-            raise ValueRejected(f"rows {first_row_number}-{first_row_number + count - 1}: the server "
-                                f"loaded {loaded} of {count} rows")
+        return loaded
 
     def finish(self) -> None:
         try:
@@ -873,13 +910,47 @@ class LoadDataWriter:
             shutil.rmtree(self._folder, ignore_errors=True)
 
 
-def _locate_warning(message: str, first_row_number: int, columns: Sequence[Column]) -> str:
-    """Turn the server's "... column 'x' at row 12" (row within the chunk) into our numbering."""
+def _locate_warning(message: str, first_row_number: int, columns: Sequence[Column],
+                    batch_first_row: int | None = None) -> str:
+    """Turn the server's "... column 'x' at row 12" (row within the chunk) into our numbering;
+    without a row, the message names the batch from ``batch_first_row`` on."""
     match = re.search(r"column '((?:[^']|'')*)' at row (\d+)", message)
     if match:
         row = first_row_number + int(match.group(2)) - 1
         return f"column {match.group(1)!r}, row {row}: the server refused the value ({message})"
-    return f"rows from {first_row_number}: the server refused a value ({message})"
+    batch_first = first_row_number if batch_first_row is None else batch_first_row
+    return f"rows from {batch_first}: the server refused a value ({message})"
+
+
+#: Rows per LOAD DATA statement: a batch is loaded in chunks so that the next chunk is formatted
+#: while the server loads the one before it.
+CHUNK_ROWS = 10_000
+
+
+class _ChunkLoad:
+    """One chunk's LOAD DATA running in a thread (the driver releases the GIL while it waits)."""
+
+    def __init__(self, writer: LoadDataWriter, data: bytes, batch_first_row: int,
+                 first_row_number: int) -> None:
+        self._loaded = 0
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._loaded = writer._load(data, batch_first_row, first_row_number)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller by result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="qdbm-load-data", daemon=True)
+        self._thread.start()
+
+    def result(self) -> int:
+        """Wait for the load; the rows loaded, or the load's exception raised here."""
+        self._thread.join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        return self._loaded
 
 
 class InsertWriter:
