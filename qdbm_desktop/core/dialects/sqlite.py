@@ -558,7 +558,8 @@ def _column_timestamp(length: int, zoned: bool) -> ColumnConverter:
 
 
 def _column_decimal(ptype: PortableType) -> ColumnConverter:
-    exponent = Decimal(1).scaleb(-(ptype.scale or 0)) if ptype.precision is not None else None
+    scale = ptype.scale or 0
+    exponent = Decimal(1).scaleb(-scale) if ptype.precision is not None else None
 
     def convert(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
         if classes != {str}:
@@ -566,17 +567,31 @@ def _column_decimal(ptype: PortableType) -> ColumnConverter:
         joined = "".join(values)
         if "n" in joined or "N" in joined:  # NaN, Infinity: the one-by-one way refuses them
             return None
+        texts = list(map(str.strip, values))
         try:
             with localcontext(_EXACT):
-                numbers = list(map(Decimal, map(str.strip, values)))
-                if exponent is None:
-                    return numbers
+                numbers = list(map(Decimal, texts))
+                if exponent is None or _has_scale(texts, joined, scale):
+                    return numbers  # already exactly `scale` places: quantizing would change nothing
                 exact = list(map(Decimal.quantize, numbers, repeat(exponent)))
         except (ArithmeticError, ValueError):
             return None
         return exact if exact == numbers else None
 
     return convert
+
+
+def _has_scale(texts: list[str], joined: str, scale: int) -> bool:
+    """Whether every plain decimal text (no exponent, no underscore) has exactly ``scale`` digits
+    after its point: its Decimal's exponent is then -scale already."""
+    if "e" in joined or "E" in joined or "_" in joined:
+        return False
+    if scale == 0:
+        return "." not in joined
+    try:
+        return set(map(itemgetter(-scale - 1), texts)) == {"."}
+    except IndexError:
+        return False
 
 
 def _column_reader_for(ptype: PortableType) -> ColumnConverter | None:
@@ -713,7 +728,6 @@ def _column_writer_for(ptype: PortableType) -> ColumnConverter | None:
 
         return decimals
     if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
-        iso = methodcaller("isoformat", " ", "microseconds")
         zero = timedelta(0)
 
         def timestamps(values: Sequence[Any], classes: set[type]) -> Sequence[Any] | None:
@@ -725,7 +739,7 @@ def _column_writer_for(ptype: PortableType) -> ColumnConverter | None:
             elif set(map(attrgetter("tzinfo"), values)) != {timezone.utc} \
                     and set(map(methodcaller("utcoffset"), values)) != {zero}:  # not UTC: shift one by one
                 return None
-            return list(map(iso, values))
+            return list(map(datetime.isoformat, values, repeat(" "), repeat("microseconds")))
 
         return timestamps
     return None
