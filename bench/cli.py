@@ -62,24 +62,7 @@ def _drop_targets(case: runner.Case, servers: Servers) -> None:
     """Free the space of a finished case's target tables."""
     for kind in ("qdbm", "pipe"):
         table = case.target(kind)
-        if case.path.target == "postgresql":
-            with data.pg_connect(servers) as conn:
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
-        elif case.path.target == "mysql":
-            conn = data.mysql_connect(servers)
-            try:
-                cursor = conn.cursor()
-                cursor.execute(f"DROP TABLE IF EXISTS {table}")
-                cursor.close()
-            finally:
-                conn.close()
-        else:
-            lite = sqlite3.connect(servers.sqlite_target)
-            try:
-                lite.execute(f"DROP TABLE IF EXISTS {table}")
-                lite.commit()
-            finally:
-                lite.close()
+        data.execute_on(case.path.target, servers, f"DROP TABLE IF EXISTS {table}")
 
 
 def run(args: argparse.Namespace) -> int:

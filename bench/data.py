@@ -66,6 +66,31 @@ def mysql_connect(servers: Servers, database: str | None = DATABASE) -> Any:
     return conn
 
 
+def execute_on(engine: str, servers: Servers, *statements: str) -> None:
+    """Run ``statements`` on the benchmark database of ``engine`` (its target file for SQLite)."""
+    if engine == "postgresql":
+        with pg_connect(servers) as conn:
+            for statement in statements:
+                conn.execute(statement)
+    elif engine == "mysql":
+        conn = mysql_connect(servers)
+        try:
+            cursor = conn.cursor()
+            for statement in statements:
+                cursor.execute(statement)
+            cursor.close()
+        finally:
+            conn.close()
+    else:
+        lite = sqlite3.connect(servers.sqlite_target)
+        try:
+            for statement in statements:
+                lite.execute(statement)
+            lite.commit()
+        finally:
+            lite.close()
+
+
 def create_databases(servers: Servers) -> None:
     """Create ``qdbm_bench`` on both servers if missing."""
     with pg_connect(servers, "postgres") as conn:

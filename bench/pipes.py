@@ -9,13 +9,12 @@ with 17 significant digits); those choices are part of the documented command.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench import schema, shell
 from bench.config import COLUMNS, BenchPath, Servers
-from bench.data import MYSQL_EXPORT, SQLITE_EXPORT, mysql_connect, pg_connect
+from bench.data import MYSQL_EXPORT, SQLITE_EXPORT, execute_on
 
 SELECT_ALL = f"SELECT {', '.join(COLUMNS)} FROM {{table}}"
 #: SQLite's own text-to-double parser is not correctly rounded: ``.import`` of PostgreSQL's
@@ -95,27 +94,7 @@ def reset_target(path: BenchPath, servers: Servers, table: str) -> None:
     """(Re)create the pipe's target table, empty, with QDBM's target definition (not timed)."""
     engine = path.target
     ddl = schema.create_sql(engine, table, schema.TARGET_TYPES[engine])
-    if engine == "postgresql":
-        with pg_connect(servers) as conn:
-            conn.execute(schema.drop_sql(table))
-            conn.execute(ddl)
-    elif engine == "mysql":
-        conn = mysql_connect(servers)
-        try:
-            cursor = conn.cursor()
-            cursor.execute(schema.drop_sql(table))
-            cursor.execute(ddl)
-            cursor.close()
-        finally:
-            conn.close()
-    else:
-        lite = sqlite3.connect(servers.sqlite_target)
-        try:
-            lite.execute(schema.drop_sql(table))
-            lite.execute(ddl)
-            lite.commit()
-        finally:
-            lite.close()
+    execute_on(engine, servers, schema.drop_sql(table), ddl)
 
 
 def run(pipe: Pipe) -> float:
