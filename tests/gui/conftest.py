@@ -13,6 +13,14 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+# The real servers, for the tests that drive the GUI end to end against them.
+from tests.integration.conftest import (  # noqa: E402, F401
+    Server,
+    mysql_database,
+    pg_database,
+    pg_password_server,
+)
+
 _POOL_WAIT_MS = 5000
 
 
