@@ -16,6 +16,9 @@ LOAD_MODES = ("append", "truncate", "replace", "create", "upsert")
 # the memory: a batch of a wide table is ~50 MB of Python objects and three are alive at once.
 DEFAULT_BATCH_SIZE = 50_000
 MAX_BATCH_SIZE = 10_000_000
+DEFAULT_HISTORY_RETENTION_DAYS = 90
+#: A hundred years: anything longer is a typo, and "forever" is spelled 0.
+MAX_HISTORY_RETENTION_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,10 @@ class Settings:
 
     batch_size: int = DEFAULT_BATCH_SIZE
     default_mode: str = "append"
+    #: Closing the main window hides it to the system tray, so scheduled migrations keep running.
+    close_to_tray: bool = True
+    #: Finished runs older than this many days are dropped from the history; 0 keeps them forever.
+    history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
     #: Set once the first start has created the demo database and connections.
     first_run_done: bool = False
 
@@ -35,6 +42,19 @@ def _parse_batch_size(text: str) -> int:
         raise UsageError(f"batch_size must be a whole number of rows, not {text!r}") from None
     if not 1 <= value <= MAX_BATCH_SIZE:
         raise UsageError(f"batch_size must be between 1 and {MAX_BATCH_SIZE:,} rows, not {value:,}")
+    return value
+
+
+def _parse_retention_days(text: str) -> int:
+    try:
+        value = int(str(text).replace("_", "").strip())
+    except ValueError:
+        raise UsageError(f"history_retention_days must be a whole number of days, not {text!r}") from None
+    if not 0 <= value <= MAX_HISTORY_RETENTION_DAYS:
+        raise UsageError(
+            f"history_retention_days must be between 0 (keep forever) and {MAX_HISTORY_RETENTION_DAYS:,}, "
+            f"not {value:,}"
+        )
     return value
 
 
@@ -57,10 +77,12 @@ def _parse_bool(text: str) -> bool:
 _PARSERS: Mapping[str, Callable[[str], Any]] = {
     "batch_size": _parse_batch_size,
     "default_mode": _parse_mode,
+    "close_to_tray": _parse_bool,
+    "history_retention_days": _parse_retention_days,
     "first_run_done": _parse_bool,
 }
 #: The settings a user sets by hand (first_run_done is bookkeeping).
-USER_KEYS = ("batch_size", "default_mode")
+USER_KEYS = ("batch_size", "default_mode", "close_to_tray", "history_retention_days")
 
 
 def parse_setting(key: str, text: str) -> Any:
@@ -77,12 +99,20 @@ def parse_setting(key: str, text: str) -> Any:
 
 
 class SettingsStore:
+    """Reads and writes settings.json. Settings added later need no migration: a file without
+    them reads their defaults."""
+
     def __init__(self, paths: AppPaths) -> None:
         self._file = JsonDocumentFile(paths.settings_file, FORMAT_VERSION, default=lambda: asdict(Settings()))
 
     @property
     def notices(self) -> list[str]:
         return self._file.notices
+
+    @property
+    def read_only_reason(self) -> str | None:
+        """Why the file cannot be written (known once it has been read), or None."""
+        return self._file.read_only_reason
 
     def get(self) -> Settings:
         document = self._file.load()
@@ -97,9 +127,13 @@ class SettingsStore:
 
     def set(self, key: str, value: Any) -> Settings:
         """Validate and store one setting."""
-        typed = parse_setting(key, str(value))
+        return self.update({key: value})
+
+    def update(self, values: Mapping[str, Any]) -> Settings:
+        """Validate every value, then store them all in one write; nothing is written if one is invalid."""
+        typed = {key: parse_setting(key, str(value)) for key, value in values.items()}
         with self._file.locked():
             document = self._file.load()
-            document[key] = typed
+            document.update(typed)
             self._file.save(document)
-        return replace(self.get(), **{key: typed})
+        return replace(self.get(), **typed)

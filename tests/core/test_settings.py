@@ -7,7 +7,8 @@ import json
 import pytest
 
 from qdbm_desktop.core.errors import UsageError
-from qdbm_desktop.core.settings import Settings, SettingsStore
+from qdbm_desktop.core.errors import ReadOnlyConfigError
+from qdbm_desktop.core.settings import USER_KEYS, Settings, SettingsStore, parse_setting
 
 
 def read_json(path):
@@ -17,8 +18,10 @@ def read_json(path):
 def test_fresh_settings_have_the_documented_defaults_and_are_written_out(paths):
     settings = SettingsStore(paths).get()
 
-    assert settings == Settings(batch_size=50_000, default_mode="append", first_run_done=False)
+    assert settings == Settings(batch_size=50_000, default_mode="append", close_to_tray=True,
+                                history_retention_days=90, first_run_done=False)
     assert read_json(paths.settings_file) == {"version": 1, "batch_size": 50000, "default_mode": "append",
+                                              "close_to_tray": True, "history_retention_days": 90,
                                               "first_run_done": False}
 
 
@@ -134,3 +137,113 @@ def test_repeated_reads_of_a_hand_edited_invalid_value_give_one_notice(paths):
         assert store.get().batch_size == 50_000
 
     assert len(store.notices) == 1
+
+
+# -- close_to_tray and history_retention_days ---------------------------------------------------
+
+def test_file_written_before_the_tray_and_retention_settings_reads_their_defaults_unchanged(paths):
+    paths.home.mkdir(parents=True)
+    old = '{"version": 1, "batch_size": 2000, "default_mode": "replace", "first_run_done": true}'
+    paths.settings_file.write_text(old, encoding="utf-8")
+    store = SettingsStore(paths)
+
+    settings = store.get()
+
+    assert settings == Settings(batch_size=2000, default_mode="replace", close_to_tray=True,
+                                history_retention_days=90, first_run_done=True)
+    assert store.notices == []
+    assert paths.settings_file.read_text(encoding="utf-8") == old
+    assert not list(paths.home.glob("settings.json.*"))
+
+
+def test_adding_a_new_setting_to_an_old_file_keeps_the_other_values(paths):
+    paths.home.mkdir(parents=True)
+    paths.settings_file.write_text('{"version": 1, "batch_size": 2000, "first_run_done": true}', encoding="utf-8")
+
+    SettingsStore(paths).set("close_to_tray", "false")
+
+    assert read_json(paths.settings_file) == {"version": 1, "batch_size": 2000, "first_run_done": True,
+                                              "close_to_tray": False}
+
+
+@pytest.mark.parametrize(("text", "value"), [("true", True), ("No", False), ("0", False), (" on ", True),
+                                             (False, False)])
+def test_close_to_tray_accepts_the_usual_spellings(paths, text, value):
+    store = SettingsStore(paths)
+
+    assert store.set("close_to_tray", text).close_to_tray is value
+    assert read_json(paths.settings_file)["close_to_tray"] is value
+
+
+def test_invalid_close_to_tray_names_the_setting(paths):
+    with pytest.raises(UsageError, match="close_to_tray: expected true or false, not 'sometimes'"):
+        SettingsStore(paths).set("close_to_tray", "sometimes")
+
+
+@pytest.mark.parametrize(("text", "days"), [("0", 0), ("1", 1), ("36500", 36_500), ("1_000", 1000), (30, 30)])
+def test_history_retention_accepts_zero_for_forever_up_to_a_hundred_years(paths, text, days):
+    store = SettingsStore(paths)
+
+    assert store.set("history_retention_days", text).history_retention_days == days
+    assert SettingsStore(paths).get().history_retention_days == days
+
+
+@pytest.mark.parametrize("text", ["-1", "36501", "a month", "", "1.5"])
+def test_invalid_history_retention_is_refused_and_the_file_left_unchanged(paths, text):
+    store = SettingsStore(paths)
+    store.get()
+    before = paths.settings_file.read_bytes()
+
+    with pytest.raises(UsageError, match="history_retention_days"):
+        store.set("history_retention_days", text)
+
+    assert paths.settings_file.read_bytes() == before
+
+
+def test_hand_edited_invalid_retention_falls_back_to_the_default_with_a_notice(paths):
+    paths.home.mkdir(parents=True)
+    paths.settings_file.write_text('{"version": 1, "history_retention_days": -3}', encoding="utf-8")
+    store = SettingsStore(paths)
+
+    assert store.get().history_retention_days == 90
+    assert len(store.notices) == 1 and "history_retention_days" in store.notices[0]
+
+
+def test_new_settings_are_user_settings_and_bookkeeping_is_not():
+    assert USER_KEYS == ("batch_size", "default_mode", "close_to_tray", "history_retention_days")
+    assert parse_setting("history_retention_days", "0") == 0
+
+
+# -- several values at once, read-only files ----------------------------------------------------
+
+def test_update_stores_several_values_in_one_write(paths):
+    store = SettingsStore(paths)
+
+    settings = store.update({"batch_size": "7000", "close_to_tray": False, "history_retention_days": "0"})
+
+    assert (settings.batch_size, settings.close_to_tray, settings.history_retention_days) == (7000, False, 0)
+    assert SettingsStore(paths).get() == settings
+
+
+def test_update_with_one_invalid_value_writes_none_of_them(paths):
+    store = SettingsStore(paths)
+    store.get()
+    before = paths.settings_file.read_bytes()
+
+    with pytest.raises(UsageError, match="history_retention_days"):
+        store.update({"batch_size": "7000", "history_retention_days": "-1"})
+
+    assert paths.settings_file.read_bytes() == before
+
+
+def test_file_from_a_newer_version_reports_why_it_is_read_only_and_refuses_writes(paths):
+    paths.home.mkdir(parents=True)
+    paths.settings_file.write_text('{"version": 7, "batch_size": 2000}', encoding="utf-8")
+    store = SettingsStore(paths)
+    assert store.read_only_reason is None
+
+    assert store.get().batch_size == 2000
+
+    assert store.read_only_reason is not None and "newer QDBM Desktop" in store.read_only_reason
+    with pytest.raises(ReadOnlyConfigError):
+        store.set("batch_size", "3000")
