@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from qdbm_desktop.core.errors import UsageError
-from qdbm_desktop.core.errors import ReadOnlyConfigError
+from qdbm_desktop.core.errors import ReadOnlyConfigError, UsageError
 from qdbm_desktop.core.settings import USER_KEYS, Settings, SettingsStore, parse_setting
 
 
