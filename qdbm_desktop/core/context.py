@@ -7,6 +7,7 @@ from typing import Any
 
 from qdbm_desktop.core.connections import ConnectionStore
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.recent_queries import RecentQueries
 from qdbm_desktop.core.schedules import ScheduleStore
 from qdbm_desktop.core.secrets import SecretBox
 from qdbm_desktop.core.settings import SettingsStore
@@ -21,6 +22,7 @@ class AppContext:
     settings: SettingsStore
     connections: ConnectionStore
     schedules: ScheduleStore
+    recent_queries: RecentQueries
     first_run_notices: list[str] = field(default_factory=list)
 
     @classmethod
@@ -28,9 +30,10 @@ class AppContext:
         paths.ensure()
         box = SecretBox(paths.key_file, keyring_backend)
         return cls(paths=paths, secret_box=box, settings=SettingsStore(paths),
-                   connections=ConnectionStore(paths, box), schedules=ScheduleStore(paths))
+                   connections=ConnectionStore(paths, box), schedules=ScheduleStore(paths),
+                   recent_queries=RecentQueries(paths))
 
     def notices(self) -> list[str]:
         """Things the user must be told: files set aside or read-only, first-run results."""
         return [*self.settings.notices, *self.connections.notices, *self.schedules.notices,
-                *self.first_run_notices]
+                *self.recent_queries.notices, *self.first_run_notices]

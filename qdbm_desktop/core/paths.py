@@ -50,6 +50,10 @@ class AppPaths:
         return self.home / "ui-state.json"
 
     @property
+    def recent_queries_file(self) -> Path:
+        return self.home / "recent-queries.json"
+
+    @property
     def key_file(self) -> Path:
         """The Fernet key, used only when no OS keyring is available."""
         return self.home / "secret.key"
