@@ -10,12 +10,13 @@ target exactly as it was.
 from __future__ import annotations
 
 import logging
+import operator
 import queue
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from contextlib import closing, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -73,6 +74,20 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class ColumnMap:
+    """The user's choice for one of the query's columns (the GUI's column mapping grid)."""
+
+    source: str
+    #: The column's name in the target table; ``None`` keeps the query's name.
+    target: str | None = None
+    #: The target type; ``None`` keeps the engine's suggestion.
+    type: PortableType | None = None
+    #: ``False`` makes the new table's column NOT NULL; ``None`` keeps what the source says.
+    nullable: bool | None = None
+    include: bool = True
+
+
+@dataclass(frozen=True)
 class MigrationRequest:
     """Everything a run needs, fixed before it starts (built on the GUI thread or by the CLI)."""
 
@@ -88,6 +103,8 @@ class MigrationRequest:
     connect_timeout: float = 30.0
     #: Count the query's rows first, so progress can show a total and an ETA (costs one more query).
     count_rows: bool = False
+    #: Per-column choices (leave out, rename, retype, NOT NULL), applied after ``type_overrides``.
+    column_map: tuple[ColumnMap, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,12 +133,21 @@ class ProgressCallback(Protocol):
     def __call__(self, progress: Progress) -> None: ...
 
 
+def new_run_id() -> str:
+    """A run's id: short, unique, and usable in a table name (the staging table carries it)."""
+    return uuid.uuid4().hex[:12]
+
+
 @dataclass(frozen=True)
 class LogEntry:
     at: str
     stage: Stage
     message: str
     level: str = "info"
+
+
+class LogCallback(Protocol):
+    def __call__(self, entry: LogEntry) -> None: ...
 
 
 @dataclass
@@ -212,8 +238,15 @@ def _refuse_same_sqlite_file_without_wal(request: MigrationRequest) -> None:
                          "load into another file")
 
 
-def map_columns(source_columns: Sequence[Column], overrides: Mapping[str, PortableType]) -> list[Column]:
-    """Target columns for a new table: the source's portable types, with the user's overrides."""
+def map_columns(
+    source_columns: Sequence[Column],
+    overrides: Mapping[str, PortableType],
+    column_map: Sequence[ColumnMap] = (),
+) -> list[Column]:
+    """Target columns for a new table: the source's portable types, with the user's overrides.
+
+    Columns left out by ``column_map`` are not in the list; see :func:`kept_positions`.
+    """
     names = [c.name for c in source_columns]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -226,7 +259,42 @@ def map_columns(source_columns: Sequence[Column], overrides: Mapping[str, Portab
         raise UsageError(
             f"--map names {unknown[0]!r}, which is not a column of the query (columns: {', '.join(names)})"
         )
-    return [replace(c, type=overrides.get(c.name, c.type)) for c in source_columns]
+    choices = {m.source: m for m in column_map}
+    unknown = sorted(set(choices) - set(names))
+    if unknown:
+        raise UsageError(
+            f"the column mapping names {unknown[0]!r}, which is not a column of the query "
+            f"(columns: {', '.join(names)}); preview the query again"
+        )
+    mapped = []
+    for column in source_columns:
+        choice = choices.get(column.name)
+        column = replace(column, type=overrides.get(column.name, column.type))
+        if choice is not None:
+            if not choice.include:
+                continue
+            column = replace(
+                column,
+                name=choice.target.strip() if choice.target and choice.target.strip() else column.name,
+                type=choice.type or column.type,
+                nullable=column.nullable if choice.nullable is None else choice.nullable,
+            )
+        mapped.append(column)
+    if not mapped:
+        raise UsageError("every column of the query is left out; include at least one")
+    targets = [c.name for c in mapped]
+    clashes = sorted({n for n in targets if targets.count(n) > 1})
+    if clashes:
+        raise UsageError(f"two columns would both be named {clashes[0]!r} in the target; rename one")
+    return mapped
+
+
+def kept_positions(source_columns: Sequence[Column], column_map: Sequence[ColumnMap]) -> list[int] | None:
+    """The positions of the query's columns that go to the target, or ``None`` when all of them do."""
+    left_out = {m.source for m in column_map if not m.include}
+    if not left_out:
+        return None
+    return [i for i, c in enumerate(source_columns) if c.name not in left_out]
 
 
 def match_existing(
@@ -256,12 +324,15 @@ class _Run:
         on_progress: ProgressCallback | None,
         cancel: threading.Event,
         keep_staging: Collection[str],
+        run_id: str | None = None,
+        on_log: LogCallback | None = None,
     ) -> None:
         self.request = request
         self.on_progress = on_progress
+        self.on_log = on_log
         self.cancel = cancel
         self.keep_staging = keep_staging
-        self.run_id = uuid.uuid4().hex[:12]
+        self.run_id = run_id or new_run_id()
         self.result = MigrationResult(run_id=self.run_id, status=Status.FAILED)
         self.started = time.monotonic()
         self.last_progress = 0.0
@@ -275,9 +346,10 @@ class _Run:
 
     def note(self, stage: Stage, message: str, level: str = "info") -> None:
         message = redact(message, self.secrets)
-        self.result.log.append(
-            LogEntry(datetime.now(timezone.utc).isoformat(timespec="milliseconds"), stage, message, level)
-        )
+        entry = LogEntry(datetime.now(timezone.utc).isoformat(timespec="milliseconds"), stage, message, level)
+        self.result.log.append(entry)
+        if self.on_log is not None:
+            self.on_log(entry)
         log.log(logging.WARNING if level == "warning" else logging.INFO, "[%s] %s", self.run_id, message)
 
     def progress(self, stage: Stage, force: bool = False) -> None:
@@ -417,7 +489,7 @@ class _Run:
         self, source_columns: list[Column], target_conn: Any, target_exists: bool
     ) -> list[Column]:
         request = self.request
-        mapped = map_columns(source_columns, request.type_overrides)
+        mapped = map_columns(source_columns, request.type_overrides, request.column_map)
         if not target_exists or request.mode in (LoadMode.REPLACE, LoadMode.CREATE):
             for column in mapped:
                 request.target.dialect.check_identifier(column.name)
@@ -433,6 +505,8 @@ class _Run:
         """Same engine, same column types: move the rows without decoding them (False when not)."""
         request = self.request
         if request.source.type != request.target.type or request.type_overrides:
+            return False
+        if any(not m.include or m.type is not None for m in request.column_map):
             return False
 
         def on_rows(count: int) -> None:
@@ -464,9 +538,20 @@ class _Run:
         done = object()
         stop = threading.Event()
 
+        positions = kept_positions(stream.columns, request.column_map)
+        pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+        if positions is not None:
+            if len(positions) == 1:
+                (only,) = positions
+                pick = lambda row: (row[only],)  # noqa: E731 - itemgetter of one index gives no tuple
+            else:
+                pick = operator.itemgetter(*positions)
+
         def read() -> None:
             try:
                 for batch in stream.batches():
+                    if pick is not None:
+                        batch = list(map(pick, batch))
                     while not stop.is_set():
                         try:
                             batches.put(batch, timeout=_POLL)
@@ -627,13 +712,61 @@ def run_migration(
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     keep_staging: Collection[str] = (),
+    *,
+    run_id: str | None = None,
+    on_log: LogCallback | None = None,
 ) -> MigrationResult:
     """Run one migration to the end; a failure or a cancel is reported in the result, not raised.
 
     ``keep_staging`` holds the run ids of other runs going on now, whose staging tables the
-    leftover clean-up must not touch.
+    leftover clean-up must not touch. ``on_log`` receives each log line as it is written.
     """
-    return _Run(request, on_progress, cancel or threading.Event(), keep_staging).execute()
+    return _Run(request, on_progress, cancel or threading.Event(), keep_staging, run_id, on_log).execute()
+
+
+@dataclass(frozen=True)
+class QueryPreview:
+    """The first rows of a query and its columns, without running it to the end."""
+
+    columns: list[Column]
+    rows: list[tuple[Any, ...]]
+    #: Whether the query returns more rows than were fetched.
+    more: bool
+
+
+def preview_query(endpoint: Endpoint, query: str, limit: int = 100, timeout: float = 30.0) -> QueryPreview:
+    """Fetch at most ``limit`` rows of ``query`` (read-only, as a run reads) and describe its columns."""
+    if not query.strip():
+        raise UsageError("the query is empty")
+    ensure_single_statement(query, endpoint.type)
+    dialect = endpoint.dialect
+    secrets = endpoint.params.secret_values()
+    try:
+        conn = dialect.connect(endpoint.params, timeout)
+    except QdbmError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        message = f"cannot connect to {endpoint.label!r}: {one_line(str(exc))}"
+        raise UsageError(redact(message, secrets)) from exc
+    try:
+        dialect.prepare_preview(conn, limit + 1)
+        stream = dialect.open_read(conn, query, limit + 1)
+        try:
+            columns = list(stream.columns)
+            rows = next(iter(stream.batches()), [])
+        finally:
+            stream.close()
+    except QdbmError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        message = f"the query failed on {endpoint.label!r}: {one_line(str(exc))}"
+        raise UsageError(redact(message, secrets)) from exc
+    finally:
+        with suppress(Exception):
+            conn.rollback()
+        with suppress(Exception):
+            conn.close()
+    return QueryPreview(columns, list(rows[:limit]), len(rows) > limit)
 
 
 def plan_migration(request: MigrationRequest) -> MigrationPlan:

@@ -171,6 +171,9 @@ class Dialect(ABC):
 
     # -- loading --------------------------------------------------------------------------------
 
+    def prepare_preview(self, connection: Any, rows: int) -> None:  # noqa: B027 - optional hook
+        """Tell the server that only ``rows`` rows of the next query will be read (a preview)."""
+
     def prepare_for_load(self, connection: Any) -> None:  # noqa: B027 - optional hook
         """Session settings for loading (UTC, strict modes); called once after connecting."""
 

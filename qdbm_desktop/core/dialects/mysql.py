@@ -1195,6 +1195,15 @@ class MySQLDialect(Dialect):
             return f"VARBINARY({length})" if length <= 8192 else _blob_type(length)
         return _FIXED_NATIVE[kind]
 
+    def prepare_preview(self, connection: Any, rows: int) -> None:
+        # The protocol cannot stop a result half-way (closing reads the rest), so a preview of a big
+        # query would read all of it; the server stops a top-level SELECT at sql_select_limit.
+        cursor = connection.cursor()
+        try:
+            cursor.execute(f"SET SESSION sql_select_limit = {int(rows)}")
+        finally:
+            cursor.close()
+
     # -- loading --------------------------------------------------------------------------------
 
     def prepare_for_load(self, connection: Any) -> None:

@@ -1,0 +1,92 @@
+"""A migration run recorded in the history: the one way the GUI, the command line and the scheduler run."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from qdbm_desktop.core.history import HistoryStore, RunStatus, RunTrigger
+from qdbm_desktop.core.migration import (
+    LogCallback,
+    LogEntry,
+    MigrationRequest,
+    MigrationResult,
+    Progress,
+    ProgressCallback,
+    Status,
+    new_run_id,
+    run_migration,
+)
+
+log = logging.getLogger(__name__)
+
+#: How often the running row's counts are written while a run goes (the log lines go at once).
+COUNTS_INTERVAL = 2.0
+
+_STATUS = {Status.SUCCEEDED: RunStatus.SUCCEEDED, Status.FAILED: RunStatus.FAILED,
+           Status.CANCELLED: RunStatus.CANCELLED}
+
+
+def run_recorded(
+    history: HistoryStore | None,
+    request: MigrationRequest,
+    *,
+    trigger: RunTrigger = RunTrigger.MANUAL,
+    job: str | None = None,
+    job_snapshot: Mapping[str, Any] | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_log: LogCallback | None = None,
+    cancel: threading.Event | None = None,
+    keep_staging: Collection[str] = (),
+    run_id: str | None = None,
+) -> MigrationResult:
+    """Run ``request`` and record it, its log and its outcome in ``history`` as it goes.
+
+    A history that cannot be written (a full disk, say) does not stop the run: the failure is
+    logged, and the run's result still says what happened.
+    """
+    run_id = run_id or new_run_id()
+    record: int | None = None
+    if history is not None:
+        try:
+            record = history.start_run(
+                run_id=run_id, source=request.source.label, target=request.target.label, query=request.query,
+                target_table=str(request.table), mode=request.mode.value, trigger=trigger, job=job,
+                job_snapshot=job_snapshot,
+            )
+        except Exception:  # noqa: BLE001 - the run matters more than its record
+            log.exception("the history cannot be written; the run goes on without it")
+    last_counts = time.monotonic()
+
+    def logged(entry: LogEntry) -> None:
+        if history is not None and record is not None:
+            try:
+                history.add_log(record, entry.at, entry.level, entry.stage.value, entry.message)
+            except Exception:  # noqa: BLE001
+                log.exception("a log line could not be written to the history")
+        if on_log is not None:
+            on_log(entry)
+
+    def progressed(progress: Progress) -> None:
+        nonlocal last_counts
+        now = time.monotonic()
+        if history is not None and record is not None and now - last_counts >= COUNTS_INTERVAL:
+            last_counts = now
+            try:
+                history.update_counts(record, progress.rows_read, progress.rows_written)
+            except Exception:  # noqa: BLE001
+                log.exception("the run's counts could not be written to the history")
+        if on_progress is not None:
+            on_progress(progress)
+
+    result = run_migration(request, progressed, cancel, keep_staging, run_id=run_id, on_log=logged)
+    if history is not None and record is not None:
+        try:
+            history.finish_run(record, _STATUS[result.status], result.rows_read, result.rows_written,
+                               result.error)
+        except Exception:  # noqa: BLE001
+            log.exception("the run's outcome could not be written to the history")
+    return result
