@@ -30,7 +30,8 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import ensure_first_run
 from qdbm_desktop.core.dialects import DIALECTS
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
-from qdbm_desktop.core.errors import MASK, QdbmError, UsageError, redact
+from qdbm_desktop.core.errors import MASK, QdbmError, UsageError, one_line, redact
+from qdbm_desktop.core.history import HistoryFilter, RunStatus
 from qdbm_desktop.core.legacy import import_legacy
 from qdbm_desktop.core.migration import (
     MigrationRequest,
@@ -38,10 +39,10 @@ from qdbm_desktop.core.migration import (
     Status,
     plan_migration,
     resolve_endpoint,
-    run_migration,
     validate_request,
 )
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import USER_KEYS
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.urls import parse_connection_url
@@ -273,7 +274,7 @@ def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
             print(f"  {number}. {step}")
         return 0
     printer = _ProgressLine(sys.stderr)
-    result = run_migration(request, on_progress=printer)
+    result = run_recorded(context.history, request, on_progress=printer)
     printer.end()
     for endpoint in (request.source, request.target):
         if context.connections.find(endpoint.label) is not None:
@@ -349,6 +350,33 @@ def _driver_versions() -> list[tuple[str, str]]:
         except Exception as exc:  # noqa: BLE001 - a driver that cannot load is reported, not fatal
             found.append((label, f"not available: {str(exc).splitlines()[0] if str(exc) else exc}"))
     return found
+
+
+def _cmd_history(args: argparse.Namespace, context: AppContext) -> int:
+    if args.log is not None:
+        record = context.history.get(args.log)
+        for line in context.history.log(record.id):
+            print(f"{line.at} {line.level:<7} {line.stage:<8} {line.message}")
+        return 0
+    filters = HistoryFilter(statuses=tuple(RunStatus(s) for s in args.status or ()),
+                            limit=args.limit if args.limit > 0 else None)
+    records = context.history.runs(filters)
+    if args.json:
+        json.dump([{"id": r.id, "run_id": r.run_id, "job": r.job, "source": r.source, "target": r.target,
+                    "query": r.query, "table": r.target_table, "mode": r.mode, "trigger": r.trigger.value,
+                    "status": r.status.value, "started": r.started.isoformat(),
+                    "finished": r.finished.isoformat() if r.finished else None, "rows_read": r.rows_read,
+                    "rows_written": r.rows_written, "error": r.error, "origin": r.origin} for r in records],
+                  sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    rows = [[str(r.id), r.started.astimezone().strftime("%Y-%m-%d %H:%M:%S"), r.status.value, r.source,
+             r.target, r.target_table, f"{r.rows_written:,}",
+             f"{r.seconds:.1f}" if r.seconds is not None else "", one_line(r.error or "")[:60]]
+            for r in records]
+    _print_table(rows, ["ID", "STARTED", "STATUS", "SOURCE", "TARGET", "TABLE", "ROWS", "SECONDS", "ERROR"],
+                 sys.stdout)
+    return 0
 
 
 def _cmd_info(args: argparse.Namespace, context: AppContext) -> int:
@@ -447,6 +475,14 @@ def build_parser() -> argparse.ArgumentParser:
     legacy.add_argument("path", help="the folder holding db_connections.json and .encryption_key")
     legacy.set_defaults(handler=_cmd_import_legacy)
 
+    history = commands.add_parser("history", help="past runs, newest first")
+    history.add_argument("--limit", type=int, default=50, help="at most N runs (default 50; 0 = all)")
+    history.add_argument("--status", action="append", choices=[s.value for s in RunStatus],
+                         help="only runs with this status (repeatable)")
+    history.add_argument("--log", type=int, metavar="ID", help="print the full log of run ID")
+    history.add_argument("--json", action="store_true", help="print the runs as JSON")
+    history.set_defaults(handler=_cmd_history)
+
     info = commands.add_parser("info", help="versions, drivers, keyring and app-data folder")
     info.set_defaults(handler=_cmd_info)
     return parser
@@ -467,7 +503,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context: AppContext | None = None
     error: str | None = None
     try:
-        context = AppContext.create(AppPaths.from_environment(override=args.home))
+        context = AppContext.create(AppPaths.from_environment(override=args.home), origin="cli")
         ensure_first_run(context)
         code = int(args.handler(args, context))
     except QdbmError as exc:

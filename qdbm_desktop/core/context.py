@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qdbm_desktop.core.connections import ConnectionStore
+from qdbm_desktop.core.history import HistoryStore
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.recent_queries import RecentQueries
 from qdbm_desktop.core.schedules import ScheduleStore
@@ -23,17 +24,19 @@ class AppContext:
     connections: ConnectionStore
     schedules: ScheduleStore
     recent_queries: RecentQueries
+    history: HistoryStore
     first_run_notices: list[str] = field(default_factory=list)
 
     @classmethod
-    def create(cls, paths: AppPaths, keyring_backend: Any | None = None) -> AppContext:
+    def create(cls, paths: AppPaths, keyring_backend: Any | None = None, origin: str = "gui") -> AppContext:
+        """Open every store under ``paths``; ``origin`` ("gui", "cli", "scheduler") marks its runs."""
         paths.ensure()
         box = SecretBox(paths.key_file, keyring_backend)
         return cls(paths=paths, secret_box=box, settings=SettingsStore(paths),
                    connections=ConnectionStore(paths, box), schedules=ScheduleStore(paths),
-                   recent_queries=RecentQueries(paths))
+                   recent_queries=RecentQueries(paths), history=HistoryStore(paths.history_file, origin))
 
     def notices(self) -> list[str]:
         """Things the user must be told: files set aside or read-only, first-run results."""
         return [*self.settings.notices, *self.connections.notices, *self.schedules.notices,
-                *self.recent_queries.notices, *self.first_run_notices]
+                *self.recent_queries.notices, *self.history.notices, *self.first_run_notices]

@@ -179,16 +179,33 @@ class HistoryStore:
     def __init__(self, path: Path, origin: str = "gui") -> None:
         self._path = path
         self._origin = origin
+        #: Things the user must be told (a damaged file set aside).
+        self.notices: list[str] = []
+        try:
+            self._create_schema()
+        except sqlite3.DatabaseError as exc:
+            if not path.exists() or "not a database" not in str(exc) and "malformed" not in str(exc):
+                raise
+            aside = path.with_name(f"{path.name}.corrupt-{_now().strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                part = Path(f"{path}{suffix}")
+                if part.exists():
+                    part.replace(Path(f"{aside}{suffix}"))
+            self.notices.append(f"the run history {path.name} could not be read ({exc}); it was kept as "
+                                f"{aside.name} and a new, empty history started")
+            self._create_schema()
+        self.mark_interrupted()
+
+    def _create_schema(self) -> None:
         with self._connect() as db:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise UsageError(
-                    f"{path} was written by a newer version of QDBM Desktop (history format {version}); "
-                    "update the app to read it"
+                    f"{self._path} was written by a newer version of QDBM Desktop (history format "
+                    f"{version}); update the app to read it"
                 )
             db.executescript(_SCHEMA)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        self.mark_interrupted()
 
     @property
     def path(self) -> Path:

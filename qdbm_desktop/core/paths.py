@@ -54,6 +54,11 @@ class AppPaths:
         return self.home / "recent-queries.json"
 
     @property
+    def history_file(self) -> Path:
+        """Every run and its log (SQLite)."""
+        return self.home / "history.sqlite3"
+
+    @property
     def key_file(self) -> Path:
         """The Fernet key, used only when no OS keyring is available."""
         return self.home / "secret.key"

@@ -105,3 +105,23 @@ def test_same_sqlite_file_as_source_and_target_needs_wal(home: Path, capsys: pyt
     assert code == 0, err
     with sqlite3.connect(home / "demo" / "demo_shop.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM customers_copy").fetchone() == (500,)
+
+
+def test_runs_of_the_command_line_are_in_its_history(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+               "--query", DEMO_QUERY, "--table", "orders_report")[0] == 0
+    code, _, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                       "--query", "SELECT * FROM no_such_table", "--table", "broken")
+    assert code != 0 and "no_such_table" in err
+
+    code, out, _ = run(capsys, "history", "--json")
+    assert code == 0
+    runs = json.loads(out)
+    assert [(r["status"], r["table"], r["origin"]) for r in runs] == [
+        ("failed", "broken", "cli"), ("succeeded", "orders_report", "cli")]
+    assert runs[1]["rows_written"] == 3000 and "no_such_table" in runs[0]["error"]
+
+    code, out, _ = run(capsys, "history", "--status", "failed")
+    assert code == 0 and "broken" in out and "orders_report" not in out
+    code, out, _ = run(capsys, "history", "--log", str(runs[1]["id"]))
+    assert code == 0 and "succeeded: 3,000 rows" in out

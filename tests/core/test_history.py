@@ -118,3 +118,15 @@ def test_a_finished_run_needs_an_outcome(tmp_path: Path) -> None:
     run = start(store)
     with pytest.raises(ValueError, match="outcome"):
         store.finish_run(run, RunStatus.RUNNING, 0, 0)
+
+
+def test_a_damaged_history_file_is_set_aside_and_a_new_one_started(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(b"this is not a database file, but it is long enough to look like a header" * 20)
+    store = HistoryStore(path)
+    assert store.runs() == []
+    (aside,) = tmp_path.glob("history.sqlite3.corrupt-*")
+    assert aside.read_bytes().startswith(b"this is not a database")
+    assert aside.name in store.notices[0]
+    start(store)
+    assert len(HistoryStore(path).runs()) == 1
