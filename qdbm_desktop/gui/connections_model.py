@@ -26,6 +26,7 @@ from qdbm_desktop.gui.icons import load_icon
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 REENTER_PASSWORD = "re-enter password"
+TESTING = "Testing…"
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -153,6 +154,19 @@ class ConnectionsModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[ConnectionRow] = []
         self._icons: dict[str, QIcon] = {}
+        self._testing: frozenset[str] = frozenset()
+
+    def set_testing(self, names: set[str] | frozenset[str]) -> None:
+        """Show "Testing…" as the last test of the connections named (a test is running)."""
+        changed = self._testing.symmetric_difference(names)
+        self._testing = frozenset(names)
+        for row, item in enumerate(self._rows):
+            if item.name in changed:
+                index = self.index(row, Column.LAST_TEST)
+                self.dataChanged.emit(index, index)
+
+    def is_testing(self, name: str) -> bool:
+        return name in self._testing
 
     def reload(self, rows: Sequence[ConnectionRow]) -> None:
         """Replace every row (the list is small, so a reset is simpler than a diff)."""
@@ -183,10 +197,14 @@ class ConnectionsModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = Column(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
+            if column is Column.LAST_TEST and row.name in self._testing:
+                return TESTING
             return self._display(row, column)
         if role == SORT_ROLE:
             return self._sort_key(row, column)
         if role == Qt.ItemDataRole.DecorationRole:
+            if column is Column.LAST_TEST and row.name in self._testing:
+                return None
             name = self._icon_name(row, column)
             return self._icon(name) if name else None
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -9,6 +9,7 @@ from qdbm_desktop.core.errors import MASK
 from qdbm_desktop.gui.connections_model import (
     REENTER_PASSWORD,
     SORT_ROLE,
+    TESTING,
     Column,
     ConnectionRow,
     ConnectionsModel,
@@ -130,3 +131,19 @@ def test_unreadable_password_and_last_test_outcome_carry_an_icon() -> None:
     ok, failed = icon(0, Column.LAST_TEST), icon(1, Column.LAST_TEST)
     assert not ok.isNull() and not failed.isNull() and ok.cacheKey() != failed.cacheKey()
     assert icon(2, Column.LAST_TEST) is None  # never tested
+
+
+def test_a_connection_being_tested_shows_testing_until_it_ends(qtmodeltester: Any) -> None:
+    model = ConnectionsModel()
+    model.reload(_rows())
+    qtmodeltester.check(model)
+    changed: list[int] = []
+    model.dataChanged.connect(lambda top, bottom, roles=(): changed.append(top.row()))
+    model.set_testing({"Orders (prod)"})
+    assert changed == [0]
+    assert model.index(0, Column.LAST_TEST).data() == TESTING
+    assert model.index(0, Column.LAST_TEST).data(Qt.ItemDataRole.DecorationRole) is None
+    assert model.is_testing("Orders (prod)")
+    model.set_testing(set())
+    assert model.index(0, Column.LAST_TEST).data() == "ok: PostgreSQL 16.4"
+    assert changed == [0, 0]
