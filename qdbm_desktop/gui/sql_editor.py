@@ -98,6 +98,13 @@ def _kind(token: Token) -> TokenKind | None:
     return None
 
 
+def _is_qualified(tokens: list[Token], index: int) -> bool:
+    """Whether the word at ``index`` is part of a dotted name (``c.name``, ``date.x``), so not a keyword."""
+    before = tokens[index - 1] if index > 0 else None
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    return any(t is not None and t.token_type == TokenType.DOT for t in (before, after))
+
+
 @dataclass(frozen=True)
 class Span:
     """A highlighted stretch of one line: ``length`` characters from ``start``."""
@@ -146,9 +153,11 @@ def highlight_line(text: str, carry: int, dialect: Dialect) -> tuple[list[Span],
             add(first, gap_start + len(gap.rstrip()), TokenKind.COMMENT)
 
     position = 0
-    for token in tokens:
+    for index, token in enumerate(tokens):
         add_comments(position, token.start)
         kind = _kind(token)
+        if kind == TokenKind.KEYWORD and _is_qualified(tokens, index):
+            kind = None
         if kind is not None:
             add(token.start, token.end + 1, kind)
         position = token.end + 1

@@ -53,6 +53,16 @@ def test_keywords_strings_numbers_and_quoted_names_get_their_own_formats(editor:
     assert keyword.fontWeight() == 700
 
 
+def test_word_in_a_dotted_name_is_a_name_even_if_it_is_a_keyword(editor: SqlEditor) -> None:
+    editor.set_connection_type("postgresql")
+    editor.setPlainText("SELECT c.name, date.day, name FROM customers c")
+
+    highlighted = [text for text, _ in _formats(editor, 0)]
+    assert highlighted.count("name") == 1
+    assert "date" not in highlighted
+    assert _kind_of(editor, 0, "FROM") == TokenKind.KEYWORD
+
+
 def test_line_comment_runs_to_the_end_of_its_line_only(editor: SqlEditor) -> None:
     editor.setPlainText("SELECT 1 -- the answer, 'not a string'\nFROM t")
 
