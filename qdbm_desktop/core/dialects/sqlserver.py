@@ -1,11 +1,55 @@
-"""Microsoft SQL Server through pyodbc and an installed ODBC driver."""
+"""Microsoft SQL Server through pyodbc and an installed ODBC driver.
+
+This module holds what is SQL Server's own: the connection string, T-SQL text (bracket-quoted
+names, DDL, MERGE, the staging swap), the type mapping both ways and the value checks. Sending
+it (streaming reads, parameter-array loads, transactions, error mapping) is the ODBC transport's
+job, in :mod:`.odbc`, which is tested through other ODBC drivers where no SQL Server runs.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+import struct
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from qdbm_desktop.core.dialects.base import ConnectParams, Dialect
-from qdbm_desktop.core.errors import DriverMissing
+from qdbm_desktop.core.dialects.base import (
+    BulkWriter,
+    ConnectParams,
+    Dialect,
+    LoadMode,
+    ReadStream,
+    TableName,
+)
+from qdbm_desktop.core.dialects.odbc import (
+    SQL_BIGINT,
+    SQL_BIT,
+    SQL_DECIMAL,
+    SQL_DOUBLE,
+    SQL_INTEGER,
+    SQL_REAL,
+    SQL_SMALLINT,
+    SQL_SS_TIMESTAMPOFFSET,
+    SQL_TYPE_DATE,
+    SQL_TYPE_TIMESTAMP,
+    SQL_VARBINARY,
+    SQL_WVARCHAR,
+    OdbcBatchLoader,
+    OdbcParam,
+    OdbcReadStream,
+    Statement,
+    driver_message,
+    load_pyodbc,
+    portable_from_description,
+    run_in_transaction,
+    sqlstate,
+)
+from qdbm_desktop.core.errors import ConnectFailed, DriverMissing, UsageError
+from qdbm_desktop.core.types import INT_RANGES, Column, Kind, PortableType, decimal_fit_error
 
 PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
 NO_DRIVER_HELP = (
@@ -13,17 +57,29 @@ NO_DRIVER_HELP = (
     "(Windows: the installer from Microsoft; macOS: brew install msodbcsql18; Linux: the msodbcsql18 "
     "package from Microsoft's repository)"
 )
+#: Friendly option names (URL query, profile options) and the ODBC keywords they set.
+OPTION_KEYWORDS = {
+    "encrypt": "Encrypt",
+    "trust_server_certificate": "TrustServerCertificate",
+    "trustservercertificate": "TrustServerCertificate",
+    "trusted_connection": "Trusted_Connection",
+    "authentication": "Authentication",
+    "application_intent": "ApplicationIntent",
+    "multi_subnet_failover": "MultiSubnetFailover",
+    "host_name_in_certificate": "HostNameInCertificate",
+}
+#: The widest exact number SQL Server holds, and the scale given to a decimal without one.
+MAX_PRECISION = 38
+UNBOUNDED_DECIMAL = (38, 10)
+#: Longest nchar/nvarchar(n) and varbinary(n); longer ones are (max) types.
+MAX_NCHAR, MAX_VARBINARY = 4000, 8000
+MAX_IDENTIFIER = 128
+_UTC = timezone.utc
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _pyodbc() -> Any:
-    try:
-        import pyodbc
-    except ImportError as exc:
-        raise DriverMissing(
-            f"pyodbc cannot be loaded ({exc}); on Linux install unixODBC (apt install unixodbc), "
-            "on macOS brew install unixodbc"
-        ) from exc
-    return pyodbc
+    return load_pyodbc()
 
 
 def installed_drivers() -> list[str]:
@@ -33,6 +89,13 @@ def installed_drivers() -> list[str]:
                                         if n in PREFERRED_DRIVERS else 0, n))
 
 
+def no_driver_message() -> str:
+    """Says no SQL Server driver is installed, what pyodbc does see, and how to get one."""
+    seen = _pyodbc().drivers()
+    listed = ", ".join(f'"{d}"' for d in seen) if seen else "none"
+    return f"{NO_DRIVER_HELP}; ODBC drivers found: {listed}"
+
+
 def _odbc_value(value: str) -> str:
     # ODBC connection string values with ; { } or spaces at the ends are brace-quoted.
     if any(ch in value for ch in ";{}") or value != value.strip():
@@ -40,20 +103,274 @@ def _odbc_value(value: str) -> str:
     return value
 
 
+# -- types: SQL Server -> portable -----------------------------------------------------------------
+
+_TYPE_NAME = re.compile(r"\s*([a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(max|\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*")
+
+
+def portable_from_type_name(type_name: str) -> PortableType:
+    """The portable type of a SQL Server type as the catalog spells it (``decimal(12,2)``,
+    ``nvarchar(max)``, ``datetimeoffset(7)``; lengths in characters for n-types)."""
+    match = _TYPE_NAME.fullmatch(type_name.lower())
+    if not match:
+        return PortableType(Kind.TEXT)
+    name, first, second = match.group(1), match.group(2), match.group(3)
+    size = int(first) if first and first != "max" else None
+    if name == "bit":
+        return PortableType(Kind.BOOLEAN)
+    if name in ("tinyint", "smallint"):
+        return PortableType(Kind.INT16)
+    if name == "int":
+        return PortableType(Kind.INT32)
+    if name == "bigint":
+        return PortableType(Kind.INT64)
+    if name in ("decimal", "numeric"):
+        precision = size if size is not None else 18
+        return PortableType(Kind.DECIMAL, precision=precision, scale=int(second) if second else 0)
+    if name == "money":
+        return PortableType(Kind.DECIMAL, precision=19, scale=4)
+    if name == "smallmoney":
+        return PortableType(Kind.DECIMAL, precision=10, scale=4)
+    if name == "real":
+        return PortableType(Kind.FLOAT32)
+    if name == "float":
+        return PortableType(Kind.FLOAT32 if size is not None and size <= 24 else Kind.FLOAT64)
+    if name in ("char", "nchar"):
+        return PortableType(Kind.CHAR, length=size or 1) if first != "max" else PortableType(Kind.TEXT)
+    if name in ("varchar", "nvarchar"):
+        return PortableType(Kind.VARCHAR, length=size or 1) if first != "max" else PortableType(Kind.TEXT)
+    if name == "sysname":
+        return PortableType(Kind.VARCHAR, length=128)
+    if name in ("text", "ntext", "xml"):
+        return PortableType(Kind.TEXT)
+    if name in ("binary", "varbinary"):
+        return PortableType(Kind.BINARY, length=size or 1) if first != "max" else PortableType(Kind.BINARY)
+    if name in ("timestamp", "rowversion"):
+        return PortableType(Kind.BINARY, length=8)
+    if name in ("image", "hierarchyid", "geometry", "geography"):
+        return PortableType(Kind.BINARY)
+    if name == "date":
+        return PortableType(Kind.DATE)
+    if name == "time":
+        return PortableType(Kind.TIME)
+    if name in ("datetime", "datetime2", "smalldatetime"):
+        return PortableType(Kind.TIMESTAMP)
+    if name == "datetimeoffset":
+        return PortableType(Kind.TIMESTAMPTZ)
+    if name == "uniqueidentifier":
+        return PortableType(Kind.UUID)
+    if name == "json":
+        return PortableType(Kind.JSON)
+    return PortableType(Kind.TEXT)
+
+
+def _datetimeoffset(raw: bytes) -> datetime:
+    """SQL_SS_TIMESTAMPOFFSET_STRUCT (which pyodbc hands over as bytes) as an aware datetime."""
+    year, month, day, hour, minute, second, nanos, off_h, off_m = struct.unpack("<6hI2h", raw)
+    zone = timezone(timedelta(hours=off_h, minutes=off_m))
+    return datetime(year, month, day, hour, minute, second, nanos // 1000, tzinfo=zone)
+
+
+def _to_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _to_time(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    text = str(value)
+    head, _, fraction = text.partition(".")
+    return time.fromisoformat(head + ("." + fraction[:6].ljust(6, "0") if fraction else ""))
+
+
+def _to_bytes(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else bytes(value)
+
+
+def _read_converter(kind: Kind) -> Callable[[Any], Any] | None:
+    if kind is Kind.UUID:
+        return _to_uuid
+    if kind is Kind.TIME:
+        return _to_time
+    if kind is Kind.BINARY:
+        return _to_bytes
+    if kind is Kind.BOOLEAN:
+        return bool
+    return None
+
+
+# -- types: portable -> values to bind ---------------------------------------------------------
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (Decimal, float)) and value == value and not math.isinf(value) \
+            and value == int(value):
+        return int(value)
+    raise ValueError(f"{value!r} is not an integer")
+
+
+def _int_check(kind: Kind, label: str) -> Callable[[Any], int]:
+    low, high = INT_RANGES[kind]
+
+    def check(value: Any) -> int:
+        if type(value) is not int:
+            value = _as_int(value)
+        if not low <= value <= high:
+            raise ValueError(f"{value} is out of range for {label}")
+        return value
+
+    return check
+
+
+def _decimal_check(precision: int, scale: int) -> Callable[[Any], Decimal]:
+    def check(value: Any) -> Decimal:
+        if value.__class__ is not Decimal:
+            if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+                raise ValueError(f"{value} cannot be stored: SQL Server has no NaN or Infinity")
+            try:
+                value = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
+            except (InvalidOperation, TypeError):
+                raise ValueError(f"{value!r} is not a number") from None
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be stored: SQL Server has no NaN or Infinity")
+        problem = decimal_fit_error(value, precision, scale)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return check
+
+
+def _float_check(single: bool) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        value = float(value)
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError(f"{value} cannot be stored: SQL Server has no NaN or Infinity")
+        if single and abs(value) > _FLOAT32_MAX:
+            raise ValueError(f"{value!r} is out of range for real")
+        return value
+
+    return check
+
+
+def _bool_check(value: Any) -> bool:
+    if value is True or value is False:
+        return value
+    if value in (0, 1):
+        return bool(value)
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+def _text_check(limit: int | None, label: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if type(value) is not str:
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                raise ValueError(f"a bytes value cannot be stored in {label}")
+            value = str(value)
+        if value.isascii():
+            if limit is not None and len(value) > limit:
+                raise ValueError(f"text of {len(value)} characters is longer than {label}")
+            return value
+        try:
+            units = len(value.encode("utf-16-le")) // 2
+        except UnicodeEncodeError:
+            raise ValueError("text holding a lone surrogate is not valid Unicode") from None
+        if limit is not None and units > limit:
+            # nvarchar(n) counts UTF-16 code units: a character outside the BMP takes two.
+            raise ValueError(f"text of {units} UTF-16 code units is longer than {label}")
+        return value
+
+    return check
+
+
+def _binary_check(limit: int | None) -> Callable[[Any], bytes]:
+    def check(value: Any) -> bytes:
+        if not isinstance(value, bytes):
+            if not isinstance(value, (bytearray, memoryview)):
+                raise ValueError(f"a {type(value).__name__} value is not binary")
+            value = bytes(value)
+        if limit is not None and len(value) > limit:
+            raise ValueError(f"{len(value)} bytes are longer than varbinary({limit})")
+        return value
+
+    return check
+
+
+def _date_check(value: Any) -> date:
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise ValueError(f"{value!r} is not a date")
+    return value
+
+
+def _time_text(value: Any) -> str:
+    # Bound as text: ODBC's SQL_TYPE_TIME has no fraction of a second; time(7) parses this one.
+    if not isinstance(value, time):
+        raise ValueError(f"{value!r} is not a time")
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def _timestamp_check(value: Any) -> datetime:
+    # A zoned instant into a column without zone is stored as UTC, as promised in types.py.
+    if not isinstance(value, datetime):
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        raise ValueError(f"{value!r} is not a timestamp")
+    if value.tzinfo is not None:
+        return value.astimezone(_UTC).replace(tzinfo=None)
+    return value
+
+
+def _timestamptz_text(value: Any) -> str:
+    # Bound as ISO 8601 text with its offset, which datetimeoffset parses whatever the session's
+    # DATEFORMAT; a value without zone is taken to be UTC.
+    if not isinstance(value, datetime):
+        raise ValueError(f"{value!r} is not a timestamp")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_UTC)
+    return value.isoformat(timespec="microseconds")
+
+
+def _uuid_text(value: Any) -> str:
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a UUID") from None
+
+
+def _json_check(value: Any) -> str:
+    if type(value) is not str:
+        raise ValueError(f"a {type(value).__name__} value is not JSON text")
+    return _text_check(None, "nvarchar(max)")(value)
+
+
 class SQLServerDialect(Dialect):
     name = "sqlserver"
     display_name = "SQL Server"
     default_port = 1433
     fields = ("host", "port", "database", "user", "password", "driver")
+    max_identifier_length = MAX_IDENTIFIER
+
+    # -- connecting -----------------------------------------------------------------------------
 
     def connection_string(self, params: ConnectParams) -> str:
+        """The ODBC connection string: driver (the best installed one unless given), server with
+        instance or port, database, login (Windows authentication when no user is given), and
+        the options (``encrypt``, ``trust_server_certificate``, ``instance`` ...)."""
         driver = params.driver
         if not driver:
             found = installed_drivers()
             if not found:
-                raise DriverMissing(NO_DRIVER_HELP)
+                raise DriverMissing(no_driver_message())
             driver = found[0]
+        options = dict(params.options)
+        instance = next((options.pop(k) for k in list(options) if k.lower() == "instance"), None)
         server = params.host or "localhost"
+        if instance and "\\" not in server:
+            server = f"{server}\\{instance}"
         if params.port and "\\" not in server:
             server = f"{server},{params.port}"
         parts = {"DRIVER": driver, "SERVER": server}
@@ -62,15 +379,30 @@ class SQLServerDialect(Dialect):
         if params.user:
             parts["UID"] = params.user
             parts["PWD"] = params.password or ""
-        else:
+        elif not any(k.lower() in ("authentication", "trusted_connection") for k in options):
             parts["Trusted_Connection"] = "yes"
-        parts.update(params.options)
+        for key, value in options.items():
+            parts[OPTION_KEYWORDS.get(key.lower(), key)] = value
         return ";".join(f"{key}={_odbc_value(str(value))}" for key, value in parts.items())
 
     def connect(self, params: ConnectParams, timeout: float) -> Any:
         pyodbc = _pyodbc()
         conn_str = params.dsn or self.connection_string(params)
-        return pyodbc.connect(conn_str, timeout=max(1, int(round(timeout))), autocommit=False)
+        try:
+            connection = pyodbc.connect(conn_str, timeout=max(1, int(round(timeout))), autocommit=False)
+        except pyodbc.Error as exc:
+            state, message = sqlstate(exc), driver_message(exc)
+            if state == "IM002" or "can't open lib" in message.lower() or "file not found" in message.lower():
+                raise DriverMissing(f"the ODBC driver cannot be loaded ({message}); {no_driver_message()}") \
+                    from None
+            if "certificate" in message.lower():
+                raise ConnectFailed(f"{message}; if the server uses a self-signed certificate, set the "
+                                    "option trust_server_certificate=yes (or install its "
+                                    "certificate)") from None
+            raise
+        # pyodbc has no reader for datetimeoffset; it hands over the ODBC struct.
+        connection.add_output_converter(SQL_SS_TIMESTAMPOFFSET, _datetimeoffset)
+        return connection
 
     def server_version(self, connection: Any) -> str:
         cursor = connection.cursor()
@@ -81,3 +413,323 @@ class SQLServerDialect(Dialect):
         finally:
             cursor.close()
         return f"SQL Server {version} ({edition})"
+
+    # -- names ----------------------------------------------------------------------------------
+
+    def check_identifier(self, name: str) -> None:
+        if not name:
+            raise UsageError("an identifier cannot be empty")
+        if "\x00" in name:
+            raise UsageError(f"the name {name!r} holds a NUL character, which no database takes")
+        if len(name.encode("utf-16-le", "surrogatepass")) // 2 > MAX_IDENTIFIER:
+            raise UsageError(f"the name {name!r} is longer than SQL Server allows "
+                             f"({MAX_IDENTIFIER} characters)")
+
+    def quote_identifier(self, name: str) -> str:
+        self.check_identifier(name)
+        return "[" + name.replace("]", "]]") + "]"
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def describe_sql(self) -> str:
+        """The statement that describes a query's result without running it."""
+        return "EXEC sp_describe_first_result_set @tsql = ?"
+
+    def _describe(self, connection: Any, query: str) -> list[tuple[str, str, bool]] | None:
+        """(name, system type name, nullable) of each result column, or None when the server
+        cannot describe the query without running it (temporary tables, dynamic SQL)."""
+        pyodbc = _pyodbc()
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.describe_sql(), query)
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        except pyodbc.Error:
+            connection.rollback()
+            return None
+        finally:
+            cursor.close()
+        at = {n: i for i, n in enumerate(names)}
+        return [(str(r[at["name"]] or ""), str(r[at["system_type_name"]] or ""), bool(r[at["is_nullable"]]))
+                for r in rows if not r[at["is_hidden"]]]
+
+    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
+        """Stream ``query`` with ``fetchmany``. SQL Server has no read-only transaction: give the
+        connection a login that may only read (``db_datareader``) to be sure nothing changes."""
+        if batch_size < 1:
+            raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        described = self._describe(connection, query)
+        cursor = connection.cursor()
+        try:
+            cursor.execute(query)
+            description = cursor.description
+            if description is None:
+                raise UsageError("the query returns no rows: give a SELECT (or another statement with a "
+                                 "result)")
+            columns: list[Column] = []
+            for index, desc in enumerate(description):
+                if described is not None and len(described) == len(description):
+                    _, type_name, nullable = described[index]
+                    if type_name.lower().startswith("sql_variant"):
+                        raise UsageError(f"column {desc[0]!r} is sql_variant, which ODBC cannot return as "
+                                         "one type; CAST it in the query")
+                    columns.append(Column(desc[0], portable_from_type_name(type_name), nullable, type_name))
+                else:
+                    ptype = portable_from_description(desc)
+                    columns.append(Column(desc[0], ptype, bool(desc[6]), desc[1].__name__))
+        except BaseException:
+            cursor.close()
+            connection.rollback()
+            raise
+        return OdbcReadStream(connection, cursor, columns, [_read_converter(c.type.kind) for c in columns],
+                              batch_size)
+
+    # -- types ----------------------------------------------------------------------------------
+
+    def decimal_precision(self, ptype: PortableType) -> tuple[int, int]:
+        if ptype.precision is None:
+            return UNBOUNDED_DECIMAL
+        if ptype.precision > MAX_PRECISION:
+            raise UsageError(f"{ptype} is wider than SQL Server's decimal allows (precision "
+                             f"{MAX_PRECISION}); "
+                             "map the column to a narrower decimal or to text")
+        return ptype.precision, ptype.scale or 0
+
+    def native_type(self, ptype: PortableType) -> str:
+        kind, length = ptype.kind, ptype.length
+        if kind is Kind.DECIMAL:
+            precision, scale = self.decimal_precision(ptype)
+            return f"decimal({precision},{scale})"
+        if kind is Kind.CHAR:
+            return f"nchar({length})" if length is not None and length <= MAX_NCHAR else "nvarchar(max)"
+        if kind is Kind.VARCHAR:
+            return f"nvarchar({length})" if length is not None and length <= MAX_NCHAR else "nvarchar(max)"
+        if kind is Kind.BINARY:
+            fits = length is not None and length <= MAX_VARBINARY
+            return f"varbinary({length})" if fits else "varbinary(max)"
+        return _FIXED_NATIVE[kind]
+
+    def bulk_params(self, columns: Sequence[Column]) -> list[OdbcParam]:
+        """How each column's values are checked and bound for an INSERT into a table of ``columns``."""
+        params = []
+        for column in columns:
+            ptype, name = column.type, column.name
+            kind = ptype.kind
+            if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
+                sql_type = {Kind.INT16: SQL_SMALLINT, Kind.INT32: SQL_INTEGER, Kind.INT64: SQL_BIGINT}[kind]
+                params.append(OdbcParam(name, sql_type, 0, 0, _int_check(kind, self.native_type(ptype))))
+            elif kind is Kind.DECIMAL:
+                precision, scale = self.decimal_precision(ptype)
+                check = _decimal_check(precision, scale)
+                params.append(OdbcParam(name, SQL_DECIMAL, precision, scale, check))
+            elif kind in (Kind.FLOAT32, Kind.FLOAT64):
+                single = kind is Kind.FLOAT32
+                params.append(OdbcParam(name, SQL_REAL if single else SQL_DOUBLE, 0, 0, _float_check(single)))
+            elif kind is Kind.BOOLEAN:
+                params.append(OdbcParam(name, SQL_BIT, 1, 0, _bool_check))
+            elif kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
+                native = self.native_type(ptype)
+                limit = ptype.length if ptype.length is not None and ptype.length <= MAX_NCHAR else None
+                params.append(OdbcParam(name, SQL_WVARCHAR, 0, 0, _text_check(limit, native), "text"))
+            elif kind is Kind.JSON:
+                params.append(OdbcParam(name, SQL_WVARCHAR, 0, 0, _json_check, "text"))
+            elif kind is Kind.BINARY:
+                limit = ptype.length if ptype.length is not None and ptype.length <= MAX_VARBINARY else None
+                params.append(OdbcParam(name, SQL_VARBINARY, 0, 0, _binary_check(limit), "binary"))
+            elif kind is Kind.DATE:
+                params.append(OdbcParam(name, SQL_TYPE_DATE, 10, 0, _date_check))
+            elif kind is Kind.TIME:
+                params.append(OdbcParam(name, SQL_WVARCHAR, 16, 0, _time_text))
+            elif kind is Kind.TIMESTAMP:
+                params.append(OdbcParam(name, SQL_TYPE_TIMESTAMP, 27, 7, _timestamp_check))
+            elif kind is Kind.TIMESTAMPTZ:
+                params.append(OdbcParam(name, SQL_WVARCHAR, 32, 0, _timestamptz_text))
+            else:
+                params.append(OdbcParam(name, SQL_WVARCHAR, 36, 0, _uuid_text))
+        return params
+
+    # -- statements -----------------------------------------------------------------------------
+
+    def insert_sql(self, table: TableName, columns: Sequence[Column]) -> str:
+        names = ", ".join(self.quote_identifier(c.name) for c in columns)
+        return f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({', '.join('?' * len(columns))})"
+
+    def count_sql(self, table: TableName) -> str:
+        # COUNT(*) is an int and overflows past 2,147,483,647 rows.
+        return f"SELECT COUNT_BIG(*) FROM {self.qualified(table)}"
+
+    def create_table_sql(self, table: TableName, columns: Sequence[Column],
+                         primary_key: Sequence[str] = ()) -> str:
+        if not columns:
+            raise UsageError(f"table {table} needs at least one column")
+        names = {c.name for c in columns}
+        missing = [k for k in primary_key if k not in names]
+        if missing:
+            raise UsageError(f"key column(s) {', '.join(map(repr, missing))} are not among the columns")
+        parts = []
+        for column in columns:
+            native = self.native_type(column.type)
+            if column.name in primary_key and native.endswith("(max)"):
+                raise UsageError(f"key column {column.name!r} is {column.type}, which SQL Server cannot "
+                                 "index "
+                                 f"({native}); give it a varchar(n) with n <= 450 (900 bytes) or binary(n)")
+            not_null = " NOT NULL" if not column.nullable or column.name in primary_key else ""
+            parts.append(f"{self.quote_identifier(column.name)} {native}{not_null}")
+        if primary_key:
+            parts.append(f"PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
+        return f"CREATE TABLE {self.qualified(table)} ({', '.join(parts)})"
+
+    def rename_statement(self, staging: TableName, target: TableName) -> Statement:
+        """sp_rename takes the new name bare: brackets there would become part of the name."""
+        if (staging.schema or None) != (target.schema or None):
+            raise UsageError(f"the staging table {staging} and the target {target} are in different schemas")
+        return ("EXEC sp_rename @objname = ?, @newname = ?, @objtype = 'OBJECT'",
+                (self.qualified(staging), target.name))
+
+    def merge_sql(self, target: TableName, staging: TableName, columns: Sequence[Column],
+                  keys: Sequence[str]) -> str:
+        names = [c.name for c in columns]
+        if not keys:
+            raise UsageError("upsert needs key columns")
+        unknown = [k for k in keys if k not in names]
+        if unknown:
+            raise UsageError(f"upsert key {unknown[0]!r} is not a column of the loaded data")
+        q = self.quote_identifier
+        on = " AND ".join(f"[t].{q(k)} = [s].{q(k)}" for k in keys)
+        updates = ", ".join(f"[t].{q(n)} = [s].{q(n)}" for n in names if n not in keys)
+        insert_names = ", ".join(q(n) for n in names)
+        insert_values = ", ".join(f"[s].{q(n)}" for n in names)
+        # HOLDLOCK: without it two MERGEs at once may both decide to insert the same key.
+        statement = (f"MERGE INTO {self.qualified(target)} WITH (HOLDLOCK) AS [t] "
+                     f"USING {self.qualified(staging)} AS [s] ON ({on}) ")
+        if updates:
+            statement += f"WHEN MATCHED THEN UPDATE SET {updates} "
+        return statement + f"WHEN NOT MATCHED THEN INSERT ({insert_names}) VALUES ({insert_values});"
+
+    def finalize_statements(self, mode: LoadMode, target: TableName, staging: TableName,
+                            columns: Sequence[Column], keys: Sequence[str],
+                            exists_now: bool) -> list[Statement]:
+        """The final step's statements, run in one transaction (SQL Server DDL is transactional)."""
+        target_q, staging_q = self.qualified(target), self.qualified(staging)
+        if mode is LoadMode.CREATE and exists_now:
+            raise UsageError(f"table {target} already exists (mode 'create' makes a new table; "
+                             "use append, truncate, replace or upsert for an existing one)")
+        if mode in (LoadMode.REPLACE, LoadMode.CREATE) or not exists_now:
+            statements: list[Statement] = []
+            if exists_now:
+                statements.append((f"DROP TABLE {target_q}", ()))
+            return [*statements, self.rename_statement(staging, target)]
+        names = ", ".join(self.quote_identifier(c.name) for c in columns)
+        insert = (f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q}", ())
+        if mode is LoadMode.APPEND:
+            body: list[Statement] = [insert]
+        elif mode is LoadMode.TRUNCATE:
+            # TRUNCATE is transactional in SQL Server: a rollback brings the rows back.
+            body = [(f"TRUNCATE TABLE {target_q}", ()), insert]
+        elif mode is LoadMode.UPSERT:
+            body = [(self.merge_sql(target, staging, columns, keys), ())]
+        else:
+            raise UsageError(f"unknown load mode {mode!r}")
+        return [*body, (f"DROP TABLE {staging_q}", ())]
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def prepare_for_load(self, connection: Any) -> None:
+        cursor = connection.cursor()
+        try:
+            # Any error inside a transaction rolls all of it back, not just the failing statement.
+            cursor.execute("SET XACT_ABORT ON")
+        finally:
+            cursor.close()
+
+    def table_exists(self, connection: Any, table: TableName) -> bool:
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT OBJECT_ID(?, N'U')", self.qualified(table))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row is not None and row[0] is not None
+
+    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+        if not self.table_exists(connection, table):
+            raise UsageError(f"table {table} does not exist")
+        cursor = connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT c.name, "
+                "CASE WHEN t.is_assembly_type = 1 THEN t.name ELSE TYPE_NAME(c.system_type_id) END, "
+                "c.max_length, c.precision, c.scale, c.is_nullable FROM sys.columns c "
+                "JOIN sys.types t ON t.user_type_id = c.user_type_id "
+                "WHERE c.object_id = OBJECT_ID(?, N'U') ORDER BY c.column_id", self.qualified(table))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        columns = []
+        for name, type_name, max_length, precision, scale, nullable in rows:
+            spelled = catalog_type_text(str(type_name), int(max_length), int(precision), int(scale))
+            columns.append(Column(str(name), portable_from_type_name(spelled), bool(nullable), spelled))
+        return columns
+
+    def row_count(self, connection: Any, table: TableName) -> int:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self.count_sql(table))
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+
+    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+        like = re.sub(r"([\\%_\[])", r"\\\1", prefix) + "%"
+        cursor = connection.cursor()
+        try:
+            if schema is None:
+                cursor.execute("SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID() "
+                               "AND name LIKE ? ESCAPE '\\' ORDER BY name", like)
+            else:
+                cursor.execute("SELECT name FROM sys.tables WHERE schema_id = SCHEMA_ID(?) "
+                               "AND name LIKE ? ESCAPE '\\' ORDER BY name", schema, like)
+            names = [str(r[0]) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+        return [TableName(n, schema) for n in names if n.startswith(prefix)]
+
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+        """Parameter arrays (``fast_executemany``) with explicit input sizes, 10,000 rows a call."""
+        return OdbcBatchLoader(connection, self.insert_sql(table, columns), self.bulk_params(columns))
+
+    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+                 columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
+        """One transaction: DROP, sp_rename, TRUNCATE, INSERT and MERGE all roll back in SQL Server."""
+        exists_now = self.table_exists(connection, target)
+        statements = self.finalize_statements(mode, target, staging, columns, keys, exists_now)
+        run_in_transaction(connection, statements)
+
+
+def catalog_type_text(type_name: str, max_length: int, precision: int, scale: int) -> str:
+    """A column's type spelled as in DDL from sys.columns (max_length in bytes, -1 for max)."""
+    name = type_name.lower()
+    if name in ("nchar", "nvarchar"):
+        return f"{name}(max)" if max_length == -1 else f"{name}({max_length // 2})"
+    if name in ("char", "varchar", "binary", "varbinary"):
+        return f"{name}(max)" if max_length == -1 else f"{name}({max_length})"
+    if name in ("decimal", "numeric"):
+        return f"{name}({precision},{scale})"
+    if name in ("time", "datetime2", "datetimeoffset"):
+        return f"{name}({scale})"
+    if name == "float":
+        return "real" if precision <= 24 else "float"
+    return name
+
+
+_FIXED_NATIVE: dict[Kind, str] = {
+    Kind.INT16: "smallint", Kind.INT32: "int", Kind.INT64: "bigint",
+    Kind.FLOAT32: "real", Kind.FLOAT64: "float", Kind.BOOLEAN: "bit",
+    Kind.TEXT: "nvarchar(max)", Kind.DATE: "date", Kind.TIME: "time(7)",
+    Kind.TIMESTAMP: "datetime2(7)", Kind.TIMESTAMPTZ: "datetimeoffset(7)",
+    Kind.JSON: "nvarchar(max)", Kind.UUID: "uniqueidentifier",
+}
+
+__all__ = ["NO_DRIVER_HELP", "PREFERRED_DRIVERS", "SQLServerDialect", "catalog_type_text",
+           "installed_drivers",
+           "portable_from_type_name"]
