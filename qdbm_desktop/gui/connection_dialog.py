@@ -19,7 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator
+from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -71,12 +71,12 @@ TNS_ADMIN_OPTION = "config_dir"
 _OPTION_SECRET_PREFIX = "option:"
 
 _OPTION_HINTS = {
-    "postgresql": "Passed to libpq, for example sslmode = require, sslrootcert = /path/to/ca.pem.",
-    "mysql": "Passed to MySQL Connector/Python, for example ssl_ca = /path/to/ca.pem.",
-    "sqlserver": "Added to the ODBC connection string, for example ApplicationIntent = ReadOnly.",
-    "oracle": "Passed to python-oracledb, for example wallet_location = /path/to/wallet.",
+    "postgresql": "Passed to libpq, e.g. sslmode = require, sslrootcert = /path/to/ca.pem.",
+    "mysql": "Passed to MySQL Connector/Python, e.g. ssl_ca = /path/to/ca.pem.",
+    "sqlserver": "Added to the ODBC connection string, e.g. ApplicationIntent = ReadOnly.",
+    "oracle": "Passed to python-oracledb, e.g. wallet_location = /path/to/wallet.",
 }
-_SECRET_OPTION_HINT = "Values of keys containing pass, pwd, secret or token are stored encrypted."
+_SECRET_OPTION_HINT = "Keys containing pass, pwd, secret or token are stored encrypted."
 
 
 def _yes(value: str | None) -> bool:
@@ -255,7 +255,8 @@ def _test_connection(store: ConnectionStore, draft: ConnectionDraft,
 class _FieldBox(QWidget):
     """A form field with the message that says what is wrong with it underneath."""
 
-    def __init__(self, field: QWidget | Sequence[QWidget], parent: QWidget | None = None) -> None:
+    def __init__(self, field: QWidget | Sequence[QWidget], parent: QWidget | None = None,
+                 *, expand: bool = True) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -264,7 +265,9 @@ class _FieldBox(QWidget):
         line.setContentsMargins(0, 0, 0, 0)
         widgets = [field] if isinstance(field, QWidget) else list(field)
         for i, widget in enumerate(widgets):
-            line.addWidget(widget, 1 if i == 0 else 0)
+            line.addWidget(widget, 1 if i == 0 and expand else 0)
+        if not expand:
+            line.addStretch(1)
         layout.addLayout(line)
         self.note = QLabel(self)
         self.note.setWordWrap(True)
@@ -347,7 +350,7 @@ class ConnectionDialog(QDialog):
 
         self._build()
         self._load(profile, duplicate)
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(620)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -651,7 +654,7 @@ class ConnectionDialog(QDialog):
         # Digits only; the range is checked on save, where the message can say what is wrong.
         self._port_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,5}"), self))
         self._port_edit.setMaximumWidth(self.fontMetrics().horizontalAdvance("0") * 10 + 24)
-        self._add_row("port", "&Port:", self._port_edit)
+        self._add_row("port", "&Port:", self._port_edit, expand=False)
 
         self._database_edit = QLineEdit(self)
         self._database_edit.setObjectName("databaseEdit")
@@ -718,7 +721,7 @@ class ConnectionDialog(QDialog):
         self._options_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         row_height = self._options_view.verticalHeader().defaultSectionSize()
         self._options_view.setFixedHeight(self._options_view.horizontalHeader().sizeHint().height()
-                                          + row_height * 3 + 4)
+                                          + row_height * 2 + 4)
         self._add_option_button = QPushButton("&Add", self)
         self._add_option_button.setToolTip("Add a driver option")
         self._add_option_button.clicked.connect(self._on_add_option_button_clicked)
@@ -789,8 +792,9 @@ class ConnectionDialog(QDialog):
                              self._options_view, self._add_option_button, self._remove_option_button,
                              self._test_button, self._ok_button])
 
-    def _add_row(self, field: str, label: str, widget: QWidget | Sequence[QWidget]) -> None:
-        box = _FieldBox(widget, self)
+    def _add_row(self, field: str, label: str, widget: QWidget | Sequence[QWidget], *,
+                 expand: bool = True) -> None:
+        box = _FieldBox(widget, self, expand=expand)
         box.setObjectName(f"{field}Field")
         text_label = QLabel(label, self)
         first = widget if isinstance(widget, QWidget) else widget[0]
@@ -915,6 +919,20 @@ class ConnectionDialog(QDialog):
             self._fill_drivers()
         if type_name == "sqlite":
             self._update_path_note()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # Wrapped notes and messages need more height at a narrower width, which a window's
+        # minimum size does not account for: without this the rows would overlap.
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        needed = layout.totalHeightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+            if self.height() < needed:
+                self.resize(self.width(), needed)
 
     def _fill_drivers(self) -> None:
         if self._drivers is None:
@@ -957,6 +975,7 @@ class ConnectionDialog(QDialog):
 
     def _update_path_note(self) -> None:
         self._boxes["path"].set_note(self._sqlite_new_file_note())
+        self._fit_height()
 
     def _reset_test_button(self) -> None:
         self._test_button.setText("Test c&onnection")
@@ -969,6 +988,7 @@ class ConnectionDialog(QDialog):
         else:
             icon = load_icon("test-ok" if ok else "test-failed")
             self._test_icon.setPixmap(icon.pixmap(QSize(18, 18), self.devicePixelRatioF()))
+        self._fit_height()
 
     # -- validation and saving --------------------------------------------------------------
 
@@ -1053,6 +1073,7 @@ class ConnectionDialog(QDialog):
                 if not box.has_error:
                     box.set_error(message[0].upper() + message[1:])
             self._field_widget(problems[0][0]).setFocus(Qt.FocusReason.OtherFocusReason)
+            self._fit_height()
             return False
         created_file: Path | None = None
         if draft.profile.type == "sqlite" and self._sqlite_new_file_note():
@@ -1078,6 +1099,7 @@ class ConnectionDialog(QDialog):
                 created_file.unlink(missing_ok=True)
             self._form_error.setText(f"The connection was not saved: {exc}")
             self._form_error.setVisible(True)
+            self._fit_height()
             return False
         self._saved_name = saved.name
         self._saved_profile = saved
@@ -1178,6 +1200,15 @@ class ConnectionDialog(QDialog):
     def done(self, result: int) -> None:
         self._forget_test()
         super().done(result)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_height()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._forget_test()
