@@ -30,6 +30,7 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import ensure_first_run
 from qdbm_desktop.core.dialects import DIALECTS
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
+from qdbm_desktop.core.drivers import driver_versions
 from qdbm_desktop.core.errors import MASK, QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.history import HistoryFilter, RunStatus
 from qdbm_desktop.core.legacy import import_legacy
@@ -333,25 +334,6 @@ def _cmd_import_legacy(args: argparse.Namespace, context: AppContext) -> int:
     return 0
 
 
-def _driver_versions() -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    from qdbm_desktop.core.dialects.mysql import driver_description
-
-    checks: list[tuple[str, Callable[[], str]]] = [
-        ("PostgreSQL", lambda: "psycopg " + __import__("psycopg").__version__),
-        ("MySQL / MariaDB", driver_description),
-        ("SQLite", lambda: "sqlite3 " + __import__("sqlite3").sqlite_version),
-        ("SQL Server", lambda: "pyodbc " + __import__("pyodbc").version),
-        ("Oracle", lambda: "oracledb " + __import__("oracledb").__version__),
-    ]
-    for label, probe in checks:
-        try:
-            found.append((label, probe()))
-        except Exception as exc:  # noqa: BLE001 - a driver that cannot load is reported, not fatal
-            found.append((label, f"not available: {str(exc).splitlines()[0] if str(exc) else exc}"))
-    return found
-
-
 def _cmd_history(args: argparse.Namespace, context: AppContext) -> int:
     if args.log is not None:
         record = context.history.get(args.log)
@@ -385,7 +367,7 @@ def _cmd_info(args: argparse.Namespace, context: AppContext) -> int:
     print(f"app data: {context.paths.home}")
     status = context.secret_box.status
     print(f"keyring: {status.backend}" + (" (fallback: no OS keyring)" if status.file_fallback else ""))
-    for label, text in _driver_versions():
+    for label, text in driver_versions():
         print(f"{label}: {text}")
     return 0
 

@@ -130,7 +130,7 @@ class Progress:
 
 
 class ProgressCallback(Protocol):
-    def __call__(self, progress: Progress) -> None: ...
+    def __call__(self, progress: Progress, /) -> None: ...
 
 
 def new_run_id() -> str:
@@ -147,7 +147,7 @@ class LogEntry:
 
 
 class LogCallback(Protocol):
-    def __call__(self, entry: LogEntry) -> None: ...
+    def __call__(self, entry: LogEntry, /) -> None: ...
 
 
 @dataclass
@@ -171,6 +171,7 @@ class MigrationResult:
 class MigrationPlan:
     """What a run would do, for ``--dry-run`` and the GUI's Show SQL."""
 
+    #: The query's columns that go to the target, each beside its target column.
     source_columns: list[Column]
     target_columns: list[Column]
     target_exists: bool
@@ -603,6 +604,8 @@ class _Run:
             reader.join(timeout=5)
         for warning in getattr(stream, "warnings", []):
             self.note(Stage.READ, warning, "warning")
+        for warning in getattr(writer, "warnings", []):
+            self.note(Stage.LOAD, warning, "warning")
         self.note(Stage.LOAD, f"{self.result.rows_written:,} rows loaded into the staging table")
 
     def verify_staging(self, target_conn: Any) -> None:
@@ -769,6 +772,43 @@ def preview_query(endpoint: Endpoint, query: str, limit: int = 100, timeout: flo
     return QueryPreview(columns, list(rows[:limit]), len(rows) > limit)
 
 
+@dataclass(frozen=True)
+class TargetInfo:
+    """Whether a target table exists, its row count and columns (the Migrate page's indicator)."""
+
+    exists: bool
+    rows: int | None = None
+    columns: list[Column] = field(default_factory=list)
+
+
+def describe_target(endpoint: Endpoint, table: TableName, timeout: float = 30.0) -> TargetInfo:
+    """Look at ``table`` on ``endpoint`` without changing anything."""
+    dialect = endpoint.dialect
+    dialect.check_identifier(table.name)
+    secrets = endpoint.params.secret_values()
+    try:
+        conn = dialect.connect(endpoint.params, timeout)
+    except QdbmError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        message = f"cannot connect to {endpoint.label!r}: {one_line(str(exc))}"
+        raise UsageError(redact(message, secrets)) from exc
+    try:
+        if not dialect.table_exists(conn, table):
+            return TargetInfo(False)
+        return TargetInfo(True, dialect.row_count(conn, table), dialect.table_columns(conn, table))
+    except QdbmError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        message = f"cannot read {table} on {endpoint.label!r}: {one_line(str(exc))}"
+        raise UsageError(redact(message, secrets)) from exc
+    finally:
+        with suppress(Exception):
+            conn.rollback()
+        with suppress(Exception):
+            conn.close()
+
+
 def plan_migration(request: MigrationRequest) -> MigrationPlan:
     """Describe the query and the target, change nothing: the ``--dry-run`` view of a run."""
     validate_request(request)
@@ -800,7 +840,9 @@ def plan_migration(request: MigrationRequest) -> MigrationPlan:
         _FINAL_STEP[request.mode].format(table=request.table, keys=", ".join(request.keys)),
         "check the target's row count; drop the staging table",
     ]
-    return MigrationPlan(source_columns, columns, exists, create_sql, staging, steps)
+    positions = kept_positions(source_columns, request.column_map)
+    kept = source_columns if positions is None else [source_columns[i] for i in positions]
+    return MigrationPlan(kept, columns, exists, create_sql, staging, steps)
 
 
 _FINAL_STEP: dict[LoadMode, str] = {

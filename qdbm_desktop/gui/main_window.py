@@ -1,44 +1,50 @@
-"""The main window: the saved connections, the notices, the status of the secret store."""
+"""The main window: a sidebar to the pages, the notices, and a status bar of what is going on."""
 
 from __future__ import annotations
 
 import logging
 import platform
 from html import escape
+from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QModelIndex, QPersistentModelIndex, QSize, Qt, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, qVersion
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QApplication,
+    QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QStackedWidget,
     QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
+    QSystemTrayIcon,
     QTableView,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from qdbm_desktop import APP_NAME, __version__
 from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.drivers import driver_versions
 from qdbm_desktop.core.errors import QdbmError
-from qdbm_desktop.gui.connections_model import (
-    Column,
-    ConnectionRow,
-    ConnectionsModel,
-    ConnectionsProxyModel,
-    rows_from_store,
-)
+from qdbm_desktop.core.history import RunRecord
+from qdbm_desktop.core.legacy import LegacyImportReport, import_legacy
+from qdbm_desktop.core.migration import MigrationResult, Status
+from qdbm_desktop.gui.connections_model import ConnectionsModel, ConnectionsProxyModel
+from qdbm_desktop.gui.connections_page import ConnectionsPage
+from qdbm_desktop.gui.history_page import HistoryPage
 from qdbm_desktop.gui.icons import app_icon
+from qdbm_desktop.gui.migrate_page import MigratePage
 from qdbm_desktop.gui.notice_banner import NoticeBanner
+from qdbm_desktop.gui.schedules_page import SchedulesPage
+from qdbm_desktop.gui.settings_page import SettingsPage
 from qdbm_desktop.gui.ui_state import UiStateFile
+from qdbm_desktop.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -46,38 +52,36 @@ DEFAULT_SIZE = QSize(1280, 800)
 #: The key of this window's entry in ui-state.json.
 STATE_KEY = "main_window"
 KEY_FILE_LABEL = "Keyring: key file (no OS keyring)"
-# Wide enough for a typical path or host name; longer ones are elided, with the full text in the tooltip.
-_MAX_COLUMN_WIDTH = 420
-_COLUMN_PADDING = 16
+#: The pages, in sidebar order: (key, title, shortcut).
+PAGES = (
+    ("migrate", "Migrate", "Ctrl+1"),
+    ("connections", "Connections", "Ctrl+2"),
+    ("schedules", "Schedules", "Ctrl+3"),
+    ("history", "History", "Ctrl+4"),
+    ("settings", "Settings", "Ctrl+5"),
+)
+_PAGES_WITH_OWN_TITLE = frozenset({"connections", "settings"})
+_SHUTDOWN_WAIT_MS = 15_000
 
 
 def about_text() -> str:
-    """The About box: this version and the versions of what it runs on."""
+    """The About box: this version and the versions of what it runs on, drivers included."""
+    drivers = "".join(f"<tr><td>{escape(db)}</td><td>{escape(text)}</td></tr>"
+                      for db, text in driver_versions())
     return (
         f"<h3>{escape(APP_NAME)} {escape(__version__)}</h3>"
         "<p>Moves a SQL query's result from one database into a table of another.</p>"
         f"<p>Qt {escape(qVersion())} (PySide6 {escape(pyside_version)})<br>"
         f"Python {escape(platform.python_version())} on {escape(platform.system())}</p>"
+        f"<table cellspacing='4'>{drivers}</table>"
     )
 
 
-class MiddleElideDelegate(QStyledItemDelegate):
-    """Cuts long text short in the middle ("/home/…/demo_shop.sqlite") rather than at the end.
-
-    Signals: only those of ``QStyledItemDelegate``.
-    """
-
-    def initStyleOption(self, option: QStyleOptionViewItem,
-                        index: QModelIndex | QPersistentModelIndex) -> None:
-        super().initStyleOption(option, index)
-        option.textElideMode = Qt.TextElideMode.ElideMiddle
-
-
 class MainWindow(QMainWindow):
-    """The first window a user sees: the saved connections and anything they must be told.
+    """The app's window: Migrate, Connections, Schedules, History and Settings pages.
 
-    It reads everything from the ``AppContext`` it is given; its geometry is kept in the UI
-    state file and restored on the next start.
+    It builds every page on the ``AppContext`` it is given and one ``TaskRunner`` they share;
+    its geometry and last page are kept in the UI state file and restored on the next start.
 
     Signals: none of its own.
     """
@@ -86,52 +90,100 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self._context = context
         self._ui_state = UiStateFile(context.paths)
-        self._load_error: str | None = None
+        self._runner = TaskRunner(parent=self)
+        self._tray: QSystemTrayIcon | None = None
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
 
-        self._model = ConnectionsModel(self)
-        self._proxy = ConnectionsProxyModel(self)
-        self._proxy.setSourceModel(self._model)
+        self._migrate_page = MigratePage(context, self._runner, self)
+        self._connections_page = ConnectionsPage(context, self._runner, self)
+        self._schedules_page = SchedulesPage(context, self)
+        self._history_page = HistoryPage(context, self)
+        self._settings_page = SettingsPage(context, self)
+        self._pages: dict[str, QWidget] = {
+            "migrate": self._migrate_page,
+            "connections": self._connections_page,
+            "schedules": self._schedules_page,
+            "history": self._history_page,
+            "settings": self._settings_page,
+        }
 
         self._create_actions()
         self._create_menus()
-        self._create_toolbar()
         self._create_central_widget()
         self._create_status_bar()
+        self._create_tray()
+        self._connect_pages()
 
         self._restore_geometry()
+        self.show_page(self._ui_state.window_page(STATE_KEY) or "migrate")
         self.refresh()
 
     # -- public -----------------------------------------------------------------------------
 
     @property
+    def runner(self) -> TaskRunner:
+        return self._runner
+
+    @property
+    def migrate_page(self) -> MigratePage:
+        return self._migrate_page
+
+    @property
+    def connections_page(self) -> ConnectionsPage:
+        return self._connections_page
+
+    @property
+    def schedules_page(self) -> SchedulesPage:
+        return self._schedules_page
+
+    @property
+    def history_page(self) -> HistoryPage:
+        return self._history_page
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        return self._settings_page
+
+    @property
+    def sidebar(self) -> QListWidget:
+        return self._sidebar
+
+    @property
     def connections_model(self) -> ConnectionsModel:
-        return self._model
+        return self._connections_page.connections_model
 
     @property
     def proxy_model(self) -> ConnectionsProxyModel:
-        return self._proxy
+        return self._connections_page.proxy_model
 
     @property
     def table(self) -> QTableView:
-        return self._table
+        return self._connections_page.table
 
     @property
     def filter_edit(self) -> QLineEdit:
-        return self._filter_edit
+        return self._connections_page.filter_edit
+
+    @property
+    def count_label(self) -> QLabel:
+        return self._connections_page.count_label
 
     @property
     def notice_banner(self) -> NoticeBanner:
         return self._banner
 
     @property
-    def count_label(self) -> QLabel:
-        return self._count_label
-
-    @property
     def keyring_label(self) -> QLabel:
         return self._keyring_label
+
+    @property
+    def running_label(self) -> QLabel:
+        return self._running_label
+
+    @property
+    def next_run_label(self) -> QLabel:
+        return self._next_run_label
 
     @property
     def refresh_action(self) -> QAction:
@@ -141,23 +193,49 @@ class MainWindow(QMainWindow):
     def quit_action(self) -> QAction:
         return self._quit_action
 
+    @property
+    def import_action(self) -> QAction:
+        return self._import_action
+
+    def current_page(self) -> str:
+        return list(self._pages)[self._stack.currentIndex()]
+
+    def show_page(self, key: str) -> None:
+        """Switch to a page by its key (``migrate``, ``connections`` ...); unknown keys show Migrate."""
+        keys = list(self._pages)
+        index = keys.index(key) if key in keys else 0
+        self._sidebar.setCurrentRow(index)
+        self._stack.setCurrentIndex(index)
+        self._page_actions[index].setChecked(True)
+
     def refresh(self) -> None:
-        """Read the connections again from the store, then the notices and the key status."""
-        rows: list[ConnectionRow] = []
-        self._load_error = None
-        try:
-            rows = rows_from_store(self._context.connections)
-        except (QdbmError, OSError) as exc:
-            # The rest of the window still works; the banner says why the list is empty.
-            self._load_error = f"the saved connections cannot be read: {exc}"
-            log.warning("%s", self._load_error)
-        self._model.reload(rows)
-        self._fit_columns()
-        self._update_count()
+        """Read the connections, the notices and the key status again."""
+        self._connections_page.refresh()
+        self._migrate_page.refresh_connections()
+        self._update_next_run()
         self._banner.set_messages(self._notices(self._update_key_status()))
 
     def save_ui_state(self) -> None:
         self._ui_state.set_window_geometry(STATE_KEY, bytes(self.saveGeometry().data()))
+        self._ui_state.set_window_page(STATE_KEY, self.current_page())
+
+    def import_legacy_folder(self, folder: Path) -> LegacyImportReport | None:
+        """Import a Query DB Migrator config folder and say what came in and what did not."""
+        try:
+            report = import_legacy(self._context, folder)
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Import from Query DB Migrator", str(exc))
+            return None
+        self.refresh()
+        lines = [f"Imported {len(report.imported)}: " + (", ".join(report.imported) or "nothing")]
+        lines += [f"Skipped: {item}" for item in report.skipped]
+        lines += [f"Warning: {item}" for item in report.warnings]
+        box = QMessageBox(QMessageBox.Icon.Information, "Import from Query DB Migrator", lines[0],
+                          QMessageBox.StandardButton.Ok, self)
+        if len(lines) > 1:
+            box.setDetailedText("\n".join(lines))
+        box.open()
+        return report
 
     # -- building ---------------------------------------------------------------------------
 
@@ -169,6 +247,11 @@ class MainWindow(QMainWindow):
         self._refresh_action.setToolTip("Read the saved connections again (Ctrl+R)")
         self._refresh_action.triggered.connect(self._on_refresh_action_triggered)
 
+        self._import_action = QAction("&Import from Query DB Migrator…", self)
+        self._import_action.setToolTip(
+            "Import the connections, batch size and schedules of its config/ folder")
+        self._import_action.triggered.connect(self._on_import_action_triggered)
+
         self._quit_action = QAction("&Quit", self)
         # Spelled out: QKeySequence.StandardKey.Quit is empty on Windows.
         self._quit_action.setShortcut(QKeySequence("Ctrl+Q"))
@@ -179,87 +262,120 @@ class MainWindow(QMainWindow):
         self._about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self._about_action.triggered.connect(self._on_about_action_triggered)
 
-        self._find_action = QAction("&Filter connections", self)
-        self._find_action.setShortcut(QKeySequence.StandardKey.Find)
-        self._find_action.triggered.connect(self._on_find_action_triggered)
+        group = QActionGroup(self)
+        self._page_actions: list[QAction] = []
+        for index, (_key, title, shortcut) in enumerate(PAGES):
+            action = QAction(f"&{title}", self)
+            action.setCheckable(True)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(lambda _checked=False, i=index: self._on_page_action_triggered(i))
+            group.addAction(action)
+            self._page_actions.append(action)
 
     def _create_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self._import_action)
+        file_menu.addSeparator()
         file_menu.addAction(self._quit_action)
         view_menu = self.menuBar().addMenu("&View")
+        for action in self._page_actions:
+            view_menu.addAction(action)
+        view_menu.addSeparator()
         view_menu.addAction(self._refresh_action)
-        view_menu.addAction(self._find_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self._about_action)
 
-    def _create_toolbar(self) -> None:
-        toolbar = QToolBar("Main toolbar", self)
-        toolbar.setObjectName("mainToolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.setIconSize(QSize(20, 20))
-        toolbar.addAction(self._refresh_action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-
     def _create_central_widget(self) -> None:
         central = QWidget(self)
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(12, 10, 12, 6)
-        layout.setSpacing(8)
-
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
         self._banner = NoticeBanner(central)
-        layout.addWidget(self._banner)
+        banner_box = QVBoxLayout()
+        banner_box.setContentsMargins(12, 8, 12, 0)
+        banner_box.addWidget(self._banner)
+        outer.addLayout(banner_box)
 
-        header = QHBoxLayout()
-        title = QLabel("Connections", central)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        title.setFont(font)
-        header.addWidget(title)
-        header.addStretch(1)
-        self._filter_edit = QLineEdit(central)
-        self._filter_edit.setObjectName("connectionsFilter")
-        self._filter_edit.setPlaceholderText("Filter by name, type, host, database, user…")
-        self._filter_edit.setAccessibleName("Filter connections")
-        self._filter_edit.setClearButtonEnabled(True)
-        self._filter_edit.setMinimumWidth(320)
-        self._filter_edit.textChanged.connect(self._on_filter_edit_text_changed)
-        header.addWidget(self._filter_edit)
-        layout.addLayout(header)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        self._sidebar = QListWidget(central)
+        self._sidebar.setObjectName("sidebar")
+        self._sidebar.setAccessibleName("Pages")
+        self._sidebar.setIconSize(QSize(20, 20))
+        self._sidebar.setFrameShape(QListWidget.Shape.NoFrame)
+        self._sidebar.setSpacing(2)
+        icons = {
+            "migrate": QStyle.StandardPixmap.SP_ArrowRight,
+            "connections": QStyle.StandardPixmap.SP_DriveNetIcon,
+            "schedules": QStyle.StandardPixmap.SP_FileDialogDetailedView,
+            "history": QStyle.StandardPixmap.SP_FileDialogContentsView,
+            "settings": QStyle.StandardPixmap.SP_FileDialogInfoView,
+        }
+        for key, title, shortcut in PAGES:
+            item = QListWidgetItem(self.style().standardIcon(icons[key]), title)
+            item.setToolTip(f"{title} ({shortcut})")
+            item.setSizeHint(QSize(130, 36))
+            self._sidebar.addItem(item)
+        self._sidebar.setFixedWidth(140)
+        self._sidebar.currentRowChanged.connect(self._on_sidebar_current_row_changed)
+        body.addWidget(self._sidebar)
 
-        self._table = QTableView(central)
-        self._table.setObjectName("connectionsTable")
-        self._table.setAccessibleName("Saved connections")
-        self._table.setModel(self._proxy)
-        self._table.setSortingEnabled(True)
-        self._table.sortByColumn(Column.NAME, Qt.SortOrder.AscendingOrder)
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self._table.setAlternatingRowColors(True)
-        self._table.setWordWrap(False)
-        # Paths keep both their folder and their file name in view when cut short.
-        self._table.setItemDelegateForColumn(Column.LOCATION, MiddleElideDelegate(self._table))
-        self._table.setIconSize(QSize(18, 18))
-        self._table.verticalHeader().setVisible(False)
-        self._table.horizontalHeader().setStretchLastSection(True)
-        self._table.horizontalHeader().setDefaultAlignment(
-            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self._table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        layout.addWidget(self._table, 1)
-
+        self._stack = QStackedWidget(central)
+        self._stack.setObjectName("pages")
+        for key, page in self._pages.items():
+            holder = QWidget(self._stack)
+            holder.setObjectName(f"{key}Holder")
+            layout = QVBoxLayout(holder)
+            layout.setContentsMargins(12, 10, 12, 6)
+            if key not in _PAGES_WITH_OWN_TITLE:
+                heading = QLabel(dict((k, t) for k, t, _ in PAGES)[key], holder)
+                font = heading.font()
+                font.setPointSizeF(font.pointSizeF() * 1.3)
+                font.setBold(True)
+                heading.setFont(font)
+                layout.addWidget(heading)
+            layout.addWidget(page, 1)
+            self._stack.addWidget(holder)
+        body.addWidget(self._stack, 1)
+        outer.addLayout(body, 1)
         self.setCentralWidget(central)
 
     def _create_status_bar(self) -> None:
-        self._count_label = QLabel(self)
-        self._count_label.setObjectName("connectionCount")
+        self._message_label = QLabel(self)
+        self._running_label = QLabel(self)
+        self._running_label.setObjectName("runningStatus")
+        self._next_run_label = QLabel(self)
+        self._next_run_label.setObjectName("nextRunStatus")
         self._keyring_label = QLabel(self)
         self._keyring_label.setObjectName("keyringStatus")
-        # The status bar puts its first widget flush against the window's edge.
-        self._count_label.setContentsMargins(8, 0, 8, 0)
-        self._keyring_label.setContentsMargins(8, 0, 8, 0)
-        self.statusBar().addWidget(self._count_label, 1)
+        for label in (self._message_label, self._running_label, self._next_run_label, self._keyring_label):
+            # The status bar puts its first widget flush against the window's edge.
+            label.setContentsMargins(8, 0, 8, 0)
+        self.statusBar().addWidget(self._message_label, 1)
+        self.statusBar().addPermanentWidget(self._running_label)
+        self.statusBar().addPermanentWidget(self._next_run_label)
         self.statusBar().addPermanentWidget(self._keyring_label)
+        self._on_migrate_page_running_count_changed(0)
+
+    def _create_tray(self) -> None:
+        # Used for the "run finished" notification when the window is not in front.
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return
+        self._tray = QSystemTrayIcon(app_icon(), self)
+        self._tray.setToolTip(APP_NAME)
+        self._tray.activated.connect(self._on_tray_activated)
+        self._tray.show()
+
+    def _connect_pages(self) -> None:
+        self._connections_page.connections_changed.connect(self._on_connections_page_connections_changed)
+        self._connections_page.status_message.connect(self._show_status)
+        self._migrate_page.status_message.connect(self._show_status)
+        self._migrate_page.running_count_changed.connect(self._on_migrate_page_running_count_changed)
+        self._migrate_page.run_finished.connect(self._on_migrate_page_run_finished)
+        self._history_page.status_message.connect(self._show_status)
+        self._history_page.run_again_requested.connect(self._on_history_page_run_again_requested)
+        self._settings_page.settings_changed.connect(self._on_settings_page_settings_changed)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -272,20 +388,6 @@ class MainWindow(QMainWindow):
         size = DEFAULT_SIZE.boundedTo(QSize(available.width() * 95 // 100, available.height() * 95 // 100))
         self.resize(size)
         self.move(available.center() - self.rect().center())
-
-    def _fit_columns(self) -> None:
-        self._table.resizeColumnsToContents()
-        header = self._table.horizontalHeader()
-        # The last column stretches over what is left; fitting it too would push the view wider.
-        for column in list(Column)[:-1]:
-            # Contents-fitted columns leave text touching the grid line; give it some air.
-            header.resizeSection(column, min(header.sectionSize(column) + _COLUMN_PADDING, _MAX_COLUMN_WIDTH))
-
-    def _update_count(self) -> None:
-        total = self._model.rowCount()
-        shown = self._proxy.rowCount()
-        noun = "connection" if total == 1 else "connections"
-        self._count_label.setText(f"{total} {noun}" if shown == total else f"{shown} of {total} {noun} shown")
 
     def _update_key_status(self) -> list[str]:
         """Show where the encryption key lives; returns what the user must be told about it."""
@@ -308,14 +410,34 @@ class MainWindow(QMainWindow):
                 self._keyring_label.setToolTip("Saved passwords are encrypted with a key kept there")
         return notices
 
+    def _update_next_run(self) -> None:
+        self._next_run_label.setText(self._schedules_page.next_run_text())
+
     def _notices(self, key_notices: list[str]) -> list[str]:
-        load_error = [self._load_error] if self._load_error else []
-        return [*key_notices, *load_error, *self._context.notices(), *self._ui_state.notices]
+        load_error = self._connections_page.load_error
+        return [*key_notices, *([load_error] if load_error else []), *self._context.notices(),
+                *self._ui_state.notices]
+
+    def _show_status(self, text: str) -> None:
+        self._message_label.setText(text)
 
     # -- slots ------------------------------------------------------------------------------
 
+    def _on_sidebar_current_row_changed(self, row: int) -> None:
+        if 0 <= row < self._stack.count():
+            self._stack.setCurrentIndex(row)
+            self._page_actions[row].setChecked(True)
+
+    def _on_page_action_triggered(self, index: int) -> None:
+        self._sidebar.setCurrentRow(index)
+
     def _on_refresh_action_triggered(self) -> None:
         self.refresh()
+
+    def _on_import_action_triggered(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Query DB Migrator's config folder")
+        if folder:
+            self.import_legacy_folder(Path(folder))
 
     def _on_quit_action_triggered(self) -> None:
         self.close()
@@ -323,16 +445,53 @@ class MainWindow(QMainWindow):
     def _on_about_action_triggered(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", about_text())
 
-    def _on_find_action_triggered(self) -> None:
-        self._filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self._filter_edit.selectAll()
+    def _on_connections_page_connections_changed(self) -> None:
+        self._migrate_page.refresh_connections()
 
-    def _on_filter_edit_text_changed(self, text: str) -> None:
-        self._proxy.set_filter_text(text)
-        self._update_count()
+    def _on_settings_page_settings_changed(self) -> None:
+        self._migrate_page.apply_settings()
+
+    def _on_migrate_page_running_count_changed(self, count: int) -> None:
+        self._running_label.setText("No migration running" if count == 0 else
+                                    f"{count} migration{'s' if count != 1 else ''} running")
+
+    def _on_migrate_page_run_finished(self, result: MigrationResult, summary: str) -> None:
+        self._show_status(summary)
+        self._history_page.refresh()
+        if self.isActiveWindow():
+            return
+        QApplication.alert(self)
+        if self._tray is not None and QSystemTrayIcon.supportsMessages():
+            icon = (QSystemTrayIcon.MessageIcon.Information if result.status is Status.SUCCEEDED
+                    else QSystemTrayIcon.MessageIcon.Warning)
+            self._tray.showMessage(f"{APP_NAME}: migration {result.status.value}", summary, icon)
+
+    def _on_history_page_run_again_requested(self, record: RunRecord) -> None:
+        self._migrate_page.load_run(record)
+        self.show_page("migrate")
+
+    def _on_tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.showNormal()
+            self.raise_()
+            self.activateWindow()
 
     # -- events -----------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        running = self._migrate_page.running_count
+        if running:
+            text = (f"{running} migrations are still running. Quitting cancels them; their targets stay "
+                    "as they were." if running != 1 else
+                    "A migration is still running. Quitting cancels it; its target stays as it was.")
+            answer = QMessageBox.question(self, APP_NAME, f"{text} Quit anyway?")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         self.save_ui_state()
+        self._migrate_page.cancel_all()
+        if not self._runner.shutdown(_SHUTDOWN_WAIT_MS):
+            log.warning("a background task was still running when the window closed")
+        if self._tray is not None:
+            self._tray.hide()
         super().closeEvent(event)

@@ -47,6 +47,22 @@ class UiStateFile:
             return None
 
     def set_window_geometry(self, window: str, geometry: bytes) -> None:
+        self._set_entry(window, "geometry", base64.b64encode(geometry).decode("ascii"))
+
+    def window_page(self, window: str) -> str | None:
+        """The page ``window`` showed when it was last closed."""
+        try:
+            document = self._file.load()
+        except QdbmError as exc:
+            log.warning("cannot read the window state: %s", exc)
+            return None
+        page = self._window_entry(document, window).get("page")
+        return page if isinstance(page, str) else None
+
+    def set_window_page(self, window: str, page: str) -> None:
+        self._set_entry(window, "page", page)
+
+    def _set_entry(self, window: str, key: str, value: str) -> None:
         try:
             with self._file.locked():
                 document = self._file.load()
@@ -54,7 +70,7 @@ class UiStateFile:
                 if not isinstance(windows, dict):
                     windows = document["windows"] = {}
                 entry = self._window_entry(document, window)
-                entry["geometry"] = base64.b64encode(geometry).decode("ascii")
+                entry[key] = value
                 windows[window] = entry
                 self._file.save(document)
         except (QdbmError, OSError) as exc:

@@ -16,6 +16,8 @@ from qdbm_desktop.core.migration import (
     ColumnMap,
     MigrationRequest,
     Status,
+    TargetInfo,
+    describe_target,
     plan_migration,
     preview_query,
 )
@@ -167,3 +169,13 @@ def test_runs_are_recorded_with_their_log_succeeded_failed_and_cancelled(pg_data
     log = [line.message for line in history.log(records[ok.run_id].id)]
     assert log == [entry.message for entry in ok.log]
     assert log[-1].startswith("succeeded: 250 rows")
+
+
+def test_describe_target_says_whether_the_table_exists_and_its_rows(pg_database: Server, tmp_path: Path) -> None:
+    target = sqlite_endpoint(tmp_path / "t.sqlite")
+    assert describe_target(target, TableName("ok")) == TargetInfo(False)
+    run_recorded(None, MigrationRequest(pg_endpoint(pg_database), target, QUERY, TableName("ok"), LoadMode.CREATE))
+    info = describe_target(target, TableName("ok"))
+    assert (info.exists, info.rows, [c.name for c in info.columns]) == (True, 250, ["id", "label", "amount", "note"])
+    with pytest.raises(UsageError):
+        describe_target(target, TableName(""))

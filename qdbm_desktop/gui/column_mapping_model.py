@@ -1,0 +1,253 @@
+"""The column mapping grid: per query column, whether it goes, its target name, type and nullability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import IntEnum
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QPalette
+from PySide6.QtWidgets import QApplication
+
+from qdbm_desktop.core.dialects import Dialect
+from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.migration import ColumnMap
+from qdbm_desktop.core.types import Column as QueryColumn
+from qdbm_desktop.core.types import PortableType
+
+_AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class Column(IntEnum):
+    INCLUDE = 0
+    SOURCE = 1
+    SOURCE_TYPE = 2
+    TARGET = 3
+    TYPE = 4
+    NATIVE = 5
+    NULLABLE = 6
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+
+_TITLES = {
+    Column.INCLUDE: "Include",
+    Column.SOURCE: "Source column",
+    Column.SOURCE_TYPE: "Source type",
+    Column.TARGET: "Target column",
+    Column.TYPE: "Target type",
+    Column.NATIVE: "Created as",
+    Column.NULLABLE: "Nullable",
+}
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    """One query column and what the user chose for it."""
+
+    source: QueryColumn
+    suggested: PortableType
+    include: bool = True
+    target: str = ""
+    type_text: str = ""
+    nullable: bool = True
+
+    @property
+    def target_name(self) -> str:
+        return self.target.strip() or self.source.name
+
+    def portable_type(self) -> PortableType:
+        """The chosen type; raises ``QdbmError`` with the reason when the text is not a type."""
+        text = self.type_text.strip()
+        return PortableType.parse(text) if text else self.suggested
+
+
+class ColumnMappingModel(QAbstractTableModel):
+    """An editable grid over ``MappingRow``s. Invalid target types are flagged in the grid.
+
+    Signals: ``mapping_changed()`` after any edit.
+    """
+
+    mapping_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[MappingRow] = []
+        self._dialect: Dialect | None = None
+
+    # -- filling ----------------------------------------------------------------------------
+
+    def set_columns(self, columns: list[QueryColumn]) -> None:
+        """New query columns: choices for columns of the same name are kept, others start fresh."""
+        previous = {row.source.name: row for row in self._rows}
+        rows = []
+        for column in columns:
+            old = previous.get(column.name)
+            row = MappingRow(column, column.type, nullable=column.nullable)
+            if old is not None:
+                row = replace(old, source=column, suggested=column.type)
+            rows.append(row)
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+        self.mapping_changed.emit()
+
+    def set_target_dialect(self, dialect: Dialect | None) -> None:
+        """The destination's dialect, for the "Created as" column and its type checks."""
+        self._dialect = dialect
+        if self._rows:
+            self.dataChanged.emit(self.index(0, Column.TYPE), self.index(len(self._rows) - 1, Column.NATIVE))
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self.endResetModel()
+        self.mapping_changed.emit()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> list[MappingRow]:
+        return list(self._rows)
+
+    def row_error(self, row: MappingRow) -> str | None:
+        """Why this row cannot be loaded as chosen, or None."""
+        if not row.include:
+            return None
+        try:
+            ptype = row.portable_type()
+        except QdbmError as exc:
+            return str(exc)
+        if self._dialect is not None:
+            try:
+                self._dialect.native_type(ptype)
+                self._dialect.check_identifier(row.target_name)
+            except QdbmError as exc:
+                return str(exc)
+        return None
+
+    def errors(self) -> list[str]:
+        """Every problem of the mapping, each naming its column; empty when it can run."""
+        problems = [f"{row.source.name}: {error}" for row in self._rows if (error := self.row_error(row))]
+        included = [row for row in self._rows if row.include]
+        if self._rows and not included:
+            problems.append("every column is left out; include at least one")
+        names = [row.target_name for row in included]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            problems.append(f"two columns would both be named {name!r} in the target; rename one")
+        return problems
+
+    def column_map(self) -> tuple[ColumnMap, ...]:
+        """The choices that differ from the defaults, for ``MigrationRequest.column_map``."""
+        choices = []
+        for row in self._rows:
+            chosen_type = row.portable_type()
+            choice = ColumnMap(
+                row.source.name,
+                target=row.target_name if row.target_name != row.source.name else None,
+                type=chosen_type if chosen_type != row.suggested else None,
+                nullable=row.nullable if row.nullable != row.source.nullable else None,
+                include=row.include,
+            )
+            if choice != ColumnMap(row.source.name):
+                choices.append(choice)
+        return tuple(choices)
+
+    # -- Qt model ---------------------------------------------------------------------------
+
+    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+        return 0 if parent.isValid() else len(Column)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return Column(section).title
+        return None
+
+    def flags(self, index: _AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        column = Column(index.column())
+        if column in (Column.INCLUDE, Column.NULLABLE):
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        elif column in (Column.TARGET, Column.TYPE):
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.CheckStateRole:
+            if column is Column.INCLUDE:
+                return Qt.CheckState.Checked if row.include else Qt.CheckState.Unchecked
+            if column is Column.NULLABLE:
+                return Qt.CheckState.Checked if row.nullable else Qt.CheckState.Unchecked
+            return None
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return self._text(row, column, role == Qt.ItemDataRole.EditRole)
+        error = self.row_error(row) if column in (Column.TYPE, Column.NATIVE, Column.TARGET) else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if error:
+                return error
+            if column is Column.TYPE:
+                return ("A portable type: int16, int32, int64, decimal(p,s), float32, float64, boolean, "
+                        "char(n), varchar(n), text, binary, date, time, timestamp, timestamptz, json, uuid "
+                        "(bigint, numeric(p,s), integer ... work too). Empty: the suggestion.")
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            palette = QApplication.palette()
+            if error:
+                return QBrush(Qt.GlobalColor.red)
+            if not row.include:
+                return palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        return None
+
+    def setData(self, index: _AnyIndex, value: object, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if not index.isValid():
+            return False
+        row = self._rows[index.row()]
+        column = Column(index.column())
+        if role == Qt.ItemDataRole.CheckStateRole and column in (Column.INCLUDE, Column.NULLABLE):
+            checked = Qt.CheckState(value) == Qt.CheckState.Checked
+            if column is Column.INCLUDE:
+                row = replace(row, include=checked)
+            else:
+                row = replace(row, nullable=checked)
+        elif role == Qt.ItemDataRole.EditRole and column is Column.TARGET:
+            text = str(value).strip()
+            row = replace(row, target="" if text == row.source.name else text)
+        elif role == Qt.ItemDataRole.EditRole and column is Column.TYPE:
+            text = str(value).strip()
+            row = replace(row, type_text="" if text == str(row.suggested) else text)
+        else:
+            return False
+        self._rows[index.row()] = row
+        self.dataChanged.emit(self.index(index.row(), 0), self.index(index.row(), len(Column) - 1))
+        self.mapping_changed.emit()
+        return True
+
+    def _text(self, row: MappingRow, column: Column, editing: bool) -> str:
+        if column is Column.SOURCE:
+            return row.source.name
+        if column is Column.SOURCE_TYPE:
+            return row.source.source_type or str(row.source.type)
+        if column is Column.TARGET:
+            return row.target_name
+        if column is Column.TYPE:
+            return row.type_text or str(row.suggested)
+        if column is Column.NATIVE:
+            if self._dialect is None:
+                return ""
+            try:
+                return self._dialect.native_type(row.portable_type())
+            except QdbmError:
+                return "—"
+        return ""

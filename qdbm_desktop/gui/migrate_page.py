@@ -1,0 +1,737 @@
+"""The Migrate page: source and query, preview, column mapping, destination, and the runs.
+
+Every database call (preview, the target's indicator, Show SQL, the run itself) goes through the
+page's ``TaskRunner``; the page only builds frozen requests on the GUI thread and shows results.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.dialects import get_dialect
+from qdbm_desktop.core.dialects.base import LoadMode, TableName
+from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.history import RunRecord
+from qdbm_desktop.core.migration import (
+    LogEntry,
+    MigrationPlan,
+    MigrationRequest,
+    MigrationResult,
+    Progress,
+    QueryPreview,
+    Status,
+    TargetInfo,
+    describe_target,
+    new_run_id,
+    plan_migration,
+    preview_query,
+    resolve_endpoint,
+)
+from qdbm_desktop.core.runs import run_recorded
+from qdbm_desktop.core.settings import MAX_BATCH_SIZE
+from qdbm_desktop.gui.column_mapping_model import ColumnMappingModel
+from qdbm_desktop.gui.icons import database_icon
+from qdbm_desktop.gui.preview_model import PreviewModel
+from qdbm_desktop.gui.recent_queries_menu import RecentQueriesButton
+from qdbm_desktop.gui.run_panel import RunCard, RunPanel, summary_text
+from qdbm_desktop.gui.sql_editor import SqlEditor
+from qdbm_desktop.gui.workers import BackgroundTask, TaskRunner
+
+log = logging.getLogger(__name__)
+
+PREVIEW_ROWS = 100
+#: Typing in the table field waits this long before the target is looked at.
+TARGET_CHECK_DELAY_MS = 600
+_MODE_HELP = {
+    LoadMode.APPEND: "add the rows to the table (created when missing)",
+    LoadMode.TRUNCATE: "empty the existing table, then load (one transaction)",
+    LoadMode.REPLACE: "the loaded rows replace the table, its definition included",
+    LoadMode.CREATE: "create the table; refused when it exists",
+    LoadMode.UPSERT: "insert new rows, update rows whose key columns match",
+}
+
+
+@dataclass
+class _RunningMigration:
+    run_id: str
+    task: BackgroundTask
+    card: RunCard
+    request: MigrationRequest
+
+
+class MigratePage(QWidget):
+    """Where a user writes a query and moves its result into a table.
+
+    Signals: ``run_finished(object result, str summary)`` when a run ends (for the status bar and
+    the notification); ``running_count_changed(int)``; ``status_message(str)``.
+    """
+
+    run_finished = Signal(object, str)
+    running_count_changed = Signal(int)
+    status_message = Signal(str)
+
+    def __init__(self, context: AppContext, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("migratePage")
+        self._context = context
+        self._runner = runner
+        self._running: dict[str, _RunningMigration] = {}
+        #: Results of background look-ups older than the latest request are dropped.
+        self._preview_generation = 0
+        self._target_generation = 0
+        self._preview_task: BackgroundTask | None = None
+        self._target_info: TargetInfo | None = None
+
+        self._preview_model = PreviewModel(self)
+        self._mapping_model = ColumnMappingModel(self)
+        self._target_timer = QTimer(self)
+        self._target_timer.setSingleShot(True)
+        self._target_timer.setInterval(TARGET_CHECK_DELAY_MS)
+        self._target_timer.timeout.connect(self._check_target)
+
+        self._build()
+        self._create_actions()
+        self.refresh_connections()
+        self.apply_settings()
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def source_combo(self) -> QComboBox:
+        return self._source_combo
+
+    @property
+    def target_combo(self) -> QComboBox:
+        return self._target_combo
+
+    @property
+    def editor(self) -> SqlEditor:
+        return self._editor
+
+    @property
+    def table_edit(self) -> QLineEdit:
+        return self._table_edit
+
+    @property
+    def mode_combo(self) -> QComboBox:
+        return self._mode_combo
+
+    @property
+    def keys_edit(self) -> QLineEdit:
+        return self._keys_edit
+
+    @property
+    def batch_spin(self) -> QSpinBox:
+        return self._batch_spin
+
+    @property
+    def count_check(self) -> QCheckBox:
+        return self._count_check
+
+    @property
+    def recent_button(self) -> RecentQueriesButton:
+        return self._recent_button
+
+    @property
+    def preview_model(self) -> PreviewModel:
+        return self._preview_model
+
+    @property
+    def mapping_model(self) -> ColumnMappingModel:
+        return self._mapping_model
+
+    @property
+    def mapping_view(self) -> QTableView:
+        return self._mapping_view
+
+    @property
+    def preview_button(self) -> QPushButton:
+        return self._preview_button
+
+    @property
+    def migrate_button(self) -> QPushButton:
+        return self._migrate_button
+
+    @property
+    def show_sql_button(self) -> QPushButton:
+        return self._show_sql_button
+
+    @property
+    def message_label(self) -> QLabel:
+        return self._message
+
+    @property
+    def target_status_label(self) -> QLabel:
+        return self._target_status
+
+    @property
+    def preview_status_label(self) -> QLabel:
+        return self._preview_status
+
+    @property
+    def run_panel(self) -> RunPanel:
+        return self._run_panel
+
+    @property
+    def tabs(self) -> QTabWidget:
+        return self._tabs
+
+    @property
+    def preview_action(self) -> QAction:
+        return self._preview_action
+
+    @property
+    def migrate_action(self) -> QAction:
+        return self._migrate_action
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    def refresh_connections(self) -> None:
+        """Fill both pickers again from the saved connections, keeping the current choices."""
+        try:
+            profiles = self._context.connections.list()
+        except (QdbmError, OSError) as exc:
+            self._show_message(f"The saved connections cannot be read: {exc}")
+            profiles = []
+        for combo in (self._source_combo, self._target_combo):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            combo.clear()
+            for profile in profiles:
+                combo.addItem(database_icon(profile.type), f"{profile.name}  ({profile.display_type})",
+                              profile.name)
+                combo.setItemData(combo.count() - 1, profile.location, Qt.ItemDataRole.ToolTipRole)
+            index = combo.findData(current)
+            combo.setCurrentIndex(index if index >= 0 else (0 if combo.count() else -1))
+            combo.blockSignals(False)
+        self._on_source_combo_changed()
+        self._on_target_combo_changed()
+
+    def apply_settings(self) -> None:
+        """Take the global batch size and default mode (for the next job)."""
+        settings = self._context.settings.get()
+        self._batch_spin.setValue(settings.batch_size)
+        index = self._mode_combo.findData(settings.default_mode)
+        if index >= 0:
+            self._mode_combo.setCurrentIndex(index)
+
+    def select_source(self, name: str) -> None:
+        self._source_combo.setCurrentIndex(max(0, self._source_combo.findData(name)))
+
+    def select_target(self, name: str) -> None:
+        self._target_combo.setCurrentIndex(max(0, self._target_combo.findData(name)))
+
+    def load_run(self, record: RunRecord) -> None:
+        """Fill the form with a past run (History's Run again): same source, query and destination."""
+        self.refresh_connections()
+        missing = [name for name in (record.source, record.target)
+                   if self._source_combo.findData(name) < 0]
+        if record.source not in missing:
+            self.select_source(record.source)
+        if record.target not in missing:
+            self.select_target(record.target)
+        self._editor.set_query(record.query)
+        self._table_edit.setText(record.target_table)
+        index = self._mode_combo.findData(record.mode)
+        if index >= 0:
+            self._mode_combo.setCurrentIndex(index)
+        self._preview_model.clear()
+        self._mapping_model.clear()
+        if missing:
+            self._show_message("No saved connection is named " + " or ".join(repr(n) for n in missing)
+                               + " any more; choose one.")
+        else:
+            self._show_message("Loaded from History: check the form, then Migrate now (F5).")
+
+    def preview(self) -> None:
+        """Describe the query and fetch its first rows in the background."""
+        source = self._source_combo.currentData()
+        query = self._editor.query()
+        if not source:
+            self._show_message("Choose a source connection first.")
+            return
+        if not query.strip():
+            self._show_message("Write the query to preview.")
+            self._editor.setFocus()
+            return
+        try:
+            endpoint = resolve_endpoint(self._context.connections, source)
+        except QdbmError as exc:
+            self._show_message(str(exc))
+            return
+        self._show_message("")
+        self._remember_query(source, query)
+        self._preview_generation += 1
+        generation = self._preview_generation
+        self._preview_status.setText("Running the query for a preview…")
+        self._preview_button.setEnabled(False)
+        self._preview_task = self._runner.start(
+            "Preview",
+            lambda report, cancel: preview_query(endpoint, query, PREVIEW_ROWS),
+            on_success=lambda preview: self._on_preview_succeeded(generation, preview),
+            on_failure=lambda message: self._on_preview_failed(generation, message),
+        )
+
+    def start_migration(self) -> RunCard | None:
+        """Check the form, then run the migration in the background; its card, or None when refused."""
+        request = self._build_request()
+        if request is None:
+            return None
+        self._remember_query(request.source.label, request.query)
+        run_id = new_run_id()
+        others = set(self._running)
+        title = f"{request.source.label} → {request.target.label}.{request.table}"
+        card = self._run_panel.add_card(title, str(request.table))
+        history = self._context.history
+
+        def run(report: Callable[[object], None], cancel: threading.Event) -> MigrationResult:
+            return run_recorded(history, request, on_progress=report, on_log=report, cancel=cancel,
+                                keep_staging=others, run_id=run_id)
+
+        task = self._runner.start(
+            f"Migration {title}",
+            run,
+            on_success=lambda result: self._on_run_succeeded(run_id, result),
+            on_failure=lambda message: self._on_run_failed(run_id, message),
+            on_progress=lambda item: self._on_run_progress(card, item),
+        )
+        card.cancel_requested.connect(task.cancel)
+        self._running[run_id] = _RunningMigration(run_id, task, card, request)
+        self._tabs.setCurrentWidget(self._run_panel)
+        self.running_count_changed.emit(len(self._running))
+        self.status_message.emit(f"Migration started: {title}")
+        for name in (request.source.label, request.target.label):
+            if self._context.connections.find(name) is not None:
+                try:
+                    self._context.connections.record_use(name)
+                except (QdbmError, OSError) as exc:
+                    log.warning("cannot record the use of %s: %s", name, exc)
+        return card
+
+    def show_sql(self) -> None:
+        """The dry-run plan and the DDL, in a dialog, without changing anything."""
+        request = self._build_request()
+        if request is None:
+            return
+        self._show_sql_button.setEnabled(False)
+        self._runner.start(
+            "Show SQL",
+            lambda report, cancel: plan_migration(request),
+            on_success=self._on_plan_succeeded,
+            on_failure=self._on_plan_failed,
+        )
+
+    def cancel_all(self) -> None:
+        for running in self._running.values():
+            running.task.cancel()
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.setChildrenCollapsible(False)
+        outer.addWidget(splitter)
+
+        left = QSplitter(Qt.Orientation.Vertical, splitter)
+        left.setChildrenCollapsible(False)
+        query_box = QWidget(left)
+        query_layout = QVBoxLayout(query_box)
+        query_layout.setContentsMargins(0, 0, 0, 0)
+        source_row = QHBoxLayout()
+        source_label = QLabel("&Source", query_box)
+        source_row.addWidget(source_label)
+        self._source_combo = QComboBox(query_box)
+        self._source_combo.setObjectName("sourceCombo")
+        self._source_combo.setIconSize(QSize(18, 18))
+        self._source_combo.setMinimumWidth(160)
+        self._source_combo.setAccessibleName("Source connection")
+        self._source_combo.currentIndexChanged.connect(self._on_source_combo_changed)
+        source_label.setBuddy(self._source_combo)
+        source_row.addWidget(self._source_combo, 1)
+        self._recent_button = RecentQueriesButton(self._context.recent_queries, query_box)
+        self._recent_button.query_chosen.connect(self._on_recent_button_query_chosen)
+        source_row.addWidget(self._recent_button)
+        query_layout.addLayout(source_row)
+        self._editor = SqlEditor(query_box)
+        self._editor.setAccessibleName("SQL query")
+        self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
+        query_layout.addWidget(self._editor, 1)
+        preview_row = QHBoxLayout()
+        self._preview_button = QPushButton("&Preview", query_box)
+        self._preview_button.setObjectName("previewButton")
+        self._preview_button.setToolTip(
+            f"Run the query for its first {PREVIEW_ROWS} rows and its column types (Ctrl+Enter)")
+        self._preview_button.clicked.connect(self.preview)
+        preview_row.addWidget(self._preview_button)
+        self._preview_status = QLabel(query_box)
+        self._preview_status.setObjectName("previewStatus")
+        self._preview_status.setWordWrap(True)
+        self._preview_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        preview_row.addWidget(self._preview_status, 1)
+        query_layout.addLayout(preview_row)
+
+        self._tabs = QTabWidget(left)
+        self._tabs.setObjectName("migrateTabs")
+        self._preview_view = QTableView(self._tabs)
+        self._preview_view.setObjectName("previewTable")
+        self._preview_view.setModel(self._preview_model)
+        self._preview_view.setWordWrap(False)
+        self._preview_view.setAlternatingRowColors(True)
+        self._preview_view.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._preview_view.verticalHeader().setDefaultSectionSize(
+            self._preview_view.fontMetrics().height() + 8)
+        self._tabs.addTab(self._preview_view, "Preview")
+        self._mapping_view = QTableView(self._tabs)
+        self._mapping_view.setObjectName("mappingTable")
+        self._mapping_view.setModel(self._mapping_model)
+        self._mapping_view.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
+        self._mapping_view.verticalHeader().setVisible(False)
+        self._mapping_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self._mapping_view.horizontalHeader().setStretchLastSection(True)
+        self._tabs.addTab(self._mapping_view, "Column mapping")
+        self._run_panel = RunPanel(self._tabs)
+        self._run_panel.setObjectName("runPanel")
+        self._tabs.addTab(self._run_panel, "Runs")
+        left.addWidget(query_box)
+        left.addWidget(self._tabs)
+        left.setStretchFactor(0, 2)
+        left.setStretchFactor(1, 3)
+
+        right = QWidget(splitter)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(8, 0, 0, 0)
+        target_box = QGroupBox("Destination", right)
+        form = QFormLayout(target_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._target_combo = QComboBox(target_box)
+        self._target_combo.setObjectName("targetCombo")
+        self._target_combo.setIconSize(QSize(18, 18))
+        self._target_combo.setAccessibleName("Destination connection")
+        self._target_combo.currentIndexChanged.connect(self._on_target_combo_changed)
+        form.addRow("&Connection", self._target_combo)
+        self._table_edit = QLineEdit(target_box)
+        self._table_edit.setObjectName("tableEdit")
+        self._table_edit.setPlaceholderText("[schema.]table")
+        self._table_edit.setAccessibleName("Target table")
+        self._table_edit.textChanged.connect(self._on_table_edit_text_changed)
+        form.addRow("&Table", self._table_edit)
+        self._target_status = QLabel(target_box)
+        self._target_status.setObjectName("targetStatus")
+        self._target_status.setWordWrap(True)
+        form.addRow("", self._target_status)
+        self._mode_combo = QComboBox(target_box)
+        self._mode_combo.setObjectName("modeCombo")
+        for mode in LoadMode:
+            self._mode_combo.addItem(mode.value, mode.value)
+            self._mode_combo.setItemData(self._mode_combo.count() - 1, _MODE_HELP[mode],
+                                         Qt.ItemDataRole.ToolTipRole)
+        self._mode_combo.currentIndexChanged.connect(self._on_mode_combo_changed)
+        form.addRow("&Mode", self._mode_combo)
+        self._mode_help = QLabel(target_box)
+        self._mode_help.setWordWrap(True)
+        form.addRow("", self._mode_help)
+        self._keys_edit = QLineEdit(target_box)
+        self._keys_edit.setObjectName("keysEdit")
+        self._keys_edit.setPlaceholderText("id[, other_key]")
+        self._keys_edit.setToolTip("The target columns that identify a row, for upsert")
+        form.addRow("&Key columns", self._keys_edit)
+        self._batch_spin = QSpinBox(target_box)
+        self._batch_spin.setObjectName("batchSpin")
+        self._batch_spin.setRange(1, MAX_BATCH_SIZE)
+        self._batch_spin.setSingleStep(10_000)
+        self._batch_spin.setGroupSeparatorShown(True)
+        self._batch_spin.setSuffix(" rows")
+        self._batch_spin.setToolTip("Rows per batch for this job (the default comes from Settings)")
+        form.addRow("&Batch size", self._batch_spin)
+        self._count_check = QCheckBox("Count the rows first", target_box)
+        self._count_check.setObjectName("countCheck")
+        self._count_check.setToolTip("One more query before the run, so progress shows a percentage and ETA")
+        form.addRow("", self._count_check)
+        right_layout.addWidget(target_box)
+
+        buttons = QHBoxLayout()
+        self._show_sql_button = QPushButton("Show &SQL", right)
+        self._show_sql_button.setObjectName("showSqlButton")
+        self._show_sql_button.setToolTip("The plan and the DDL of this migration; nothing is changed")
+        self._show_sql_button.clicked.connect(self.show_sql)
+        buttons.addWidget(self._show_sql_button)
+        self._migrate_button = QPushButton("Migrate &now", right)
+        self._migrate_button.setObjectName("migrateButton")
+        self._migrate_button.setDefault(False)
+        self._migrate_button.setToolTip("Run this migration now (F5)")
+        self._migrate_button.clicked.connect(self.start_migration)
+        buttons.addWidget(self._migrate_button)
+        right_layout.addLayout(buttons)
+        self._message = QLabel(right)
+        self._message.setObjectName("migrateMessage")
+        self._message.setWordWrap(True)
+        self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._message.setStyleSheet("color: palette(highlight);")
+        right_layout.addWidget(self._message)
+        right_layout.addStretch(1)
+
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([860, 360])
+        self._on_mode_combo_changed()
+
+    def _create_actions(self) -> None:
+        self._preview_action = QAction("Preview", self)
+        self._preview_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self._preview_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._preview_action.triggered.connect(self.preview)
+        self.addAction(self._preview_action)
+        self._migrate_action = QAction("Migrate now", self)
+        self._migrate_action.setShortcut(QKeySequence("F5"))
+        self._migrate_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._migrate_action.triggered.connect(self.start_migration)
+        self.addAction(self._migrate_action)
+
+    # -- the request ------------------------------------------------------------------------
+
+    def _build_request(self) -> MigrationRequest | None:
+        """The frozen request of the form as it is, or None after saying what is missing."""
+        source, target = self._source_combo.currentData(), self._target_combo.currentData()
+        query = self._editor.query()
+        problems = []
+        if not source:
+            problems.append("choose a source connection")
+        if not query.strip():
+            problems.append("write the query")
+        if not target:
+            problems.append("choose a destination connection")
+        table_text = self._table_edit.text().strip()
+        if not table_text:
+            problems.append("name the target table")
+        mode = LoadMode(self._mode_combo.currentData())
+        keys = tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip())
+        if mode is LoadMode.UPSERT and not keys:
+            problems.append("name the key columns for upsert")
+        problems.extend(self._mapping_model.errors())
+        if problems:
+            self._show_message("Cannot start: " + "; ".join(problems) + ".")
+            return None
+        try:
+            request = MigrationRequest(
+                source=resolve_endpoint(self._context.connections, source),
+                target=resolve_endpoint(self._context.connections, target),
+                query=query,
+                table=TableName.parse(table_text),
+                mode=mode,
+                keys=keys if mode is LoadMode.UPSERT else (),
+                batch_size=self._batch_spin.value(),
+                count_rows=self._count_check.isChecked(),
+                column_map=self._mapping_model.column_map(),
+            )
+        except QdbmError as exc:
+            self._show_message(f"Cannot start: {exc}")
+            return None
+        self._show_message("")
+        return request
+
+    def _remember_query(self, source: str, query: str) -> None:
+        try:
+            self._context.recent_queries.add(source, query)
+        except (QdbmError, OSError) as exc:
+            log.warning("the query cannot be remembered: %s", exc)
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        self._recent_button.set_connection(self._source_combo.currentData())
+
+    def _show_message(self, text: str) -> None:
+        self._message.setText(text)
+
+    # -- slots ------------------------------------------------------------------------------
+
+    def _on_source_combo_changed(self) -> None:
+        name = self._source_combo.currentData()
+        profile = self._context.connections.find(name) if name else None
+        self._editor.set_connection_type(profile.type if profile else None)
+        self._fill_recent()
+
+    def _on_target_combo_changed(self) -> None:
+        name = self._target_combo.currentData()
+        profile = self._context.connections.find(name) if name else None
+        try:
+            dialect = get_dialect(profile.type) if profile else None
+        except QdbmError:
+            dialect = None
+        self._mapping_model.set_target_dialect(dialect)
+        self._target_timer.start()
+
+    def _on_table_edit_text_changed(self, _text: str) -> None:
+        self._target_timer.start()
+
+    def _on_mode_combo_changed(self) -> None:
+        mode = LoadMode(self._mode_combo.currentData())
+        self._mode_help.setText(_MODE_HELP[mode])
+        self._keys_edit.setEnabled(mode is LoadMode.UPSERT)
+
+    def _on_recent_button_query_chosen(self, query: str) -> None:
+        self._editor.set_query(query)
+        self._editor.setFocus()
+
+    def _check_target(self) -> None:
+        self._target_generation += 1
+        generation = self._target_generation
+        name, text = self._target_combo.currentData(), self._table_edit.text().strip()
+        self._target_info = None
+        if not name or not text:
+            self._target_status.setText("")
+            return
+        try:
+            endpoint = resolve_endpoint(self._context.connections, name)
+            table = TableName.parse(text)
+        except QdbmError as exc:
+            self._target_status.setText(str(exc))
+            return
+        self._target_status.setText("Looking at the table…")
+        self._runner.start(
+            "Target check",
+            lambda report, cancel: describe_target(endpoint, table),
+            on_success=lambda info: self._on_target_checked(generation, info),
+            on_failure=lambda message: self._on_target_check_failed(generation, message),
+        )
+
+    def _on_target_checked(self, generation: int, info: TargetInfo) -> None:
+        if generation != self._target_generation:
+            return
+        self._target_info = info
+        if info.exists:
+            self._target_status.setText(f"● exists, {info.rows:,} rows, {len(info.columns)} columns")
+        else:
+            self._target_status.setText("○ does not exist yet: it will be created")
+
+    def _on_target_check_failed(self, generation: int, message: str) -> None:
+        if generation == self._target_generation:
+            self._target_status.setText(f"Cannot check the table: {message}")
+
+    def _on_preview_succeeded(self, generation: int, preview: QueryPreview) -> None:
+        if generation != self._preview_generation:
+            return
+        self._preview_button.setEnabled(True)
+        self._preview_model.set_preview(preview.columns, preview.rows)
+        self._mapping_model.set_columns(preview.columns)
+        self._preview_view.resizeColumnsToContents()
+        for column in range(self._preview_model.columnCount()):
+            self._preview_view.setColumnWidth(column, min(self._preview_view.columnWidth(column), 320))
+        more = f"the first {len(preview.rows):,} rows" if preview.more else f"all {len(preview.rows):,} rows"
+        self._preview_status.setText(f"{len(preview.columns)} columns; {more}.")
+        self._tabs.setCurrentWidget(self._preview_view)
+
+    def _on_preview_failed(self, generation: int, message: str) -> None:
+        if generation != self._preview_generation:
+            return
+        self._preview_button.setEnabled(True)
+        self._preview_status.setText(f"Preview failed: {message}")
+
+    def _on_plan_succeeded(self, plan: MigrationPlan) -> None:
+        self._show_sql_button.setEnabled(True)
+        PlanDialog(plan, self).open()
+
+    def _on_plan_failed(self, message: str) -> None:
+        self._show_sql_button.setEnabled(True)
+        self._show_message(f"Show SQL failed: {message}")
+
+    def _on_run_progress(self, card: RunCard, item: Any) -> None:
+        if isinstance(item, Progress):
+            card.show_progress(item)
+        elif isinstance(item, LogEntry):
+            card.add_log(item)
+
+    def _on_run_succeeded(self, run_id: str, result: MigrationResult) -> None:
+        running = self._running.pop(run_id, None)
+        if running is None:
+            return
+        running.card.show_result(result)
+        summary = summary_text(result, str(running.request.table))
+        self.running_count_changed.emit(len(self._running))
+        self.run_finished.emit(result, summary)
+        if result.status is Status.SUCCEEDED or result.status is Status.CANCELLED:
+            self._target_timer.start()
+
+    def _on_run_failed(self, run_id: str, message: str) -> None:
+        running = self._running.pop(run_id, None)
+        if running is None:
+            return
+        running.card.show_failure(message)
+        self.running_count_changed.emit(len(self._running))
+        result = running.card.result
+        assert result is not None
+        self.run_finished.emit(result, f"Failed: {message}")
+
+
+class PlanDialog(QDialog):
+    """What a run would do: the steps, the columns and the DDL (read-only, copyable).
+
+    Signals: those of QDialog.
+    """
+
+    def __init__(self, plan: MigrationPlan, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("planDialog")
+        self.setWindowTitle("Migration plan")
+        self.resize(760, 520)
+        layout = QVBoxLayout(self)
+        status = "exists" if plan.target_exists else "will be created"
+        intro = QLabel(f"The target table {status}. Nothing has been changed.", self)
+        layout.addWidget(intro)
+        self._text = QPlainTextEdit(self)
+        self._text.setObjectName("planText")
+        self._text.setReadOnly(True)
+        self._text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        lines = ["-- plan"]
+        lines += [f"--  {n}. {step}" for n, step in enumerate(plan.steps, start=1)]
+        lines += ["", "-- columns: source -> target"]
+        for source, target in zip(plan.source_columns, plan.target_columns, strict=True):
+            not_null = "" if target.nullable else " NOT NULL"
+            lines.append(f"--  {source.name} ({source.source_type or source.type}) -> "
+                         f"{target.name} {target.type}{not_null}")
+        if plan.create_sql:
+            lines += ["", plan.create_sql + ";"]
+        self._text.setPlainText("\n".join(lines))
+        layout.addWidget(self._text, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    @property
+    def text(self) -> str:
+        return self._text.toPlainText()

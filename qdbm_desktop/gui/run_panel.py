@@ -1,0 +1,262 @@
+"""Running and finished migrations: one card each, with progress, rates, ETA, the live log and Cancel."""
+
+from __future__ import annotations
+
+import time
+from html import escape
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qdbm_desktop.core.migration import LogEntry, MigrationResult, Progress, Stage, Status
+
+_STAGE_TEXT = {
+    Stage.CONNECT: "connecting",
+    Stage.READ: "reading",
+    Stage.CREATE: "preparing the staging table",
+    Stage.LOAD: "loading",
+    Stage.VERIFY: "verifying",
+    Stage.FINALIZE: "moving the rows into the target",
+    Stage.DONE: "done",
+}
+
+
+def duration_text(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def summary_text(result: MigrationResult, table: str) -> str:
+    """One line a user reads at a glance when a run ends."""
+    if result.status is Status.SUCCEEDED:
+        return (f"Succeeded: {result.rows_written:,} rows into {table} in {result.seconds:.1f} s "
+                f"({result.rows_per_second:,.0f} rows/s)")
+    if result.status is Status.CANCELLED:
+        return f"Cancelled after {result.seconds:.1f} s: {table} is unchanged"
+    return f"Failed: {result.error or 'unknown error'}"
+
+
+class RunCard(QFrame):
+    """One migration: its progress while it runs, its summary once it ends.
+
+    Signals: ``cancel_requested()`` when Cancel is clicked; ``dismissed()`` when a finished card is closed.
+    """
+
+    cancel_requested = Signal()
+    dismissed = Signal()
+
+    def __init__(self, title: str, table: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._table = table
+        self._started = time.monotonic()
+        self._last: Progress | None = None
+        self._result: MigrationResult | None = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        header = QHBoxLayout()
+        self._title = QLabel(f"<b>{escape(title)}</b>", self)
+        self._title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        header.addWidget(self._title, 1)
+        self._state = QLabel("starting", self)
+        self._state.setObjectName("runState")
+        header.addWidget(self._state)
+        self._cancel = QPushButton("Cancel", self)
+        self._cancel.setObjectName("cancelRun")
+        self._cancel.setToolTip("Stop this run; the target stays exactly as it was")
+        self._cancel.clicked.connect(self._on_cancel_clicked)
+        header.addWidget(self._cancel)
+        self._close = QToolButton(self)
+        self._close.setText("✕")
+        self._close.setToolTip("Remove this finished run from the list (it stays in History)")
+        self._close.setAutoRaise(True)
+        self._close.hide()
+        self._close.clicked.connect(self.dismissed.emit)
+        header.addWidget(self._close)
+        layout.addLayout(header)
+
+        self._bar = QProgressBar(self)
+        self._bar.setRange(0, 0)  # busy until a total is known
+        self._bar.setTextVisible(True)
+        layout.addWidget(self._bar)
+        self._stats = QLabel(self)
+        self._stats.setObjectName("runStats")
+        layout.addWidget(self._stats)
+
+        log_header = QHBoxLayout()
+        self._log_toggle = QToolButton(self)
+        self._log_toggle.setText("Log")
+        self._log_toggle.setCheckable(True)
+        self._log_toggle.setChecked(True)
+        self._log_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._log_toggle.setArrowType(Qt.ArrowType.DownArrow)
+        self._log_toggle.toggled.connect(self._on_log_toggle_toggled)
+        log_header.addWidget(self._log_toggle)
+        log_header.addStretch(1)
+        layout.addLayout(log_header)
+        self._log = QPlainTextEdit(self)
+        self._log.setObjectName("runLog")
+        self._log.setReadOnly(True)
+        self._log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self._log.setMaximumHeight(140)
+        self._log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        layout.addWidget(self._log)
+
+        # Elapsed time moves on between progress reports (a slow first batch, say).
+        self._clock = QTimer(self)
+        self._clock.setInterval(500)
+        self._clock.timeout.connect(self._refresh_stats)
+        self._clock.start()
+        self._refresh_stats()
+
+    # -- public -----------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self._result is not None
+
+    @property
+    def result(self) -> MigrationResult | None:
+        return self._result
+
+    @property
+    def progress_bar(self) -> QProgressBar:
+        return self._bar
+
+    @property
+    def cancel_button(self) -> QPushButton:
+        return self._cancel
+
+    @property
+    def state_text(self) -> str:
+        return self._state.text()
+
+    @property
+    def stats_text(self) -> str:
+        return self._stats.text()
+
+    @property
+    def log_text(self) -> str:
+        return self._log.toPlainText()
+
+    def show_progress(self, progress: Progress) -> None:
+        if self._result is not None:
+            return
+        self._last = progress
+        self._state.setText(_STAGE_TEXT.get(progress.stage, progress.stage.value))
+        if progress.total:
+            self._bar.setRange(0, 1000)
+            self._bar.setValue(min(1000, int(1000 * progress.rows_written / progress.total)))
+            self._bar.setFormat(f"{progress.rows_written:,} of {progress.total:,} rows (%p%)")
+        else:
+            self._bar.setRange(0, 0)
+        self._refresh_stats()
+
+    def add_log(self, entry: LogEntry) -> None:
+        stamp = entry.at[11:19] if len(entry.at) >= 19 else entry.at
+        level = "" if entry.level == "info" else f"{entry.level.upper()}: "
+        self._log.appendPlainText(f"{stamp} {level}{entry.message}")
+
+    def show_result(self, result: MigrationResult) -> None:
+        self._result = result
+        self._clock.stop()
+        self._cancel.hide()
+        self._close.show()
+        self._bar.setRange(0, 1000)
+        self._bar.setValue(1000 if result.status is Status.SUCCEEDED else 0)
+        self._bar.setFormat(f"{result.rows_written:,} rows" if result.status is Status.SUCCEEDED else "%p%")
+        self._state.setText(result.status.value)
+        self._stats.setText(summary_text(result, self._table))
+        self._stats.setWordWrap(True)
+        self._stats.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    def show_failure(self, message: str) -> None:
+        """The run could not even start (a bad request): say why, as a finished card."""
+        self.show_result(MigrationResult(run_id="", status=Status.FAILED, error=message,
+                                         seconds=time.monotonic() - self._started))
+
+    # -- private ----------------------------------------------------------------------------
+
+    def _refresh_stats(self) -> None:
+        if self._result is not None:
+            return
+        progress = self._last
+        elapsed = progress.elapsed if progress else time.monotonic() - self._started
+        if progress is None:
+            self._stats.setText(f"elapsed {duration_text(elapsed)}")
+            return
+        parts = [f"read {progress.rows_read:,}", f"written {progress.rows_written:,}",
+                 f"{progress.rows_per_second:,.0f} rows/s", f"elapsed {duration_text(elapsed)}"]
+        if progress.eta is not None:
+            parts.append(f"ETA {duration_text(progress.eta)}")
+        self._stats.setText(" · ".join(parts))
+
+    def _on_cancel_clicked(self) -> None:
+        self._cancel.setEnabled(False)
+        self._cancel.setText("Cancelling…")
+        self.cancel_requested.emit()
+
+    def _on_log_toggle_toggled(self, checked: bool) -> None:
+        self._log.setVisible(checked)
+        self._log_toggle.setArrowType(Qt.ArrowType.DownArrow if checked else Qt.ArrowType.RightArrow)
+
+
+class RunPanel(QScrollArea):
+    """The cards of this session's runs, newest on top.
+
+    Signals: none of its own.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        inner = QWidget(self)
+        self._layout = QVBoxLayout(inner)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._empty = QLabel("No migration has run in this session. Runs of earlier sessions are in History.",
+                             inner)
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setWordWrap(True)
+        self._empty.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self._layout.addWidget(self._empty)
+        self._layout.addStretch(1)
+        self.setWidget(inner)
+        self._cards: list[RunCard] = []
+
+    @property
+    def cards(self) -> list[RunCard]:
+        return list(self._cards)
+
+    def add_card(self, title: str, table: str) -> RunCard:
+        card = RunCard(title, table, self.widget())
+        card.dismissed.connect(lambda: self._remove(card))
+        self._cards.insert(0, card)
+        self._layout.insertWidget(0, card)
+        self._empty.hide()
+        self.verticalScrollBar().setValue(0)
+        return card
+
+    def _remove(self, card: RunCard) -> None:
+        if card in self._cards:
+            self._cards.remove(card)
+        card.hide()
+        card.deleteLater()
+        self._empty.setVisible(not self._cards)
