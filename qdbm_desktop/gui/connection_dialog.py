@@ -66,6 +66,8 @@ DEFAULT_TEST_TIMEOUT = 10.0
 #: Option keys the SQL Server check boxes own (ODBC keywords).
 ENCRYPT_OPTION = "Encrypt"
 TRUST_CERTIFICATE_OPTION = "TrustServerCertificate"
+# core also takes the friendly spelling of a URL's query string.
+_TRUST_CERTIFICATE_SPELLINGS = (TRUST_CERTIFICATE_OPTION, "trust_server_certificate")
 #: python-oracledb's name for the folder holding tnsnames.ora (what TNS_ADMIN points to).
 TNS_ADMIN_OPTION = "config_dir"
 _OPTION_SECRET_PREFIX = "option:"
@@ -83,12 +85,15 @@ def _yes(value: str | None) -> bool:
     return (value or "").strip().casefold() in ("yes", "true", "1", "on", "mandatory", "strict")
 
 
-def _pop_option(options: dict[str, str], key: str) -> str | None:
-    """Remove ``key`` (any case: ODBC keywords are case-insensitive) and return its value."""
+def _pop_option(options: dict[str, str], *keys: str) -> str | None:
+    """Remove every spelling in ``keys`` (any case: ODBC keywords are case-insensitive) and
+    return the value of the last one found."""
+    wanted = {key.casefold() for key in keys}
+    found = None
     for existing in list(options):
-        if existing.casefold() == key.casefold():
-            return options.pop(existing)
-    return None
+        if existing.casefold() in wanted:
+            found = options.pop(existing)
+    return found
 
 
 def copy_name(name: str, taken: Callable[[str], bool]) -> str:
@@ -838,9 +843,11 @@ class ConnectionDialog(QDialog):
         if profile.type == "sqlserver":
             encrypt = _pop_option(options, ENCRYPT_OPTION)
             self._encrypt_check.setChecked(encrypt is None or _yes(encrypt))
-            self._trust_check.setChecked(_yes(_pop_option(options, TRUST_CERTIFICATE_OPTION)))
-            # core connects with Windows authentication when no user is set.
-            self._windows_auth_check.setChecked(not profile.user)
+            self._trust_check.setChecked(_yes(_pop_option(options, *_TRUST_CERTIFICATE_SPELLINGS)))
+            # core connects with Windows authentication when no user is set, unless an
+            # Authentication option (Azure AD ...) says otherwise.
+            self._windows_auth_check.setChecked(
+                not profile.user and not any(k.casefold() == "authentication" for k in options))
         if profile.type == "oracle":
             self._tns_admin_edit.setText(_pop_option(options, TNS_ADMIN_OPTION) or "")
             if "dsn" in profile.secrets:
@@ -938,12 +945,11 @@ class ConnectionDialog(QDialog):
         if self._drivers is None:
             try:
                 self._drivers = sqlserver_dialect.installed_drivers()
+                self._driver_problem = None if self._drivers else sqlserver_dialect.no_driver_message()
             except (QdbmError, OSError) as exc:
                 # pyodbc or unixODBC missing: say so, and still let the connection be saved.
                 self._drivers = []
                 self._driver_problem = str(exc)
-            else:
-                self._driver_problem = None if self._drivers else sqlserver_dialect.NO_DRIVER_HELP
             saved = self._original.driver if self._original else None
             self._driver_combo.clear()
             for name in self._drivers:

@@ -420,6 +420,18 @@ def test_sql_server_without_a_driver_says_how_to_get_one_and_still_saves(
     assert dialog.encrypt_check.isChecked() and dialog.trust_certificate_check.isChecked()
     assert dialog.options_model.rows == []
 
+    # A profile from a URL (friendly option names) shows in the same check boxes.
+    from_url = context.connections.add(ConnectionProfile(
+        name="From URL", type="sqlserver", host="sql03", user="app",
+        options={"encrypt": "no", "trust_server_certificate": "yes", "instance": "SQLEXPRESS"}))
+    dialog = open_dialog(from_url)
+    assert not dialog.windows_auth_check.isChecked()
+    assert not dialog.encrypt_check.isChecked() and dialog.trust_certificate_check.isChecked()
+    assert [(r.key, r.value) for r in dialog.options_model.rows] == [("instance", "SQLEXPRESS")]
+    _save(qtbot, dialog)
+    assert dict(context.connections.get("From URL").options) == {
+        "Encrypt": "no", "TrustServerCertificate": "yes", "instance": "SQLEXPRESS"}
+
 
 def test_sql_server_lists_the_installed_drivers_and_a_pyodbc_failure_is_a_message(
         qtbot: QtBot, open_dialog: OpenDialog, context: AppContext,
