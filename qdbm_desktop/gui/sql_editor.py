@@ -119,7 +119,10 @@ def highlight_line(text: str, carry: int, dialect: Dialect) -> tuple[list[Span],
 
     Comments are not tokens for sqlglot: whatever non-blank text lies between its tokens is one.
     """
-    carried = _Carry(carry) if carry in _Carry._value2member_map_ else _Carry.NOTHING
+    try:
+        carried = _Carry(carry)
+    except ValueError:  # -1: a block never highlighted before
+        carried = _Carry.NOTHING
     opener = _OPENERS.get(carried, "")
     source = opener + text
     tokens: list[Token] | None = None

@@ -246,3 +246,21 @@ def test_file_from_a_newer_version_reports_why_it_is_read_only_and_refuses_write
     assert store.read_only_reason is not None and "newer QDBM Desktop" in store.read_only_reason
     with pytest.raises(ReadOnlyConfigError):
         store.set("batch_size", "3000")
+
+
+def test_command_line_gets_and_sets_the_tray_and_retention_settings(paths, capsys, monkeypatch):
+    from qdbm_desktop.cli import main
+
+    monkeypatch.setenv("QDBM_HOME", str(paths.home))
+
+    assert main(["settings", "set", "close_to_tray", "off"]) == 0
+    assert main(["settings", "set", "history_retention_days", "0"]) == 0
+    capsys.readouterr()
+    assert main(["settings", "get"]) == 0
+    listing = capsys.readouterr().out.splitlines()
+
+    assert "close_to_tray = False" in listing
+    assert "history_retention_days = 0" in listing
+    assert main(["settings", "set", "history_retention_days", "-2"]) == 2
+    assert "history_retention_days must be between 0" in capsys.readouterr().err
+    assert SettingsStore(paths).get().history_retention_days == 0
