@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtCore import QEvent, QPoint, Qt, QThreadPool
 from PySide6.QtWidgets import QAbstractButton, QApplication
 from pytestqt.qtbot import QtBot
 
@@ -38,6 +38,8 @@ def runner() -> Iterator[TaskRunner]:
     runner = TaskRunner()
     yield runner
     runner.shutdown()
+    # A task has said it finished a moment before its pool thread is free again.
+    QThreadPool.globalInstance().waitForDone(5000)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
 from pytestqt.qtbot import QtBot
 
@@ -29,6 +29,8 @@ def runner() -> Iterator[TaskRunner]:
     runner = TaskRunner()
     yield runner
     runner.shutdown()
+    # A task has said it finished a moment before its pool thread is free again.
+    QThreadPool.globalInstance().waitForDone(5000)
 
 
 @pytest.fixture
