@@ -229,9 +229,9 @@ class MigratePage(QWidget):
             combo.blockSignals(True)
             combo.clear()
             for profile in profiles:
-                combo.addItem(database_icon(profile.type), f"{profile.name}  ({profile.display_type})",
-                              profile.name)
-                combo.setItemData(combo.count() - 1, profile.location, Qt.ItemDataRole.ToolTipRole)
+                combo.addItem(database_icon(profile.type), profile.name, profile.name)
+                combo.setItemData(combo.count() - 1, f"{profile.display_type}: {profile.location}",
+                                  Qt.ItemDataRole.ToolTipRole)
             index = combo.findData(current)
             combo.setCurrentIndex(index if index >= 0 else (0 if combo.count() else -1))
             combo.blockSignals(False)
@@ -418,7 +418,10 @@ class MigratePage(QWidget):
         self._mapping_view = QTableView(self._tabs)
         self._mapping_view.setObjectName("mappingTable")
         self._mapping_view.setModel(self._mapping_model)
-        self._mapping_view.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
+        self._mapping_view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                           | QAbstractItemView.EditTrigger.EditKeyPressed
+                                           | QAbstractItemView.EditTrigger.AnyKeyPressed
+                                           | QAbstractItemView.EditTrigger.SelectedClicked)
         self._mapping_view.verticalHeader().setVisible(False)
         self._mapping_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self._mapping_view.horizontalHeader().setStretchLastSection(True)
