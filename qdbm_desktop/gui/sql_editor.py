@@ -239,9 +239,9 @@ def _is_ctrl_enter(event: QKeyEvent) -> bool:
 class SqlEditor(QPlainTextEdit):
     """A plain-text SQL editor with highlighting, line numbers and the current line marked.
 
-    Tab inserts four spaces (indents the selected lines; Shift+Tab takes them back), Return keeps
-    the line's indentation, and Ctrl+Enter is left to a shortcut of the page (Preview) instead
-    of breaking the line.
+    Tab inserts four spaces (indents the selected lines; Shift+Tab takes them back) and
+    Ctrl+Tab moves the focus on; Return keeps the line's indentation, and Ctrl+Enter is left to a
+    shortcut of the page (Preview) instead of breaking the line.
 
     Signals: those of QPlainTextEdit (``textChanged`` ...).
     """
@@ -386,6 +386,13 @@ class SqlEditor(QPlainTextEdit):
             event.ignore()
             return
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        control = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
+        if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and control:
+            # Tab indents here, so Ctrl+Tab is the keyboard's way out of the editor. QPlainTextEdit's
+            # own focusNextPrevChild refuses to move the focus while Tab is text, so QWidget's is used.
+            forward = event.key() == Qt.Key.Key_Tab and not modifiers & Qt.KeyboardModifier.ShiftModifier
+            QWidget.focusNextPrevChild(self, forward)
+            return
         if event.key() == Qt.Key.Key_Tab and modifiers == Qt.KeyboardModifier.NoModifier:
             self._indent()
             return

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPalette, QTextCharFormat
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
 
 from qdbm_desktop.gui.sql_editor import SqlColours, SqlEditor, TokenKind
 
@@ -180,6 +180,30 @@ def test_tab_and_shift_tab_indent_and_dedent_the_selected_lines(editor: SqlEdito
 
     qtbot.keyClick(editor, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert editor.toPlainText() == "SELECT a\nFROM t\nWHERE x"
+
+
+def test_ctrl_tab_moves_the_focus_out_of_the_editor(qtbot: Any) -> None:
+    page = QWidget()
+    qtbot.addWidget(page)
+    layout = QVBoxLayout(page)
+    before, editor, after = QLineEdit(page), SqlEditor(page), QLineEdit(page)
+    for widget in (before, editor, after):
+        layout.addWidget(widget)
+    with qtbot.waitActive(page):
+        page.show()
+        page.activateWindow()
+    editor.setFocus()
+    qtbot.waitUntil(editor.hasFocus)
+
+    qtbot.keyClick(editor, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(after.hasFocus)
+    editor.setFocus()
+    qtbot.waitUntil(editor.hasFocus)
+    qtbot.keyClick(editor, Qt.Key.Key_Backtab,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(before.hasFocus)
+
+    assert editor.toPlainText() == ""
 
 
 def test_return_keeps_the_indentation_of_the_line(editor: SqlEditor, qtbot: Any) -> None:
