@@ -50,6 +50,7 @@ def main() -> int:
     page.table_edit.setText("orders_report")
     page.preview()
     wait_until(lambda: page.preview_model.rowCount() > 0)
+    wait_until(lambda: "exist" in page.target_status_label.text())
     settle()
     window.grab().save(str(OUT / "migrate-preview.png"))
     page.tabs.setCurrentIndex(1)

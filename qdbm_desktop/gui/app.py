@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,6 +23,8 @@ from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.paths import HOME_ENV, AppPaths
 from qdbm_desktop.gui.icons import app_icon
 from qdbm_desktop.gui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 # How often the event loop hands control to Python, so a Ctrl+C is noticed within a blink.
 _SIGNAL_POLL_MS = 200
@@ -53,6 +57,13 @@ def open_main_window(paths: AppPaths, keyring_backend: Any | None = None) -> Mai
     """
     context = AppContext.create(paths, keyring_backend=keyring_backend)
     ensure_first_run(context)
+    try:
+        removed = context.history.apply_retention(context.settings.get().history_retention_days)
+    except (QdbmError, OSError, sqlite3.Error) as exc:
+        log.warning("old runs could not be removed from the history: %s", exc)
+    else:
+        if removed:
+            log.info("%d runs older than the retention setting removed from the history", removed)
     window = MainWindow(context)
     window.show()
     return window

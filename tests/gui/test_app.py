@@ -3,8 +3,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from qdbm_desktop import __version__
+from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME
+from qdbm_desktop.core.history import RunStatus
 from qdbm_desktop.core.paths import HOME_ENV, AppPaths
 from qdbm_desktop.gui.app import main, open_main_window
 from qdbm_desktop.gui.connections_model import Column
@@ -78,6 +82,24 @@ def test_open_main_window_shows_the_window_without_running_the_event_loop(
     assert window.isVisible()
     assert not window.windowIcon().isNull()
     assert window.proxy_model.rowCount() == 2
+
+
+def test_start_up_removes_runs_older_than_the_retention_setting(
+        tmp_path: Path, memory_keyring: Any, qtbot: Any) -> None:
+    paths = AppPaths(tmp_path / "home")
+    context = AppContext.create(paths, keyring_backend=memory_keyring)
+    context.settings.set("history_retention_days", 30)
+    for run_id, days_ago in (("old", 31), ("recent", 29)):
+        row = context.history.start_run(run_id=run_id, source="a", target="b", query="SELECT 1",
+                                        target_table="t", mode="append")
+        context.history.finish_run(row, RunStatus.SUCCEEDED, 1, 1)
+        with sqlite3.connect(paths.history_file) as db:
+            db.execute("UPDATE runs SET started = ? WHERE id = ?",
+                       ((datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(), row))
+    window = open_main_window(paths, keyring_backend=memory_keyring)
+    qtbot.addWidget(window)
+    assert [r.run_id for r in context.history.runs()] == ["recent"]
+    assert window.history_page.model.rowCount() == 1
 
 
 def test_every_icon_loads_from_the_resources(qapp: QApplication) -> None:
