@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QEvent, QPoint, Qt, QThreadPool
+from PySide6.QtCore import QEvent, QPoint, Qt, QThreadPool, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication
 from pytestqt.qtbot import QtBot
 
@@ -231,6 +231,14 @@ def test_a_slow_test_leaves_the_dialog_responsive_and_a_second_click_stops_it(
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
     assert dialog.test_running
     assert dialog.test_button.text() == "Stop test"
+    # The event loop keeps running while the server is silent: timers fire, typing lands.
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(50)
+    qtbot.wait(500)
+    timer.stop()
+    assert dialog.test_running and len(ticks) >= 5
     qtbot.keyClicks(dialog.database_edit, "_other")
     assert dialog.database_edit.text() == "db_other"
     assert dialog.test_result_label.text() == TESTING_TEXT
