@@ -289,6 +289,8 @@ def test_values_are_checked_and_converted_as_sql_server_takes_them() -> None:
     refused = [
         (Column("f", T("float64")), math.inf, "SQL Server has no NaN or Infinity"),
         (Column("f", T("float32")), 1e39, "out of range for real"),
+        (Column("f", T("float64")), 5e-324, "too close to zero for SQL Server's float"),
+        (Column("f", T("float32")), 1e-39, "too close to zero for SQL Server's real"),
         (Column("d", T("decimal(12,2)")), Decimal("1.005"), "more than 2 decimal places"),
         (Column("d", T("decimal(4,2)")), Decimal("100"), "out of range"),
         (Column("d", T("decimal")), Decimal("NaN"), "no NaN"),

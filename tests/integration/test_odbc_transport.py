@@ -28,6 +28,7 @@ from qdbm_desktop.core.dialects.sqlserver import SQLServerDialect
 from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
 from tests.integration.conftest import Server, unreachable
 from tests.integration.test_migration_matrix import FIXTURE_COLUMNS, FIXTURE_ROWS, normalise
+from tests.integration.test_sqlserver_oracle_servers import SQLSERVER_ROWS
 
 pyodbc = pytest.importorskip("pyodbc")
 SQLSERVER = SQLServerDialect()
@@ -80,14 +81,16 @@ def count(native: Any, table: str) -> int:
 def test_every_value_the_sql_server_plan_binds_arrives_intact_through_a_real_driver(pg_odbc: Any, pg_native: Any) -> None:
     insert = pg_table(pg_native, "fixture", FIXTURE_COLUMNS)
     loader = OdbcBatchLoader(pg_odbc, insert, SQLSERVER.bulk_params(FIXTURE_COLUMNS))
-    loader.write(FIXTURE_ROWS, 1)
+    with pytest.raises(ValueRejected, match="column 'f64', row 2: 5e-324 is too close to zero"):
+        loader.write(FIXTURE_ROWS, 1)
+    loader.write(SQLSERVER_ROWS, 1)
     loader.finish()
     pg_odbc.commit()
 
     names = ", ".join(f'"{c.name}"' for c in FIXTURE_COLUMNS)
     rows = pg_native.execute(f'SELECT {names} FROM fixture ORDER BY id').fetchall()
-    assert len(rows) == len(FIXTURE_ROWS)
-    for expected, got in zip(FIXTURE_ROWS, rows, strict=True):
+    assert len(rows) == len(SQLSERVER_ROWS)
+    for expected, got in zip(SQLSERVER_ROWS, rows, strict=True):
         for column, want, have in zip(FIXTURE_COLUMNS, expected, got, strict=True):
             if column.name == "js" and have is not None:
                 have = __import__("json").dumps(have)

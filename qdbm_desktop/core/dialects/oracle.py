@@ -282,17 +282,27 @@ def _uuid_text(value: Any) -> str:
         raise ValueError(f"{value!r} is not a UUID") from None
 
 
-def _binary_check(limit: int | None) -> Callable[[Any], bytes]:
-    def check(value: Any) -> bytes:
+class _BinaryCheck:
+    """Checks binary values and counts the empty ones, which Oracle also stores as NULL."""
+
+    def __init__(self, column: Column, limit: int | None) -> None:
+        self.column = column
+        self.limit = limit
+        self.empty = 0
+
+    def __call__(self, value: Any) -> bytes:
         if not isinstance(value, bytes):
             if not isinstance(value, (bytearray, memoryview)):
                 raise ValueError(f"a {type(value).__name__} value is not binary")
             value = bytes(value)
-        if limit is not None and len(value) > limit:
-            raise ValueError(f"{len(value)} bytes are longer than RAW({limit})")
+        if not value:
+            if not self.column.nullable:
+                raise ValueError("an empty binary value cannot go into a NOT NULL column: Oracle stores "
+                                 "it as NULL")
+            self.empty += 1
+        if self.limit is not None and len(value) > self.limit:
+            raise ValueError(f"{len(value)} bytes are longer than RAW({self.limit})")
         return value
-
-    return check
 
 
 class _TextCheck:
@@ -345,24 +355,24 @@ class OracleBulkWriter:
         self._sql = dialect.insert_sql(table, columns)
         self._checks: list[Callable[[Any], Any]] = []
         self._input_types: list[Any] = []
-        self._text_checks: list[_TextCheck] = []
+        self._counting: list[_TextCheck | _BinaryCheck] = []
         for column in columns:
             check, input_type = dialect.bind_plan(column, native_boolean, oracledb)
-            if isinstance(check, _TextCheck):
-                self._text_checks.append(check)
+            if isinstance(check, (_TextCheck, _BinaryCheck)):
+                self._counting.append(check)
             self._checks.append(check)
             self._input_types.append(input_type)
         self._cursor = connection.cursor()
 
     @property
     def warnings(self) -> list[str]:
-        counted = [(c.column.name, c.empty) for c in self._text_checks if c.empty]
+        counted = [(c.column.name, c.empty) for c in self._counting if c.empty]
         if not counted:
             return []
         total = sum(n for _, n in counted)
         per_column = ", ".join(f"{name!r}: {n:,}" for name, n in counted)
-        return [f"{total:,} empty string(s) were stored as NULL, because Oracle stores '' as NULL "
-                f"({per_column})"]
+        return [f"{total:,} empty string(s) or binary value(s) were stored as NULL, because Oracle stores "
+                f"'' as NULL ({per_column})"]
 
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
         width = len(self._checks)
@@ -383,7 +393,7 @@ class OracleBulkWriter:
             if value is None:
                 continue
             try:
-                if isinstance(check, _TextCheck):
+                if isinstance(check, (_TextCheck, _BinaryCheck)):
                     empty = check.empty
                     check(value)
                     check.empty = empty
@@ -577,8 +587,11 @@ class OracleDialect(Dialect):
             cursor.arraysize = size
             cursor.prefetchrows = size + 1  # one round trip also tells the result is done
             cursor.outputtypehandler = _output_type_handler
-            cursor.parse(query)
-            description = cursor.description
+            cursor.parse(query)  # describes a query without running it
+            description, executed = cursor.description, False
+            if description is None:
+                cursor.execute(query)
+                description, executed = cursor.description, True
             if description is None:
                 raise UsageError("the query returns no rows: give a SELECT")
             names = [d[0] for d in description]
@@ -592,7 +605,9 @@ class OracleDialect(Dialect):
                 selected = ", ".join(f'SYS_EXTRACT_UTC(q."{n}") AS "{n}"' if z else f'q."{n}"'
                                      for n, z in zip(names, zoned, strict=True))
                 query = f"SELECT {selected} FROM ({query.strip().rstrip(';')}) q"
-            cursor.execute(query)
+                cursor.execute(query)
+            elif not executed:
+                cursor.execute(query)
             columns, converters = [], []
             for desc, was_zoned in zip(cursor.description, zoned, strict=True):
                 name, db_type = desc[0], desc[1]
@@ -659,8 +674,8 @@ class OracleDialect(Dialect):
             return _TextCheck(column, ptype.length, limit, native), ptype.length or limit
         if kind is Kind.BINARY:
             if native == "BLOB":
-                return _binary_check(None), oracledb.DB_TYPE_LONG_RAW
-            return _binary_check(ptype.length), oracledb.DB_TYPE_RAW
+                return _BinaryCheck(column, None), oracledb.DB_TYPE_LONG_RAW
+            return _BinaryCheck(column, ptype.length), oracledb.DB_TYPE_RAW
         if kind is Kind.DATE:
             return _date_check, oracledb.DB_TYPE_DATE
         if kind is Kind.TIME:

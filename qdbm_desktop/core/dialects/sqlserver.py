@@ -76,6 +76,7 @@ MAX_NCHAR, MAX_VARBINARY = 4000, 8000
 MAX_IDENTIFIER = 128
 _UTC = timezone.utc
 _FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_MIN_NORMAL, _FLOAT64_MIN_NORMAL = 1.1754943508222875e-38, 2.2250738585072014e-308
 
 
 def _pyodbc() -> Any:
@@ -250,8 +251,14 @@ def _float_check(single: bool) -> Callable[[Any], float]:
         value = float(value)
         if math.isnan(value) or math.isinf(value):
             raise ValueError(f"{value} cannot be stored: SQL Server has no NaN or Infinity")
-        if single and abs(value) > _FLOAT32_MAX:
+        magnitude = abs(value)
+        if single and magnitude > _FLOAT32_MAX:
             raise ValueError(f"{value!r} is out of range for real")
+        if 0 < magnitude < (_FLOAT32_MIN_NORMAL if single else _FLOAT64_MIN_NORMAL):
+            # SQL Server's float and real hold no subnormal numbers: it would refuse or flush them.
+            kind = "real" if single else "float"
+            raise ValueError(f"{value!r} is too close to zero for SQL Server's {kind} (it holds no subnormal "
+                             "numbers)")
         return value
 
     return check
