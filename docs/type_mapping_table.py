@@ -2,7 +2,9 @@
 
 It creates a table of common column types in each engine, describes a query over it with that
 engine's real reader, and asks every target dialect for its DDL type: the table shows what the
-code does, not what was meant. Run with PostgreSQL and MariaDB up:
+code does, not what was meant. SQL Server and Oracle sources go through the type-name mapping
+their readers use on what the server describes (sp_describe_first_result_set, the catalog), as
+no such server runs where this is built. Run with PostgreSQL and MariaDB up:
 
     .venv/bin/python docs/type_mapping_table.py > /tmp/table.md
 
@@ -11,14 +13,17 @@ The integration tests rebuild it and compare it with the copy in docs/type-mappi
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 import tempfile
 from pathlib import Path
 
 from qdbm_desktop.core.dialects import ConnectParams, get_dialect
+from qdbm_desktop.core.dialects.oracle import portable_from_catalog
+from qdbm_desktop.core.dialects.sqlserver import portable_from_type_name
 
-TARGETS = ("postgresql", "mysql", "sqlite")
+TARGETS = ("postgresql", "mysql", "sqlite", "sqlserver", "oracle")
 SOURCE_TYPES: dict[str, list[str]] = {
     "postgresql": ["smallint", "integer", "bigint", "numeric(12,2)", "numeric", "real", "double precision",
                    "boolean", "char(3)", "varchar(50)", "text", "bytea", "date", "time", "timestamp",
@@ -29,7 +34,32 @@ SOURCE_TYPES: dict[str, list[str]] = {
     "sqlite": ["INTEGER", "SMALLINT", "DECIMAL(12,2)", "REAL", "BOOLEAN", "VARCHAR(50)", "TEXT", "BLOB",
                "DATE", "TIME", "TIMESTAMP", "TIMESTAMPTZ", "JSON", "UUID"],
 }
-NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite"}
+#: Types as the server describes them, read with the dialect's own mapping.
+DESCRIBED_TYPES: dict[str, list[str]] = {
+    "sqlserver": ["bit", "tinyint", "smallint", "int", "bigint", "decimal(12,2)", "money", "real", "float",
+                  "nchar(3)", "nvarchar(50)", "varchar(50)", "nvarchar(max)", "varbinary(16)", "varbinary(max)",
+                  "date", "time(7)", "datetime", "datetime2(7)", "datetimeoffset(7)", "uniqueidentifier",
+                  "xml"],
+    "oracle": ["NUMBER(5)", "NUMBER(10)", "NUMBER(19)", "NUMBER(12,2)", "NUMBER", "BINARY_FLOAT",
+               "BINARY_DOUBLE", "CHAR(3 CHAR)", "VARCHAR2(50 CHAR)", "NVARCHAR2(50)", "CLOB", "NCLOB", "RAW(16)",
+               "BLOB", "DATE", "TIMESTAMP(6)", "TIMESTAMP(6) WITH TIME ZONE",
+               "TIMESTAMP(6) WITH LOCAL TIME ZONE", "INTERVAL DAY TO SECOND", "BOOLEAN", "JSON"],
+}
+NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite", "sqlserver": "SQL Server",
+         "oracle": "Oracle"}
+_ORACLE_TYPE = re.compile(r"([A-Z_0-9]+(?: [A-Z]+)*?)(?:\((\d+)(?:,(\d+))?(?: CHAR)?\))?((?: WITH.*)?)")
+
+
+def _oracle_portable(declared: str) -> str:
+    """What the Oracle dialect makes of a column the catalog describes as ``declared``."""
+    match = _ORACLE_TYPE.fullmatch(declared)
+    assert match, declared
+    name, first, second, rest = match.group(1), match.group(2), match.group(3), match.group(4)
+    if name == "NUMBER":
+        precision = int(first) if first else None
+        scale = int(second) if second else (0 if first else None)
+        return str(portable_from_catalog(name, precision, scale))
+    return str(portable_from_catalog(name + rest, None, None, int(first) if first else None))
 
 
 def _portable_types(engine: str, params: ConnectParams, types: list[str]) -> list[str]:
@@ -77,6 +107,16 @@ def build(pg: ConnectParams, mysql: ConnectParams) -> str:
                 cells = [f"`{get_dialect(t).native_type(ptype)}`" for t in TARGETS]
                 lines.append(f"| `{declared}` | {portable} | " + " | ".join(cells) + " |")
             lines.append("")
+    for engine, declared_types in DESCRIBED_TYPES.items():
+        header = " | ".join(f"in {NAMES[t]}" for t in TARGETS)
+        lines += [f"### From {NAMES[engine]}", "", f"| source type | portable type | {header} |",
+                  "|---|---|" + "---|" * len(TARGETS)]
+        for declared in declared_types:
+            portable = str(portable_from_type_name(declared)) if engine == "sqlserver" else _oracle_portable(declared)
+            ptype = PortableType.parse(portable)
+            cells = [f"`{get_dialect(t).native_type(ptype)}`" for t in TARGETS]
+            lines.append(f"| `{declared}` | {portable} | " + " | ".join(cells) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
