@@ -37,16 +37,16 @@ SOURCE_TYPES: dict[str, list[str]] = {
 #: Types as the server describes them, read with the dialect's own mapping.
 DESCRIBED_TYPES: dict[str, list[str]] = {
     "sqlserver": ["bit", "tinyint", "smallint", "int", "bigint", "decimal(12,2)", "money", "real", "float",
-                  "nchar(3)", "nvarchar(50)", "varchar(50)", "nvarchar(max)", "varbinary(16)", "varbinary(max)",
-                  "date", "time(7)", "datetime", "datetime2(7)", "datetimeoffset(7)", "uniqueidentifier",
-                  "xml"],
+                  "nchar(3)", "nvarchar(50)", "varchar(50)", "nvarchar(max)", "varbinary(16)",
+                  "varbinary(max)", "date", "time(7)", "datetime", "datetime2(7)", "datetimeoffset(7)",
+                  "uniqueidentifier", "xml"],
     "oracle": ["NUMBER(5)", "NUMBER(10)", "NUMBER(19)", "NUMBER(12,2)", "NUMBER", "BINARY_FLOAT",
-               "BINARY_DOUBLE", "CHAR(3 CHAR)", "VARCHAR2(50 CHAR)", "NVARCHAR2(50)", "CLOB", "NCLOB", "RAW(16)",
-               "BLOB", "DATE", "TIMESTAMP(6)", "TIMESTAMP(6) WITH TIME ZONE",
+               "BINARY_DOUBLE", "CHAR(3 CHAR)", "VARCHAR2(50 CHAR)", "NVARCHAR2(50)", "CLOB", "NCLOB",
+               "RAW(16)", "BLOB", "DATE", "TIMESTAMP(6)", "TIMESTAMP(6) WITH TIME ZONE",
                "TIMESTAMP(6) WITH LOCAL TIME ZONE", "INTERVAL DAY TO SECOND", "BOOLEAN", "JSON"],
 }
-NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite", "sqlserver": "SQL Server",
-         "oracle": "Oracle"}
+NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite",
+         "sqlserver": "SQL Server", "oracle": "Oracle"}
 _ORACLE_TYPE = re.compile(r"([A-Z_0-9]+(?: [A-Z]+)*?)(?:\((\d+)(?:,(\d+))?(?: CHAR)?\))?((?: WITH.*)?)")
 
 
@@ -112,7 +112,10 @@ def build(pg: ConnectParams, mysql: ConnectParams) -> str:
         lines += [f"### From {NAMES[engine]}", "", f"| source type | portable type | {header} |",
                   "|---|---|" + "---|" * len(TARGETS)]
         for declared in declared_types:
-            portable = str(portable_from_type_name(declared)) if engine == "sqlserver" else _oracle_portable(declared)
+            if engine == "sqlserver":
+                portable = str(portable_from_type_name(declared))
+            else:
+                portable = _oracle_portable(declared)
             ptype = PortableType.parse(portable)
             cells = [f"`{get_dialect(t).native_type(ptype)}`" for t in TARGETS]
             lines.append(f"| `{declared}` | {portable} | " + " | ".join(cells) + " |")
