@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt, QThreadPool, QTimer
-from PySide6.QtWidgets import QAbstractButton, QApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.connections import ConnectionProfile
@@ -75,6 +75,13 @@ def _type(qtbot: QtBot, dialog: ConnectionDialog, **fields: str) -> None:
 
 def _choose_type(dialog: ConnectionDialog, type_name: str) -> None:
     dialog.type_combo.setCurrentIndex(dialog.type_combo.findData(type_name))
+
+
+def _open_editor(dialog: ConnectionDialog) -> QLineEdit:
+    """The cell editor open in the options table."""
+    editors = [e for e in dialog.options_view.findChildren(QLineEdit) if e.isVisible()]
+    assert len(editors) == 1
+    return editors[0]
 
 
 def _tick(qtbot: QtBot, button: QAbstractButton) -> None:
@@ -508,10 +515,16 @@ def test_driver_options_are_saved_and_a_credential_among_them_is_kept_encrypted(
     _choose_type(dialog, "postgresql")
     _type(qtbot, dialog, name="TLS", host="db")
     for key, value in (("sslmode", "verify-full"), ("sslpassword", "key-pass")):
+        # Add opens an editor on the new key; Tab moves on to its value, Return commits it.
         qtbot.mouseClick(dialog.add_option_button, Qt.MouseButton.LeftButton)
-        row = dialog.options_model.rowCount() - 1
-        dialog.options_model.setData(dialog.options_model.index(row, OptionColumn.KEY), key)
-        dialog.options_model.setData(dialog.options_model.index(row, OptionColumn.VALUE), value)
+        qtbot.keyClicks(_open_editor(dialog), key)
+        qtbot.keyClick(_open_editor(dialog), Qt.Key.Key_Tab)
+        qtbot.keyClicks(_open_editor(dialog), value)
+        qtbot.keyClick(_open_editor(dialog), Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: not any(e.isVisible() for e in dialog.options_view.findChildren(QLineEdit)))
+    assert dialog.isVisible(), "Return in an option's editor does not save the dialog"
+    assert [(r.key, r.value) for r in dialog.options_model.rows] == [
+        ("sslmode", "verify-full"), ("sslpassword", "key-pass")]
     assert dialog.options_model.index(1, OptionColumn.VALUE).data() == MASK
     _save(qtbot, dialog)
     saved = context.connections.get("TLS")
