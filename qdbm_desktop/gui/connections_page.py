@@ -6,7 +6,16 @@ import logging
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -164,8 +173,8 @@ class ConnectionsPage(QWidget):
             index = self._proxy.index(row, Column.NAME)
             if index.data() == name:
                 self._table.selectionModel().setCurrentIndex(
-                    index, self._table.selectionModel().SelectionFlag.ClearAndSelect
-                    | self._table.selectionModel().SelectionFlag.Rows)
+                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows)
                 self._table.scrollTo(index)
                 return True
         return False
