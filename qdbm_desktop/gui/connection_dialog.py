@@ -258,7 +258,10 @@ def _test_connection(store: ConnectionStore, draft: ConnectionDraft,
 
 
 class _FieldBox(QWidget):
-    """A form field with the message that says what is wrong with it underneath."""
+    """A form field with a neutral note and the message that says what is wrong underneath.
+
+    Signals: none of its own.
+    """
 
     def __init__(self, field: QWidget | Sequence[QWidget], parent: QWidget | None = None,
                  *, expand: bool = True) -> None:
