@@ -325,8 +325,7 @@ class _TextCheck:
         if not value:
             if not self.column.nullable:
                 raise ValueError(f"an empty string cannot go into NOT NULL column {self.label}: Oracle "
-                                 "stores "
-                                 "'' as NULL")
+                                 "stores '' as NULL")
             self.empty += 1
             return value
         if "\x00" in value:
@@ -670,8 +669,9 @@ class OracleDialect(Dialect):
             if native == "CLOB":
                 # LONG binds any length and goes into a CLOB without a temporary LOB per value.
                 return _TextCheck(column, None, None, native, kind is Kind.JSON), oracledb.DB_TYPE_LONG
-            limit = MAX_CHAR_BYTES if kind is Kind.CHAR else MAX_VARCHAR2_BYTES
-            return _TextCheck(column, ptype.length, limit, native), ptype.length or limit
+            limit = MAX_CHAR_BYTES if kind is Kind.CHAR and native.startswith("CHAR") else MAX_VARCHAR2_BYTES
+            # Bound at the column's byte limit: every value that passed the check fits it.
+            return _TextCheck(column, ptype.length, limit, native), limit
         if kind is Kind.BINARY:
             if native == "BLOB":
                 return _BinaryCheck(column, None), oracledb.DB_TYPE_LONG_RAW
@@ -904,6 +904,9 @@ class OracleDialect(Dialect):
                             with suppress(Exception):
                                 aside = TableName(old_name(staging.name), target.schema)
                                 cursor.execute(self.rename_sql(aside, target.name))
+                        if exists_now and index == 3:
+                            # The swap is done: the old table is a leftover the next run drops.
+                            return
                         raise
                 return
             try:
@@ -914,7 +917,9 @@ class OracleDialect(Dialect):
                 with suppress(Exception):
                     connection.rollback()
                 raise
-            cursor.execute(self.drop_sql(staging))
+            # Committed: a staging table that will not drop now is a leftover the next run drops.
+            with suppress(Exception):
+                cursor.execute(self.drop_sql(staging))
         finally:
             cursor.close()
 
