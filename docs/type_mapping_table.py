@@ -13,14 +13,13 @@ The integration tests rebuild it and compare it with the copy in docs/type-mappi
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import sys
 import tempfile
 from pathlib import Path
 
 from qdbm_desktop.core.dialects import ConnectParams, get_dialect
-from qdbm_desktop.core.dialects.oracle import portable_from_catalog
+from qdbm_desktop.core.dialects.oracle import portable_from_declared
 from qdbm_desktop.core.dialects.sqlserver import portable_from_type_name
 
 TARGETS = ("postgresql", "mysql", "sqlite", "sqlserver", "oracle")
@@ -47,19 +46,6 @@ DESCRIBED_TYPES: dict[str, list[str]] = {
 }
 NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite",
          "sqlserver": "SQL Server", "oracle": "Oracle"}
-_ORACLE_TYPE = re.compile(r"([A-Z_0-9]+(?: [A-Z]+)*?)(?:\((\d+)(?:,(\d+))?(?: CHAR)?\))?((?: WITH.*)?)")
-
-
-def _oracle_portable(declared: str) -> str:
-    """What the Oracle dialect makes of a column the catalog describes as ``declared``."""
-    match = _ORACLE_TYPE.fullmatch(declared)
-    assert match, declared
-    name, first, second, rest = match.group(1), match.group(2), match.group(3), match.group(4)
-    if name == "NUMBER":
-        precision = int(first) if first else None
-        scale = int(second) if second else (0 if first else None)
-        return str(portable_from_catalog(name, precision, scale))
-    return str(portable_from_catalog(name + rest, None, None, int(first) if first else None))
 
 
 def _portable_types(engine: str, params: ConnectParams, types: list[str]) -> list[str]:
@@ -115,7 +101,7 @@ def build(pg: ConnectParams, mysql: ConnectParams) -> str:
             if engine == "sqlserver":
                 portable = str(portable_from_type_name(declared))
             else:
-                portable = _oracle_portable(declared)
+                portable = str(portable_from_declared(declared))
             ptype = PortableType.parse(portable)
             cells = [f"`{get_dialect(t).native_type(ptype)}`" for t in TARGETS]
             lines.append(f"| `{declared}` | {portable} | " + " | ".join(cells) + " |")

@@ -26,6 +26,7 @@ from qdbm_desktop.core.dialects.oracle import (
     catalog_spelling,
     old_name,
     portable_from_catalog,
+    portable_from_declared,
     reported_name,
     stored_name,
 )
@@ -226,16 +227,18 @@ def test_every_portable_type_written_and_read_back_keeps_its_values_meaning() ->
     widened = {"int16": "int32", "int32": "int64", "int64": "decimal(19,0)", "date": "timestamp",
                "json": "text", "uuid": "varchar(36)", "boolean": "int16", "varchar(5000)": "text"}
     for column in COLUMNS:
-        native = DIALECT.native_type(column.type)
-        name = native.split("(")[0] if native.startswith(("TIMESTAMP", "INTERVAL")) else native.split("(")[0]
-        numbers = [int(n) for n in native.replace(" CHAR", "").split("(")[1].rstrip(")").split(",")] \
-            if "(" in native and not native.startswith(("TIMESTAMP", "INTERVAL")) else []
-        if native.startswith("TIMESTAMP"):
-            name, numbers = native, []
-        back = portable_from_catalog(name, numbers[0] if name == "NUMBER" and numbers else None,
-                                     (numbers[1] if len(numbers) > 1 else 0) if name == "NUMBER" and numbers else None,
-                                     numbers[0] if name != "NUMBER" and numbers else None)
+        back = portable_from_declared(DIALECT.native_type(column.type))
         assert str(back) == widened.get(str(column.type), str(column.type)), column.name
+    assert portable_from_declared("BOOLEAN") == T("boolean")  # the 23ai column type
+
+
+def test_declared_types_read_as_the_catalog_reports_them() -> None:
+    declared = ["NUMBER(12,2)", "NUMBER(5, -2)", "NUMBER(38,0)", "varchar2(20 byte)",
+                "TIMESTAMP WITH LOCAL TIME ZONE", "INTERVAL DAY(2) TO SECOND(6)"]
+    assert [str(portable_from_declared(t)) for t in declared] == \
+        ["decimal(12,2)", "decimal(7,0)", "decimal(38,0)", "varchar(20)", "timestamptz", "time"]
+    with pytest.raises(UsageError, match="is not an Oracle type"):
+        portable_from_declared("NUMBER(")
 
 
 def check_for(column: Column, native_boolean: bool = False) -> Any:

@@ -125,6 +125,23 @@ def portable_from_catalog(data_type: str, precision: int | None = None, scale: i
     return PortableType(Kind.TEXT)
 
 
+_DECLARED = re.compile(r"\s*([A-Z][A-Z_0-9]*(?: [A-Z][A-Z_0-9]*)*?)\s*(?:\(\s*(\d+)\s*(?:,\s*(-?\d+)\s*)?"
+                       r"(?:CHAR|BYTE)?\s*\))?\s*((?:WITH .*|TO .*)?)", re.IGNORECASE)
+
+
+def portable_from_declared(declared: str) -> PortableType:
+    """The portable type of a column declared as ``declared`` in Oracle DDL (``NUMBER(12,2)``,
+    ``VARCHAR2(50 CHAR)``, ``TIMESTAMP(6) WITH TIME ZONE``): what the catalog then reports."""
+    match = _DECLARED.fullmatch(declared)
+    if not match:
+        raise UsageError(f"{declared!r} is not an Oracle type")
+    name, first, second, rest = match.group(1).upper(), match.group(2), match.group(3), match.group(4)
+    if name == "NUMBER":
+        precision = int(first) if first else None
+        return portable_from_catalog(name, precision, int(second) if second else (0 if first else None))
+    return portable_from_catalog(f"{name} {rest}".strip(), None, None, int(first) if first else None)
+
+
 #: python-oracledb's type names (DbType.name) as the catalog spells them.
 _CATALOG_NAME = {
     "DB_TYPE_NUMBER": "NUMBER", "DB_TYPE_BINARY_INTEGER": "NUMBER", "DB_TYPE_BINARY_FLOAT": "BINARY_FLOAT",
@@ -979,5 +996,5 @@ _FIXED_NATIVE: dict[Kind, str] = {
     Kind.JSON: "CLOB", Kind.UUID: "VARCHAR2(36 CHAR)",
 }
 
-__all__ = ["OracleDialect", "catalog_spelling", "old_name", "portable_from_catalog", "reported_name",
-           "stored_name"]
+__all__ = ["OracleDialect", "catalog_spelling", "old_name", "portable_from_catalog", "portable_from_declared",
+           "reported_name", "stored_name"]
