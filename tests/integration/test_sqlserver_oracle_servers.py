@@ -306,3 +306,39 @@ def test_oracle_puts_the_replaced_table_back_after_a_crash_between_the_two_renam
     finally:
         dialect.drop_table(connection, table)
         connection.close()
+
+
+def test_oracle_direct_path_load_writes_the_fixture_rows_when_asked_for() -> None:
+    from dataclasses import replace
+
+    params = server_params("oracle")
+    params = replace(params, options={**params.options, "direct_path_load": "yes"})
+    side = ServerSide("oracle", params, "oracle direct path")
+    columns = [c for c in FIXTURE_COLUMNS if c.type.kind is not Kind.TIME]  # time goes by executemany
+    keep = [FIXTURE_COLUMNS.index(c) for c in columns]
+    rows = [tuple(row[i] for i in keep) for row in FIXTURE_ROWS]
+    table = TableName(unique("direct"))
+    side.made.append(table)
+    try:
+        connection = side.dialect.connect(params, 30)
+        try:
+            side.dialect.create_table(connection, table, columns, ("id",))
+            writer = side.dialect.open_writer(connection, table, columns)
+            assert getattr(writer, "_direct_path", None) is not None
+            writer.write(rows, 1)
+            writer.finish()
+            connection.commit()
+            names = ", ".join(side.dialect.quote_identifier(c.name) for c in columns)
+            stream = side.dialect.open_read(connection, f"SELECT {names} FROM {side.dialect.qualified(table)} "
+                                                        f"ORDER BY {side.dialect.quote_identifier('id')}", 10)
+            try:
+                got = [row for batch in stream.batches() for row in batch]
+            finally:
+                stream.close()
+        finally:
+            connection.close()
+        for want_row, have_row in zip(rows, got, strict=True):
+            for column, want, have in zip(columns, want_row, have_row, strict=True):
+                assert normalise(have, column.name) == expected(want, column, {"oracle"}), column.name
+    finally:
+        side.drop_made()

@@ -17,6 +17,7 @@ import json
 import math
 import re
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import date, datetime, time, timedelta, timezone
@@ -364,9 +365,13 @@ class OracleBulkWriter:
     """
 
     def __init__(self, dialect: OracleDialect, connection: Any, table: TableName,
-                 columns: Sequence[Column], native_boolean: bool) -> None:
+                 columns: Sequence[Column], native_boolean: bool,
+                 direct_path: tuple[str, str, list[str]] | None = None) -> None:
         import oracledb
 
+        self._connection = connection
+        #: (owner, table, columns) as stored, when loading with direct path.
+        self._direct_path = direct_path
         self._columns = list(columns)
         self._sql = dialect.insert_sql(table, columns)
         self._checks: list[Callable[[Any], Any]] = []
@@ -422,6 +427,15 @@ class OracleBulkWriter:
     def _send(self, chunk: list[list[Any]], first_row_number: int) -> None:
         import oracledb
 
+        if self._direct_path is not None:
+            owner, table, names = self._direct_path
+            try:
+                # Commits on its own: fine for a staging table, which nothing reads before the final step.
+                self._connection.direct_path_load(owner, table, names, chunk, batch_size=CHUNK_ROWS)
+            except oracledb.DatabaseError as exc:
+                raise _map_error(exc, f"rows {first_row_number:,}-{first_row_number + len(chunk) - 1:,}") \
+                    from exc
+            return
         self._cursor.setinputsizes(*self._input_types)
         try:
             self._cursor.executemany(self._sql, chunk, batcherrors=True)
@@ -504,6 +518,10 @@ class OracleReadStream:
 
 
 _THICK_OPTIONS = ("instant_client", "lib_dir")
+#: Connections opened with the option direct_path_load=yes (kept weakly: no connection outlives its user).
+_DIRECT_PATH: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Kinds direct path loads take as the executemany path binds them.
+_DIRECT_PATH_KINDS = frozenset(Kind) - {Kind.TIME}
 _CONFIG_OPTIONS = ("tns_admin", "config_dir")
 
 
@@ -553,6 +571,8 @@ class OracleDialect(Dialect):
         lib_dir = next((options.pop(lower[k]) for k in _THICK_OPTIONS if k in lower), None)
         config_dir = next((options.pop(lower[k]) for k in _CONFIG_OPTIONS if k in lower), None)
         thick = "thick" in lower and str(options.pop(lower["thick"])).lower() in ("1", "yes", "true")
+        direct = "direct_path_load" in lower and \
+            str(options.pop(lower["direct_path_load"])).lower() in ("1", "yes", "true")
         if lib_dir or thick:
             _init_thick_mode(lib_dir, config_dir)
         kwargs: dict[str, Any] = {"user": params.user, "password": params.password,
@@ -570,6 +590,8 @@ class OracleDialect(Dialect):
         except BaseException:
             connection.close()
             raise
+        if direct:
+            _DIRECT_PATH.add(connection)
         return connection
 
     def server_version(self, connection: Any) -> str:
@@ -898,7 +920,16 @@ class OracleDialect(Dialect):
                 native_boolean = bool(cursor.fetchall())
             finally:
                 cursor.close()
-        return OracleBulkWriter(self, connection, table, columns, native_boolean)
+        direct_path: tuple[str, str, list[str]] | None = None
+        if connection in _DIRECT_PATH and getattr(connection, "thin", False) and \
+                all(c.type.kind in _DIRECT_PATH_KINDS for c in columns):
+            cursor = connection.cursor()
+            try:
+                owner = self._owner(cursor, table.schema)
+            finally:
+                cursor.close()
+            direct_path = (owner, stored_name(table.name), [stored_name(c.name) for c in columns])
+        return OracleBulkWriter(self, connection, table, columns, native_boolean, direct_path)
 
     def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
