@@ -162,7 +162,7 @@ def ensure_first_run(context: AppContext) -> list[str]:
     if context.settings.get().first_run_done:
         return []
     # Loading each file first creates the ones missing and tells whether one is read-only.
-    context.schedules.list()
+    context.schedules.jobs()
     context.connections.list()
     if context.connections.read_only_reason:
         return []

@@ -211,6 +211,11 @@ class HistoryStore:
     def path(self) -> Path:
         return self._path
 
+    @property
+    def origin(self) -> str:
+        """Where the runs this store records come from ("gui", "cli", "scheduler")."""
+        return self._origin
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self._path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from qdbm_desktop.core.connections import ConnectionProfile, now_iso
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError
-from qdbm_desktop.core.schedules import ScheduledMigration, new_schedule_id
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.schedules import Schedule, new_schedule_id
+from qdbm_desktop.core.triggers import ScheduleTrigger
 
 LEGACY_TYPES = {"oracle": "oracle", "postgresql": "postgresql", "postgres": "postgresql",
                 "mysql": "mysql", "mariadb": "mysql", "sqlserver": "sqlserver", "mssql": "sqlserver",
@@ -225,7 +227,7 @@ def _import_schedules(context: AppContext, path: Path, names: dict[str, str],
     if not isinstance(entries, list):
         report.skipped.append("schedules.json: it does not hold a list of schedules")
         return
-    already = {s.origin for s in context.schedules.list() if s.origin}
+    already = {s.origin for s in context.schedules.schedules() if s.origin}
     now = datetime.now().astimezone()
     for entry in entries:
         if not isinstance(entry, dict):
@@ -256,7 +258,15 @@ def _import_schedules(context: AppContext, path: Path, names: dict[str, str],
         if not query or not table:
             report.skipped.append(f"{label}: it has no query or no target table")
             continue
-        context.schedules.add(ScheduledMigration(
-            id=new_schedule_id(), source=source, destination=destination, query=query,
-            target_table=table, run_at=when.isoformat(), origin=origin, created_at=now_iso()))
-        report.imported.append(f"{label}: {source} -> {destination}.{table} at {when:%Y-%m-%d %H:%M %Z}")
+        taken = {j.name for j in context.schedules.jobs()}
+        base = name = f"{table} from {source}"
+        number = 2
+        while name in taken:
+            name, number = f"{base} ({number})", number + 1
+        context.schedules.save_job(Job(name=name, source=source, target=destination, query=query,
+                                       table=table))
+        context.schedules.add_schedule(Schedule(id=new_schedule_id(), job=name,
+                                                trigger=ScheduleTrigger.once(when), origin=origin,
+                                                created_at=now_iso()))
+        report.imported.append(f"{label}: job {name!r}, {source} -> {destination}.{table} "
+                               f"at {when:%Y-%m-%d %H:%M %Z}")

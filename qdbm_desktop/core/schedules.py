@@ -1,85 +1,299 @@
-"""Scheduled migrations (schedules.json): the source of truth the scheduler is rebuilt from."""
+"""Saved jobs and their schedules (schedules.json): what the scheduler is rebuilt from at every start.
+
+Format 2 holds two lists: ``jobs`` (named migrations) and ``schedules`` (a trigger attached to a
+job, with its state: when its fire times were last handled, its last run, whether a one-off is
+done). Format 1 held one-off migrations only; each becomes a job and a one-off schedule.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Any
 
+from qdbm_desktop.core.connections import now_iso
 from qdbm_desktop.core.errors import QdbmError, UsageError
-from qdbm_desktop.core.jsonfile import JsonDocumentFile
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.jsonfile import Document, JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.triggers import ScheduleTrigger, TriggerKind, local_zone_name
 
-FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ScheduledMigration:
-    """A migration to run once at ``run_at`` (ISO 8601 with its UTC offset)."""
-
-    id: str
-    source: str
-    destination: str
-    query: str
-    target_table: str
-    run_at: str
-    mode: str = "append"
-    enabled: bool = True
-    origin: str | None = None
-    created_at: str | None = None
-
-    @property
-    def run_at_datetime(self) -> datetime:
-        return datetime.fromisoformat(self.run_at)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ScheduledMigration:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+FORMAT_VERSION = 2
 
 
 def new_schedule_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """A trigger attached to a job, and what has happened to it so far."""
+
+    id: str
+    job: str
+    trigger: ScheduleTrigger
+    enabled: bool = True
+    #: A fire time missed while QDBM was not running is run at start when it is at most this late.
+    grace_seconds: int = 0
+    #: A one-off whose run succeeded: kept visible, never fired again.
+    done: bool = False
+    origin: str | None = None
+    created_at: str | None = None
+    #: Every fire time up to here has been handled (run, skipped or reported as missed).
+    checked_until: str | None = None
+    last_run_at: str | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.enabled and not self.done
+
+    def checked_until_time(self) -> datetime:
+        text = self.checked_until or self.created_at
+        try:
+            return datetime.fromisoformat(text) if text else datetime.now(timezone.utc)
+        except ValueError:
+            return datetime.now(timezone.utc)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "job": self.job, "trigger": self.trigger.to_json(),
+                                "enabled": self.enabled}
+        for key in ("grace_seconds", "done", "origin", "created_at", "checked_until", "last_run_at",
+                    "last_status", "last_error"):
+            value = getattr(self, key)
+            if value not in (None, False, 0):
+                data[key] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Schedule:
+        if not isinstance(data.get("id"), str) or not isinstance(data.get("job"), str):
+            raise UsageError("a schedule entry lacks its id or job")
+        trigger = data.get("trigger")
+        if not isinstance(trigger, Mapping):
+            raise UsageError(f"schedule {data['id']} has no trigger")
+        return cls(
+            id=data["id"], job=data["job"], trigger=ScheduleTrigger.from_json(trigger),
+            enabled=bool(data.get("enabled", True)), grace_seconds=int(data.get("grace_seconds") or 0),
+            done=bool(data.get("done", False)), origin=data.get("origin"), created_at=data.get("created_at"),
+            checked_until=data.get("checked_until"), last_run_at=data.get("last_run_at"),
+            last_status=data.get("last_status"), last_error=data.get("last_error"),
+        )
+
+
+def _from_v1(document: Document) -> Document:
+    """Format 1 (one-off migrations with their own query) to jobs plus one-off schedules."""
+    jobs: list[dict[str, Any]] = []
+    schedules: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for entry in document.get("schedules") or []:
+        if not isinstance(entry, dict) or not entry.get("run_at"):
+            continue
+        base = f"{entry.get('target_table') or 'table'} from {entry.get('source') or 'source'}"
+        name, number = base, 2
+        while name in names:
+            name, number = f"{base} ({number})", number + 1
+        names.add(name)
+        jobs.append({"name": name, "source": entry.get("source", ""),
+                     "target": entry.get("destination", ""),
+                     "query": entry.get("query", ""), "table": entry.get("target_table", ""),
+                     "mode": entry.get("mode") or "append",
+                     "created_at": entry.get("created_at") or now_iso()})
+        schedule: dict[str, Any] = {
+            "id": entry.get("id") or new_schedule_id(), "job": name,
+            "trigger": {"kind": "once", "timezone": local_zone_name(), "at": entry["run_at"]},
+            "enabled": bool(entry.get("enabled", True)),
+        }
+        for key in ("origin", "created_at"):
+            if entry.get(key):
+                schedule[key] = entry[key]
+        schedules.append(schedule)
+    return {"jobs": jobs, "schedules": schedules}
+
+
 class ScheduleStore:
+    """Jobs and schedules in schedules.json; every change is one locked read-modify-write."""
+
     def __init__(self, paths: AppPaths) -> None:
-        self._file = JsonDocumentFile(paths.schedules_file, FORMAT_VERSION, default=lambda: {"schedules": []})
+        self._file = JsonDocumentFile(paths.schedules_file, FORMAT_VERSION,
+                                      default=lambda: {"jobs": [], "schedules": []}, migrations={1: _from_v1})
 
     @property
     def notices(self) -> list[str]:
         return self._file.notices
 
-    def list(self) -> list[ScheduledMigration]:
-        entries = self._file.load().get("schedules", [])
-        result = []
-        for entry in entries:
-            try:
-                result.append(ScheduledMigration.from_json(entry))
-            except TypeError:
-                continue
-        return result
+    @property
+    def read_only_reason(self) -> str | None:
+        return self._file.read_only_reason
 
-    def add(self, schedule: ScheduledMigration) -> ScheduledMigration:
-        if schedule.run_at_datetime.tzinfo is None:
-            raise UsageError("a schedule's time must carry its time zone")
-        with self._file.locked():
-            document = self._file.load()
+    @property
+    def path(self) -> Any:
+        return self._file.path
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def jobs(self) -> list[Job]:
+        return sorted(self._entries("jobs", Job.from_json), key=lambda j: j.name.casefold())
+
+    def find_job(self, name: str) -> Job | None:
+        return next((j for j in self.jobs() if j.name == name), None)
+
+    def get_job(self, name: str) -> Job:
+        job = self.find_job(name)
+        if job is None:
+            raise UsageError(f"no saved job named {name!r}")
+        return job
+
+    def save_job(self, job: Job, replace_name: str | None = None) -> Job:
+        """Add ``job``, or replace the job called ``replace_name`` (its schedules follow a rename)."""
+        job.validate()
+        job = replace(job, name=job.name.strip())
+
+        def change(document: Document) -> None:
+            jobs = document.setdefault("jobs", [])
+            taken = [e for e in jobs if e.get("name") == job.name and e.get("name") != replace_name]
+            if taken:
+                raise UsageError(f"a job named {job.name!r} already exists")
+            if replace_name is None:
+                jobs.append(job.to_json())
+                return
+            index = next((i for i, e in enumerate(jobs) if e.get("name") == replace_name), None)
+            if index is None:
+                raise UsageError(f"no saved job named {replace_name!r}")
+            created = jobs[index].get("created_at") or job.created_at
+            jobs[index] = replace(job, created_at=created, updated_at=now_iso()).to_json()
+            for schedule in document.setdefault("schedules", []):
+                if schedule.get("job") == replace_name:
+                    schedule["job"] = job.name
+
+        self._change(change)
+        return job
+
+    def remove_job(self, name: str) -> int:
+        """Remove a job and its schedules; how many schedules went with it."""
+        removed = 0
+
+        def change(document: Document) -> None:
+            nonlocal removed
+            jobs = document.setdefault("jobs", [])
+            kept = [e for e in jobs if e.get("name") != name]
+            if len(kept) == len(jobs):
+                raise UsageError(f"no saved job named {name!r}")
+            document["jobs"] = kept
+            schedules = document.setdefault("schedules", [])
+            document["schedules"] = [s for s in schedules if s.get("job") != name]
+            removed = len(schedules) - len(document["schedules"])
+
+        self._change(change)
+        return removed
+
+    def jobs_using(self, connection: str) -> list[str]:
+        """The jobs that read from or load into ``connection``."""
+        return [j.name for j in self.jobs() if connection in (j.source, j.target)]
+
+    def rename_connection(self, old: str, new: str) -> int:
+        """Jobs follow a renamed connection; how many changed."""
+        changed = 0
+
+        def change(document: Document) -> None:
+            nonlocal changed
+            for entry in document.setdefault("jobs", []):
+                for key in ("source", "target"):
+                    if entry.get(key) == old:
+                        entry[key] = new
+                        changed += 1
+
+        if old != new:
+            self._change(change)
+        return changed
+
+    # -- schedules --------------------------------------------------------------------------
+
+    def schedules(self) -> list[Schedule]:
+        return self._entries("schedules", Schedule.from_json)
+
+    def get_schedule(self, schedule_id: str) -> Schedule:
+        found = next((s for s in self.schedules() if s.id == schedule_id), None)
+        if found is None:
+            raise UsageError(f"no schedule with id {schedule_id!r}")
+        return found
+
+    def add_schedule(self, schedule: Schedule, now: datetime | None = None) -> Schedule:
+        """Attach a trigger to a saved job; the trigger is checked (a one-off in the past is refused)."""
+        schedule.trigger.validate(now)
+        now_text = (now or datetime.now(timezone.utc)).isoformat()
+        schedule = replace(schedule, created_at=schedule.created_at or now_text,
+                           checked_until=schedule.checked_until or now_text)
+
+        def change(document: Document) -> None:
+            if not any(e.get("name") == schedule.job for e in document.setdefault("jobs", [])):
+                raise UsageError(f"no saved job named {schedule.job!r}")
             entries = document.setdefault("schedules", [])
-            if any(e.get("id") == schedule.id for e in entries):
-                schedule = replace(schedule, id=new_schedule_id())
-            entries.append({k: v for k, v in asdict(schedule).items() if v is not None})
-            self._file.save(document)
+            entry = schedule
+            if any(e.get("id") == entry.id for e in entries):
+                entry = replace(entry, id=new_schedule_id())
+            entries.append(entry.to_json())
+
+        self._change(change)
         return schedule
 
-    def remove(self, schedule_id: str) -> None:
-        with self._file.locked():
-            document = self._file.load()
+    def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:
+        """Change fields of one schedule (its trigger, enabled, its state after a run ...)."""
+        updated: Schedule | None = None
+
+        def change(document: Document) -> None:
+            nonlocal updated
+            entries = document.setdefault("schedules", [])
+            for index, entry in enumerate(entries):
+                if entry.get("id") == schedule_id:
+                    updated = replace(Schedule.from_json(entry), **changes)
+                    entries[index] = updated.to_json()
+                    return
+            raise UsageError(f"no schedule with id {schedule_id!r}")
+
+        if "trigger" in changes:
+            changes["trigger"].validate()
+            if changes["trigger"].kind is not TriggerKind.ONCE:
+                changes.setdefault("done", False)
+        self._change(change)
+        assert updated is not None
+        return updated
+
+    def remove_schedule(self, schedule_id: str) -> None:
+        def change(document: Document) -> None:
             entries = document.setdefault("schedules", [])
             kept = [e for e in entries if e.get("id") != schedule_id]
             if len(kept) == len(entries):
-                raise QdbmError(f"no schedule with id {schedule_id!r}")
+                raise UsageError(f"no schedule with id {schedule_id!r}")
             document["schedules"] = kept
+
+        self._change(change)
+
+    def mtime(self) -> float:
+        """When the file last changed (the scheduler reloads when another process edits it)."""
+        try:
+            return self._file.path.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _entries(self, key: str, parse: Callable[[Mapping[str, Any]], Any]) -> list[Any]:
+        found = []
+        for entry in self._file.load().get(key) or []:
+            if not isinstance(entry, Mapping):
+                continue
+            try:
+                found.append(parse(entry))
+            except (QdbmError, TypeError, ValueError) as exc:
+                self._file.notify(f"{self._file.path.name}: an entry of {key} is ignored ({exc})")
+        return found
+
+    def _change(self, change: Callable[[Document], None]) -> None:
+        with self._file.locked():
+            document = self._file.load()
+            change(document)
             self._file.save(document)

@@ -222,10 +222,11 @@ class ConnectionsPage(QWidget):
         if name is None:
             return False
         text = f"Delete the connection “{name}”?"
-        users = [s for s in self._context.schedules.list() if name in (s.source, s.destination)]
+        users = self._context.schedules.jobs_using(name)
         if users:
-            noun = "migration uses" if len(users) == 1 else "migrations use"
-            text += f"\n\n{len(users)} scheduled {noun} it and will fail until changed."
+            noun = "job uses" if len(users) == 1 else "jobs use"
+            shown = ", ".join(f"“{u}”" for u in users[:5]) + (" …" if len(users) > 5 else "")
+            text += f"\n\n{len(users)} saved {noun} it ({shown}) and will fail until changed."
         answer = QMessageBox.question(
             self, "Delete connection", text,
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -238,6 +239,7 @@ class ConnectionsPage(QWidget):
             self.status_message.emit(f"“{name}” was not deleted: {exc}")
             QMessageBox.warning(self, "Delete connection", f"“{name}” was not deleted: {exc}")
             return False
+        self._context.recent_queries.forget_connection(name)
         self.refresh()
         self.status_message.emit(f"Deleted “{name}”")
         self.connections_changed.emit()
@@ -462,6 +464,18 @@ class ConnectionsPage(QWidget):
 
     def _on_dialog_connection_saved(self, name: str) -> None:
         dialog = self._dialog
+        original = dialog.original_name if dialog is not None else None
+        if original is not None and original != name:
+            # Saved jobs and the remembered queries follow the connection to its new name.
+            try:
+                moved = self._context.schedules.rename_connection(original, name)
+            except (QdbmError, OSError) as exc:
+                QMessageBox.warning(self, "Rename connection",
+                                    f"The saved jobs still name “{original}”: {exc}")
+            else:
+                if moved:
+                    self.status_message.emit(f"Saved jobs now use “{name}”")
+            self._context.recent_queries.rename_connection(original, name)
         self.refresh()
         self.select_connection(name)
         if dialog is not None and dialog.original_name is not None:

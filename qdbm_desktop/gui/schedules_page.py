@@ -9,30 +9,23 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView
 
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError
-from qdbm_desktop.core.schedules import ScheduledMigration
+from qdbm_desktop.core.schedules import Schedule
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
-_HEADERS = ("Runs at", "Source", "Destination", "Table", "Mode", "Enabled", "Query")
-
-
-def _when(schedule: ScheduledMigration) -> str:
-    try:
-        return schedule.run_at_datetime.astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    except ValueError:
-        return schedule.run_at
+_HEADERS = ("Job", "When", "Enabled")
 
 
 class SchedulesModel(QAbstractTableModel):
-    """Frozen ``ScheduledMigration`` rows.
+    """Frozen ``Schedule`` rows.
 
     Signals: only those of ``QAbstractTableModel``.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[ScheduledMigration] = []
+        self._rows: list[Schedule] = []
 
-    def reload(self, rows: list[ScheduledMigration]) -> None:
+    def reload(self, rows: list[Schedule]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()
@@ -53,8 +46,7 @@ class SchedulesModel(QAbstractTableModel):
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return None
         s = self._rows[index.row()]
-        values = (_when(s), s.source, s.destination, s.target_table, s.mode, "yes" if s.enabled else "no",
-                  " ".join(s.query.split()))
+        values = (s.job, s.trigger.describe(), "yes" if s.enabled else "no")
         return values[index.column()]
 
 
@@ -89,7 +81,7 @@ class SchedulesPage(QWidget):
 
     def refresh(self) -> None:
         try:
-            rows = sorted(self._context.schedules.list(), key=lambda s: s.run_at)
+            rows = sorted(self._context.schedules.schedules(), key=lambda s: s.job)
         except (QdbmError, OSError) as exc:
             self._count.setText(f"The schedules cannot be read: {exc}")
             return
@@ -100,8 +92,8 @@ class SchedulesPage(QWidget):
         """For the status bar: when the next enabled schedule is due."""
         try:
             now = datetime.now(timezone.utc)
-            due = sorted(s.run_at_datetime for s in self._context.schedules.list()
-                         if s.enabled and s.run_at_datetime > now)
+            due = sorted(t for s in self._context.schedules.schedules() if s.active
+                         for t in s.trigger.next_fire_times(now, 1))
         except (QdbmError, OSError, ValueError):
             return ""
         if not due:

@@ -118,9 +118,10 @@ def test_first_run_adds_both_demo_connections_that_work(first_run):
 def test_first_run_writes_every_config_file_with_a_version(first_run):
     context, _ = first_run
 
-    for path in (context.paths.connections_file, context.paths.settings_file, context.paths.schedules_file):
+    for path, version in ((context.paths.connections_file, 1), (context.paths.settings_file, 1),
+                          (context.paths.schedules_file, 2)):
         document = json.loads(path.read_text(encoding="utf-8"))
-        assert document["version"] == 1, path.name
+        assert document["version"] == version, path.name
     assert context.settings.get().first_run_done is True
 
 

@@ -96,10 +96,12 @@ def test_no_legacy_secret_reaches_our_files_in_plain_text(tmp_path: Path, contex
 def test_future_schedules_are_imported_and_past_or_orphaned_ones_reported(
         tmp_path: Path, context: AppContext) -> None:
     report = import_legacy(context, make_legacy_folder(tmp_path / "config"))
-    schedules = context.schedules.list()
-    assert [(s.source, s.destination, s.target_table, s.origin) for s in schedules] == [
-        ("sales_db", "analytics", "sales_data", "legacy:abc-123")]
-    assert schedules[0].run_at_datetime.tzinfo is not None
+    (job,) = context.schedules.jobs()
+    assert (job.name, job.source, job.target, job.table, job.query) == (
+        "sales_data from sales_db", "sales_db", "analytics", "sales_data", "SELECT * FROM daily_sales")
+    (schedule,) = context.schedules.schedules()
+    assert (schedule.job, schedule.origin, schedule.trigger.kind.value) == (job.name, "legacy:abc-123", "once")
+    assert schedule.trigger.once_time().tzinfo is not None
     assert any("old-1" in line and "passed" in line for line in report.skipped)
     assert any("gone-2" in line and "mysql/nowhere" in line for line in report.skipped)
 
@@ -110,7 +112,7 @@ def test_importing_twice_adds_nothing_new(tmp_path: Path, context: AppContext) -
     count = len(context.connections.list())
     second = import_legacy(context, legacy)
     assert len(context.connections.list()) == count
-    assert len(context.schedules.list()) == 1
+    assert len(context.schedules.schedules()) == 1 and len(context.schedules.jobs()) == 1
     assert not [line for line in second.imported if line.startswith("connection")]
     assert len(first.imported) > len(second.imported)
 

@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
-from qdbm_desktop.core.schedules import ScheduledMigration
+from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.gui.connection_dialog import ConnectionDialog
 from qdbm_desktop.gui.connections_model import TESTING, Column
 from qdbm_desktop.gui.connections_page import ConnectionsPage
@@ -249,6 +249,26 @@ def test_enter_edits_the_selected_connection_and_keeps_its_password(
     assert context.connections.connect_params(context.connections.get("Orders (archive)")).password == "s3cret"
 
 
+def test_a_renamed_connection_takes_its_jobs_and_recent_queries_along(
+        context: AppContext, open_page: OpenPage, qtbot: QtBot) -> None:
+    _add_saved(context, "Orders", password="s3cret")
+    context.schedules.save_job(Job(name="nightly", source="Orders", target="Orders", query="SELECT 1",
+                                   table="t"))
+    context.recent_queries.add("Orders", "SELECT 42")
+    page = open_page(context)
+    page.select_connection("Orders")
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Return)
+    dialog = _dialog(qtbot, page)
+    _type(qtbot, dialog, name="Orders EU")
+    with qtbot.waitSignal(page.connections_changed):
+        _save(qtbot, page, dialog)
+    job = context.schedules.get_job("nightly")
+    assert (job.source, job.target) == ("Orders EU", "Orders EU")
+    assert context.recent_queries.list("Orders EU") == ["SELECT 42"]
+    assert context.recent_queries.list("Orders") == []
+
+
 def test_double_click_edits_and_cancel_changes_nothing(
         context: AppContext, open_page: OpenPage, qtbot: QtBot) -> None:
     _add_saved(context, "Orders")
@@ -287,9 +307,8 @@ def test_duplicate_adds_a_copy(context: AppContext, open_page: OpenPage, qtbot: 
 def test_delete_key_asks_naming_the_connection_and_no_keeps_it(
         context: AppContext, open_page: OpenPage, qtbot: QtBot) -> None:
     _add_saved(context, "Orders")
-    context.schedules.add(ScheduledMigration(id="s1", source="Orders", destination="Orders",
-                                             query="SELECT 1", target_table="t",
-                                             run_at="2030-01-01T00:00:00+00:00"))
+    context.schedules.save_job(Job(name="nightly", source="Orders", target="Orders", query="SELECT 1",
+                                   table="t"))
     page = open_page(context)
     page.select_connection("Orders")
     page.table.setFocus()
@@ -298,7 +317,7 @@ def test_delete_key_asks_naming_the_connection_and_no_keeps_it(
     qtbot.keyClick(page.table, Qt.Key.Key_Delete)
     timer.stop()
     assert seen and "Delete the connection “Orders”?" in seen[0]
-    assert "1 scheduled migration uses it" in seen[0]
+    assert "1 saved job uses it (“nightly”)" in seen[0]
     assert _names(page) == ["Orders"]
 
 

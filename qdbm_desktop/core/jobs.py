@@ -1,0 +1,138 @@
+"""Saved jobs: a named migration (source, destination, query, table, mode, keys, mapping, batch size)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from qdbm_desktop.core.connections import ConnectionStore, now_iso
+from qdbm_desktop.core.dialects.base import LoadMode, TableName
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.migration import ColumnMap, MigrationRequest, resolve_endpoint
+from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
+from qdbm_desktop.core.types import PortableType
+
+MAX_JOB_NAME = 120
+
+
+def column_map_to_json(choice: ColumnMap) -> dict[str, Any]:
+    data: dict[str, Any] = {"source": choice.source}
+    if choice.target is not None:
+        data["target"] = choice.target
+    if choice.type is not None:
+        data["type"] = str(choice.type)
+    if choice.nullable is not None:
+        data["nullable"] = choice.nullable
+    if not choice.include:
+        data["include"] = False
+    return data
+
+
+def column_map_from_json(data: Mapping[str, Any]) -> ColumnMap:
+    if not isinstance(data.get("source"), str):
+        raise UsageError(f"a column mapping entry has no source column: {dict(data)!r}")
+    type_text = data.get("type")
+    return ColumnMap(
+        source=data["source"],
+        target=data.get("target"),
+        type=PortableType.parse(type_text) if type_text else None,
+        nullable=data.get("nullable"),
+        include=bool(data.get("include", True)),
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    """A migration saved under a name, run from the GUI, the tray, a schedule or ``qdbm run``.
+
+    Connections are referred to by their saved names: a job holds no password.
+    """
+
+    name: str
+    source: str
+    target: str
+    query: str
+    table: str
+    mode: str = LoadMode.APPEND.value
+    keys: tuple[str, ...] = ()
+    column_map: tuple[ColumnMap, ...] = ()
+    #: Rows per batch; ``None`` follows the global setting.
+    batch_size: int | None = None
+    count_rows: bool = False
+    created_at: str = field(default_factory=now_iso)
+    updated_at: str | None = None
+
+    def validate(self) -> None:
+        """``UsageError`` naming what is wrong with the definition (connections are checked at run time)."""
+        name = self.name.strip()
+        if not name:
+            raise UsageError("a job needs a name")
+        if len(name) > MAX_JOB_NAME:
+            raise UsageError(f"a job name is at most {MAX_JOB_NAME} characters")
+        if not self.source.strip() or not self.target.strip():
+            raise UsageError(f"job {name!r} needs a source and a destination connection")
+        if not self.query.strip():
+            raise UsageError(f"job {name!r} has no query")
+        TableName.parse(self.table)
+        try:
+            mode = LoadMode(self.mode)
+        except ValueError:
+            raise UsageError(f"job {name!r}: unknown mode {self.mode!r} "
+                             f"(one of {', '.join(m.value for m in LoadMode)})") from None
+        if mode is LoadMode.UPSERT and not self.keys:
+            raise UsageError(f"job {name!r}: upsert needs the key columns")
+        if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise UsageError(f"job {name!r}: the batch size must be between 1 and {MAX_BATCH_SIZE:,} rows")
+
+    def request(self, connections: ConnectionStore, settings: Settings) -> MigrationRequest:
+        """The run this job describes, with the connections' current parameters and secrets."""
+        self.validate()
+        mode = LoadMode(self.mode)
+        return MigrationRequest(
+            source=resolve_endpoint(connections, self.source),
+            target=resolve_endpoint(connections, self.target),
+            query=self.query,
+            table=TableName.parse(self.table),
+            mode=mode,
+            keys=self.keys if mode is LoadMode.UPSERT else (),
+            batch_size=self.batch_size or settings.batch_size,
+            count_rows=self.count_rows,
+            column_map=self.column_map,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name, "source": self.source, "target": self.target, "query": self.query,
+            "table": self.table, "mode": self.mode,
+        }
+        if self.keys:
+            data["keys"] = list(self.keys)
+        if self.column_map:
+            data["column_map"] = [column_map_to_json(c) for c in self.column_map]
+        if self.batch_size is not None:
+            data["batch_size"] = self.batch_size
+        if self.count_rows:
+            data["count_rows"] = True
+        data["created_at"] = self.created_at
+        if self.updated_at:
+            data["updated_at"] = self.updated_at
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Job:
+        missing = [k for k in ("name", "source", "target", "query", "table")
+                   if not isinstance(data.get(k), str)]
+        if missing:
+            raise UsageError(f"a job entry lacks {', '.join(missing)}")
+        batch = data.get("batch_size")
+        return cls(
+            name=data["name"], source=data["source"], target=data["target"], query=data["query"],
+            table=data["table"], mode=str(data.get("mode") or LoadMode.APPEND.value),
+            keys=tuple(str(k) for k in data.get("keys") or ()),
+            column_map=tuple(column_map_from_json(c) for c in data.get("column_map") or ()),
+            batch_size=int(batch) if batch is not None else None,
+            count_rows=bool(data.get("count_rows", False)),
+            created_at=str(data.get("created_at") or now_iso()),
+            updated_at=data.get("updated_at"),
+        )

@@ -1,0 +1,426 @@
+"""The scheduler: fires saved schedules with APScheduler 3, records every run, never runs a job twice at once.
+
+One process at a time owns the schedules (a lock file in the app-data folder): the GUI in the
+tray, or ``qdbm scheduler`` on a server, never both. Each schedule remembers up to when its fire
+times were handled (``checked_until``), so fire times missed while nothing was running (the app
+closed, the computer asleep, the scheduler paused) are found at the next start or heartbeat: run
+at once when they are less than the schedule's grace period late, otherwise reported, never
+silently dropped and never silently run hours late.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from filelock import FileLock, Timeout
+
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.history import RunStatus, RunTrigger
+from qdbm_desktop.core.migration import MigrationResult, Status
+from qdbm_desktop.core.runs import run_recorded
+from qdbm_desktop.core.schedules import Schedule
+from qdbm_desktop.core.triggers import TriggerKind
+
+log = logging.getLogger(__name__)
+
+#: How often schedules are re-read (another process may have edited them) and missed fire times looked for.
+HEARTBEAT_SECONDS = 30
+#: A fire time is left to APScheduler until it is this late; after that the heartbeat deals with it.
+FIRE_LAG = timedelta(seconds=90)
+MISFIRE_GRACE_SECONDS = 60
+MAX_PARALLEL_RUNS = 4
+
+
+class SchedulerBusy(QdbmError):
+    """Another process already runs the schedules of this app-data folder."""
+
+
+@dataclass(frozen=True)
+class MissedRun:
+    """A fire time that passed while no scheduler was running (or while it was paused)."""
+
+    schedule_id: str
+    job: str
+    due: datetime
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """What a listener hears about a scheduled run."""
+
+    schedule_id: str | None
+    job: str
+    trigger: RunTrigger
+    status: RunStatus
+    message: str
+    result: MigrationResult | None = None
+
+
+class SchedulerListener(Protocol):
+    """Called from scheduler threads; a GUI turns these into signals."""
+
+    def run_started(self, job: str, trigger: RunTrigger) -> None: ...
+
+    def run_finished(self, event: RunEvent) -> None: ...
+
+    def runs_missed(self, missed: list[MissedRun]) -> None: ...
+
+
+class SchedulerService:
+    """Owns the schedules while it runs: ``start`` registers them, ``stop`` lets running jobs finish."""
+
+    def __init__(
+        self,
+        context: AppContext,
+        listener: SchedulerListener | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        auto_skip_missed: bool = False,
+    ) -> None:
+        """``auto_skip_missed``: record missed runs outside their grace period as skipped (headless)
+        instead of handing them to the listener to ask the user."""
+        self._context = context
+        self._listener = listener
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._heartbeat_seconds = heartbeat_seconds
+        self._auto_skip = auto_skip_missed
+        self._lock = FileLock(str(context.paths.home / "scheduler.lock"))
+        self._owner_file = context.paths.home / "scheduler.owner"
+        self._scheduler: BackgroundScheduler | None = None
+        self._running_jobs: set[str] = set()
+        self._running_guard = threading.Lock()
+        self._cancel = threading.Event()
+        self._state_guard = threading.Lock()
+        self._loaded_mtime = 0.0
+        self._paused = False
+        self._pending_missed: dict[tuple[str, str], MissedRun] = {}
+        self._threads: list[threading.Thread] = []
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def start(self) -> list[MissedRun]:
+        """Take the schedules, run what is due within its grace period; the missed runs left to decide."""
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise SchedulerBusy(f"the schedules are already run by another process ({self._owner()}); "
+                                "only one scheduler may run them") from None
+        with contextlib.suppress(OSError):
+            self._owner_file.write_text(f"{os.getpid()} {self._context.history.origin}", encoding="utf-8")
+        self._cancel.clear()
+        self._scheduler = BackgroundScheduler(
+            timezone=timezone.utc,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+            executors={"default": {"type": "threadpool", "max_workers": MAX_PARALLEL_RUNS}},
+        )
+        self._scheduler.start()
+        self._scheduler.add_job(self.heartbeat, "interval", seconds=self._heartbeat_seconds,
+                                id="qdbm-heartbeat", max_instances=1)
+        self.reload()
+        return self._collect_missed()
+
+    def stop(self, wait: bool = True, cancel_running: bool = False) -> None:
+        """Stop firing; with ``wait`` let running jobs end (cancelled first with ``cancel_running``)."""
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is None:
+            return
+        if cancel_running:
+            self._cancel.set()
+        scheduler.shutdown(wait=wait)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+        self._threads = []
+        self._advance_checked_until()
+        with contextlib.suppress(OSError):
+            self._owner_file.unlink(missing_ok=True)
+        self._lock.release()
+
+    def pause(self) -> None:
+        """Stop firing until ``resume``; fire times passed meanwhile are reported as missed."""
+        if self._scheduler is not None and not self._paused:
+            self._scheduler.pause()
+            self._paused = True
+
+    def resume(self) -> list[MissedRun]:
+        if self._scheduler is None or not self._paused:
+            return []
+        self._paused = False
+        self._scheduler.resume()
+        return self._collect_missed()
+
+    # -- what the GUI and the CLI ask ------------------------------------------------------
+
+    def reload(self) -> None:
+        """Register the stored schedules with APScheduler again (after an edit here or elsewhere)."""
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        self._loaded_mtime = self._context.schedules.mtime()
+        wanted = {s.id: s for s in self._context.schedules.schedules() if s.active}
+        for job in scheduler.get_jobs():
+            if job.id != "qdbm-heartbeat" and job.id not in wanted:
+                job.remove()
+        for schedule in wanted.values():
+            try:
+                trigger = schedule.trigger.apscheduler_trigger()
+            except QdbmError as exc:
+                log.warning("schedule %s is not registered: %s", schedule.id, exc)
+                continue
+            if trigger.get_next_fire_time(None, self._clock()) is None:
+                continue  # a one-off whose time has passed: the missed-run check deals with it
+            existing = scheduler.get_job(schedule.id)
+            signature = repr(schedule.trigger.to_json())
+            if existing is not None and existing.name == signature:
+                continue
+            if existing is not None:
+                existing.remove()
+            scheduler.add_job(self._fire, trigger=trigger, args=[schedule.id], id=schedule.id, name=signature)
+
+    def next_run(self) -> tuple[datetime, Schedule] | None:
+        """The next fire time of an active schedule, and that schedule."""
+        now = self._clock()
+        found: list[tuple[datetime, Schedule]] = []
+        for schedule in self._context.schedules.schedules():
+            if not schedule.active:
+                continue
+            try:
+                times = schedule.trigger.next_fire_times(now, 1)
+            except QdbmError:
+                continue
+            if times:
+                found.append((times[0], schedule))
+        return min(found, key=lambda pair: pair[0]) if found else None
+
+    def run_job_now(self, job: str, trigger: RunTrigger = RunTrigger.MANUAL,
+                    schedule_id: str | None = None) -> threading.Thread:
+        """Run a saved job at once in the background (still never twice at the same time)."""
+        thread = threading.Thread(target=self.execute, args=(job, trigger, schedule_id, None),
+                                  name=f"qdbm-run-{job}", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()]
+        self._threads.append(thread)
+        thread.start()
+        return thread
+
+    def resolve_missed(self, missed: MissedRun, run: bool) -> None:
+        """The user's answer for a missed run: run it now, or record it as skipped."""
+        self._pending_missed.pop((missed.schedule_id, missed.due.isoformat()), None)
+        if run:
+            self.run_job_now(missed.job, RunTrigger.MISSED_RUN, missed.schedule_id)
+        else:
+            self._record_skipped(missed.job, missed.schedule_id, RunTrigger.SCHEDULE,
+                                 f"missed: due at {_shown(missed.due)} while QDBM Desktop was not running; "
+                                 "skipped")
+
+    def heartbeat(self) -> None:
+        """Re-read schedules edited elsewhere; find fire times that went by without a run."""
+        try:
+            if self._context.schedules.mtime() != self._loaded_mtime:
+                self.reload()
+            if not self._paused:
+                missed = self._collect_missed()
+                if missed and self._listener is not None:
+                    self._listener.runs_missed(missed)
+        except Exception:  # noqa: BLE001 - the heartbeat must go on
+            log.exception("the scheduler's heartbeat failed")
+
+    # -- running ----------------------------------------------------------------------------
+
+    def execute(self, job_name: str, trigger: RunTrigger, schedule_id: str | None,
+                due: datetime | None) -> MigrationResult | None:
+        """Run one job now unless it is already running (then record the run as skipped)."""
+        with self._running_guard:
+            if job_name in self._running_jobs:
+                busy = True
+            else:
+                busy = False
+                self._running_jobs.add(job_name)
+        if busy:
+            self._record_skipped(job_name, schedule_id, trigger,
+                                 f"skipped: the previous run of job {job_name!r} was still going")
+            return None
+        try:
+            return self._run(job_name, trigger, schedule_id, due)
+        finally:
+            with self._running_guard:
+                self._running_jobs.discard(job_name)
+
+    def _fire(self, schedule_id: str) -> None:
+        """APScheduler's call at a fire time."""
+        due = self._clock()
+        try:
+            schedule = self._context.schedules.get_schedule(schedule_id)
+        except QdbmError:
+            return
+        if not schedule.active:
+            return
+        self._set_state(schedule_id, checked_until=max(due, schedule.checked_until_time()).isoformat())
+        self.execute(schedule.job, RunTrigger.SCHEDULE, schedule_id, due)
+
+    def _run(self, job_name: str, trigger: RunTrigger, schedule_id: str | None,
+             due: datetime | None) -> MigrationResult | None:
+        context = self._context
+        if self._listener is not None:
+            self._listener.run_started(job_name, trigger)
+        job = context.schedules.find_job(job_name)
+        if job is None:
+            message = f"job {job_name!r} no longer exists"
+            self._record_failed(job_name, schedule_id, trigger, message)
+            return None
+        try:
+            request = job.request(context.connections, context.settings.get())
+        except QdbmError as exc:
+            self._record_failed(job_name, schedule_id, trigger, f"job {job_name!r} cannot start: {exc}",
+                                job.to_json())
+            return None
+        result = run_recorded(context.history, request, trigger=trigger, job=job_name,
+                              job_snapshot=job.to_json(), cancel=self._cancel)
+        status = {Status.SUCCEEDED: RunStatus.SUCCEEDED, Status.FAILED: RunStatus.FAILED,
+                  Status.CANCELLED: RunStatus.CANCELLED}[result.status]
+        if schedule_id is not None:
+            self._after_run(schedule_id, status, result.error)
+        for name in (job.source, job.target):
+            try:
+                if context.connections.find(name) is not None:
+                    context.connections.record_use(name)
+            except (QdbmError, OSError):
+                pass
+        message = (f"{job_name}: {result.rows_written:,} rows in {result.seconds:.1f} s"
+                   if result.status is Status.SUCCEEDED else f"{job_name}: {result.error or status.value}")
+        self._notify(RunEvent(schedule_id, job_name, trigger, status, message, result))
+        return result
+
+    def _after_run(self, schedule_id: str, status: RunStatus, error: str | None) -> None:
+        try:
+            schedule = self._context.schedules.get_schedule(schedule_id)
+        except QdbmError:
+            return
+        done = schedule.trigger.kind is TriggerKind.ONCE and status is RunStatus.SUCCEEDED
+        self._set_state(schedule_id, last_run_at=self._clock().isoformat(), last_status=status.value,
+                        last_error=error, done=schedule.done or done)
+
+    def _record_skipped(self, job: str, schedule_id: str | None, trigger: RunTrigger, message: str) -> None:
+        self._record_outcome(job, schedule_id, trigger, RunStatus.SKIPPED, message)
+
+    def _record_failed(self, job: str, schedule_id: str | None, trigger: RunTrigger, message: str,
+                       snapshot: dict[str, Any] | None = None) -> None:
+        self._record_outcome(job, schedule_id, trigger, RunStatus.FAILED, message, snapshot)
+
+    def _record_outcome(self, job_name: str, schedule_id: str | None, trigger: RunTrigger, status: RunStatus,
+                        message: str, snapshot: dict[str, Any] | None = None) -> None:
+        job = self._context.schedules.find_job(job_name)
+        try:
+            self._context.history.start_run(
+                run_id=f"{status.value[:4]}-{os.urandom(4).hex()}", source=job.source if job else "?",
+                target=job.target if job else "?", query=job.query if job else "",
+                target_table=job.table if job else "", mode=job.mode if job else "", trigger=trigger,
+                job=job_name, job_snapshot=snapshot or (job.to_json() if job else None), status=status,
+                error=message)
+        except Exception:  # noqa: BLE001
+            log.exception("the history cannot be written")
+        if schedule_id is not None:
+            self._set_state(schedule_id, last_run_at=self._clock().isoformat(), last_status=status.value,
+                            last_error=message)
+        log.warning("%s", message)
+        self._notify(RunEvent(schedule_id, job_name, trigger, status, message))
+
+    def _notify(self, event: RunEvent) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.run_finished(event)
+            except Exception:  # noqa: BLE001
+                log.exception("a scheduler listener failed")
+
+    # -- missed runs ------------------------------------------------------------------------
+
+    def _collect_missed(self) -> list[MissedRun]:
+        """Fire times older than ``FIRE_LAG`` that no run handled: run, skip or hand back each."""
+        now = self._clock()
+        horizon = now - FIRE_LAG
+        to_ask: list[MissedRun] = []
+        for schedule in self._context.schedules.schedules():
+            if not schedule.active:
+                continue
+            since = schedule.checked_until_time()
+            if since >= horizon:
+                continue
+            try:
+                due_times = schedule.trigger.fire_times_between(since, horizon)
+            except QdbmError:
+                continue
+            self._set_state(schedule.id, checked_until=horizon.isoformat())
+            if not due_times:
+                continue
+            # Several missed fire times of one schedule make one run: the latest is what counts.
+            latest = due_times[-1]
+            missed = MissedRun(schedule.id, schedule.job, latest)
+            late = (now - latest).total_seconds()
+            if schedule.grace_seconds and late <= schedule.grace_seconds:
+                log.info("running %s, missed at %s, %d s late (within its grace period)", schedule.job,
+                         _shown(latest), late)
+                self.run_job_now(schedule.job, RunTrigger.MISSED_RUN, schedule.id)
+            elif self._auto_skip or self._listener is None:
+                count = f"{len(due_times)} runs" if len(due_times) > 1 else "a run"
+                self._record_skipped(schedule.job, schedule.id, RunTrigger.SCHEDULE,
+                                     f"missed {count} (the last due at {_shown(latest)}) while no scheduler "
+                                     f"was running; skipped, {_late_text(late)} late")
+            else:
+                self._pending_missed[(missed.schedule_id, missed.due.isoformat())] = missed
+                to_ask.append(missed)
+        return to_ask
+
+    def _advance_checked_until(self) -> None:
+        """At stop: fire times older than the lag were all handled while this scheduler ran."""
+        horizon = (self._clock() - FIRE_LAG)
+        for schedule in self._context.schedules.schedules():
+            if schedule.active and schedule.checked_until_time() < horizon:
+                try:
+                    due = schedule.trigger.fire_times_between(schedule.checked_until_time(), horizon)
+                except QdbmError:
+                    continue
+                if not due:
+                    self._set_state(schedule.id, checked_until=horizon.isoformat())
+
+    def _set_state(self, schedule_id: str, **changes: Any) -> None:
+        with self._state_guard:
+            try:
+                self._context.schedules.update_schedule(schedule_id, **changes)
+                self._loaded_mtime = self._context.schedules.mtime()
+            except QdbmError as exc:
+                log.warning("schedule %s: its state cannot be saved: %s", schedule_id, exc)
+
+    def _owner(self) -> str:
+        try:
+            pid, _, origin = self._owner_file.read_text(encoding="utf-8").partition(" ")
+        except OSError:
+            return "process unknown"
+        return f"{origin or 'process'} {pid}"
+
+
+def _shown(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _late_text(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
