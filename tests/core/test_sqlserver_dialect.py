@@ -270,6 +270,18 @@ def test_without_a_sql_server_driver_the_error_says_which_drivers_exist_and_how_
         assert name in message
 
 
+def test_connecting_through_a_driver_that_is_not_installed_says_so_plainly() -> None:
+    pyodbc = pytest.importorskip("pyodbc")
+    if "ODBC Driver 18 for SQL Server" in pyodbc.drivers():
+        pytest.skip("the driver is installed here")
+    with pytest.raises(DriverMissing) as caught:
+        DIALECT.connect(ConnectParams(host="127.0.0.1", user="u", password="p",
+                                      driver="ODBC Driver 18 for SQL Server"), 1)
+    message = str(caught.value)
+    assert message.startswith("the ODBC driver cannot be loaded (Can't open lib 'ODBC Driver 18 for SQL Server'")
+    assert "[unixODBC]" not in message and "msodbcsql18" in message
+
+
 def convert(column: Column, value: Any) -> Any:
     (param,) = DIALECT.bulk_params([column])
     assert param.convert is not None

@@ -51,7 +51,7 @@ class ConnectionLost(QdbmError):
     """The driver reports the connection broken (SQLSTATE class 08)."""
 
 
-_DRIVER_PREFIX = re.compile(r"^(?:\[[^\]]*\])+\s*")
+_DRIVER_PREFIX = re.compile(r"^(?:\[[^\]]*\]\s*)+")
 _CALL_SUFFIX = re.compile(r"\s*\(\d+\)\s*\(SQL\w+\)\s*$")
 
 

@@ -400,6 +400,10 @@ class SQLServerDialect(Dialect):
         except pyodbc.Error as exc:
             state, message = sqlstate(exc), driver_message(exc)
             if state == "IM002" or "can't open lib" in message.lower() or "file not found" in message.lower():
+                found = installed_drivers()
+                if found:
+                    raise DriverMissing(f"the ODBC driver cannot be loaded ({message}); the SQL Server "
+                                        f"drivers installed are: {', '.join(found)}") from None
                 raise DriverMissing(f"the ODBC driver cannot be loaded ({message}); {no_driver_message()}") \
                     from None
             if "certificate" in message.lower():
