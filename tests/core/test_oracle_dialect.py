@@ -31,7 +31,7 @@ from qdbm_desktop.core.dialects.oracle import (
     stored_name,
 )
 from qdbm_desktop.core.errors import UsageError
-from qdbm_desktop.core.types import Column, Kind, PortableType
+from qdbm_desktop.core.types import Column, PortableType
 
 oracledb = pytest.importorskip("oracledb")
 DIALECT = OracleDialect()
@@ -296,4 +296,3 @@ def test_dsns_are_easy_connect_strings_unless_given() -> None:
 def test_the_registry_hands_out_the_full_oracle_dialect() -> None:
     dialect = get_dialect("oracle")
     assert isinstance(dialect, OracleDialect) and dialect.native_type(T("int64")) == "NUMBER(19)"
-    assert Kind.TIME.value == "time"

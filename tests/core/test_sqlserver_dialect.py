@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import struct
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -330,4 +330,4 @@ def test_datetimeoffset_values_are_read_with_their_offset() -> None:
 def test_the_registry_hands_out_the_full_sql_server_dialect() -> None:
     dialect = get_dialect("sqlserver")
     assert isinstance(dialect, SQLServerDialect)
-    assert dialect.native_type(T("date")) == "date" and date(2024, 1, 1)
+    assert dialect.native_type(T("date")) == "date"

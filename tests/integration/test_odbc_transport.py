@@ -9,8 +9,12 @@ itself is left to the parsing tests and to a real SQL Server.
 
 from __future__ import annotations
 
+import json
 import time as clock
+import uuid
 from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -93,7 +97,7 @@ def test_every_value_the_sql_server_plan_binds_arrives_intact_through_a_real_dri
     for expected, got in zip(SQLSERVER_ROWS, rows, strict=True):
         for column, want, have in zip(FIXTURE_COLUMNS, expected, got, strict=True):
             if column.name == "js" and have is not None:
-                have = __import__("json").dumps(have)
+                have = json.dumps(have)
             assert normalise(have, column.name) == normalise(want, column.name), (column.name, have, want)
     # The emoji in the varchar(60) value counts two UTF-16 units, and the bound size allowed for it.
     assert rows[0][FIXTURE_COLUMNS.index(next(c for c in FIXTURE_COLUMNS if c.name == "vc"))].count("🎉") == 1
@@ -209,7 +213,7 @@ def test_a_result_is_streamed_in_batches_and_described_from_the_cursor(pg_odbc: 
     assert (kinds[3].precision, kinds[3].scale) == (12, 2)
     columns = [Column(d[0], k) for d, k in zip(cursor.description, kinds, strict=True)]
     columns[-1] = Column("u", PortableType(Kind.UUID))
-    converters = [None] * (len(columns) - 1) + [__import__("uuid").UUID]
+    converters = [None] * (len(columns) - 1) + [uuid.UUID]
     stream = OdbcReadStream(pg_odbc, cursor, columns, converters, batch_size=10)
 
     batches = list(stream.batches())
@@ -225,7 +229,7 @@ def test_a_value_that_cannot_be_read_is_refused_with_column_and_row(pg_odbc: Any
     cursor = pg_odbc.cursor()
     cursor.execute("SELECT CASE WHEN g = 7 THEN 'not a uuid' ELSE gen_random_uuid()::text END AS u "
                    "FROM generate_series(1, 9) g ORDER BY g")
-    stream = OdbcReadStream(pg_odbc, cursor, [Column("u", PortableType(Kind.UUID))], [__import__("uuid").UUID], 5)
+    stream = OdbcReadStream(pg_odbc, cursor, [Column("u", PortableType(Kind.UUID))], [uuid.UUID], 5)
     with pytest.raises(ValueRejected, match=r"column 'u', row 7"):
         list(stream.batches())
     stream.close()
@@ -266,8 +270,6 @@ def test_the_loader_sends_parameter_arrays_through_the_mariadb_driver_too(mysql_
                    Column("d", PortableType(Kind.DECIMAL, precision=12, scale=2)),
                    Column("tx", PortableType(Kind.TEXT)), Column("ts", PortableType(Kind.TIMESTAMP)),
                    Column("b", PortableType(Kind.BINARY))]
-        from datetime import datetime
-        from decimal import Decimal
         rows = [(i, Decimal("9999999999.99") if i == 1 else Decimal(i) / 4, f"Zoë 🎉 {i}",
                  datetime(2024, 1, 1, 0, 0, 0, i), bytes([0, i, 255])) for i in range(1, 101)]
         loader = OdbcBatchLoader(connection, "INSERT INTO m (id, d, tx, ts, b) VALUES (?, ?, ?, ?, ?)",
