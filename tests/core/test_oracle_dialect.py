@@ -9,8 +9,12 @@ QDBM_TEST_ORACLE_URL is set.
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -296,3 +300,53 @@ def test_dsns_are_easy_connect_strings_unless_given() -> None:
 def test_the_registry_hands_out_the_full_oracle_dialect() -> None:
     dialect = get_dialect("oracle")
     assert isinstance(dialect, OracleDialect) and dialect.native_type(T("int64")) == "NUMBER(19)"
+
+
+@pytest.fixture
+def listener() -> Iterator[tuple[int, list[str]]]:
+    """A local TCP port that records each connection made to it (and closes it): where a DSN led."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(0.2)
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            seen.append("connected")
+            conn.close()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1], seen
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_a_tns_alias_is_resolved_in_the_tns_admin_folder(listener: tuple[int, list[str]], tmp_path: Path) -> None:
+    port, seen = listener
+    (tmp_path / "tnsnames.ora").write_text(
+        f"SALES = (DESCRIPTION = (ADDRESS = (PROTOCOL = TCP)(HOST = 127.0.0.1)(PORT = {port}))"
+        "(CONNECT_DATA = (SERVICE_NAME = SALESPDB)))\n")
+    with pytest.raises(oracledb.Error):  # our listener is no database
+        DIALECT.connect(ConnectParams(dsn="SALES", user="u", password="p", options={"tns_admin": str(tmp_path)}), 2)
+    assert seen == ["connected"]
+    with pytest.raises(oracledb.Error, match=r'unable to find "NOPE" in .*tnsnames.ora'):
+        DIALECT.connect(ConnectParams(dsn="NOPE", user="u", password="p", options={"tns_admin": str(tmp_path)}), 2)
+
+
+@pytest.mark.parametrize("how", ["fields", "easy connect"])
+def test_host_port_and_service_or_an_easy_connect_string_reach_that_host(how: str,
+                                                                       listener: tuple[int, list[str]]) -> None:
+    port, seen = listener
+    params = ConnectParams(host="127.0.0.1", port=port, database="FREEPDB1", user="u", password="p") \
+        if how == "fields" else ConnectParams(dsn=f"127.0.0.1:{port}/FREEPDB1", user="u", password="p")
+    with pytest.raises(oracledb.Error):
+        DIALECT.connect(params, 2)
+    assert seen == ["connected"]
