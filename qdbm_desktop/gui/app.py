@@ -23,6 +23,7 @@ from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.paths import HOME_ENV, AppPaths
 from qdbm_desktop.gui.icons import app_icon
 from qdbm_desktop.gui.main_window import MainWindow
+from qdbm_desktop.gui.single_instance import SingleInstance
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def application(qt_argv: Sequence[str]) -> QApplication:
     return app
 
 
-def open_main_window(paths: AppPaths, keyring_backend: Any | None = None) -> MainWindow:
+def open_main_window(paths: AppPaths, keyring_backend: Any | None = None, *,
+                     start_scheduler: bool = False) -> MainWindow:
     """Everything start-up does before the event loop runs: context, first run, window shown.
 
     ``keyring_backend`` replaces the system keyring (tests pass an in-memory one).
@@ -64,7 +66,7 @@ def open_main_window(paths: AppPaths, keyring_backend: Any | None = None) -> Mai
     else:
         if removed:
             log.info("%d runs older than the retention setting removed from the history", removed)
-    window = MainWindow(context)
+    window = MainWindow(context, start_scheduler=start_scheduler)
     window.show()
     return window
 
@@ -77,15 +79,30 @@ def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = Non
     app = application([sys.argv[0] if sys.argv else "qdbm-desktop", *qt_args])
     paths = AppPaths.from_environment(override=args.home)
     try:
-        window = open_main_window(paths, keyring_backend)
+        paths.ensure()
+        instance = SingleInstance(paths.home)
+        if not instance.acquire():
+            # Another QDBM Desktop runs on this app-data folder: it comes to the front instead.
+            if instance.activate_running():
+                print(f"{APP_NAME} is already running; its window was brought to the front", file=sys.stderr)
+                return 0
+            raise QdbmError(f"another {APP_NAME} holds {paths.home / 'app.lock'} but does not answer; "
+                            "if it hangs, end it and start again")
+        window = open_main_window(paths, keyring_backend, start_scheduler=True)
     except (QdbmError, OSError) as exc:
         # Without a window the user would see nothing at all when started from a desktop menu.
         message = f"{APP_NAME} cannot start: {exc}"
         print(message, file=sys.stderr)
         QMessageBox.critical(None, APP_NAME, message)
         return 1
-    with _closing_on_termination_signals(window):
-        status = app.exec()
+    instance.activation_requested.connect(window.show_and_raise)
+    # With a tray icon the app lives on when its window is closed (File > Quit ends it).
+    app.setQuitOnLastWindowClosed(window.tray is None)
+    try:
+        with _closing_on_termination_signals(window):
+            status = app.exec()
+    finally:
+        instance.release()
     # Dropped here, while the QApplication still exists, never after it is gone.
     del window
     return int(status)
@@ -103,7 +120,10 @@ def _closing_on_termination_signals(window: QWidget) -> Iterator[None]:
         return
 
     def close_window(signum: int, frame: FrameType | None) -> None:
-        window.close()
+        if isinstance(window, MainWindow):
+            window.quit_app()
+        else:
+            window.close()
 
     wanted = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
     previous = {signum: signal.signal(signum, close_window) for signum in wanted}

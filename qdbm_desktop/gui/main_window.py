@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QSize, qVersion
+from PySide6.QtCore import QByteArray, QSize, QTimer, qVersion
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
     QStyle,
@@ -32,15 +33,18 @@ from qdbm_desktop import APP_NAME, __version__
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.drivers import driver_versions
 from qdbm_desktop.core.errors import QdbmError
-from qdbm_desktop.core.history import RunRecord
+from qdbm_desktop.core.history import RunRecord, RunStatus, RunTrigger
 from qdbm_desktop.core.legacy import LegacyImportReport, import_legacy
 from qdbm_desktop.core.migration import MigrationResult, Status
+from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerBusy, SchedulerService
 from qdbm_desktop.gui.connections_model import ConnectionsModel, ConnectionsProxyModel
 from qdbm_desktop.gui.connections_page import ConnectionsPage
 from qdbm_desktop.gui.history_page import HistoryPage
 from qdbm_desktop.gui.icons import app_icon
 from qdbm_desktop.gui.migrate_page import MigratePage
+from qdbm_desktop.gui.missed_runs_dialog import MissedRunsDialog
 from qdbm_desktop.gui.notice_banner import NoticeBanner
+from qdbm_desktop.gui.scheduler_bridge import SchedulerBridge
 from qdbm_desktop.gui.schedules_page import SchedulesPage
 from qdbm_desktop.gui.settings_page import SettingsPage
 from qdbm_desktop.gui.ui_state import UiStateFile
@@ -62,6 +66,8 @@ PAGES = (
 )
 _PAGES_WITH_OWN_TITLE = frozenset({"connections", "settings"})
 _SHUTDOWN_WAIT_MS = 15_000
+_STATUS_REFRESH_MS = 30_000
+TRAY_HINT_FLAG = "tray_hint_shown"
 
 
 def about_text() -> str:
@@ -86,18 +92,27 @@ class MainWindow(QMainWindow):
     Signals: none of its own.
     """
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, context: AppContext, parent: QWidget | None = None, *,
+                 start_scheduler: bool = False) -> None:
+        """``start_scheduler``: run the saved schedules while this window (or its tray icon) lives."""
         super().__init__(parent)
         self._context = context
         self._ui_state = UiStateFile(context.paths)
         self._runner = TaskRunner(parent=self)
         self._tray: QSystemTrayIcon | None = None
+        self._quitting = False
+        self._scheduler_note: str | None = None
+        self._bridge = SchedulerBridge(self)
+        self._scheduler: SchedulerService | None = None
+        self._missed_at_start: list[MissedRun] = []
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
+        if start_scheduler:
+            self._start_scheduler()
 
         self._migrate_page = MigratePage(context, self._runner, self)
         self._connections_page = ConnectionsPage(context, self._runner, self)
-        self._schedules_page = SchedulesPage(context, self)
+        self._schedules_page = SchedulesPage(context, self._scheduler, self)
         self._history_page = HistoryPage(context, self)
         self._settings_page = SettingsPage(context, self)
         self._pages: dict[str, QWidget] = {
@@ -117,13 +132,61 @@ class MainWindow(QMainWindow):
 
         self._restore_geometry()
         self.show_page(self._ui_state.window_page(STATE_KEY) or "migrate")
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(_STATUS_REFRESH_MS)
+        self._status_timer.timeout.connect(self._update_next_run)
+        self._status_timer.start()
         self.refresh()
+        if self._missed_at_start:
+            # After the window is up, so the question has a parent to sit on.
+            QTimer.singleShot(0, lambda: self.ask_about_missed_runs(self._missed_at_start))
 
     # -- public -----------------------------------------------------------------------------
 
     @property
     def runner(self) -> TaskRunner:
         return self._runner
+
+    @property
+    def scheduler(self) -> SchedulerService | None:
+        return self._scheduler
+
+    @property
+    def tray(self) -> QSystemTrayIcon | None:
+        return self._tray
+
+    @property
+    def tray_menu(self) -> QMenu:
+        return self._tray_menu
+
+    @property
+    def pause_action(self) -> QAction:
+        return self._pause_action
+
+    def show_and_raise(self) -> None:
+        """Bring the window to the front (from the tray, or when the app is started a second time)."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit_app(self) -> None:
+        """Quit for good (File > Quit, the tray's Quit): the window closes and schedules stop."""
+        self._quitting = True
+        if not self.close():
+            self._quitting = False
+        elif not QApplication.quitOnLastWindowClosed():
+            # Living in the tray, the app does not end with its window. Otherwise closing the
+            # last window ends it already, and a second quit request would linger in the queue.
+            QApplication.quit()
+
+    def ask_about_missed_runs(self, missed: list[MissedRun]) -> MissedRunsDialog | None:
+        """List runs missed while the app was not running; the user picks which to run now."""
+        if not missed or self._scheduler is None:
+            return None
+        dialog = MissedRunsDialog(missed, self)
+        dialog.finished.connect(lambda _code: self._on_missed_dialog_finished(dialog))
+        dialog.open()
+        return dialog
 
     @property
     def migrate_page(self) -> MigratePage:
@@ -358,14 +421,56 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._keyring_label)
         self._on_migrate_page_running_count_changed(0)
 
+    def _start_scheduler(self) -> None:
+        scheduler = SchedulerService(self._context, self._bridge)
+        try:
+            self._missed_at_start = scheduler.start()
+        except SchedulerBusy as exc:
+            self._scheduler_note = f"schedules are not run by this window: {exc}"
+            return
+        except Exception as exc:  # noqa: BLE001 - the window must open even when scheduling cannot start
+            log.exception("the scheduler did not start")
+            self._scheduler_note = f"scheduled migrations cannot run: {exc}"
+            return
+        self._scheduler = scheduler
+
     def _create_tray(self) -> None:
-        # Used for the "run finished" notification when the window is not in front.
+        self._tray_menu = QMenu(self)
+        open_action = self._tray_menu.addAction("Open QDBM Desktop")
+        open_action.triggered.connect(self._show_from_tray)
+        self._run_menu = self._tray_menu.addMenu("Run job now")
+        self._run_menu.aboutToShow.connect(self._fill_run_menu)
+        self._tray_menu.addSeparator()
+        self._pause_action = self._tray_menu.addAction("Pause all schedules")
+        self._pause_action.setCheckable(True)
+        self._pause_action.setEnabled(self._scheduler is not None)
+        self._pause_action.toggled.connect(self._on_pause_action_toggled)
+        self._tray_menu.addSeparator()
+        tray_quit = self._tray_menu.addAction("Quit")
+        tray_quit.triggered.connect(self.quit_app)
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return
         self._tray = QSystemTrayIcon(app_icon(), self)
         self._tray.setToolTip(APP_NAME)
+        self._tray.setContextMenu(self._tray_menu)
         self._tray.activated.connect(self._on_tray_activated)
         self._tray.show()
+
+    def _fill_run_menu(self) -> None:
+        self._run_menu.clear()
+        jobs = self._context.schedules.jobs()
+        if not jobs:
+            empty = self._run_menu.addAction("No saved jobs")
+            empty.setEnabled(False)
+        for job in jobs:
+            action = self._run_menu.addAction(job.name)
+            action.setEnabled(self._scheduler is not None)
+            action.triggered.connect(lambda _checked=False, name=job.name: self._run_job_now(name))
+
+    def _run_job_now(self, name: str) -> None:
+        if self._scheduler is not None:
+            self._scheduler.run_job_now(name)
+            self._show_status(f"Job “{name}” started")
 
     def _connect_pages(self) -> None:
         self._connections_page.connections_changed.connect(self._on_connections_page_connections_changed)
@@ -376,6 +481,14 @@ class MainWindow(QMainWindow):
         self._history_page.status_message.connect(self._show_status)
         self._history_page.run_again_requested.connect(self._on_history_page_run_again_requested)
         self._settings_page.settings_changed.connect(self._on_settings_page_settings_changed)
+        self._schedules_page.status_message.connect(self._show_status)
+        self._schedules_page.schedules_changed.connect(self._update_next_run)
+        self._migrate_page.jobs_changed.connect(self._schedules_page.refresh)
+        self._migrate_page.jobs_changed.connect(self._update_next_run)
+        self._migrate_page.schedule_requested.connect(self._on_migrate_page_schedule_requested)
+        self._bridge.run_started_signal.connect(self._on_bridge_run_started)
+        self._bridge.run_finished_signal.connect(self._on_bridge_run_finished)
+        self._bridge.runs_missed_signal.connect(self.ask_about_missed_runs)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -415,7 +528,8 @@ class MainWindow(QMainWindow):
 
     def _notices(self, key_notices: list[str]) -> list[str]:
         load_error = self._connections_page.load_error
-        return [*key_notices, *([load_error] if load_error else []), *self._context.notices(),
+        scheduler = [self._scheduler_note] if self._scheduler_note else []
+        return [*key_notices, *([load_error] if load_error else []), *scheduler, *self._context.notices(),
                 *self._ui_state.notices]
 
     def _show_status(self, text: str) -> None:
@@ -440,7 +554,44 @@ class MainWindow(QMainWindow):
             self.import_legacy_folder(Path(folder))
 
     def _on_quit_action_triggered(self) -> None:
-        self.close()
+        self.quit_app()
+
+    def _show_from_tray(self) -> None:
+        self.show_and_raise()
+
+    def _on_pause_action_toggled(self, paused: bool) -> None:
+        if self._scheduler is None:
+            return
+        if paused:
+            self._scheduler.pause()
+            self._show_status("Schedules paused: nothing runs until you resume them")
+        else:
+            missed = self._scheduler.resume()
+            self._show_status("Schedules resumed")
+            self.ask_about_missed_runs(missed)
+        self._pause_action.setText("Resume schedules" if paused else "Pause all schedules")
+        self._schedules_page.set_paused(paused)
+
+    def _on_missed_dialog_finished(self, dialog: MissedRunsDialog) -> None:
+        if self._scheduler is not None:
+            for missed, run in dialog.decisions():
+                self._scheduler.resolve_missed(missed, run)
+        dialog.deleteLater()
+
+    def _on_bridge_run_started(self, job: str, trigger: str) -> None:
+        self._show_status(f"Job “{job}” started ({trigger})")
+
+    def _on_bridge_run_finished(self, event: RunEvent) -> None:
+        self._show_status(event.message)
+        self._history_page.refresh()
+        self._schedules_page.refresh()
+        self._update_next_run()
+        if event.trigger is RunTrigger.MANUAL and self.isActiveWindow():
+            return
+        if self._tray is not None and QSystemTrayIcon.supportsMessages():
+            icon = (QSystemTrayIcon.MessageIcon.Information if event.status is RunStatus.SUCCEEDED
+                    else QSystemTrayIcon.MessageIcon.Warning)
+            self._tray.showMessage(f"{APP_NAME}: {event.job} {event.status.value}", event.message, icon)
 
     def _on_about_action_triggered(self) -> None:
         QMessageBox.about(self, f"About {APP_NAME}", about_text())
@@ -466,19 +617,56 @@ class MainWindow(QMainWindow):
                     else QSystemTrayIcon.MessageIcon.Warning)
             self._tray.showMessage(f"{APP_NAME}: migration {result.status.value}", summary, icon)
 
+    def _on_migrate_page_schedule_requested(self, job: str) -> None:
+        self.show_page("schedules")
+        self._schedules_page.select_job(job)
+        self._schedules_page.schedule_job(job)
+
     def _on_history_page_run_again_requested(self, record: RunRecord) -> None:
         self._migrate_page.load_run(record)
         self.show_page("migrate")
 
     def _on_tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
-            self.showNormal()
-            self.raise_()
-            self.activateWindow()
+            self._show_from_tray()
 
     # -- events -----------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting and self._keeps_running_in_tray():
+            # Closing the window is not quitting: schedules go on from the tray.
+            event.ignore()
+            self.save_ui_state()
+            self.hide()
+            if self._tray is not None and not self._ui_state.window_flag(STATE_KEY, TRAY_HINT_FLAG):
+                self._ui_state.set_window_flag(STATE_KEY, TRAY_HINT_FLAG)
+                self._tray.showMessage(APP_NAME, "QDBM Desktop keeps running in the tray, so scheduled "
+                                       "migrations run. Quit from this icon's menu.",
+                                       QSystemTrayIcon.MessageIcon.Information)
+            return
+        if not self._confirm_quit():
+            event.ignore()
+            return
+        self.save_ui_state()
+        self._migrate_page.cancel_all()
+        if not self._runner.shutdown(_SHUTDOWN_WAIT_MS):
+            log.warning("a background task was still running when the window closed")
+        if self._scheduler is not None:
+            self._scheduler.stop(wait=True, cancel_running=True)
+            self._scheduler = None
+        self._status_timer.stop()
+        if self._tray is not None:
+            self._tray.hide()
+        super().closeEvent(event)
+
+    def _keeps_running_in_tray(self) -> bool:
+        try:
+            wanted = self._context.settings.get().close_to_tray
+        except Exception:  # noqa: BLE001 - unreadable settings: keep the default
+            wanted = True
+        return wanted and self._tray is not None and self._tray.isVisible() and self._scheduler is not None
+
+    def _confirm_quit(self) -> bool:
         running = self._migrate_page.running_count
         if running:
             text = (f"{running} migrations are still running. Quitting cancels them; their targets stay "
@@ -486,12 +674,12 @@ class MainWindow(QMainWindow):
                     "A migration is still running. Quitting cancels it; its target stays as it was.")
             answer = QMessageBox.question(self, APP_NAME, f"{text} Quit anyway?")
             if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-        self.save_ui_state()
-        self._migrate_page.cancel_all()
-        if not self._runner.shutdown(_SHUTDOWN_WAIT_MS):
-            log.warning("a background task was still running when the window closed")
-        if self._tray is not None:
-            self._tray.hide()
-        super().closeEvent(event)
+                return False
+        if self._scheduler is not None and self._tray is None and not self._quitting and any(
+                s.active for s in self._context.schedules.schedules()):
+            answer = QMessageBox.question(
+                self, APP_NAME, "This desktop has no system tray, so QDBM Desktop cannot keep running "
+                "without its window. Quitting stops the scheduled migrations until the next start. Quit?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        return True

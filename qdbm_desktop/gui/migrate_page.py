@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -41,6 +43,7 @@ from qdbm_desktop.core.dialects import get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import RunRecord
+from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
     LogEntry,
     MigrationPlan,
@@ -92,12 +95,15 @@ class MigratePage(QWidget):
     """Where a user writes a query and moves its result into a table.
 
     Signals: ``run_finished(object result, str summary)`` when a run ends (for the status bar and
-    the notification); ``running_count_changed(int)``; ``status_message(str)``.
+    the notification); ``running_count_changed(int)``; ``status_message(str)``; ``jobs_changed()``
+    after Save as job; ``schedule_requested(str job)`` when the saved job should get a schedule.
     """
 
     run_finished = Signal(object, str)
     running_count_changed = Signal(int)
     status_message = Signal(str)
+    jobs_changed = Signal()
+    schedule_requested = Signal(str)
 
     def __init__(self, context: AppContext, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -184,6 +190,14 @@ class MigratePage(QWidget):
     @property
     def show_sql_button(self) -> QPushButton:
         return self._show_sql_button
+
+    @property
+    def save_job_button(self) -> QPushButton:
+        return self._save_job_button
+
+    @property
+    def schedule_button(self) -> QPushButton:
+        return self._schedule_button
 
     @property
     def message_label(self) -> QLabel:
@@ -352,6 +366,59 @@ class MigratePage(QWidget):
             on_failure=self._on_plan_failed,
         )
 
+    def job_from_form(self, name: str) -> Job | None:
+        """The form as a saved job named ``name``, or None after saying what is missing."""
+        if self._build_request() is None:
+            return None
+        batch = self._batch_spin.value()
+        job = Job(
+            name=name.strip(),
+            source=self._source_combo.currentData(),
+            target=self._target_combo.currentData(),
+            query=self._editor.query(),
+            table=self._table_edit.text().strip(),
+            mode=self._mode_combo.currentData(),
+            keys=tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip()),
+            column_map=self._mapping_model.column_map(),
+            batch_size=None if batch == self._context.settings.get().batch_size else batch,
+            count_rows=self._count_check.isChecked(),
+        )
+        try:
+            job.validate()
+        except QdbmError as exc:
+            self._show_message(f"Cannot save the job: {exc}")
+            return None
+        return job
+
+    def save_as_job(self, name: str | None = None) -> Job | None:
+        """Save the form as a job (asking its name when not given; a job of that name is replaced
+        after asking)."""
+        if self._build_request() is None:
+            return None
+        if name is None:
+            suggested = f"{self._table_edit.text().strip()} from {self._source_combo.currentData()}"
+            name, ok = QInputDialog.getText(self, "Save as job", "Job name:", text=suggested)
+            if not ok:
+                return None
+        job = self.job_from_form(name)
+        if job is None:
+            return None
+        store = self._context.schedules
+        replacing = store.find_job(job.name) is not None
+        if replacing and QMessageBox.question(
+                self, "Save as job", f"A job named “{job.name}” exists. Replace it? Its schedules are kept."
+        ) != QMessageBox.StandardButton.Yes:
+            return None
+        try:
+            saved = store.save_job(job, replace_name=job.name if replacing else None)
+        except (QdbmError, OSError) as exc:
+            self._show_message(f"The job was not saved: {exc}")
+            return None
+        self._show_message(f"Saved as job “{saved.name}”.")
+        self.status_message.emit(f"Job “{saved.name}” saved")
+        self.jobs_changed.emit()
+        return saved
+
     def cancel_all(self) -> None:
         for running in self._running.values():
             running.task.cancel()
@@ -499,6 +566,18 @@ class MigratePage(QWidget):
         self._migrate_button.clicked.connect(self.start_migration)
         buttons.addWidget(self._migrate_button)
         right_layout.addLayout(buttons)
+        job_buttons = QHBoxLayout()
+        self._save_job_button = QPushButton("Save as &job…", right)
+        self._save_job_button.setObjectName("saveJobButton")
+        self._save_job_button.setToolTip("Save this migration under a name, to run it again or on a schedule")
+        self._save_job_button.clicked.connect(lambda: self.save_as_job())
+        job_buttons.addWidget(self._save_job_button)
+        self._schedule_button = QPushButton("Sc&hedule…", right)
+        self._schedule_button.setObjectName("scheduleButton")
+        self._schedule_button.setToolTip("Save this migration as a job and choose when it runs")
+        self._schedule_button.clicked.connect(self._on_schedule_button_clicked)
+        job_buttons.addWidget(self._schedule_button)
+        right_layout.addLayout(job_buttons)
         self._message = QLabel(right)
         self._message.setObjectName("migrateMessage")
         self._message.setWordWrap(True)
@@ -606,6 +685,11 @@ class MigratePage(QWidget):
         mode = LoadMode(self._mode_combo.currentData())
         self._mode_help.setText(_MODE_HELP[mode])
         self._keys_edit.setEnabled(mode is LoadMode.UPSERT)
+
+    def _on_schedule_button_clicked(self) -> None:
+        job = self.save_as_job()
+        if job is not None:
+            self.schedule_requested.emit(job.name)
 
     def _on_recent_button_query_chosen(self, query: str) -> None:
         self._editor.set_query(query)

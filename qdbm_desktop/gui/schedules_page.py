@@ -1,101 +1,544 @@
-"""The Schedules page: the scheduled migrations and when each runs next."""
+"""The Schedules page: schedules (trigger in words, next run, last run and its result) and saved jobs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import IntEnum
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QVBoxLayout, QWidget
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError
-from qdbm_desktop.core.schedules import Schedule
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.scheduler import SchedulerService
+from qdbm_desktop.core.schedules import Schedule, new_schedule_id
+from qdbm_desktop.core.triggers import ScheduleTrigger
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
-_HEADERS = ("Job", "When", "Enabled")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One schedule as the table shows it."""
+
+    schedule: Schedule
+    description: str
+    next_run: datetime | None
+
+
+def schedule_rows(schedules: Sequence[Schedule], now: datetime) -> list[ScheduleRow]:
+    rows = []
+    for schedule in schedules:
+        try:
+            description = schedule.trigger.describe()
+            upcoming = schedule.trigger.next_fire_times(now, 1) if schedule.active else []
+        except QdbmError as exc:
+            description, upcoming = f"invalid: {exc}", []
+        rows.append(ScheduleRow(schedule, description, upcoming[0] if upcoming else None))
+    return rows
+
+
+class ScheduleColumn(IntEnum):
+    JOB = 0
+    WHEN = 1
+    NEXT = 2
+    LAST = 3
+    RESULT = 4
+    ENABLED = 5
+
+
+_SCHEDULE_TITLES = ("Job", "When", "Next run", "Last run", "Result", "Enabled")
 
 
 class SchedulesModel(QAbstractTableModel):
-    """Frozen ``Schedule`` rows.
+    """Frozen ``ScheduleRow``s.
 
     Signals: only those of ``QAbstractTableModel``.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[Schedule] = []
+        self._rows: list[ScheduleRow] = []
 
-    def reload(self, rows: list[Schedule]) -> None:
+    def reload(self, rows: Sequence[ScheduleRow]) -> None:
         self.beginResetModel()
         self._rows = list(rows)
         self.endResetModel()
+
+    def row_at(self, row: int) -> ScheduleRow:
+        return self._rows[row]
+
+    @property
+    def rows(self) -> list[ScheduleRow]:
+        return list(self._rows)
 
     def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(_HEADERS)
+        return 0 if parent.isValid() else len(ScheduleColumn)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section]
+            return _SCHEDULE_TITLES[section]
         return None
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        s = self._rows[index.row()]
-        values = (s.job, s.trigger.describe(), "yes" if s.enabled else "no")
-        return values[index.column()]
+        row = self._rows[index.row()]
+        schedule = row.schedule
+        column = ScheduleColumn(index.column())
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column is ScheduleColumn.JOB:
+                return schedule.job
+            if column is ScheduleColumn.WHEN:
+                return row.description
+            if column is ScheduleColumn.NEXT:
+                if schedule.done:
+                    return "done"
+                if not schedule.enabled:
+                    return "paused"
+                return _local(row.next_run) or "—"
+            if column is ScheduleColumn.LAST:
+                try:
+                    last = schedule.last_run_at
+                    return _local(datetime.fromisoformat(last)) if last else ""
+                except ValueError:
+                    return schedule.last_run_at
+            if column is ScheduleColumn.RESULT:
+                return schedule.last_status or ""
+            return "yes" if schedule.enabled else "no"
+        if role == SORT_ROLE:
+            if column is ScheduleColumn.NEXT:
+                return row.next_run.timestamp() if row.next_run else float("inf")
+            return str(self.data(index, Qt.ItemDataRole.DisplayRole)).casefold()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column is ScheduleColumn.RESULT and schedule.last_error:
+                return schedule.last_error
+            if column is ScheduleColumn.WHEN:
+                grace = schedule.grace_seconds
+                return (f"A run missed while QDBM was not running is run at start when at most "
+                        f"{grace // 60} min late" if grace else "A missed run is listed at start, not run")
+        return None
+
+
+class JobColumn(IntEnum):
+    NAME = 0
+    ROUTE = 1
+    MODE = 2
+    SCHEDULES = 3
+
+
+_JOB_TITLES = ("Job", "Source → destination", "Mode", "Schedules")
+
+
+class JobsModel(QAbstractTableModel):
+    """Frozen ``Job``s with how many schedules each has.
+
+    Signals: only those of ``QAbstractTableModel``.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[tuple[Job, int]] = []
+
+    def reload(self, rows: Sequence[tuple[Job, int]]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def job_at(self, row: int) -> Job:
+        return self._rows[row][0]
+
+    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+        return 0 if parent.isValid() else len(JobColumn)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _JOB_TITLES[section]
+        return None
+
+    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        job, count = self._rows[index.row()]
+        column = JobColumn(index.column())
+        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
+            if column is JobColumn.NAME:
+                return job.name
+            if column is JobColumn.ROUTE:
+                return f"{job.source} → {job.target}.{job.table}"
+            if column is JobColumn.MODE:
+                return job.mode + (f" by {', '.join(job.keys)}" if job.keys else "")
+            return count if role == SORT_ROLE else str(count)
+        if role == Qt.ItemDataRole.ToolTipRole and column in (JobColumn.NAME, JobColumn.ROUTE):
+            return job.query
+        return None
 
 
 class SchedulesPage(QWidget):
-    """The saved schedules.
+    """Schedules and saved jobs: add, edit, pause/resume, run now, delete.
 
-    Signals: none of its own.
+    Signals: ``schedules_changed()`` after any change; ``status_message(str)``.
     """
 
-    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+    schedules_changed = Signal()
+    status_message = Signal(str)
+
+    def __init__(self, context: AppContext, scheduler: SchedulerService | None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("schedulesPage")
         self._context = context
+        self._scheduler = scheduler
+        self._paused = False
         self._model = SchedulesModel(self)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self._table = QTableView(self)
-        self._table.setObjectName("schedulesTable")
-        self._table.setModel(self._model)
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.verticalHeader().setVisible(False)
-        self._table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self._table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self._table, 1)
-        self._count = QLabel(self)
-        layout.addWidget(self._count)
+        self._proxy = QSortFilterProxyModel(self)
+        self._proxy.setSourceModel(self._model)
+        self._proxy.setSortRole(SORT_ROLE)
+        self._jobs_model = JobsModel(self)
+        self._jobs_proxy = QSortFilterProxyModel(self)
+        self._jobs_proxy.setSourceModel(self._jobs_model)
+        self._jobs_proxy.setSortRole(SORT_ROLE)
+        self._build()
         self.refresh()
+
+    # -- public -----------------------------------------------------------------------------
 
     @property
     def model(self) -> SchedulesModel:
         return self._model
 
+    @property
+    def jobs_model(self) -> JobsModel:
+        return self._jobs_model
+
+    @property
+    def table(self) -> QTableView:
+        return self._table
+
+    @property
+    def jobs_table(self) -> QTableView:
+        return self._jobs_table
+
+    @property
+    def state_label(self) -> QLabel:
+        return self._state
+
     def refresh(self) -> None:
+        now = datetime.now(timezone.utc)
+        selected = self.selected_schedule()
         try:
-            rows = sorted(self._context.schedules.schedules(), key=lambda s: s.job)
+            schedules = self._context.schedules.schedules()
+            jobs = self._context.schedules.jobs()
         except (QdbmError, OSError) as exc:
-            self._count.setText(f"The schedules cannot be read: {exc}")
+            self._state.setText(f"The schedules cannot be read: {exc}")
             return
-        self._model.reload(rows)
-        self._count.setText(f"{len(rows)} schedule{'s' if len(rows) != 1 else ''}")
+        self._model.reload(schedule_rows(schedules, now))
+        counts = {job.name: 0 for job in jobs}
+        for schedule in schedules:
+            counts[schedule.job] = counts.get(schedule.job, 0) + 1
+        self._jobs_model.reload([(job, counts.get(job.name, 0)) for job in jobs])
+        if selected is not None:
+            self.select_schedule(selected.id)
+        self._update_state()
+        self._update_buttons()
+
+    def set_paused(self, paused: bool) -> None:
+        self._paused = paused
+        self._update_state()
+
+    def selected_schedule(self) -> Schedule | None:
+        rows = self._table.selectionModel().selectedRows()
+        return self._model.row_at(self._proxy.mapToSource(rows[0]).row()).schedule if rows else None
+
+    def selected_job(self) -> Job | None:
+        rows = self._jobs_table.selectionModel().selectedRows()
+        return self._jobs_model.job_at(self._jobs_proxy.mapToSource(rows[0]).row()) if rows else None
+
+    def select_schedule(self, schedule_id: str) -> bool:
+        for row, item in enumerate(self._model.rows):
+            if item.schedule.id == schedule_id:
+                self._table.selectRow(self._proxy.mapFromSource(self._model.index(row, 0)).row())
+                return True
+        return False
+
+    def select_job(self, name: str) -> bool:
+        for row in range(self._jobs_model.rowCount()):
+            if self._jobs_model.job_at(row).name == name:
+                index = self._jobs_proxy.mapFromSource(self._jobs_model.index(row, 0))
+                self._jobs_table.selectRow(index.row())
+                return True
+        return False
 
     def next_run_text(self) -> str:
-        """For the status bar: when the next enabled schedule is due."""
-        try:
-            now = datetime.now(timezone.utc)
-            due = sorted(t for s in self._context.schedules.schedules() if s.active
-                         for t in s.trigger.next_fire_times(now, 1))
-        except (QdbmError, OSError, ValueError):
-            return ""
-        if not due:
+        """For the status bar: when the next active schedule fires."""
+        if self._scheduler is None:
+            return "Schedules not running here" if self._context.schedules.schedules() else "No scheduled run"
+        if self._paused:
+            return "Schedules paused"
+        upcoming = self._scheduler.next_run()
+        if upcoming is None:
             return "No scheduled run"
-        return f"Next run: {due[0].astimezone().strftime('%Y-%m-%d %H:%M')}"
+        when, schedule = upcoming
+        return f"Next run: {schedule.job} at {_local(when)}"
+
+    def schedule_job(self, job_name: str) -> Schedule | None:
+        """Ask when with the time picker and attach that trigger to ``job_name``."""
+        from qdbm_desktop.gui.time_picker_dialog import TimePickerDialog
+
+        dialog = TimePickerDialog(self, title=f"Schedule “{job_name}”")
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return self.add_schedule(job_name, dialog.trigger(), dialog.grace_seconds())
+
+    def add_schedule(self, job_name: str, trigger: ScheduleTrigger,
+                     grace_seconds: int = 0) -> Schedule | None:
+        try:
+            schedule = self._context.schedules.add_schedule(
+                Schedule(id=new_schedule_id(), job=job_name, trigger=trigger, grace_seconds=grace_seconds))
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Schedule", f"The schedule was not saved: {exc}")
+            return None
+        self._changed(f"Scheduled “{job_name}”: {trigger.describe()}")
+        self.select_schedule(schedule.id)
+        return schedule
+
+    def edit_schedule(self) -> Schedule | None:
+        from qdbm_desktop.gui.time_picker_dialog import TimePickerDialog
+
+        schedule = self.selected_schedule()
+        if schedule is None:
+            return None
+        dialog = TimePickerDialog(self, initial=schedule.trigger, grace_seconds=schedule.grace_seconds,
+                                  title=f"Schedule “{schedule.job}”")
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return self.update_schedule(schedule.id, trigger=dialog.trigger(),
+                                    grace_seconds=dialog.grace_seconds(), done=False,
+                                    checked_until=datetime.now(timezone.utc).isoformat())
+
+    def update_schedule(self, schedule_id: str, **changes: object) -> Schedule | None:
+        try:
+            schedule = self._context.schedules.update_schedule(schedule_id, **changes)
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Schedule", f"The schedule was not changed: {exc}")
+            return None
+        self._changed(f"Schedule of “{schedule.job}”: {schedule.trigger.describe()}"
+                      + ("" if schedule.enabled else " (paused)"))
+        return schedule
+
+    def toggle_selected(self) -> Schedule | None:
+        """Pause a running schedule, or resume a paused one (its missed times are not run)."""
+        schedule = self.selected_schedule()
+        if schedule is None:
+            return None
+        changes: dict[str, object] = {"enabled": not schedule.enabled}
+        if not schedule.enabled:
+            # Fire times that passed while it was paused are not runs the user wanted.
+            changes["checked_until"] = datetime.now(timezone.utc).isoformat()
+        return self.update_schedule(schedule.id, **changes)
+
+    def run_now(self) -> bool:
+        schedule = self.selected_schedule()
+        picked = self.selected_job()
+        job = schedule.job if schedule else (picked.name if picked else None)
+        if job is None or self._scheduler is None:
+            return False
+        self._scheduler.run_job_now(job, schedule_id=schedule.id if schedule else None)
+        self.status_message.emit(f"Job “{job}” started")
+        return True
+
+    def delete_selected(self, confirm: bool = True) -> bool:
+        schedule = self.selected_schedule()
+        if schedule is None:
+            return False
+        if confirm and QMessageBox.question(
+                self, "Delete schedule", f"Delete the schedule “{schedule.trigger.describe()}” of job "
+                f"“{schedule.job}”? The job itself is kept.") != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            self._context.schedules.remove_schedule(schedule.id)
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Delete schedule", f"The schedule was not deleted: {exc}")
+            return False
+        self._changed(f"Schedule of “{schedule.job}” deleted")
+        return True
+
+    def delete_selected_job(self, confirm: bool = True) -> bool:
+        job = self.selected_job()
+        if job is None:
+            return False
+        count = sum(1 for s in self._context.schedules.schedules() if s.job == job.name)
+        extra = f" Its {count} schedule{'s' if count != 1 else ''} go with it." if count else ""
+        if confirm and QMessageBox.question(self, "Delete job", f"Delete the job “{job.name}”?{extra}"
+                                            ) != QMessageBox.StandardButton.Yes:
+            return False
+        try:
+            self._context.schedules.remove_job(job.name)
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Delete job", f"The job was not deleted: {exc}")
+            return False
+        self._changed(f"Job “{job.name}” deleted")
+        return True
+
+    # -- building ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setChildrenCollapsible(False)
+
+        top = QWidget(splitter)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        self._table = self._make_table(top, "schedulesTable", "Schedules", self._proxy)
+        self._table.sortByColumn(ScheduleColumn.NEXT, Qt.SortOrder.AscendingOrder)
+        self._table.doubleClicked.connect(lambda _index: self.edit_schedule())
+        top_layout.addWidget(self._table, 1)
+        buttons = QHBoxLayout()
+        self._state = QLabel(top)
+        self._state.setObjectName("schedulerState")
+        self._state.setWordWrap(True)
+        buttons.addWidget(self._state, 1)
+        self._edit_button = self._button(top, "&Edit…", "Change when this schedule runs",
+                                         self.edit_schedule)
+        self._toggle_button = self._button(top, "&Pause", "Stop this schedule until resumed",
+                                           self.toggle_selected)
+        self._run_button = self._button(top, "&Run now", "Run the job now, whatever its schedule",
+                                        self.run_now)
+        self._delete_button = self._button(top, "&Delete…", "Delete this schedule (the job is kept)",
+                                           self.delete_selected)
+        for button in (self._edit_button, self._toggle_button, self._run_button, self._delete_button):
+            buttons.addWidget(button)
+        top_layout.addLayout(buttons)
+
+        bottom = QWidget(splitter)
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 6, 0, 0)
+        heading = QLabel("<b>Saved jobs</b> (save one from the Migrate page)", bottom)
+        bottom_layout.addWidget(heading)
+        self._jobs_table = self._make_table(bottom, "jobsTable", "Saved jobs", self._jobs_proxy)
+        self._jobs_table.sortByColumn(JobColumn.NAME, Qt.SortOrder.AscendingOrder)
+        bottom_layout.addWidget(self._jobs_table, 1)
+        job_buttons = QHBoxLayout()
+        job_buttons.addStretch(1)
+        self._schedule_job_button = self._button(bottom, "&Schedule…", "Add a schedule to this job",
+                                                 self._on_schedule_job_clicked)
+        self._run_job_button = self._button(bottom, "Run &job now", "Run this job now",
+                                            self._on_run_job_clicked)
+        self._delete_job_button = self._button(bottom, "Delete jo&b…", "Delete this job and its schedules",
+                                               self.delete_selected_job)
+        for button in (self._schedule_job_button, self._run_job_button, self._delete_job_button):
+            job_buttons.addWidget(button)
+        bottom_layout.addLayout(job_buttons)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self._table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self._jobs_table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+
+    @staticmethod
+    def _make_table(parent: QWidget, name: str, accessible: str, model: QSortFilterProxyModel) -> QTableView:
+        table = QTableView(parent)
+        table.setObjectName(name)
+        table.setAccessibleName(accessible)
+        table.setModel(model)
+        table.setSortingEnabled(True)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setAlternatingRowColors(True)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        header = table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setDefaultSectionSize(170)
+        return table
+
+    @staticmethod
+    def _button(parent: QWidget, text: str, tip: str, slot: object) -> QPushButton:
+        button = QPushButton(text, parent)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _checked=False: slot())  # type: ignore[operator]
+        return button
+
+    def _update_state(self) -> None:
+        if self._scheduler is None:
+            self._state.setText("Schedules are not run by this window (another QDBM process runs them, or "
+                                "scheduling could not start: see the notice above).")
+        elif self._paused:
+            self._state.setText("All schedules are paused (tray menu: Resume).")
+        else:
+            active = sum(1 for row in self._model.rows if row.schedule.active)
+            self._state.setText(f"{active} active schedule{'s' if active != 1 else ''}; they run while "
+                                "QDBM Desktop is running, in the tray too.")
+
+    def _update_buttons(self) -> None:
+        schedule = self.selected_schedule()
+        has_schedule = schedule is not None
+        self._edit_button.setEnabled(has_schedule)
+        self._toggle_button.setEnabled(has_schedule)
+        self._delete_button.setEnabled(has_schedule)
+        self._run_button.setEnabled(has_schedule and self._scheduler is not None)
+        self._toggle_button.setText("&Resume" if schedule is not None and not schedule.enabled else "&Pause")
+        has_job = self.selected_job() is not None
+        self._schedule_job_button.setEnabled(has_job)
+        self._delete_job_button.setEnabled(has_job)
+        self._run_job_button.setEnabled(has_job and self._scheduler is not None)
+
+    def _changed(self, message: str) -> None:
+        if self._scheduler is not None:
+            self._scheduler.reload()
+        self.refresh()
+        self.status_message.emit(message)
+        self.schedules_changed.emit()
+
+    def _on_schedule_job_clicked(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.schedule_job(job.name)
+
+    def _on_run_job_clicked(self) -> None:
+        job = self.selected_job()
+        if job is not None and self._scheduler is not None:
+            self._scheduler.run_job_now(job.name)
+            self.status_message.emit(f"Job “{job.name}” started")

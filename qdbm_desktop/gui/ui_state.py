@@ -62,6 +62,17 @@ class UiStateFile:
     def set_window_page(self, window: str, page: str) -> None:
         self._set_entry(window, "page", page)
 
+    def window_flag(self, window: str, key: str) -> bool:
+        """A yes/no remembered for ``window`` (a hint already shown, say)."""
+        try:
+            document = self._file.load()
+        except QdbmError:
+            return False
+        return self._window_entry(document, window).get(key) == "yes"
+
+    def set_window_flag(self, window: str, key: str) -> None:
+        self._set_entry(window, key, "yes")
+
     def _set_entry(self, window: str, key: str, value: str) -> None:
         try:
             with self._file.locked():
