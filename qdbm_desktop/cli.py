@@ -12,10 +12,13 @@ import json
 import logging
 import os
 import platform
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -32,23 +35,34 @@ from qdbm_desktop.core.dialects import DIALECTS
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.drivers import driver_versions
 from qdbm_desktop.core.errors import MASK, QdbmError, UsageError, one_line, redact
-from qdbm_desktop.core.history import HistoryFilter, RunStatus
+from qdbm_desktop.core.history import HistoryFilter, RunStatus, RunTrigger
+from qdbm_desktop.core.job_lock import JobAlreadyRunning, JobRunLock
+from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.legacy import import_legacy
 from qdbm_desktop.core.migration import (
+    ColumnMap,
+    Endpoint,
     MigrationRequest,
+    MigrationResult,
     Progress,
     Status,
+    new_run_id,
     plan_migration,
     resolve_endpoint,
     validate_request,
 )
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.runs import run_recorded
+from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerService
+from qdbm_desktop.core.schedules import Schedule, new_schedule_id
 from qdbm_desktop.core.settings import USER_KEYS
+from qdbm_desktop.core.triggers import ScheduleTrigger, local_zone_name, parse_interval, zone
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.urls import parse_connection_url
 
 PROG = "qdbm"
+#: How often ``qdbm scheduler`` looks for schedules added or edited by other commands.
+HEADLESS_CHECK_SECONDS = 5
 Handler = Callable[[argparse.Namespace, AppContext], int]
 
 
@@ -197,21 +211,33 @@ def _cmd_connections_set_password(args: argparse.Namespace, context: AppContext)
 # -- migrate ------------------------------------------------------------------------------------
 
 
-def _migration_request(args: argparse.Namespace, context: AppContext) -> MigrationRequest:
+def _query_from_args(args: argparse.Namespace) -> str:
     if args.query_file:
         try:
-            query = Path(args.query_file).expanduser().read_text(encoding="utf-8")
+            return Path(args.query_file).expanduser().read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read the query file {args.query_file}: {exc.strerror or exc}") from None
-    else:
-        query = args.query
+    return str(args.query)
+
+
+def _type_overrides(items: Sequence[str] | None) -> dict[str, PortableType]:
     overrides: dict[str, PortableType] = {}
-    for item in args.map or []:
+    for item in items or []:
         column, sep, type_text = item.partition("=")
-        if not sep or not column:
+        if not sep or not column.strip():
             raise UsageError(f"--map takes COLUMN=TYPE, not {item!r}")
-        overrides[column] = PortableType.parse(type_text)
-    keys = tuple(k.strip() for k in (args.key or "").split(",") if k.strip())
+        overrides[column.strip()] = PortableType.parse(type_text)
+    return overrides
+
+
+def _keys_from_args(text: str | None) -> tuple[str, ...]:
+    return tuple(k.strip() for k in (text or "").split(",") if k.strip())
+
+
+def _migration_request(args: argparse.Namespace, context: AppContext) -> MigrationRequest:
+    query = _query_from_args(args)
+    overrides = _type_overrides(args.map)
+    keys = _keys_from_args(args.key)
     batch_size = args.batch_size if args.batch_size is not None else context.settings.get().batch_size
     mode = LoadMode(args.mode or context.settings.get().default_mode)
     request = MigrationRequest(
@@ -277,6 +303,12 @@ def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
     printer = _ProgressLine(sys.stderr)
     result = run_recorded(context.history, request, on_progress=printer)
     printer.end()
+    return _report_run(result, request, context, as_json=args.json)
+
+
+def _report_run(result: MigrationResult, request: MigrationRequest, context: AppContext, *,
+                as_json: bool) -> int:
+    """The summary of a run on stdout (its warnings on stderr); the exit code."""
     for endpoint in (request.source, request.target):
         if context.connections.find(endpoint.label) is not None:
             context.connections.record_use(endpoint.label)
@@ -284,7 +316,7 @@ def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
                "rows_written": result.rows_written, "seconds": round(result.seconds, 3),
                "rows_per_second": round(result.rows_per_second), "stage": result.stage.value,
                "error": result.error}
-    if args.json:
+    if as_json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -294,9 +326,327 @@ def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
         print(f"{result.status.value}: {result.rows_read:,} rows read, {result.rows_written:,} written "
               f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)")
     if result.status is not Status.SUCCEEDED:
-        if not args.json:
+        if not as_json:
             raise QdbmError(result.error or result.status.value)
         return 1
+    return 0
+
+
+# -- jobs and run -------------------------------------------------------------------------------
+
+
+def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
+    """The job ``qdbm jobs add`` describes, checked as a run of it would be (no connection opened)."""
+    keys = _keys_from_args(args.key)
+    mode = args.mode or context.settings.get().default_mode
+    if keys and mode != LoadMode.UPSERT.value:
+        raise UsageError("key columns are only used by the upsert mode (--mode upsert)")
+    names: list[str] = []
+    for flag, name in (("--source", args.source), ("--target", args.target)):
+        profile = context.connections.find(name)
+        if profile is None and "://" in name:
+            # Not echoed: a URL may hold a password.
+            raise UsageError(f"{flag}: a job names saved connections, never a URL (a job holds no password): "
+                             "save it first with qdbm connections add NAME --url URL --password-stdin")
+        if profile is None:
+            raise UsageError(f"{flag}: no saved connection named {name!r} "
+                             "(add one with qdbm connections add)")
+        names.append(profile.name)
+    job = Job(name=args.name.strip(), source=names[0], target=names[1], query=_query_from_args(args),
+              table=args.table, mode=mode, keys=keys,
+              column_map=tuple(ColumnMap(column, type=type_)
+                               for column, type_ in _type_overrides(args.map).items()),
+              batch_size=args.batch_size, count_rows=args.count)
+    job.validate()
+    # The checks a run makes before it connects, on the public parameters (no secret is decrypted).
+    source, target = (context.connections.get(n) for n in names)
+    validate_request(MigrationRequest(
+        source=Endpoint(source.name, source.type, source.public_params()),
+        target=Endpoint(target.name, target.type, target.public_params()),
+        query=job.query, table=TableName.parse(job.table), mode=LoadMode(job.mode), keys=job.keys,
+        batch_size=job.batch_size or context.settings.get().batch_size, count_rows=job.count_rows,
+        column_map=job.column_map))
+    return job
+
+
+def _cmd_jobs_add(args: argparse.Namespace, context: AppContext) -> int:
+    job = _job_from_args(args, context)
+    existing = context.schedules.find_job(job.name)
+    if existing is not None and not args.replace:
+        raise UsageError(f"a job named {job.name!r} already exists (give --replace to overwrite it)")
+    context.schedules.save_job(job, replace_name=job.name if existing is not None else None)
+    print(f"{'replaced' if existing is not None else 'saved'} job {job.name!r}: "
+          f"{job.source} -> {job.target}.{job.table} ({job.mode})")
+    return 0
+
+
+def _job_json(job: Job, schedules: Sequence[Schedule]) -> dict[str, Any]:
+    return {**job.to_json(), "schedules": [s.id for s in schedules]}
+
+
+def _cmd_jobs_list(args: argparse.Namespace, context: AppContext) -> int:
+    jobs = context.schedules.jobs()
+    schedules = context.schedules.schedules()
+    attached = {job.name: [s for s in schedules if s.job == job.name] for job in jobs}
+    if args.json:
+        json.dump([_job_json(job, attached[job.name]) for job in jobs], sys.stdout, indent=2,
+                  ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    if not jobs:
+        print("no saved jobs (add one with: qdbm jobs add NAME --source CONN --target CONN --query SQL "
+              "--table TABLE)")
+        return 0
+    rows = [[job.name, f"{job.source} -> {job.target}.{job.table}", job.mode, str(len(attached[job.name]))]
+            for job in jobs]
+    _print_table(rows, ["NAME", "SOURCE -> TARGET.TABLE", "MODE", "SCHEDULES"], sys.stdout)
+    return 0
+
+
+def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
+    job = context.schedules.get_job(args.name)
+    schedules = [s for s in context.schedules.schedules() if s.job == job.name]
+    if args.json:
+        json.dump(_job_json(job, schedules), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    mapping = ", ".join(f"{c.source}={c.type}" if c.type is not None else c.source for c in job.column_map)
+    lines = [("name", job.name), ("source", job.source), ("target", job.target), ("table", job.table),
+             ("mode", job.mode), ("keys", ", ".join(job.keys)), ("map", mapping),
+             ("batch size", f"{job.batch_size:,}" if job.batch_size else "the batch_size setting"),
+             ("count rows", "yes" if job.count_rows else "no"), ("created", job.created_at),
+             ("updated", job.updated_at or "")]
+    for label, value in lines:
+        if value:
+            print(f"{label + ':':<12} {value}")
+    print("query:")
+    for line in job.query.strip().splitlines():
+        print(f"  {line}")
+    if schedules:
+        print("schedules:")
+        now = datetime.now(timezone.utc)
+        for schedule in schedules:
+            print(f"  {schedule.id}  {schedule.trigger.describe()}  next: {_next_run_text(schedule, now)}")
+    return 0
+
+
+def _cmd_jobs_remove(args: argparse.Namespace, context: AppContext) -> int:
+    removed = context.schedules.remove_job(args.name)
+    print(f"removed job {args.name!r}" + (f" and its {removed} schedule{'s' if removed != 1 else ''}"
+                                         if removed else ""))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, context: AppContext) -> int:
+    job = context.schedules.get_job(args.name)
+    request = job.request(context.connections, context.settings.get())
+    validate_request(request)
+    run_lock = JobRunLock(context.paths, job.name)
+    if not run_lock.acquire():
+        message = f"job {job.name!r} is already running; it never runs twice at once"
+        context.history.start_run(run_id=f"skip-{new_run_id()}", source=job.source, target=job.target,
+                                  query=job.query, target_table=job.table, mode=job.mode,
+                                  trigger=RunTrigger.MANUAL, job=job.name, job_snapshot=job.to_json(),
+                                  status=RunStatus.SKIPPED, error=f"skipped: {message}")
+        raise JobAlreadyRunning(message)
+    try:
+        printer = _ProgressLine(sys.stderr)
+        result = run_recorded(context.history, request, trigger=RunTrigger.MANUAL, job=job.name,
+                              job_snapshot=job.to_json(), on_progress=printer)
+        printer.end()
+    finally:
+        run_lock.release()
+    return _report_run(result, request, context, as_json=args.json)
+
+
+# -- schedules and the scheduler -----------------------------------------------------------------
+
+
+def _parse_at(text: str, tz_name: str, now: datetime) -> datetime:
+    """``+30s``/``+15m``/``+2h`` from now, or ``YYYY-MM-DD HH:MM`` in ``tz_name`` (an offset given wins)."""
+    text = text.strip()
+    if text.startswith("+"):
+        return now + timedelta(seconds=parse_interval(text[1:]))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--at {text!r} is not a time (give \"YYYY-MM-DD HH:MM\", or +30s, +15m, +2h "
+                         "from now)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone(tz_name))
+    return moment
+
+
+def _trigger_from_args(args: argparse.Namespace, now: datetime) -> ScheduleTrigger:
+    tz_name = args.tz or local_zone_name()
+    zone(tz_name)
+    if args.at is not None:
+        return ScheduleTrigger.once(_parse_at(args.at, tz_name, now), tz_name)
+    if args.every is not None:
+        return ScheduleTrigger.interval(parse_interval(args.every), tz_name, start=now)
+    if args.daily is not None:
+        return ScheduleTrigger.daily(args.daily, tz_name)
+    if args.weekly is not None:
+        days, sep, time_text = args.weekly.partition("@")
+        if not sep or not days.strip():
+            raise UsageError(f"--weekly takes DAYS@HH:MM such as mon,thu@06:30, not {args.weekly!r}")
+        return ScheduleTrigger.weekly([d for d in days.split(",") if d.strip()], time_text, tz_name)
+    return ScheduleTrigger.from_cron(args.cron, tz_name)
+
+
+def _cmd_schedule_add(args: argparse.Namespace, context: AppContext) -> int:
+    now = datetime.now(timezone.utc)
+    job = context.schedules.get_job(args.job)
+    trigger = _trigger_from_args(args, now)
+    grace = parse_interval(args.grace) if args.grace else 0
+    schedule = context.schedules.add_schedule(
+        Schedule(id=new_schedule_id(), job=job.name, trigger=trigger, enabled=not args.disabled,
+                 grace_seconds=grace, origin="cli"), now=now)
+    print(f"added schedule {schedule.id} for job {job.name!r}: {trigger.describe()}; "
+          f"next run: {_next_run_text(schedule, now)}")
+    return 0
+
+
+def _next_fire(schedule: Schedule, now: datetime) -> datetime | None:
+    if not schedule.active:
+        return None
+    try:
+        times = schedule.trigger.next_fire_times(now, 1)
+    except QdbmError:
+        return None
+    return times[0] if times else None
+
+
+def _next_run_text(schedule: Schedule, now: datetime) -> str:
+    if schedule.done:
+        return "done"
+    if not schedule.enabled:
+        return "disabled"
+    fire = _next_fire(schedule, now)
+    return _local_time(fire) if fire is not None else "none"
+
+
+def _local_time(moment: datetime | str | None) -> str:
+    """A time as this computer's wall clock shows it (an ISO text that does not parse is shown as it is)."""
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return str(moment)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment is not None else ""
+
+
+def _cmd_schedule_list(args: argparse.Namespace, context: AppContext) -> int:
+    now = datetime.now(timezone.utc)
+    schedules = context.schedules.schedules()
+    if args.json:
+        items = []
+        for schedule in schedules:
+            fire = _next_fire(schedule, now)
+            items.append({**schedule.to_json(), "description": schedule.trigger.describe(),
+                          "enabled": schedule.enabled, "done": schedule.done,
+                          "next_run": fire.isoformat() if fire else None})
+        json.dump(items, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    if not schedules:
+        print("no schedules (add one with: qdbm schedule add JOB --daily 06:30)")
+        return 0
+    rows = []
+    for schedule in schedules:
+        state = "done" if schedule.done else "enabled" if schedule.enabled else "disabled"
+        last = (f"{_local_time(schedule.last_run_at)} {schedule.last_status or ''}".strip()
+                if schedule.last_run_at else "")
+        rows.append([schedule.id, schedule.job, schedule.trigger.describe(), _next_run_text(schedule, now),
+                     last, state])
+    _print_table(rows, ["ID", "JOB", "WHEN", "NEXT RUN", "LAST RUN", "STATE"], sys.stdout)
+    return 0
+
+
+def _cmd_schedule_remove(args: argparse.Namespace, context: AppContext) -> int:
+    schedule = context.schedules.get_schedule(args.id)
+    context.schedules.remove_schedule(schedule.id)
+    print(f"removed schedule {schedule.id} of job {schedule.job!r} ({schedule.trigger.describe()})")
+    return 0
+
+
+def _cmd_schedule_enable(args: argparse.Namespace, context: AppContext) -> int:
+    schedule = context.schedules.get_schedule(args.id)
+    if schedule.done:
+        raise UsageError(f"schedule {schedule.id} is a one-off that has already run; add a new schedule")
+    now = datetime.now(timezone.utc)
+    # A one-off whose time went by while it was disabled would never fire: say so rather than enable it.
+    schedule.trigger.validate(now)
+    # Fire times that passed while it was disabled are not runs anyone wanted: they are not missed runs.
+    schedule = context.schedules.update_schedule(schedule.id, enabled=True, checked_until=now.isoformat())
+    print(f"enabled schedule {schedule.id} of job {schedule.job!r}; "
+          f"next run: {_next_run_text(schedule, now)}")
+    return 0
+
+
+def _cmd_schedule_disable(args: argparse.Namespace, context: AppContext) -> int:
+    schedule = context.schedules.update_schedule(args.id, enabled=False)
+    print(f"disabled schedule {schedule.id} of job {schedule.job!r}")
+    return 0
+
+
+class _StderrRunListener:
+    """The headless scheduler's events, one line each on stderr."""
+
+    def _say(self, text: str) -> None:
+        print(f"{datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S')} {text}", file=sys.stderr,
+              flush=True)
+
+    def run_started(self, job: str, trigger: RunTrigger) -> None:
+        self._say(f"started: job {job!r} ({trigger.value})")
+
+    def run_finished(self, event: RunEvent) -> None:
+        self._say(f"{event.status.value}: {one_line(event.message)}")
+
+    def runs_missed(self, missed: list[MissedRun]) -> None:
+        for run in missed:
+            self._say(f"missed: job {run.job!r}, due at {_local_time(run.due)}")
+
+
+def _cmd_scheduler(args: argparse.Namespace, context: AppContext) -> int:
+    service = SchedulerService(context, listener=_StderrRunListener(), auto_skip_missed=True,
+                               heartbeat_seconds=args.check_every)
+    stopping = threading.Event()
+    signals = 0
+
+    def on_signal(number: int, _frame: object) -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            print(f"{PROG}: stopping; running jobs may finish (signal again to cancel them)", file=sys.stderr,
+                  flush=True)
+            stopping.set()
+        else:
+            print(f"{PROG}: cancelling the running jobs", file=sys.stderr, flush=True)
+            service.cancel_runs()
+
+    watched = [signal.SIGINT, signal.SIGTERM]
+    previous = {number: signal.signal(number, on_signal) for number in watched}
+    try:
+        service.start()
+        now = datetime.now(timezone.utc)
+        active = [s for s in context.schedules.schedules() if s.active]
+        print(f"{PROG} scheduler (pid {os.getpid()}) runs the schedules of {context.paths.home}", flush=True)
+        for schedule in active:
+            print(f"  {schedule.id}  {schedule.job}: {schedule.trigger.describe()}; "
+                  f"next run: {_next_run_text(schedule, now)}", flush=True)
+        if not active:
+            print("  no active schedules yet; schedules added later are picked up "
+                  f"within {args.check_every:g} s", flush=True)
+        while not stopping.wait(1.0):
+            pass
+        service.stop(wait=True)
+    finally:
+        if service.running:
+            service.stop(wait=True, cancel_running=True)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    print(f"{PROG} scheduler stopped", flush=True)
     return 0
 
 
@@ -394,6 +744,33 @@ def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="driver option such as sslmode=require (repeatable)")
 
 
+def _add_migration_arguments(parser: argparse.ArgumentParser, connection: str) -> None:
+    parser.add_argument("--source", required=True, help=f"{connection} to read from")
+    parser.add_argument("--target", required=True, help=f"{connection} to load into")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--query", help="the SELECT to run on the source")
+    what.add_argument("--query-file", help="a file holding the query")
+    parser.add_argument("--table", required=True, help="target table, [SCHEMA.]TABLE")
+    parser.add_argument("--mode", choices=[m.value for m in LoadMode],
+                        help="default: the default_mode setting (append)")
+    parser.add_argument("--key", help="key columns for upsert, COL[,COL]")
+    parser.add_argument("--batch-size", type=int, help="rows per batch (default: the batch_size setting)")
+    parser.add_argument("--map", action="append", metavar="COL=TYPE",
+                        help="target type for a column, e.g. total=decimal(14,2) (repeatable)")
+    parser.add_argument("--count", action="store_true",
+                        help="count the query's rows first, to show a percentage and an ETA")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("give a number of seconds between 0 and 3600")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=f"{APP_NAME} command line.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -435,23 +812,77 @@ def build_parser() -> argparse.ArgumentParser:
     put.set_defaults(handler=_cmd_settings_set)
 
     migrate = commands.add_parser("migrate", help="stream a query's result into a table")
-    migrate.add_argument("--source", required=True, help="saved connection name or URL to read from")
-    migrate.add_argument("--target", required=True, help="saved connection name or URL to load into")
-    what = migrate.add_mutually_exclusive_group(required=True)
-    what.add_argument("--query", help="the SELECT to run on the source")
-    what.add_argument("--query-file", help="a file holding the query")
-    migrate.add_argument("--table", required=True, help="target table, [SCHEMA.]TABLE")
-    migrate.add_argument("--mode", choices=[m.value for m in LoadMode],
-                         help="default: the default_mode setting (append)")
-    migrate.add_argument("--key", help="key columns for upsert, COL[,COL]")
-    migrate.add_argument("--batch-size", type=int, help="rows per batch (default: the batch_size setting)")
-    migrate.add_argument("--map", action="append", metavar="COL=TYPE",
-                         help="target type for a column, e.g. total=decimal(14,2) (repeatable)")
-    migrate.add_argument("--count", action="store_true",
-                         help="count the query's rows first, to show a percentage and an ETA")
+    _add_migration_arguments(migrate, "saved connection name or URL")
     migrate.add_argument("--dry-run", action="store_true", help="print the plan and the DDL; change nothing")
     migrate.add_argument("--json", action="store_true", help="print the summary as JSON")
     migrate.set_defaults(handler=_cmd_migrate)
+
+    jobs = commands.add_parser("jobs", help="saved jobs: a named migration to run by hand or on a schedule")
+    job_cmds = jobs.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    job_cmds.required = True
+    job_add = job_cmds.add_parser("add", help="save a job (the options of qdbm migrate)",
+                                  description="Save a migration as a job, checked as a run would be. "
+                                  "--batch-size left out follows the batch_size setting at each run.")
+    job_add.add_argument("name", help="a unique name for the job")
+    _add_migration_arguments(job_add, "saved connection name")
+    job_add.add_argument("--replace", action="store_true", help="overwrite the job of that name")
+    job_add.set_defaults(handler=_cmd_jobs_add)
+    job_list = job_cmds.add_parser("list", help="list saved jobs")
+    job_list.add_argument("--json", action="store_true")
+    job_list.set_defaults(handler=_cmd_jobs_list)
+    job_show = job_cmds.add_parser("show", help="one job, its query and its schedules")
+    job_show.add_argument("name")
+    job_show.add_argument("--json", action="store_true")
+    job_show.set_defaults(handler=_cmd_jobs_show)
+    job_rm = job_cmds.add_parser("remove", help="delete a job and its schedules")
+    job_rm.add_argument("name")
+    job_rm.set_defaults(handler=_cmd_jobs_remove)
+
+    run = commands.add_parser("run", help="run a saved job now (never while another run of it goes)")
+    run.add_argument("name", help="the job's name")
+    run.add_argument("--json", action="store_true", help="print the summary as JSON")
+    run.set_defaults(handler=_cmd_run)
+
+    sched = commands.add_parser("schedule", help="when saved jobs run (qdbm scheduler or the app runs them)")
+    sched_cmds = sched.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    sched_cmds.required = True
+    sched_add = sched_cmds.add_parser(
+        "add", help="attach a trigger to a job",
+        description="Attach a trigger to a saved job. Times are in --tz (default: this computer's zone).")
+    sched_add.add_argument("job", help="the job's name")
+    when = sched_add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--at", metavar="TIME",
+                      help='once: "YYYY-MM-DD HH:MM", or +30s, +15m, +2h from now')
+    when.add_argument("--every", metavar="INTERVAL", help="repeatedly: 30m, 2h, 1d (at least 1 minute)")
+    when.add_argument("--daily", metavar="HH:MM", help="every day at this time")
+    when.add_argument("--weekly", metavar="DAYS@HH:MM", help="on these days at this time: mon,thu@06:30")
+    when.add_argument("--cron", metavar="EXPR", help='a five-field crontab expression: "30 6 * * 1-5"')
+    sched_add.add_argument("--tz", metavar="ZONE", help="IANA time zone such as Europe/Berlin or UTC")
+    sched_add.add_argument("--grace", metavar="INTERVAL",
+                           help="a run missed while no scheduler ran still runs when at most this late "
+                           "(10m, 2h; default: never, it is recorded as skipped)")
+    sched_add.add_argument("--disabled", action="store_true", help="add it disabled")
+    sched_add.set_defaults(handler=_cmd_schedule_add)
+    sched_list = sched_cmds.add_parser("list", help="schedules, their next and last runs")
+    sched_list.add_argument("--json", action="store_true")
+    sched_list.set_defaults(handler=_cmd_schedule_list)
+    for action, handler, text in (("remove", _cmd_schedule_remove, "delete a schedule"),
+                                  ("enable", _cmd_schedule_enable,
+                                   "enable a schedule (times passed while disabled are not run)"),
+                                  ("disable", _cmd_schedule_disable, "stop a schedule from firing")):
+        command = sched_cmds.add_parser(action, help=text)
+        command.add_argument("id", help="the schedule's id (qdbm schedule list)")
+        command.set_defaults(handler=handler)
+
+    scheduler = commands.add_parser(
+        "scheduler", help="run the schedules without the desktop app, until SIGINT/SIGTERM",
+        description="Run the schedules of this app-data folder until SIGINT or SIGTERM (a second signal "
+        "cancels the running jobs). Only one process runs them at a time: this or the desktop app. Runs "
+        "missed while nothing ran are run when within their grace period, otherwise recorded as skipped.")
+    scheduler.add_argument("--check-every", type=_positive_seconds, default=HEADLESS_CHECK_SECONDS,
+                           metavar="SECONDS", help="how often schedules edited elsewhere are re-read and "
+                           f"missed runs looked for (default {HEADLESS_CHECK_SECONDS})")
+    scheduler.set_defaults(handler=_cmd_scheduler, origin="scheduler")
 
     legacy = commands.add_parser("import-legacy", help="import Query DB Migrator's config/ folder")
     legacy.add_argument("path", help="the folder holding db_connections.json and .encryption_key")
@@ -485,7 +916,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     context: AppContext | None = None
     error: str | None = None
     try:
-        context = AppContext.create(AppPaths.from_environment(override=args.home), origin="cli")
+        context = AppContext.create(AppPaths.from_environment(override=args.home),
+                                    origin=getattr(args, "origin", "cli"))
         ensure_first_run(context)
         code = int(args.handler(args, context))
     except QdbmError as exc:

@@ -70,3 +70,8 @@ class AppPaths:
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def locks_dir(self) -> Path:
+        """One lock file per job while it runs, shared by every process on this folder."""
+        return self.home / "locks"

@@ -25,6 +25,7 @@ from filelock import FileLock, Timeout
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import RunStatus, RunTrigger
+from qdbm_desktop.core.job_lock import JobRunLock
 from qdbm_desktop.core.migration import MigrationResult, Status
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.schedules import Schedule
@@ -154,6 +155,10 @@ class SchedulerService:
             self._owner_file.unlink(missing_ok=True)
         self._lock.release()
 
+    def cancel_runs(self) -> None:
+        """Cancel the runs going on now (between batches; their targets stay unchanged)."""
+        self._cancel.set()
+
     def pause(self) -> None:
         """Stop firing until ``resume``; fire times passed meanwhile are reported as missed."""
         if self._scheduler is not None and not self._paused:
@@ -246,12 +251,12 @@ class SchedulerService:
 
     def execute(self, job_name: str, trigger: RunTrigger, schedule_id: str | None,
                 due: datetime | None) -> MigrationResult | None:
-        """Run one job now unless it is already running (then record the run as skipped)."""
+        """Run one job now unless it is already running, in this process or another one (``qdbm run``):
+        then record the run as skipped."""
+        run_lock = JobRunLock(self._context.paths, job_name)
         with self._running_guard:
-            if job_name in self._running_jobs:
-                busy = True
-            else:
-                busy = False
+            busy = job_name in self._running_jobs or not run_lock.acquire()
+            if not busy:
                 self._running_jobs.add(job_name)
         if busy:
             self._record_skipped(job_name, schedule_id, trigger,
@@ -260,6 +265,7 @@ class SchedulerService:
         try:
             return self._run(job_name, trigger, schedule_id, due)
         finally:
+            run_lock.release()
             with self._running_guard:
                 self._running_jobs.discard(job_name)
 
