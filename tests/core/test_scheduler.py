@@ -1,0 +1,241 @@
+"""The scheduler service without Qt: missed runs after a downtime, no job twice at once, restarts, one owner."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
+from qdbm_desktop.core.history import RunRecord, RunStatus, RunTrigger
+from qdbm_desktop.core.job_lock import job_lock_file
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.migration import Status
+from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerBusy, SchedulerService
+from qdbm_desktop.core.schedules import Schedule
+from qdbm_desktop.core.triggers import ScheduleTrigger
+from tests.conftest import MemoryKeyring
+
+ORDERS = Job(name="orders", source=DEMO_SOURCE_NAME, target=DEMO_TARGET_NAME, query=DEMO_QUERY,
+             table="orders_report")
+#: A query that keeps SQLite busy for a few seconds and returns one row.
+SLOW_QUERY = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000) "
+              "SELECT COUNT(*) AS c FROM n")
+SLOW = Job(name="slow", source=DEMO_SOURCE_NAME, target=DEMO_TARGET_NAME, query=SLOW_QUERY, table="slow_count")
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, RunTrigger]] = []
+        self.finished: list[RunEvent] = []
+        self.missed: list[MissedRun] = []
+
+    def run_started(self, job: str, trigger: RunTrigger) -> None:
+        self.started.append((job, trigger))
+
+    def run_finished(self, event: RunEvent) -> None:
+        self.finished.append(event)
+
+    def runs_missed(self, missed: list[MissedRun]) -> None:
+        self.missed.extend(missed)
+
+
+@pytest.fixture
+def demo(context: AppContext) -> AppContext:
+    """The context with the demo databases and connections, and the job "orders"."""
+    ensure_first_run(context)
+    context.schedules.save_job(ORDERS)
+    return context
+
+
+@pytest.fixture
+def services() -> Iterator[list[SchedulerService]]:
+    """Services a test starts; stopped at its end even when it fails."""
+    started: list[SchedulerService] = []
+    yield started
+    for service in started:
+        service.stop(wait=True, cancel_running=True)
+
+
+def warehouse_count(home: Path, table: str) -> int | None:
+    with sqlite3.connect(home / "demo" / "warehouse.sqlite") as db:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)).fetchone():
+            return None
+        return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def hourly_since(context: AppContext, t0: datetime, grace_seconds: int) -> Schedule:
+    """An hourly schedule from ``t0``, last checked at ``t0``."""
+    return context.schedules.add_schedule(
+        Schedule(id="hourly", job="orders", trigger=ScheduleTrigger.interval(3600, "UTC", start=t0),
+                 grace_seconds=grace_seconds), now=t0)
+
+
+def runs_of(context: AppContext, job: str) -> list[RunRecord]:
+    return [r for r in context.history.runs() if r.job == job]
+
+
+def test_a_run_missed_in_a_downtime_runs_at_start_when_within_its_grace(
+        demo: AppContext, home: Path, services: list[SchedulerService]) -> None:
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    hourly_since(demo, t0, grace_seconds=600)
+    # Started 5 h 5 min later: five fire times went by, the last one 5 minutes ago.
+    service = SchedulerService(demo, RecordingListener(), clock=lambda: t0 + timedelta(hours=5, minutes=5))
+    services.append(service)
+    assert service.start() == []
+    service.stop(wait=True)
+
+    (run,) = runs_of(demo, "orders")
+    assert (run.status, run.trigger, run.rows_written) == (RunStatus.SUCCEEDED, RunTrigger.MISSED_RUN, 3000)
+    assert warehouse_count(home, "orders_report") == 3000
+    schedule = demo.schedules.get_schedule("hourly")
+    assert schedule.last_status == "succeeded" and not schedule.done
+    assert schedule.checked_until_time() >= t0 + timedelta(hours=5)
+
+
+def test_a_run_missed_beyond_its_grace_is_recorded_as_skipped_when_headless(
+        demo: AppContext, home: Path, services: list[SchedulerService]) -> None:
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    hourly_since(demo, t0, grace_seconds=60)
+    listener = RecordingListener()
+    service = SchedulerService(demo, listener, clock=lambda: t0 + timedelta(hours=5, minutes=5),
+                               auto_skip_missed=True)
+    services.append(service)
+    assert service.start() == []
+    service.stop(wait=True)
+
+    (run,) = runs_of(demo, "orders")
+    assert run.status is RunStatus.SKIPPED and run.error is not None
+    assert "missed 5 runs" in run.error and "5 min late" in run.error
+    assert warehouse_count(home, "orders_report") is None
+    assert demo.schedules.get_schedule("hourly").last_status == "skipped"
+    assert [e.status for e in listener.finished] == [RunStatus.SKIPPED] and listener.started == []
+
+
+def test_a_run_missed_beyond_its_grace_is_handed_back_by_start_for_the_user_to_decide(
+        demo: AppContext, home: Path, services: list[SchedulerService]) -> None:
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    hourly_since(demo, t0, grace_seconds=60)
+    service = SchedulerService(demo, RecordingListener(), clock=lambda: t0 + timedelta(hours=5, minutes=5))
+    services.append(service)
+    missed = service.start()
+    assert missed == [MissedRun("hourly", "orders", t0 + timedelta(hours=5))]
+    assert runs_of(demo, "orders") == []
+    # The fire times are handled: a heartbeat does not report them again.
+    service.heartbeat()
+    assert runs_of(demo, "orders") == []
+
+    service.resolve_missed(missed[0], run=False)
+    (run,) = runs_of(demo, "orders")
+    assert run.status is RunStatus.SKIPPED and "missed" in (run.error or "")
+
+
+def test_a_job_never_runs_twice_at_once_the_second_run_is_recorded_as_skipped(
+        demo: AppContext, home: Path) -> None:
+    demo.schedules.save_job(SLOW)
+    service = SchedulerService(demo)
+    results: list[object] = []
+    first = threading.Thread(target=lambda: results.append(
+        service.execute("slow", RunTrigger.SCHEDULE, None, None)))
+    first.start()
+    try:
+        wait_for(lambda: any(r.status is RunStatus.RUNNING for r in runs_of(demo, "slow")))
+        assert service.execute("slow", RunTrigger.MANUAL, None, None) is None
+        statuses = {r.status for r in runs_of(demo, "slow")}
+        assert statuses == {RunStatus.RUNNING, RunStatus.SKIPPED}, "the first run ended too soon to overlap"
+    finally:
+        first.join(timeout=60)
+    (result,) = results
+    assert getattr(result, "status", None) is Status.SUCCEEDED
+    skipped = [r for r in runs_of(demo, "slow") if r.status is RunStatus.SKIPPED]
+    assert len(skipped) == 1 and "still going" in (skipped[0].error or "")
+    assert skipped[0].trigger is RunTrigger.MANUAL
+    assert warehouse_count(home, "slow_count") == 1
+    # Once the first run ended, the job runs again.
+    again = service.execute("slow", RunTrigger.MANUAL, None, None)
+    assert again is not None and again.status is Status.SUCCEEDED
+
+
+def test_a_job_another_process_is_running_is_skipped_by_the_scheduler(demo: AppContext, home: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); "
+         "sys.stdin.read()", str(job_lock_file(demo.paths, "orders"))],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert SchedulerService(demo).execute("orders", RunTrigger.SCHEDULE, None, None) is None
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    (run,) = runs_of(demo, "orders")
+    assert run.status is RunStatus.SKIPPED
+    assert warehouse_count(home, "orders_report") is None
+    # The other process has ended: its lock went with it.
+    result = SchedulerService(demo).execute("orders", RunTrigger.SCHEDULE, None, None)
+    assert result is not None and result.status is Status.SUCCEEDED
+
+
+def test_schedules_survive_a_restart_and_a_one_off_that_ran_is_done_and_stays_listed(
+        demo: AppContext, paths: AppPaths, home: Path, memory_keyring: MemoryKeyring,
+        services: list[SchedulerService]) -> None:
+    first = SchedulerService(demo)
+    services.append(first)
+    first.start()
+    now = datetime.now(timezone.utc)
+    at = (now + timedelta(seconds=4)).replace(microsecond=0) + timedelta(seconds=1)
+    demo.schedules.add_schedule(Schedule(id="daily", job="orders", trigger=ScheduleTrigger.daily("06:30", "UTC")))
+    demo.schedules.add_schedule(Schedule(id="once", job="orders", trigger=ScheduleTrigger.once(at, "UTC")))
+    first.stop()
+
+    # A new process: its own context on the same folder.
+    restarted = AppContext.create(paths, keyring_backend=memory_keyring)
+    second = SchedulerService(restarted)
+    services.append(second)
+    second.start()
+    upcoming = second.next_run()
+    assert upcoming is not None and (upcoming[0], upcoming[1].id) == (at, "once")
+
+    wait_for(lambda: any(r.status is RunStatus.SUCCEEDED for r in runs_of(restarted, "orders")))
+    wait_for(lambda: restarted.schedules.get_schedule("once").done)
+    once = restarted.schedules.get_schedule("once")
+    assert once.done and once.last_status == "succeeded" and not once.active
+    assert [s.id for s in restarted.schedules.schedules()] == ["daily", "once"]
+    (run,) = runs_of(restarted, "orders")
+    assert run.trigger is RunTrigger.SCHEDULE and warehouse_count(home, "orders_report") == 3000
+    upcoming = second.next_run()
+    assert upcoming is not None and upcoming[1].id == "daily"
+    assert (upcoming[0].hour, upcoming[0].minute) == (6, 30) and upcoming[0] > datetime.now(timezone.utc)
+
+
+def test_a_second_scheduler_on_the_same_folder_is_refused_until_the_first_stops(
+        demo: AppContext, paths: AppPaths, memory_keyring: MemoryKeyring,
+        services: list[SchedulerService]) -> None:
+    first = SchedulerService(demo)
+    services.append(first)
+    first.start()
+    other = SchedulerService(AppContext.create(paths, keyring_backend=memory_keyring, origin="scheduler"))
+    with pytest.raises(SchedulerBusy, match=r"already run by another process \(gui \d+\)"):
+        other.start()
+    assert not other.running
+    first.stop()
+    services.append(other)
+    other.start()
+    assert other.running
