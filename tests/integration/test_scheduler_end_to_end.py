@@ -1,0 +1,201 @@
+"""`qdbm scheduler` running headless in its own process fires real SQLite-to-PostgreSQL jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME
+from tests.integration.conftest import Server
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def environment(home: Path) -> dict[str, str]:
+    return {**os.environ, "QDBM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+
+def qdbm(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `qdbm` command in its own process, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "qdbm_desktop.cli", *args], env=environment(home), cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def ok(home: Path, *args: str) -> str:
+    result = qdbm(home, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
+
+
+class HeadlessScheduler:
+    """`qdbm scheduler` as a child process, its output in files (a pipe nobody reads could block it)."""
+
+    def __init__(self, home: Path, folder: Path, *args: str) -> None:
+        self.out_path, self.err_path = folder / "scheduler.out", folder / "scheduler.err"
+        with self.out_path.open("w") as out, self.err_path.open("w") as err:
+            self.process = subprocess.Popen([sys.executable, "-m", "qdbm_desktop.cli", "scheduler", *args],
+                                            env=environment(home), cwd=REPO, stdout=out, stderr=err)
+
+    @property
+    def out(self) -> str:
+        return self.out_path.read_text(encoding="utf-8")
+
+    @property
+    def err(self) -> str:
+        return self.err_path.read_text(encoding="utf-8")
+
+    def wait_started(self) -> None:
+        wait_for(lambda: "runs the schedules of" in self.out or self.process.poll() is not None, 30,
+                 "the scheduler to start")
+        assert self.process.poll() is None, self.err
+
+    def stop(self, timeout: float = 30) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def scheduler(home: Path, tmp_path: Path) -> Iterator[Callable[..., HeadlessScheduler]]:
+    started: list[HeadlessScheduler] = []
+
+    def start(*args: str) -> HeadlessScheduler:
+        process = HeadlessScheduler(home, tmp_path, *args)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+def history(home: Path) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = json.loads(ok(home, "history", "--json", "--limit", "0"))
+    return runs
+
+
+def pg_count(server: Server, table: str) -> int | None:
+    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname=server.database) as db:
+        if db.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
+            return None
+        row = db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
+        assert row is not None
+        return int(row[0])
+
+
+def test_a_schedule_3_seconds_ahead_runs_a_sqlite_to_postgresql_job_headless_and_a_failing_one_is_recorded_failed(
+        home: Path, pg_database: Server, scheduler: Callable[..., HeadlessScheduler]) -> None:
+    ok(home, "connections", "add", "dwh", "--url", pg_database.url("postgresql"))
+    ok(home, "jobs", "add", "orders to dwh", "--source", DEMO_SOURCE_NAME, "--target", "dwh",
+       "--query", DEMO_QUERY, "--table", "orders_report", "--mode", "replace")
+    ok(home, "jobs", "add", "broken", "--source", DEMO_SOURCE_NAME, "--target", "dwh",
+       "--query", "SELECT * FROM no_such_table", "--table", "broken")
+
+    running = scheduler()
+    running.wait_started()
+    assert "no active schedules yet" in running.out
+
+    second = qdbm(home, "scheduler")
+    assert second.returncode == 1
+    assert "already run by another process (scheduler" in second.stderr.strip().splitlines()[-1]
+
+    ok(home, "schedule", "add", "orders to dwh", "--at", "+3s")
+    ok(home, "schedule", "add", "broken", "--at", "+3s")
+
+    def both_finished() -> bool:
+        statuses = {r["job"]: r["status"] for r in history(home)}
+        return set(statuses) == {"orders to dwh", "broken"} and "running" not in statuses.values()
+
+    wait_for(both_finished, 30, "both scheduled runs in the history")
+    runs = {r["job"]: r for r in history(home)}
+    good, bad = runs["orders to dwh"], runs["broken"]
+    assert (good["status"], good["trigger"], good["origin"], good["rows_written"]) == \
+        ("succeeded", "schedule", "scheduler", 3000)
+    assert (bad["status"], bad["trigger"], bad["origin"]) == ("failed", "schedule", "scheduler")
+    assert "no_such_table" in bad["error"]
+    assert pg_count(pg_database, "orders_report") == 3000
+    assert pg_count(pg_database, "broken") is None
+
+    schedules = {s["job"]: s for s in json.loads(ok(home, "schedule", "list", "--json"))}
+    assert (schedules["orders to dwh"]["done"], schedules["orders to dwh"]["last_status"]) == (True, "succeeded")
+    assert (schedules["broken"]["done"], schedules["broken"]["last_status"]) == (False, "failed")
+
+    assert running.stop() == 0, running.err
+    assert "scheduler stopped" in running.out
+    events = running.err
+    assert "started: job 'orders to dwh' (schedule)" in events and "succeeded: orders to dwh: 3,000 rows" in events
+    assert "failed: broken:" in events and "no_such_table" in events
+    assert "Traceback" not in events
+    # The folder is free again: another scheduler may start.
+    again = scheduler()
+    again.wait_started()
+    assert again.stop() == 0, again.err
+
+
+#: About four seconds of reading on PostgreSQL, 200 rows.
+SLOW_QUERY = "SELECT g FROM generate_series(1, 200) AS g WHERE pg_sleep(0.02) IS NOT NULL"
+
+
+def start_slow_scheduled_run(home: Path, server: Server,
+                             scheduler: Callable[..., HeadlessScheduler]) -> HeadlessScheduler:
+    """A headless scheduler with job "slow" (PostgreSQL to PostgreSQL) running."""
+    ok(home, "connections", "add", "dwh", "--url", server.url("postgresql"))
+    ok(home, "jobs", "add", "slow", "--source", "dwh", "--target", "dwh", "--query", SLOW_QUERY,
+       "--table", "slow", "--batch-size", "20")
+    running = scheduler("--check-every", "1")
+    running.wait_started()
+    ok(home, "schedule", "add", "slow", "--at", "+2s")
+    wait_for(lambda: [r["status"] for r in history(home)] == ["running"], 30, "the scheduled run to start")
+    return running
+
+
+def test_sigterm_lets_the_running_job_finish_then_the_scheduler_exits_cleanly(
+        home: Path, pg_database: Server, scheduler: Callable[..., HeadlessScheduler]) -> None:
+    running = start_slow_scheduled_run(home, pg_database, scheduler)
+    running.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert running.process.poll() is None, "the scheduler left before its running job ended"
+    assert running.process.wait(timeout=60) == 0, running.err
+    (run,) = history(home)
+    assert (run["status"], run["rows_written"]) == ("succeeded", 200)
+    assert pg_count(pg_database, "slow") == 200
+    assert "stopping; running jobs may finish" in running.err
+
+
+def test_a_second_sigterm_cancels_the_running_job_and_leaves_the_target_unchanged(
+        home: Path, pg_database: Server, scheduler: Callable[..., HeadlessScheduler]) -> None:
+    running = start_slow_scheduled_run(home, pg_database, scheduler)
+    running.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    running.process.send_signal(signal.SIGTERM)
+    assert running.process.wait(timeout=60) == 0, running.err
+    (run,) = history(home)
+    assert run["status"] == "cancelled"
+    assert pg_count(pg_database, "slow") is None
+    assert "cancelling the running jobs" in running.err and "cancelled" in running.err.splitlines()[-1]
