@@ -629,6 +629,11 @@ def _cmd_scheduler(args: argparse.Namespace, context: AppContext) -> int:
     previous = {number: signal.signal(number, on_signal) for number in watched}
     try:
         service.start()
+        # A server may never open the app, which otherwise applies the retention setting at start.
+        removed = context.history.apply_retention(context.settings.get().history_retention_days)
+        if removed:
+            print(f"{PROG}: removed {removed} runs older than the history_retention_days setting from the "
+                  "history", file=sys.stderr, flush=True)
         now = datetime.now(timezone.utc)
         active = [s for s in context.schedules.schedules() if s.active]
         print(f"{PROG} scheduler (pid {os.getpid()}) runs the schedules of {context.paths.home}", flush=True)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,7 @@ import psycopg
 import pytest
 
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME
+from qdbm_desktop.core.history import HistoryStore, RunStatus
 from tests.integration.conftest import Server
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,6 +104,17 @@ def history(home: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def add_old_run(home: Path, days_ago: int) -> None:
+    store = HistoryStore(home / "history.sqlite3", origin="cli")
+    record = store.start_run(run_id="old", source="a", target="b", query="SELECT 1", target_table="t",
+                             mode="append")
+    store.finish_run(record, RunStatus.SUCCEEDED, 1, 1)
+    started = (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat()
+    with closing(sqlite3.connect(home / "history.sqlite3")) as db, db:
+        db.execute("UPDATE runs SET started = ?, finished = ? WHERE id = ?", (started, started, record))
+    assert [r["run_id"] for r in history(home)] == ["old"]
+
+
 def pg_count(server: Server, table: str) -> int | None:
     with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname=server.database) as db:
         if db.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
@@ -117,9 +132,13 @@ def test_a_schedule_3_seconds_ahead_runs_a_sqlite_to_postgresql_job_headless_and
     ok(home, "jobs", "add", "broken", "--source", DEMO_SOURCE_NAME, "--target", "dwh",
        "--query", "SELECT * FROM no_such_table", "--table", "broken")
 
+    add_old_run(home, days_ago=400)
+
     running = scheduler()
     running.wait_started()
     assert "no active schedules yet" in running.out
+    # The history_retention_days setting (90) applies on a server that never opens the app.
+    assert history(home) == []
 
     second = qdbm(home, "scheduler")
     assert second.returncode == 1
