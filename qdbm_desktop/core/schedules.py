@@ -229,15 +229,16 @@ class ScheduleStore:
                            checked_until=schedule.checked_until or now_text)
 
         def change(document: Document) -> None:
+            nonlocal schedule
             if not any(e.get("name") == schedule.job for e in document.setdefault("jobs", [])):
                 raise UsageError(f"no saved job named {schedule.job!r}")
             entries = document.setdefault("schedules", [])
-            entry = schedule
-            if any(e.get("id") == entry.id for e in entries):
-                entry = replace(entry, id=new_schedule_id())
-            entries.append(entry.to_json())
+            if any(e.get("id") == schedule.id for e in entries):
+                schedule = replace(schedule, id=new_schedule_id())
+            entries.append(schedule.to_json())
 
         self._change(change)
+        # With the id it was stored under (a new one when the given id was taken).
         return schedule
 
     def update_schedule(self, schedule_id: str, **changes: Any) -> Schedule:

@@ -118,3 +118,13 @@ def test_update_schedule_changes_only_what_is_given(paths: AppPaths) -> None:
     with pytest.raises(UsageError, match="at least one day"):
         store.update_schedule("s1", trigger=ScheduleTrigger(TriggerKind.WEEKLY, "UTC", time="06:00"))
     assert store.get_schedule("s1").trigger.kind is TriggerKind.DAILY
+
+
+def test_a_schedule_whose_id_is_taken_is_returned_with_the_id_it_was_stored_under(paths: AppPaths) -> None:
+    store = ScheduleStore(paths)
+    store.save_job(JOB)
+    first = store.add_schedule(Schedule(id="s1", job=JOB.name, trigger=ScheduleTrigger.daily("06:00", "UTC")))
+    second = store.add_schedule(Schedule(id="s1", job=JOB.name, trigger=ScheduleTrigger.daily("07:00", "UTC")))
+    assert first.id == "s1" and second.id != "s1"
+    assert store.get_schedule(second.id) == second
+    assert [s.trigger.time for s in store.schedules()] == ["06:00", "07:00"]
