@@ -399,17 +399,19 @@ class TimePickerDialog(QDialog):
         self._error.setFont(font)
         error_layout.addWidget(self._error, 1)
         self._error_line.setVisible(False)
-        side.addWidget(self._error_line)
 
         self._note = QLabel(self)
         self._note.setObjectName("timeNote")
         self._note.setWordWrap(True)
         self._note.setTextFormat(Qt.TextFormat.PlainText)
         self._note.setVisible(False)
-        side.addWidget(self._note)
         side.addStretch(1)
         middle.addLayout(side, 1)
         layout.addLayout(middle)
+        # Full width under the section rather than in its column: a message wrapped in a column
+        # of a row is given too little height and squeezes the fields above it.
+        layout.addWidget(self._error_line)
+        layout.addWidget(self._note)
 
         preview = QGroupBox("Preview", self)
         preview_form = QFormLayout(preview)
@@ -769,7 +771,9 @@ class TimePickerDialog(QDialog):
         if layout is None:
             return
         layout.activate()
-        needed = layout.totalHeightForWidth(self.width())
+        # The row of calendar and fields holds wrapped labels too, which the height-for-width
+        # sum underestimates; the size hint covers them.
+        needed = max(layout.totalHeightForWidth(self.width()), layout.totalSizeHint().height())
         if needed > 0 and needed != self.minimumHeight():
             self.setMinimumHeight(needed)
             if self.height() < needed:
