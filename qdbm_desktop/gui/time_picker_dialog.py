@@ -537,7 +537,12 @@ class TimePickerDialog(QDialog):
         self._cron_edit = QLineEdit(page)
         self._cron_edit.setObjectName("cronEdit")
         self._cron_edit.setPlaceholderText("e.g. 30 6 * * 1-5")
-        page_layout.addWidget(self._cron_edit)
+        row = QHBoxLayout()
+        label = QLabel("E&xpression:", page)
+        label.setBuddy(self._cron_edit)
+        row.addWidget(label)
+        row.addWidget(self._cron_edit, 1)
+        page_layout.addLayout(row)
         hint = QLabel("Five fields: minute hour day month weekday (0 or 7 is Sunday), in the time "
                       "zone above; the calendar and time are not used.", page)
         hint.setWordWrap(True)
@@ -570,7 +575,8 @@ class TimePickerDialog(QDialog):
         zone_name = initial.timezone if initial is not None else self._local_zone
         if self._zone_combo.findText(zone_name) < 0:
             self._zone_combo.addItem(zone_name)
-        self._zone_combo.setCurrentText(zone_name)
+        # The index too, not only the text, so the open list starts at the zone shown.
+        self._zone_combo.setCurrentIndex(self._zone_combo.findText(zone_name))
         now = self._now()
         try:
             tz = zone(zone_name)

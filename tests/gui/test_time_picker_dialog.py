@@ -452,6 +452,17 @@ def test_enter_accepts_and_escape_cancels(qtbot: QtBot, open_dialog: OpenDialog)
     assert cancelled.result() == QDialog.DialogCode.Rejected and not cancelled.isVisible()
 
 
+def test_enter_in_the_calendar_accepts_the_day_chosen(qtbot: QtBot, open_dialog: OpenDialog) -> None:
+    dialog = open_dialog()
+    view = dialog.calendar.findChild(QTableView)
+    assert view is not None
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.trigger().once_time() == datetime(2026, 11, 26, 15, 0, tzinfo=BERLIN)
+
+
 def test_enter_on_a_day_button_accepts_rather_than_toggling_it(qtbot: QtBot, open_dialog: OpenDialog) -> None:
     dialog = open_dialog()
     _choose(dialog, TriggerKind.WEEKLY)
