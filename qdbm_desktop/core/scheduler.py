@@ -198,7 +198,11 @@ class SchedulerService:
                 continue
             if existing is not None:
                 existing.remove()
-            scheduler.add_job(self._fire, trigger=trigger, args=[schedule.id], id=schedule.id, name=signature)
+            # A fire time that comes while the job still runs must reach ``execute``, which records it
+            # as skipped; with one instance APScheduler would drop it unseen, and the heartbeat would
+            # later report it as missed while no scheduler ran.
+            scheduler.add_job(self._fire, trigger=trigger, args=[schedule.id], id=schedule.id, name=signature,
+                              max_instances=2)
 
     def next_run(self) -> tuple[datetime, Schedule] | None:
         """The next fire time of an active schedule, and that schedule."""

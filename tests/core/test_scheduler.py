@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -170,6 +171,27 @@ def test_a_job_never_runs_twice_at_once_the_second_run_is_recorded_as_skipped(
     # Once the first run ended, the job runs again.
     again = service.execute("slow", RunTrigger.MANUAL, None, None)
     assert again is not None and again.status is Status.SUCCEEDED
+
+
+def test_a_fire_time_that_comes_while_the_job_still_runs_is_recorded_as_skipped_not_missed(
+        demo: AppContext, services: list[SchedulerService]) -> None:
+    demo.schedules.save_job(SLOW)
+    # Every second: shorter than any schedule may be, but the same path as a long run of an hourly job.
+    document = json.loads(demo.paths.schedules_file.read_text(encoding="utf-8"))
+    now = datetime.now(timezone.utc).isoformat()
+    document["schedules"] = [{"id": "fast", "job": "slow", "enabled": True, "created_at": now,
+                              "checked_until": now,
+                              "trigger": {"kind": "interval", "timezone": "UTC", "every_seconds": 1,
+                                          "start": now}}]
+    demo.paths.schedules_file.write_text(json.dumps(document), encoding="utf-8")
+    service = SchedulerService(demo)
+    services.append(service)
+    service.start()
+    wait_for(lambda: any(r.status is RunStatus.SKIPPED for r in runs_of(demo, "slow")), timeout=20)
+    service.stop(wait=True, cancel_running=True)
+    skipped = [r for r in runs_of(demo, "slow") if r.status is RunStatus.SKIPPED]
+    assert all("still going" in (r.error or "") for r in skipped)
+    assert all(r.trigger is RunTrigger.SCHEDULE for r in skipped)
 
 
 def test_a_job_another_process_is_running_is_skipped_by_the_scheduler(demo: AppContext, home: Path) -> None:
