@@ -601,7 +601,11 @@ class _StderrRunListener:
         self._say(f"started: job {job!r} ({trigger.value})")
 
     def run_finished(self, event: RunEvent) -> None:
-        self._say(f"{event.status.value}: {one_line(event.message)}")
+        # One shape for every outcome: "STATUS: JOB: what happened".
+        message = one_line(event.message).removeprefix(f"{event.status.value}: ")
+        if not message.startswith(f"{event.job}: "):
+            message = f"{event.job}: {message}"
+        self._say(f"{event.status.value}: {message}")
 
     def runs_missed(self, missed: list[MissedRun]) -> None:
         for run in missed:

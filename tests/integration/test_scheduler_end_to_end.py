@@ -218,3 +218,42 @@ def test_a_second_sigterm_cancels_the_running_job_and_leaves_the_target_unchange
     assert run["status"] == "cancelled"
     assert pg_count(pg_database, "slow") is None
     assert "cancelling the running jobs" in running.err and "cancelled" in running.err.splitlines()[-1]
+
+
+def backdate(home: Path, job: str, hours: float) -> None:
+    """Make ``job``'s schedule look as if nothing had run it for ``hours``: a downtime."""
+    path = home / "schedules.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    since = datetime.now(timezone.utc) - timedelta(hours=hours)
+    for schedule in document["schedules"]:
+        if schedule["job"] == job:
+            schedule["created_at"] = schedule["checked_until"] = since.isoformat()
+            schedule["trigger"]["start"] = (since - timedelta(minutes=5)).isoformat()
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+
+def test_runs_missed_while_no_scheduler_ran_run_within_their_grace_or_are_recorded_as_skipped(
+        home: Path, scheduler: Callable[..., HeadlessScheduler]) -> None:
+    for job, table in (("late report", "late_report"), ("catch up", "catch_up")):
+        ok(home, "jobs", "add", job, "--source", DEMO_SOURCE_NAME, "--target", "Local warehouse (SQLite)",
+           "--query", DEMO_QUERY, "--table", table)
+    ok(home, "schedule", "add", "late report", "--every", "30m")
+    ok(home, "schedule", "add", "catch up", "--every", "30m", "--grace", "10m")
+    # Fire times 1:35, 1:05, 0:35 and 0:05 ago went by with no scheduler running.
+    backdate(home, "late report", 2)
+    backdate(home, "catch up", 2)
+
+    running = scheduler()
+    running.wait_started()
+
+    def settled() -> bool:
+        return sorted((r["job"], r["status"]) for r in history(home)) == [
+            ("catch up", "succeeded"), ("late report", "skipped")]
+
+    wait_for(settled, 30, "the missed runs to be handled")
+    runs = {r["job"]: r for r in history(home)}
+    assert runs["catch up"]["trigger"] == "missed-run" and runs["catch up"]["rows_written"] == 3000
+    assert "missed 4 runs" in runs["late report"]["error"] and "skipped, 5 min late" in runs["late report"]["error"]
+    assert running.stop() == 0, running.err
+    assert "skipped: late report: missed 4 runs" in running.err
+    assert "succeeded: catch up: 3,000 rows" in running.err
