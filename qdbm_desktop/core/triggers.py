@@ -284,6 +284,8 @@ def interval_text(seconds: int) -> str:
 
 def days_text(days: tuple[str, ...]) -> str:
     chosen = [d for d in DAYS if d in days]
+    if not chosen:
+        return "on no day"
     if chosen == list(DAYS):
         return "every day"
     if chosen == list(DAYS[:5]):

@@ -59,6 +59,7 @@ class SingleInstance(QObject):
     def release(self) -> None:
         if self._server is not None:
             self._server.close()
+            self._server.deleteLater()
             self._server = None
         self._lock.unlock()
 
@@ -80,9 +81,12 @@ class SingleInstance(QObject):
             return
         while server.hasPendingConnections():
             connection = server.nextPendingConnection()
-            connection.readyRead.connect(lambda c=connection: self._on_connection_ready_read(c))
+            connection.readyRead.connect(self._on_connection_ready_read)
             connection.disconnected.connect(connection.deleteLater)
 
-    def _on_connection_ready_read(self, connection: QLocalSocket) -> None:
+    def _on_connection_ready_read(self) -> None:
+        connection = self.sender()
+        if not isinstance(connection, QLocalSocket):
+            return
         if bytes(connection.readAll().data()).startswith(b"activate"):
             self.activation_requested.emit()

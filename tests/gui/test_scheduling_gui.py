@@ -1,0 +1,212 @@
+"""Scheduling in the window: jobs from the Migrate page, the Schedules page, the tray menu, missed runs,
+and one instance per app-data folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
+from qdbm_desktop.core.history import RunStatus, RunTrigger
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.schedules import Schedule
+from qdbm_desktop.core.triggers import ScheduleTrigger
+from qdbm_desktop.gui.main_window import MainWindow
+from qdbm_desktop.gui.missed_runs_dialog import MissedRunsDialog
+from qdbm_desktop.gui.schedules_page import ScheduleColumn
+from qdbm_desktop.gui.single_instance import SingleInstance
+
+OpenWindow = Callable[..., MainWindow]
+DEMO_JOB = Job(name="customers copy", source=DEMO_SOURCE_NAME, target=DEMO_TARGET_NAME,
+               query="SELECT customer_id, name FROM customers", table="customers_copy", mode="replace")
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot) -> Iterator[OpenWindow]:
+    opened: list[MainWindow] = []
+
+    def open_(context: AppContext, start_scheduler: bool = True) -> MainWindow:
+        ensure_first_run(context)
+        window = MainWindow(context, start_scheduler=start_scheduler)
+        # Not handed to qtbot, which would close it: without a tray, closing a window that runs
+        # schedules asks first. The teardown quits it instead.
+        opened.append(window)
+        window.resize(1280, 800)
+        with qtbot.waitExposed(window):
+            window.show()
+        return window
+
+    yield open_
+    for window in opened:
+        window.quit_app()
+        window.deleteLater()
+
+
+def test_save_as_job_and_schedule_from_the_migrate_page(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = open_window(context)
+    page = window.migrate_page
+    page.select_source(DEMO_SOURCE_NAME)
+    page.select_target(DEMO_TARGET_NAME)
+    page.editor.set_query("SELECT product_id, name FROM products")
+    page.table_edit.setText("products_copy")
+    page.mode_combo.setCurrentIndex(page.mode_combo.findData("replace"))
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("products nightly", True))
+    chosen = ScheduleTrigger.weekly(["mon", "wed"], "06:30", "Europe/Berlin")
+
+    def pick_time(self: Any, job_name: str) -> Schedule | None:
+        return self.add_schedule(job_name, chosen, 900)
+
+    monkeypatch.setattr("qdbm_desktop.gui.schedules_page.SchedulesPage.schedule_job", pick_time)
+    qtbot.mouseClick(page.schedule_button, Qt.MouseButton.LeftButton)
+
+    job = context.schedules.get_job("products nightly")
+    assert (job.source, job.target, job.table, job.mode) == (DEMO_SOURCE_NAME, DEMO_TARGET_NAME, "products_copy",
+                                                             "replace")
+    assert job.batch_size is None  # follows the global setting
+    (schedule,) = context.schedules.schedules()
+    assert (schedule.job, schedule.trigger, schedule.grace_seconds) == ("products nightly", chosen, 900)
+    assert window.current_page() == "schedules"
+    schedules = window.schedules_page
+    assert schedules.model.index(0, ScheduleColumn.WHEN).data() == \
+        "every Monday and Wednesday at 06:30 (Europe/Berlin)"
+    assert window.next_run_label.text().startswith("Next run: products nightly at ")
+
+
+def test_run_now_from_the_schedules_page_records_the_run_and_refreshes_history(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    context.schedules.save_job(DEMO_JOB)
+    schedules = window.schedules_page
+    schedules.refresh()
+    assert schedules.select_job(DEMO_JOB.name)
+    schedules._on_run_job_clicked()
+    qtbot.waitUntil(lambda: window.history_page.model.rowCount() == 1, timeout=15_000)
+    record = window.history_page.model.record_at(0)
+    assert (record.job, record.status, record.rows_written) == (DEMO_JOB.name, RunStatus.SUCCEEDED, 500)
+    assert record.job_snapshot is not None and record.job_snapshot["query"] == DEMO_JOB.query
+
+
+def test_pause_resume_and_delete_a_schedule(qtbot: QtBot, context: AppContext, open_window: OpenWindow,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    context.schedules.save_job(DEMO_JOB)
+    context.schedules.add_schedule(Schedule(id="s1", job=DEMO_JOB.name,
+                                            trigger=ScheduleTrigger.daily("06:00", "UTC")))
+    window = open_window(context)
+    page = window.schedules_page
+    assert page.select_schedule("s1")
+    page.toggle_selected()
+    assert context.schedules.get_schedule("s1").enabled is False
+    assert page.model.index(0, ScheduleColumn.NEXT).data() == "paused"
+    assert window.scheduler is not None and window.scheduler.next_run() is None
+    page.toggle_selected()
+    assert context.schedules.get_schedule("s1").enabled is True
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert page.delete_selected()
+    assert context.schedules.schedules() == [] and context.schedules.find_job(DEMO_JOB.name) is not None
+
+
+def test_tray_menu_runs_a_job_and_pauses_every_schedule(qtbot: QtBot, context: AppContext,
+                                                         open_window: OpenWindow) -> None:
+    context.schedules.save_job(DEMO_JOB)
+    window = open_window(context)
+    run_menu = next(a.menu() for a in window.tray_menu.actions() if a.text() == "Run job now")
+    run_menu.aboutToShow.emit()
+    (action,) = [a for a in run_menu.actions() if a.text() == DEMO_JOB.name]
+    action.trigger()
+    qtbot.waitUntil(lambda: len(context.history.runs()) == 1 and context.history.runs()[0].finished is not None,
+                    timeout=15_000)
+    assert context.history.runs()[0].status is RunStatus.SUCCEEDED
+    window.pause_action.setChecked(True)
+    assert window.scheduler is not None and window.scheduler.paused
+    assert window.pause_action.text() == "Resume schedules"
+    window.pause_action.setChecked(False)
+    assert not window.scheduler.paused
+
+
+def test_runs_missed_while_closed_are_listed_at_start_and_skipped_ones_recorded(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    context.schedules.save_job(DEMO_JOB)
+    two_days_ago = datetime.now(timezone.utc) - timedelta(days=2)
+    context.schedules.add_schedule(Schedule(id="s1", job=DEMO_JOB.name, trigger=ScheduleTrigger.interval(
+        3600, "UTC", start=two_days_ago)), now=two_days_ago)
+    window = open_window(context)
+    qtbot.waitUntil(lambda: window.findChild(MissedRunsDialog) is not None
+                    and window.findChild(MissedRunsDialog).isVisible())
+    dialog = window.findChild(MissedRunsDialog)
+    assert dialog.runs_list.count() == 1 and DEMO_JOB.name in dialog.runs_list.item(0).text()
+    dialog.skip_button.click()
+    (record,) = context.history.runs()
+    assert (record.status, record.job) == (RunStatus.SKIPPED, DEMO_JOB.name)
+    assert "missed" in (record.error or "")
+
+
+def test_a_missed_run_within_its_grace_period_runs_at_start(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    context.schedules.save_job(DEMO_JOB)
+    start = datetime.now(timezone.utc) - timedelta(minutes=65)
+    context.schedules.add_schedule(Schedule(id="s1", job=DEMO_JOB.name, grace_seconds=3600,
+                                            trigger=ScheduleTrigger.interval(3600, "UTC", start=start)), now=start)
+    window = open_window(context)
+    qtbot.waitUntil(lambda: bool(context.history.runs()) and context.history.runs()[0].finished is not None,
+                    timeout=15_000)
+    (record,) = context.history.runs()
+    assert (record.status, record.trigger) == (RunStatus.SUCCEEDED, RunTrigger.MISSED_RUN)
+    assert window.findChild(MissedRunsDialog) is None
+
+
+def test_models_pass_the_model_tester(qtmodeltester: Any, context: AppContext, open_window: OpenWindow) -> None:
+    context.schedules.save_job(DEMO_JOB)
+    context.schedules.add_schedule(Schedule(id="s1", job=DEMO_JOB.name,
+                                            trigger=ScheduleTrigger.from_cron("30 6 * * 1-5", "UTC")))
+    window = open_window(context)
+    qtmodeltester.check(window.schedules_page.model)
+    qtmodeltester.check(window.schedules_page.jobs_model)
+
+
+def test_a_second_instance_hands_over_to_the_first(qtbot: QtBot, tmp_path: Path) -> None:
+    first = SingleInstance(tmp_path)
+    assert first.acquire()
+    second = SingleInstance(tmp_path)
+    try:
+        assert not second.acquire()
+        with qtbot.waitSignal(first.activation_requested, timeout=5000):
+            assert second.activate_running()
+    finally:
+        first.release()
+    third = SingleInstance(tmp_path)
+    assert third.acquire()
+    third.release()
+
+
+def test_starting_the_app_twice_brings_the_first_to_the_front(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    command = [sys.executable, "-m", "qdbm_desktop", "--home", str(tmp_path / "home")]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "home" / "scheduler.owner").exists():
+            assert first.poll() is None, first.communicate()
+            assert time.monotonic() < deadline, "the first instance did not start"
+            time.sleep(0.1)
+        second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 0, second.stderr
+        assert "already running; its window was brought to the front" in second.stderr
+        assert first.poll() is None
+    finally:
+        first.terminate()
+        out, err = first.communicate(timeout=30)
+    assert first.returncode == 0, err
+
