@@ -9,13 +9,15 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication
 
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.schedules import Schedule, new_schedule_id
+from qdbm_desktop.core.triggers import DAYS, ScheduleTrigger
 from qdbm_desktop.gui.app import application, open_main_window
 
 OUT = Path(__file__).resolve().parent
@@ -39,7 +41,7 @@ def settle() -> None:
 def main() -> int:
     app = application(sys.argv[:1])
     home = Path(tempfile.mkdtemp(prefix="qdbm-shots-"))
-    window = open_main_window(AppPaths(home))
+    window = open_main_window(AppPaths(home), start_scheduler=True)
     window.resize(1280, 800)
     window.notice_banner.hide()
     page = window.migrate_page
@@ -61,14 +63,28 @@ def main() -> int:
     wait_until(lambda: "exists" in page.target_status_label.text())
     settle()
     window.grab().save(str(OUT / "migrate-run.png"))
+    context = window.context
+    page.save_as_job("orders report")
+    report = context.schedules.get_job("orders report")
+    context.schedules.save_job(replace(report, name="customers to warehouse", query="SELECT * FROM customers",
+                                       table="customers"))
+    tz = "Europe/Berlin"
+    for job, trigger in (("orders report", ScheduleTrigger.weekly(DAYS[:5], "06:30", tz)),
+                         ("orders report", ScheduleTrigger.from_cron("0 */4 * * *", tz)),
+                         ("customers to warehouse", ScheduleTrigger.daily("22:15", tz))):
+        context.schedules.add_schedule(Schedule(id=new_schedule_id(), job=job, trigger=trigger,
+                                                grace_seconds=1800))
+    window.schedules_page.refresh()
+    window.refresh()
+    window.notice_banner.hide()
     for key in ("connections", "history", "settings", "schedules"):
         window.show_page(key)
         if key == "history":
             window.history_page.table.selectRow(0)
         settle()
         window.grab().save(str(OUT / f"{key}-page.png"))
-    window.close()
-    QApplication.processEvents()
+    window.quit_app()
+    app.processEvents()
     print(f"screenshots in {OUT}")
     return 0
 

@@ -144,6 +144,10 @@ class MainWindow(QMainWindow):
     # -- public -----------------------------------------------------------------------------
 
     @property
+    def context(self) -> AppContext:
+        return self._context
+
+    @property
     def runner(self) -> TaskRunner:
         return self._runner
 

@@ -42,7 +42,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def _local(moment: datetime | None) -> str:
-    return moment.astimezone(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+    """A time in this computer's zone, the zone named (a schedule may live in another one)."""
+    return moment.astimezone(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M %Z") if moment else ""
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,10 @@ class SchedulesPage(QWidget):
         self._jobs_model.reload([(job, counts.get(job.name, 0)) for job in jobs])
         if selected is not None:
             self.select_schedule(selected.id)
+        for table in (self._table, self._jobs_table):
+            table.resizeColumnsToContents()
+            for column in range(table.model().columnCount() - 1):
+                table.setColumnWidth(column, min(max(table.columnWidth(column) + 12, 90), 420))
         self._update_state()
         self._update_buttons()
 
