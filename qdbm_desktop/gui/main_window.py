@@ -103,6 +103,12 @@ class MainWindow(QMainWindow):
         self._quitting = False
         self._scheduler_note: str | None = None
         self._bridge = SchedulerBridge(self)
+        # Connected before the scheduler starts: a run due at start reports from its thread, and
+        # queued signals reach only the slots connected when they are sent (delivered once the
+        # event loop runs, when the pages exist).
+        self._bridge.run_started_signal.connect(self._on_bridge_run_started)
+        self._bridge.run_finished_signal.connect(self._on_bridge_run_finished)
+        self._bridge.runs_missed_signal.connect(self.ask_about_missed_runs)
         self._scheduler: SchedulerService | None = None
         self._missed_at_start: list[MissedRun] = []
         self.setWindowTitle(APP_NAME)
@@ -490,9 +496,6 @@ class MainWindow(QMainWindow):
         self._migrate_page.jobs_changed.connect(self._schedules_page.refresh)
         self._migrate_page.jobs_changed.connect(self._update_next_run)
         self._migrate_page.schedule_requested.connect(self._on_migrate_page_schedule_requested)
-        self._bridge.run_started_signal.connect(self._on_bridge_run_started)
-        self._bridge.run_finished_signal.connect(self._on_bridge_run_finished)
-        self._bridge.runs_missed_signal.connect(self.ask_about_missed_runs)
 
     # -- state ------------------------------------------------------------------------------
 
