@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -36,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", metavar="DIR",
                         help=f"the app-data folder to use (overrides {HOME_ENV} and the platform default)")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="open the main window on a temporary app-data folder (offscreen when there is "
+                             "no display), run the demo migration, check every driver, print a report "
+                             "and exit (0 when all is well)")
     return parser
 
 
@@ -76,6 +81,8 @@ def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = Non
     args_in = list(sys.argv[1:] if argv is None else argv)
     # Options this parser does not know (-platform, -style ...) are Qt's, so they go to Qt.
     args, qt_args = build_parser().parse_known_args(args_in)
+    if args.self_test:
+        return _self_test(qt_args)
     app = application([sys.argv[0] if sys.argv else "qdbm-desktop", *qt_args])
     paths = AppPaths.from_environment(override=args.home)
     try:
@@ -106,6 +113,18 @@ def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = Non
     # Dropped here, while the QApplication still exists, never after it is gone.
     del window
     return int(status)
+
+
+def _self_test(qt_args: Sequence[str]) -> int:
+    """``--self-test``: on a temporary folder, whatever --home or QDBM_HOME say; offscreen with no display."""
+    no_display = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if (sys.platform.startswith("linux") and no_display and not os.environ.get("QT_QPA_PLATFORM")
+            and QApplication.instance() is None):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    application([sys.argv[0] if sys.argv else "qdbm-desktop", *qt_args])
+    from qdbm_desktop.gui.self_test import run_self_test
+
+    return run_self_test()
 
 
 @contextmanager
