@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test lint pytest cli clean
+.PHONY: run test lint pytest cli clean installer installer-test
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.10 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
@@ -38,6 +38,19 @@ test: lint pytest
 .PHONY: bench
 bench: $(VENV)/.test-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The bundle for this OS from build_installer.spec: dist/qdbm-desktop/ (on macOS also
+# dist/QDBM Desktop.app). installer-test runs its self-test, offscreen when there is no display.
+$(VENV)/.installer-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[installer]"
+	touch $@ $(VENV)/.app-installed
+
+installer: $(VENV)/.installer-installed
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN build_installer.spec
+
+installer-test:
+	dist/qdbm-desktop/qdbm-desktop --self-test
+	dist/qdbm-desktop/qdbm --version
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
