@@ -19,7 +19,7 @@ fi
 mkdir -p "$bin" "$apps" "$icons"
 ln -sf "$here/qdbm-desktop" "$bin/qdbm-desktop"
 ln -sf "$here/qdbm" "$bin/qdbm"
-cp "$here/app.svg" "$icons/qdbm-desktop.svg"
+cp "$here/qdbm-desktop.svg" "$icons/qdbm-desktop.svg"
 # The menu entry starts this very folder's executable, whether or not ~/.local/bin is on PATH.
 sed "s|^Exec=qdbm-desktop|Exec=\"$here/qdbm-desktop\"|" "$here/qdbm-desktop.desktop" >"$apps/qdbm-desktop.desktop"
 command -v update-desktop-database >/dev/null 2>&1 && update-desktop-database -q "$apps" || true
