@@ -36,6 +36,7 @@ from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.drivers import driver_versions
 from qdbm_desktop.core.errors import MASK, QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.history import HistoryFilter, RunStatus, RunTrigger
+from qdbm_desktop.core.incremental import job_file_text, read_job_file, run_job
 from qdbm_desktop.core.job_lock import JobAlreadyRunning, JobRunLock
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.legacy import import_legacy
@@ -59,6 +60,7 @@ from qdbm_desktop.core.settings import USER_KEYS
 from qdbm_desktop.core.triggers import ScheduleTrigger, local_zone_name, parse_interval, zone
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.urls import parse_connection_url
+from qdbm_desktop.core.watermark import Watermark
 
 PROG = "qdbm"
 #: How often ``qdbm scheduler`` looks for schedules added or edited by other commands.
@@ -338,7 +340,14 @@ def _report_run(result: MigrationResult, request: MigrationRequest, context: App
 def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
     """The job ``qdbm jobs add`` describes, checked as a run of it would be (no connection opened)."""
     keys = _keys_from_args(args.key)
-    mode = args.mode or context.settings.get().default_mode
+    incremental = (args.incremental or "").strip() or None
+    if incremental is not None:
+        # An incremental job upserts by its keys, or appends without them.
+        mode = args.mode or (LoadMode.UPSERT.value if keys else LoadMode.APPEND.value)
+    else:
+        if args.lookback:
+            raise UsageError("--lookback needs --incremental COLUMN")
+        mode = args.mode or context.settings.get().default_mode
     if keys and mode != LoadMode.UPSERT.value:
         raise UsageError("key columns are only used by the upsert mode (--mode upsert)")
     names: list[str] = []
@@ -356,7 +365,8 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
               table=args.table, mode=mode, keys=keys,
               column_map=tuple(ColumnMap(column, type=type_)
                                for column, type_ in _type_overrides(args.map).items()),
-              batch_size=args.batch_size, count_rows=args.count)
+              batch_size=args.batch_size, count_rows=args.count, incremental_column=incremental,
+              lookback=args.lookback)
     job.validate()
     # The checks a run makes before it connects, on the public parameters (no secret is decrypted).
     source, target = (context.connections.get(n) for n in names)
@@ -380,8 +390,11 @@ def _cmd_jobs_add(args: argparse.Namespace, context: AppContext) -> int:
     return 0
 
 
-def _job_json(job: Job, schedules: Sequence[Schedule]) -> dict[str, Any]:
-    return {**job.to_json(), "schedules": [s.id for s in schedules]}
+def _job_json(job: Job, schedules: Sequence[Schedule], mark: Watermark | None = None) -> dict[str, Any]:
+    data = {**job.to_json(), "schedules": [s.id for s in schedules]}
+    if job.incremental_column:
+        data["watermark"] = mark.to_json() if mark is not None else None
+    return data
 
 
 def _cmd_jobs_list(args: argparse.Namespace, context: AppContext) -> int:
@@ -406,15 +419,20 @@ def _cmd_jobs_list(args: argparse.Namespace, context: AppContext) -> int:
 def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
     job = context.schedules.get_job(args.name)
     schedules = [s for s in context.schedules.schedules() if s.job == job.name]
+    mark = context.schedules.watermark(job.name) if job.incremental_column else None
     if args.json:
-        json.dump(_job_json(job, schedules), sys.stdout, indent=2, ensure_ascii=False)
+        json.dump(_job_json(job, schedules, mark), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     mapping = ", ".join(f"{c.source}={c.type}" if c.type is not None else c.source for c in job.column_map)
     lines = [("name", job.name), ("source", job.source), ("target", job.target), ("table", job.table),
              ("mode", job.mode), ("keys", ", ".join(job.keys)), ("map", mapping),
              ("batch size", f"{job.batch_size:,}" if job.batch_size else "the batch_size setting"),
-             ("count rows", "yes" if job.count_rows else "no"), ("created", job.created_at),
+             ("count rows", "yes" if job.count_rows else "no"),
+             ("incremental", job.incremental_column or ""), ("lookback", job.lookback or ""),
+             ("mark", (str(mark) if mark is not None else "none yet (the next run reads every row)")
+              if job.incremental_column else ""),
+             ("created", job.created_at),
              ("updated", job.updated_at or "")]
     for label, value in lines:
         if value:
@@ -430,6 +448,53 @@ def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
     return 0
 
 
+def _cmd_jobs_reset_mark(args: argparse.Namespace, context: AppContext) -> int:
+    job = context.schedules.get_job(args.name)
+    if not job.incremental_column:
+        raise UsageError(f"job {job.name!r} is not incremental (it has no incremental column)")
+    if args.to is None:
+        context.schedules.set_watermark(job.name, None)
+        print(f"job {job.name!r}: mark cleared; the next run reads every row of its query")
+        return 0
+    current = context.schedules.watermark(job.name)
+    mark = Watermark.parse(args.to, current.type if current is not None else None)
+    context.schedules.set_watermark(job.name, mark)
+    print(f"job {job.name!r}: mark set to {mark}")
+    return 0
+
+
+def _cmd_jobs_export(args: argparse.Namespace, context: AppContext) -> int:
+    job = context.schedules.get_job(args.name)
+    text = job_file_text(job)
+    if args.file in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.file).expanduser()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise UsageError("job files are JSON: give a FILE ending in .json")
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    print(f"exported job {job.name!r} to {path}")
+    return 0
+
+
+def _cmd_jobs_import(args: argparse.Namespace, context: AppContext) -> int:
+    job = read_job_file(args.file)
+    existing = context.schedules.find_job(job.name)
+    if existing is not None and not args.replace:
+        raise UsageError(f"a job named {job.name!r} already exists (give --replace to overwrite it)")
+    context.schedules.save_job(job, replace_name=job.name if existing is not None else None)
+    for side in (job.source, job.target):
+        if context.connections.find(side) is None:
+            print(f"{PROG}: warning: job {job.name!r} names the connection {side!r}, which is not saved "
+                  "here yet (add it with qdbm connections add)", file=sys.stderr)
+    print(f"{'replaced' if existing is not None else 'imported'} job {job.name!r}: "
+          f"{job.source} -> {job.target}.{job.table} ({job.mode})")
+    return 0
+
+
 def _cmd_jobs_remove(args: argparse.Namespace, context: AppContext) -> int:
     removed = context.schedules.remove_job(args.name)
     print(f"removed job {args.name!r}" + (f" and its {removed} schedule{'s' if removed != 1 else ''}"
@@ -438,9 +503,12 @@ def _cmd_jobs_remove(args: argparse.Namespace, context: AppContext) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, context: AppContext) -> int:
-    job = context.schedules.get_job(args.name)
-    request = job.request(context.connections, context.settings.get())
-    validate_request(request)
+    if (args.name is None) == (args.file is None):
+        raise UsageError("give a saved job's NAME, or --file FILE")
+    saved = args.file is None
+    job = context.schedules.get_job(args.name) if saved else read_job_file(args.file)
+    # A connection gone or a bad query: one line, and no run recorded.
+    validate_request(job.request(context.connections, context.settings.get()))
     run_lock = JobRunLock(context.paths, job.name)
     if not run_lock.acquire():
         message = f"job {job.name!r} is already running; it never runs twice at once"
@@ -451,8 +519,7 @@ def _cmd_run(args: argparse.Namespace, context: AppContext) -> int:
         raise JobAlreadyRunning(message)
     try:
         printer = _ProgressLine(sys.stderr)
-        result = run_recorded(context.history, request, trigger=RunTrigger.MANUAL, job=job.name,
-                              job_snapshot=job.to_json(), on_progress=printer)
+        request, result = run_job(context, job, trigger=RunTrigger.MANUAL, saved=saved, on_progress=printer)
         printer.end()
     finally:
         run_lock.release()
@@ -834,6 +901,12 @@ def build_parser() -> argparse.ArgumentParser:
                                   "--batch-size left out follows the batch_size setting at each run.")
     job_add.add_argument("name", help="a unique name for the job")
     _add_migration_arguments(job_add, "saved connection name")
+    job_add.add_argument("--incremental", metavar="COLUMN",
+                         help="read only the rows past the last run's largest COLUMN (an id or an "
+                         "updated-at time); with --key they are upserted, without it appended")
+    job_add.add_argument("--lookback", metavar="WINDOW",
+                         help="with --incremental and --key: read again this far before the mark (10m, 2h, "
+                         "or a count such as 500) for rows committed late")
     job_add.add_argument("--replace", action="store_true", help="overwrite the job of that name")
     job_add.set_defaults(handler=_cmd_jobs_add)
     job_list = job_cmds.add_parser("list", help="list saved jobs")
@@ -843,12 +916,29 @@ def build_parser() -> argparse.ArgumentParser:
     job_show.add_argument("name")
     job_show.add_argument("--json", action="store_true")
     job_show.set_defaults(handler=_cmd_jobs_show)
+    job_mark = job_cmds.add_parser("reset-mark", help="forget an incremental job's mark, or set it",
+                                   description="Without --to the next run reads every row of the query.")
+    job_mark.add_argument("name")
+    job_mark.add_argument("--to", metavar="VALUE", help="the new mark, read as the column's type (an "
+                          "integer, a decimal, 2026-11-25T10:00:00.123456+00:00 ...)")
+    job_mark.set_defaults(handler=_cmd_jobs_reset_mark)
+    job_export = job_cmds.add_parser("export",
+                                     help="write a job as a JSON file (connections by name, no secret)")
+    job_export.add_argument("name")
+    job_export.add_argument("file", nargs="?", help="the file to write (default: standard output)")
+    job_export.set_defaults(handler=_cmd_jobs_export)
+    job_import = job_cmds.add_parser("import", help="save the job a job file holds")
+    job_import.add_argument("file")
+    job_import.add_argument("--replace", action="store_true", help="overwrite the job of that name")
+    job_import.set_defaults(handler=_cmd_jobs_import)
     job_rm = job_cmds.add_parser("remove", help="delete a job and its schedules")
     job_rm.add_argument("name")
     job_rm.set_defaults(handler=_cmd_jobs_remove)
 
     run = commands.add_parser("run", help="run a saved job now (never while another run of it goes)")
-    run.add_argument("name", help="the job's name")
+    run.add_argument("name", nargs="?", help="the job's name")
+    run.add_argument("--file", metavar="FILE", help="run the job a job file holds, without saving it "
+                     "(an incremental job keeps no mark that way: it reads every row)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     run.set_defaults(handler=_cmd_run)
 

@@ -1,7 +1,9 @@
-"""Saved jobs: a named migration (source, destination, query, table, mode, keys, mapping, batch size)."""
+"""Saved jobs: a named migration (source, destination, query, table, mode, keys, mapping, batch size),
+optionally incremental (each run reads only the rows past the last run's mark)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,8 +14,11 @@ from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.migration import ColumnMap, MigrationRequest, resolve_endpoint
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
 from qdbm_desktop.core.types import PortableType
+from qdbm_desktop.core.watermark import Lookback
 
 MAX_JOB_NAME = 120
+#: Where an incremental job's query wants the mark, instead of being wrapped in a filter.
+WATERMARK_PLACEHOLDER = re.compile(r"\{\{\s*watermark\s*\}\}")
 
 
 def column_map_to_json(choice: ColumnMap) -> dict[str, Any]:
@@ -60,6 +65,11 @@ class Job:
     #: Rows per batch; ``None`` follows the global setting.
     batch_size: int | None = None
     count_rows: bool = False
+    #: A column of the query that only grows (an id, an updated-at time): each run reads the rows
+    #: past the mark the last successful run left, upserted by ``keys`` (appended without keys).
+    incremental_column: str | None = None
+    #: Read again this far before the mark (``10m``, ``2h``, or a count such as ``500``); needs keys.
+    lookback: str | None = None
     created_at: str = field(default_factory=now_iso)
     updated_at: str | None = None
 
@@ -84,6 +94,30 @@ class Job:
             raise UsageError(f"job {name!r}: upsert needs the key columns")
         if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise UsageError(f"job {name!r}: the batch size must be between 1 and {MAX_BATCH_SIZE:,} rows")
+        self._validate_incremental(name, mode)
+
+    def _validate_incremental(self, name: str, mode: LoadMode) -> None:
+        column = self.incremental_column
+        if column is not None and not column.strip():
+            raise UsageError(f"job {name!r}: the incremental column has no name")
+        if column is None:
+            if self.lookback:
+                raise UsageError(f"job {name!r}: a lookback needs an incremental column")
+            if WATERMARK_PLACEHOLDER.search(self.query):
+                raise UsageError(f"job {name!r}: the query holds {{{{ watermark }}}} but the job has no "
+                                 "incremental column")
+            return
+        if self.keys and mode is not LoadMode.UPSERT:
+            raise UsageError(f"job {name!r}: an incremental job with key columns loads by upsert, "
+                             f"not {mode.value}")
+        if not self.keys and mode is not LoadMode.APPEND:
+            raise UsageError(f"job {name!r}: an incremental job without key columns appends "
+                             f"(give key columns to upsert), not {mode.value}")
+        if self.lookback:
+            if not self.keys:
+                raise UsageError(f"job {name!r}: a lookback re-reads rows already loaded, so it needs key "
+                                 "columns to upsert them by (without keys they would be appended twice)")
+            Lookback.parse(self.lookback)
 
     def request(self, connections: ConnectionStore, settings: Settings) -> MigrationRequest:
         """The run this job describes, with the connections' current parameters and secrets."""
@@ -114,6 +148,10 @@ class Job:
             data["batch_size"] = self.batch_size
         if self.count_rows:
             data["count_rows"] = True
+        if self.incremental_column:
+            data["incremental_column"] = self.incremental_column
+        if self.lookback:
+            data["lookback"] = self.lookback
         data["created_at"] = self.created_at
         if self.updated_at:
             data["updated_at"] = self.updated_at
@@ -133,6 +171,8 @@ class Job:
             column_map=tuple(column_map_from_json(c) for c in data.get("column_map") or ()),
             batch_size=int(batch) if batch is not None else None,
             count_rows=bool(data.get("count_rows", False)),
+            incremental_column=data.get("incremental_column") or None,
+            lookback=data.get("lookback") or None,
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )

@@ -9,6 +9,7 @@ target exactly as it was.
 
 from __future__ import annotations
 
+import functools
 import logging
 import operator
 import queue
@@ -105,6 +106,13 @@ class MigrationRequest:
     count_rows: bool = False
     #: Per-column choices (leave out, rename, retype, NOT NULL), applied after ``type_overrides``.
     column_map: tuple[ColumnMap, ...] = ()
+    #: Values bound to the query's parameter markers (the source dialect's ``param_marker``).
+    query_params: tuple[Any, ...] = ()
+    #: A column of the query whose largest value over the rows read is reported as ``max_value``
+    #: (an incremental job's next mark). The rows then always take the decoding path.
+    track_max_column: str | None = None
+    #: (level, message) lines written to the run's log as it starts (what an incremental run reads).
+    log_lines: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,9 @@ class MigrationResult:
     error: str | None = None
     columns: list[Column] = field(default_factory=list)
     log: list[LogEntry] = field(default_factory=list)
+    #: The largest non-NULL value of the request's ``track_max_column`` among the rows read
+    #: (None when it is not tracked or every value was NULL).
+    max_value: Any = None
 
     @property
     def rows_per_second(self) -> float:
@@ -298,6 +309,20 @@ def kept_positions(source_columns: Sequence[Column], column_map: Sequence[Column
     return [i for i, c in enumerate(source_columns) if c.name not in left_out]
 
 
+def tracked_position(columns: Sequence[Column], name: str | None) -> Callable[[Any], Any] | None:
+    """An itemgetter for the query's column ``name`` (matched exactly, else ignoring case)."""
+    if name is None:
+        return None
+    names = [c.name for c in columns]
+    if name in names:
+        return operator.itemgetter(names.index(name))
+    folded = [n.casefold() for n in names]
+    if folded.count(name.casefold()) == 1:
+        return operator.itemgetter(folded.index(name.casefold()))
+    raise UsageError(f"the incremental column {name!r} is not a column of the query "
+                     f"(columns: {', '.join(names)})")
+
+
 def match_existing(
     source_columns: Sequence[Column], existing: Sequence[Column], table: TableName
 ) -> list[Column]:
@@ -382,6 +407,8 @@ class _Run:
             f"run {self.run_id}: {request.source.label} -> {request.target.label} "
             f"table {request.table}, mode {request.mode.value}, batch {request.batch_size:,}",
         )
+        for level, message in request.log_lines:
+            self.note(Stage.CONNECT, message, level)
         source_conn = target_conn = None
         try:
             validate_request(request)
@@ -430,7 +457,8 @@ class _Run:
         if request.count_rows:
             self.total = self.count_rows(source_conn)
         try:
-            stream = source.dialect.open_read(source_conn, request.query, request.batch_size)
+            stream = source.dialect.open_read(source_conn, request.query, request.batch_size,
+                                              request.query_params or None)
         except QdbmError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -475,7 +503,7 @@ class _Run:
         # The query is one statement (checked), so it can stand as a subquery.
         counting = f"SELECT COUNT(*) AS row_count FROM ({self.request.query.strip().rstrip(';')}) qdbm_count"
         try:
-            stream = source.dialect.open_read(source_conn, counting, 1)
+            stream = source.dialect.open_read(source_conn, counting, 1, self.request.query_params or None)
             try:
                 total = int(next(iter(stream.batches()))[0][0])
             finally:
@@ -505,7 +533,7 @@ class _Run:
     def pass_through(self, stream: ReadStream, target_conn: Any) -> bool:
         """Same engine, same column types: move the rows without decoding them (False when not)."""
         request = self.request
-        if request.source.type != request.target.type or request.type_overrides:
+        if request.source.type != request.target.type or request.type_overrides or request.track_max_column:
             return False
         if any(not m.include or m.type is not None for m in request.column_map):
             return False
@@ -547,10 +575,17 @@ class _Run:
                 pick = lambda row: (row[only],)  # noqa: E731 - itemgetter of one index gives no tuple
             else:
                 pick = operator.itemgetter(*positions)
+        tracked = tracked_position(stream.columns, request.track_max_column)
+        not_null = functools.partial(operator.is_not, None)
 
         def read() -> None:
             try:
                 for batch in stream.batches():
+                    if tracked is not None:
+                        # One pass in C over the batch's column; NULLs are no mark.
+                        top = max(filter(not_null, map(tracked, batch)), default=None)
+                        if top is not None and (self.result.max_value is None or top > self.result.max_value):
+                            self.result.max_value = top
                     if pick is not None:
                         batch = list(map(pick, batch))
                     while not stop.is_set():
@@ -816,7 +851,7 @@ def plan_migration(request: MigrationRequest) -> MigrationPlan:
     source, target = request.source, request.target
     source_conn = run.connect(source)
     try:
-        stream = source.dialect.open_read(source_conn, request.query, 1)
+        stream = source.dialect.open_read(source_conn, request.query, 1, request.query_params or None)
         try:
             source_columns = list(stream.columns)
         finally:

@@ -25,9 +25,9 @@ from filelock import FileLock, Timeout
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import RunStatus, RunTrigger
+from qdbm_desktop.core.incremental import run_job
 from qdbm_desktop.core.job_lock import JobRunLock
 from qdbm_desktop.core.migration import MigrationResult, Status
-from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.triggers import TriggerKind
 
@@ -296,13 +296,11 @@ class SchedulerService:
             self._record_failed(job_name, schedule_id, trigger, message)
             return None
         try:
-            request = job.request(context.connections, context.settings.get())
+            _, result = run_job(context, job, trigger=trigger, cancel=self._cancel)
         except QdbmError as exc:
             self._record_failed(job_name, schedule_id, trigger, f"job {job_name!r} cannot start: {exc}",
                                 job.to_json())
             return None
-        result = run_recorded(context.history, request, trigger=trigger, job=job_name,
-                              job_snapshot=job.to_json(), cancel=self._cancel)
         status = {Status.SUCCEEDED: RunStatus.SUCCEEDED, Status.FAILED: RunStatus.FAILED,
                   Status.CANCELLED: RunStatus.CANCELLED}[result.status]
         if schedule_id is not None:

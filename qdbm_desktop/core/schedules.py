@@ -3,6 +3,9 @@
 Format 2 holds two lists: ``jobs`` (named migrations) and ``schedules`` (a trigger attached to a
 job, with its state: when its fire times were last handled, its last run, whether a one-off is
 done). Format 1 held one-off migrations only; each becomes a job and a one-off schedule.
+
+A job's entry may also hold ``state``: what its runs left behind, apart from its definition
+(an incremental job's mark: ``{"column": ..., "watermark": {"type": ..., "text": ...}, "at": ...}``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.jsonfile import Document, JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.triggers import ScheduleTrigger, TriggerKind, local_zone_name
+from qdbm_desktop.core.watermark import Watermark
 
 FORMAT_VERSION = 2
 
@@ -164,7 +168,11 @@ class ScheduleStore:
             if index is None:
                 raise UsageError(f"no saved job named {replace_name!r}")
             created = jobs[index].get("created_at") or job.created_at
+            state = jobs[index].get("state")
             jobs[index] = replace(job, created_at=created, updated_at=now_iso()).to_json()
+            # The mark belongs to its column: a job that now follows another column starts afresh.
+            if isinstance(state, dict) and state.get("column") == job.incremental_column:
+                jobs[index]["state"] = state
             for schedule in document.setdefault("schedules", []):
                 if schedule.get("job") == replace_name:
                     schedule["job"] = job.name
@@ -189,6 +197,39 @@ class ScheduleStore:
 
         self._change(change)
         return removed
+
+    def watermark(self, name: str) -> Watermark | None:
+        """The incremental job's mark (None before its first successful run, or after a reset)."""
+        for entry in self._file.load().get("jobs") or []:
+            if isinstance(entry, Mapping) and entry.get("name") == name:
+                state = entry.get("state")
+                if not isinstance(state, Mapping) or not isinstance(state.get("watermark"), Mapping):
+                    return None
+                if state.get("column") != entry.get("incremental_column"):
+                    return None
+                try:
+                    return Watermark.from_json(state["watermark"])
+                except (QdbmError, ValueError) as exc:
+                    self._file.notify(f"{self._file.path.name}: the mark of job {name!r} is ignored ({exc})")
+                    return None
+        raise UsageError(f"no saved job named {name!r}")
+
+    def set_watermark(self, name: str, mark: Watermark | None, column: str | None = None) -> None:
+        """Store the job's mark (``None`` forgets it: the next run loads everything). ``column`` is the
+        incremental column it was taken from (default: the job's current one)."""
+
+        def change(document: Document) -> None:
+            for entry in document.setdefault("jobs", []):
+                if entry.get("name") == name:
+                    if mark is None:
+                        entry.pop("state", None)
+                    else:
+                        entry["state"] = {"column": column or entry.get("incremental_column"),
+                                          "watermark": mark.to_json(), "at": now_iso()}
+                    return
+            raise UsageError(f"no saved job named {name!r}")
+
+        self._change(change)
 
     def jobs_using(self, connection: str) -> list[str]:
         """The jobs that read from or load into ``connection``."""

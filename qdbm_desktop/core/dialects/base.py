@@ -114,6 +114,9 @@ class Dialect(ABC):
     fields: tuple[str, ...] = ("host", "port", "database", "user", "password")
     #: The longest identifier the engine accepts, in bytes of UTF-8 (PostgreSQL 63, MySQL 64).
     max_identifier_length: int = 63
+    #: The driver reads ``%`` as the start of a placeholder once parameters are passed (psycopg):
+    #: a literal ``%`` in a query read with parameters is then written ``%%``.
+    percent_placeholders: bool = False
 
     @abstractmethod
     def connect(self, params: ConnectParams, timeout: float) -> Any:
@@ -159,8 +162,16 @@ class Dialect(ABC):
 
     # -- reading --------------------------------------------------------------------------------
 
-    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
-        """Start ``query`` in a read-only transaction with memory bounded by the batch size."""
+    def open_read(self, connection: Any, query: str, batch_size: int,
+                  params: Sequence[Any] | None = None) -> ReadStream:
+        """Start ``query`` in a read-only transaction with memory bounded by the batch size.
+
+        ``params`` are bound to the query's markers (see ``param_marker``), in order.
+        """
+        raise self.unsupported()
+
+    def param_marker(self, index: int) -> str:
+        """How a query read by ``open_read`` refers to its ``index``-th (0-based) parameter."""
         raise self.unsupported()
 
     # -- types ----------------------------------------------------------------------------------

@@ -1069,12 +1069,25 @@ class MySQLDialect(Dialect):
 
     # -- reading --------------------------------------------------------------------------------
 
-    def open_read(self, connection: Any, query: str, batch_size: int) -> MySQLReadStream:
+    def param_marker(self, index: int) -> str:
+        # A session variable set from a bound value just before the query: the driver would
+        # otherwise interpolate into the query's own text, where a literal %s would be taken too.
+        return f"@qdbm_param_{index}"
+
+    def open_read(self, connection: Any, query: str, batch_size: int,
+                  params: Sequence[Any] | None = None) -> MySQLReadStream:
+        """Stream ``query`` in a read-only transaction; ``params`` fill its ``@qdbm_param_N`` markers
+        (a zoned datetime is bound as naive UTC, as the session's zone is UTC)."""
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
         cursor = connection.cursor()
         try:
             cursor.execute("SET SESSION time_zone = '+00:00'")
+            if params:
+                values = [v.astimezone(_UTC).replace(tzinfo=None)
+                          if isinstance(v, dt.datetime) and v.tzinfo is not None else v for v in params]
+                cursor.execute("SET " + ", ".join(f"{self.param_marker(i)} = %s" for i in range(len(values))),
+                               values)
             cursor.execute("START TRANSACTION READ ONLY")
         finally:
             cursor.close()

@@ -610,9 +610,15 @@ class OracleDialect(Dialect):
 
     # -- reading --------------------------------------------------------------------------------
 
-    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
+    def param_marker(self, index: int) -> str:
+        return f":qdbm_param_{index}"
+
+    def open_read(self, connection: Any, query: str, batch_size: int,
+                  params: Sequence[Any] | None = None) -> ReadStream:
         """Stream ``query`` in a READ ONLY transaction, ``arraysize`` rows a round trip; LOBs are
-        fetched as values, NUMBER as exact decimals, TIMESTAMP WITH TIME ZONE as UTC instants."""
+        fetched as values, NUMBER as exact decimals, TIMESTAMP WITH TIME ZONE as UTC instants.
+        ``params`` fill the query's ``:qdbm_param_N`` markers."""
+        bound = {f"qdbm_param_{i}": v for i, v in enumerate(params or ())}
         import oracledb
 
         if batch_size < 1:
@@ -628,7 +634,7 @@ class OracleDialect(Dialect):
             cursor.parse(query)  # describes a query without running it
             description, executed = cursor.description, False
             if description is None:
-                cursor.execute(query)
+                cursor.execute(query, bound)
                 description, executed = cursor.description, True
             if description is None:
                 raise UsageError("the query returns no rows: give a SELECT")
@@ -643,9 +649,9 @@ class OracleDialect(Dialect):
                 selected = ", ".join(f'SYS_EXTRACT_UTC(q."{n}") AS "{n}"' if z else f'q."{n}"'
                                      for n, z in zip(names, zoned, strict=True))
                 query = f"SELECT {selected} FROM ({query.strip().rstrip(';')}) q"
-                cursor.execute(query)
+                cursor.execute(query, bound)
             elif not executed:
-                cursor.execute(query)
+                cursor.execute(query, bound)
             columns, converters = [], []
             for desc, was_zoned in zip(cursor.description, zoned, strict=True):
                 name, db_type = desc[0], desc[1]

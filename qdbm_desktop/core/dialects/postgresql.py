@@ -102,12 +102,22 @@ def _catalog_types(connection: Any, pairs: Sequence[tuple[int, int]]) -> list[_P
         return [_PgType(int(oid), int(mod), str(display)) for display, oid, mod in cursor.fetchall()]
 
 
+def _numbered_markers(query: str) -> str:
+    """psycopg's form of a query with parameters (``%s`` markers, ``%%`` for a percent sign) in
+    the server's own form (``$1``, ``$2`` ... and ``%``), for describing it without running it."""
+    numbers = iter(range(1, 1_000_000))
+    return re.sub(r"%[%s]", lambda m: "%" if m.group() == "%%" else f"${next(numbers)}", query)
+
+
 class _PgReadStream:
     """A query streamed in chunks of ``batch_size`` rows (libpq chunked-rows mode)."""
 
     def __init__(self, connection: Any, query: str, batch_size: int, columns: list[Column],
-                 cursor: Any, transaction: Any, type_ids: list[tuple[int, int]]) -> None:
+                 cursor: Any, transaction: Any, type_ids: list[tuple[int, int]],
+                 params: Sequence[Any] | None = None) -> None:
         self.columns = columns
+        #: Values bound to the query's ``%s`` markers (none: the query's text is sent as it is).
+        self.params = list(params) if params else None
         #: (type OID, typmod) of each result column, as the server described them.
         self.type_ids = type_ids
         self._connection = connection
@@ -138,7 +148,7 @@ class _PgReadStream:
 
     def batches(self) -> Iterator[list[tuple[Any, ...]]]:
         size = self._batch_size
-        self._rows = self._cursor.stream(self._query, size=size)
+        self._rows = self._cursor.stream(self._query, self.params, size=size)
         batch: list[tuple[Any, ...]] = []
         for row in self._rows:
             batch.append(row)
@@ -491,15 +501,23 @@ class PostgreSQLDialect(Dialect):
 
     # -- reading --------------------------------------------------------------------------------
 
-    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
-        """Stream ``query`` in a read-only transaction, ``batch_size`` rows per server round trip."""
+    percent_placeholders = True
+
+    def param_marker(self, index: int) -> str:
+        return "%s"
+
+    def open_read(self, connection: Any, query: str, batch_size: int,
+                  params: Sequence[Any] | None = None) -> ReadStream:
+        """Stream ``query`` in a read-only transaction, ``batch_size`` rows per server round trip.
+
+        With ``params``, the query's ``%s`` markers are bound server-side (a literal ``%`` is ``%%``)."""
         import psycopg
         from psycopg.pq import Format
         from psycopg.types.string import TextLoader
 
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
-        described = self._describe(connection, query)
+        described = self._describe(connection, _numbered_markers(query) if params else query)
         transaction = connection.transaction()
         transaction.__enter__()
         try:
@@ -522,7 +540,7 @@ class PostgreSQLDialect(Dialect):
             transaction.__exit__(psycopg.Rollback, psycopg.Rollback(transaction), None)
             raise
         return _PgReadStream(connection, query, batch_size, columns, cursor, transaction,
-                             [(oid, mod) for _, oid, mod in described])
+                             [(oid, mod) for _, oid, mod in described], params)
 
     def _describe(self, connection: Any, query: str) -> list[tuple[str, int, int]]:
         """The result columns (name, type OID, typmod) of ``query``, without running it."""
@@ -624,8 +642,8 @@ class PostgreSQLDialect(Dialect):
         column has the same type OID and modifier on both sides (built-in types have the same
         OIDs on every server; user types such as enums do not, and take the row path).
         """
-        if not isinstance(stream, _PgReadStream) or stream.started:
-            return None
+        if not isinstance(stream, _PgReadStream) or stream.started or stream.params:
+            return None  # COPY takes no parameters
         target_types = [(oid, mod) for _, oid, mod, _ in self._column_rows(target_connection, table)]
         if target_types != stream.type_ids:
             return None

@@ -664,6 +664,17 @@ def _write_timestamp(value: datetime) -> str:
     return value.isoformat(sep=" ", timespec="microseconds")
 
 
+def _bind_value(value: Any) -> Any:
+    """A query parameter as SQLite compares it with what QDBM stores."""
+    if isinstance(value, datetime):
+        return _write_timestamptz(value) if value.tzinfo is not None else _write_timestamp(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def _write_timestamptz(value: datetime) -> str:
     # Stored as UTC so that text order is time order; a naive value is taken as UTC.
     value = value.astimezone(timezone.utc) if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
@@ -917,16 +928,28 @@ class SQLiteDialect(Dialect):
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
+    def param_marker(self, index: int) -> str:
+        return f":qdbm_param_{index}"
+
+    def open_read(self, connection: Any, query: str, batch_size: int,
+                  params: Sequence[Any] | None = None) -> ReadStream:
+        """Read ``query`` with ``fetchmany``; ``params`` fill its ``:qdbm_param_N`` markers, timestamps
+        in the text form QDBM writes (so they compare with such text as times), decimals as text."""
         if batch_size < 1:
             raise UsageError(f"batch size must be at least 1, not {batch_size}")
         query = query.strip().rstrip(";").rstrip()
-        declared = self._declared_types(connection, query)
+        bound = {f"qdbm_param_{i}": _bind_value(v) for i, v in enumerate(params or ())}
+        # A view cannot hold parameters; the markers' values do not change the columns' types.
+        declared = self._declared_types(connection, re.sub(r":qdbm_param_\d+\b", "NULL", query)
+                                        if bound else query)
         (query_only_before,) = connection.execute("PRAGMA query_only").fetchone()
         connection.execute("PRAGMA query_only = ON")
         cursor = connection.cursor()
         try:
-            cursor.execute(query)
+            if bound:
+                cursor.execute(query, bound)
+            else:
+                cursor.execute(query)
             if cursor.description is None:
                 raise UsageError("the query returns no rows (it is not a SELECT)")
             first = cursor.fetchmany(batch_size)

@@ -464,15 +464,23 @@ class SQLServerDialect(Dialect):
         return [(str(r[at["name"]] or ""), str(r[at["system_type_name"]] or ""), bool(r[at["is_nullable"]]))
                 for r in rows if not r[at["is_hidden"]]]
 
-    def open_read(self, connection: Any, query: str, batch_size: int) -> ReadStream:
+    def param_marker(self, index: int) -> str:
+        return "?"
+
+    def open_read(self, connection: Any, query: str, batch_size: int,
+                  params: Sequence[Any] | None = None) -> ReadStream:
         """Stream ``query`` with ``fetchmany``. SQL Server has no read-only transaction: give the
-        connection a login that may only read (``db_datareader``) to be sure nothing changes."""
+        connection a login that may only read (``db_datareader``) to be sure nothing changes.
+        ``params`` are bound to the query's ``?`` markers."""
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
-        described = self._describe(connection, query)
+        described = None if params else self._describe(connection, query)
         cursor = connection.cursor()
         try:
-            cursor.execute(query)
+            if params:
+                cursor.execute(query, *params)
+            else:
+                cursor.execute(query)
             description = cursor.description
             if description is None:
                 raise UsageError("the query returns no rows: give a SELECT (or another statement with a "
