@@ -1,0 +1,53 @@
+"""The Windows and macOS icons build_installer.spec draws from resources/icons/app.svg while building."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtGui import QImageReader
+from PySide6.QtWidgets import QApplication
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "build_installer.spec"
+APP_SVG = ROOT / "resources" / "icons" / "app.svg"
+
+
+def _icon_writers() -> dict[str, Any]:
+    """The spec's icon functions, run without PyInstaller (the spec needs its build context)."""
+    tree = ast.parse(SPEC.read_text(encoding="utf-8"))
+    wanted = [node for node in tree.body
+              if isinstance(node, ast.FunctionDef) and node.name in ("_png_sizes", "write_ico", "write_icns")
+              or isinstance(node, ast.Import) and any(alias.name == "struct" for alias in node.names)]
+    namespace: dict[str, Any] = {}
+    exec(compile(ast.Module(body=wanted, type_ignores=[]), str(SPEC), "exec"), namespace)
+    return namespace
+
+
+def _images(path: Path) -> list[tuple[int, int, bool]]:
+    reader = QImageReader(str(path))
+    found = []
+    for index in range(reader.imageCount()):
+        reader.jumpToImage(index)
+        image = reader.read()
+        # The middle pixel of the app icon is painted, not transparent.
+        painted = image.pixelColor(image.width() // 2, image.height() // 2).alpha() > 0
+        found.append((image.width(), image.height(), painted))
+    return found
+
+
+@pytest.mark.parametrize(("writer", "suffix", "sizes"), [
+    ("write_ico", ".ico", [16, 20, 24, 32, 40, 48, 64, 128, 256]),
+    ("write_icns", ".icns", [16, 32, 64, 128, 256, 512, 1024]),
+])
+def test_spec_draws_an_icon_file_holding_every_size_from_the_app_svg(
+        qapp: QApplication, tmp_path: Path, writer: str, suffix: str, sizes: list[int]) -> None:
+    write: Callable[[Path, Path], Path] = _icon_writers()[writer]
+
+    written = write(APP_SVG, tmp_path / "icons" / f"qdbm-desktop{suffix}")
+
+    assert QImageReader(str(written)).format().data().decode() == suffix[1:]
+    assert _images(written) == [(size, size, True) for size in sizes]
