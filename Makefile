@@ -51,6 +51,14 @@ installer: $(VENV)/.installer-installed
 installer-test:
 	dist/qdbm-desktop/qdbm-desktop --self-test
 	dist/qdbm-desktop/qdbm --version
+	@# The command line's own executable: its drivers, and the demo migration, on a throwaway
+	@# folder whose key stays in a file there (the OS keyring is left alone).
+	set -e; home=$$(mktemp -d); trap 'rm -rf "$$home"' EXIT; \
+	export PYTHON_KEYRING_BACKEND=keyring.backends.fail.Keyring; \
+	dist/qdbm-desktop/qdbm --home "$$home" info | tee "$$home/info.txt"; \
+	grep -q "mysql-connector-python .*(C extension)" "$$home/info.txt"; \
+	dist/qdbm-desktop/qdbm --home "$$home" migrate --source "Demo shop (SQLite)" \
+	    --target "Local warehouse (SQLite)" --query "SELECT * FROM orders" --table orders --mode replace
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
