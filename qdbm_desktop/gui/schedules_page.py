@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import IntEnum
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -36,6 +37,7 @@ from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.scheduler import SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
 from qdbm_desktop.core.triggers import ScheduleTrigger
+from qdbm_desktop.core.watermark import Watermark
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -158,9 +160,18 @@ class JobColumn(IntEnum):
     ROUTE = 1
     MODE = 2
     SCHEDULES = 3
+    INCREMENTAL = 4
 
 
-_JOB_TITLES = ("Job", "Source → destination", "Mode", "Schedules")
+_JOB_TITLES = ("Job", "Source → destination", "Mode", "Schedules", "Incremental (mark)")
+
+
+def incremental_text(job: Job, mark: Watermark | None) -> str:
+    """An incremental job's column and mark in words; empty for a job that loads every row each time."""
+    if not job.incremental_column:
+        return ""
+    shown = mark.text if mark is not None else "no mark yet (reads every row)"
+    return f"{job.incremental_column}: {shown}"
 
 
 class JobsModel(QAbstractTableModel):
@@ -172,10 +183,13 @@ class JobsModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._rows: list[tuple[Job, int]] = []
+        self._marks: dict[str, Watermark] = {}
 
-    def reload(self, rows: Sequence[tuple[Job, int]]) -> None:
+    def reload(self, rows: Sequence[tuple[Job, int]], marks: Mapping[str, Watermark] | None = None) -> None:
+        """``marks``: the incremental jobs' marks by job name."""
         self.beginResetModel()
         self._rows = list(rows)
+        self._marks = dict(marks or {})
         self.endResetModel()
 
     def job_at(self, row: int) -> Job:
@@ -205,9 +219,15 @@ class JobsModel(QAbstractTableModel):
                 return f"{job.source} → {job.target}.{job.table}"
             if column is JobColumn.MODE:
                 return job.mode + (f" by {', '.join(job.keys)}" if job.keys else "")
+            if column is JobColumn.INCREMENTAL:
+                return incremental_text(job, self._marks.get(job.name))
             return count if role == SORT_ROLE else str(count)
         if role == Qt.ItemDataRole.ToolTipRole and column in (JobColumn.NAME, JobColumn.ROUTE):
             return job.query
+        if role == Qt.ItemDataRole.ToolTipRole and column is JobColumn.INCREMENTAL and job.incremental_column:
+            mark = self._marks.get(job.name)
+            return (f"Each run reads the rows past the mark{' (upserted by the keys)' if job.keys else ''}"
+                    + (f"; the mark is {mark}" if mark is not None else "; the next run reads every row"))
         return None
 
 
@@ -273,7 +293,12 @@ class SchedulesPage(QWidget):
         counts = {job.name: 0 for job in jobs}
         for schedule in schedules:
             counts[schedule.job] = counts.get(schedule.job, 0) + 1
-        self._jobs_model.reload([(job, counts.get(job.name, 0)) for job in jobs])
+        marks: dict[str, Watermark] = {}
+        for job in jobs:
+            mark = self._context.schedules.watermark(job.name) if job.incremental_column else None
+            if mark is not None:
+                marks[job.name] = mark
+        self._jobs_model.reload([(job, counts.get(job.name, 0)) for job in jobs], marks)
         if selected is not None:
             self.select_schedule(selected.id)
         for table in (self._table, self._jobs_table):
@@ -404,6 +429,35 @@ class SchedulesPage(QWidget):
         self._changed(f"Schedule of “{schedule.job}” deleted")
         return True
 
+    def reset_mark(self, value: str | None = None) -> bool:
+        """Set the selected incremental job's mark to ``value`` (asked for when None; empty clears it)."""
+        job = self.selected_job()
+        if job is None or not job.incremental_column:
+            return False
+        try:
+            current = self._context.schedules.watermark(job.name)
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Reset mark", f"The mark cannot be read: {exc}")
+            return False
+        if value is None:
+            value, accepted = QInputDialog.getText(
+                self, "Reset mark", f"Mark of “{job.name}” on {job.incremental_column}; leave it empty for "
+                "the next run to read every row:", text=current.text if current is not None else "")
+            if not accepted:
+                return False
+        try:
+            mark = Watermark.parse(value, current.type if current is not None else None) if value.strip() \
+                else None
+            self._context.schedules.set_watermark(job.name, mark)
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Reset mark", f"The mark was not changed: {exc}")
+            return False
+        self.refresh()
+        self.select_job(job.name)
+        self.status_message.emit(f"Mark of “{job.name}” set to {mark.text}" if mark is not None
+                                 else f"Mark of “{job.name}” cleared: the next run reads every row")
+        return True
+
     def delete_selected_job(self, confirm: bool = True) -> bool:
         job = self.selected_job()
         if job is None:
@@ -469,7 +523,11 @@ class SchedulesPage(QWidget):
                                             self._on_run_job_clicked)
         self._delete_job_button = self._button(bottom, "Delete jo&b…", "Delete this job and its schedules",
                                                self.delete_selected_job)
-        for button in (self._schedule_job_button, self._run_job_button, self._delete_job_button):
+        self._reset_mark_button = self._button(bottom, "Reset &mark…", "Set or clear the mark of this "
+                                               "incremental job (cleared: the next run reads every row)",
+                                               self.reset_mark)
+        for button in (self._schedule_job_button, self._run_job_button, self._reset_mark_button,
+                       self._delete_job_button):
             job_buttons.addWidget(button)
         bottom_layout.addLayout(job_buttons)
         splitter.addWidget(top)
@@ -525,7 +583,9 @@ class SchedulesPage(QWidget):
         self._delete_button.setEnabled(has_schedule)
         self._run_button.setEnabled(has_schedule and self._scheduler is not None)
         self._toggle_button.setText("&Resume" if schedule is not None and not schedule.enabled else "&Pause")
-        has_job = self.selected_job() is not None
+        job = self.selected_job()
+        has_job = job is not None
+        self._reset_mark_button.setEnabled(job is not None and bool(job.incremental_column))
         self._schedule_job_button.setEnabled(has_job)
         self._delete_job_button.setEnabled(has_job)
         self._run_job_button.setEnabled(has_job and self._scheduler is not None)
