@@ -156,6 +156,10 @@ class MigratePage(QWidget):
         return self._keys_edit
 
     @property
+    def incremental_edit(self) -> QLineEdit:
+        return self._incremental_edit
+
+    @property
     def batch_spin(self) -> QSpinBox:
         return self._batch_spin
 
@@ -382,6 +386,7 @@ class MigratePage(QWidget):
             column_map=self._mapping_model.column_map(),
             batch_size=None if batch == self._context.settings.get().batch_size else batch,
             count_rows=self._count_check.isChecked(),
+            incremental_column=self._incremental_edit.text().strip() or None,
         )
         try:
             job.validate()
@@ -539,6 +544,14 @@ class MigratePage(QWidget):
         self._keys_edit.setPlaceholderText("id[, other_key]")
         self._keys_edit.setToolTip("The target columns that identify a row, for upsert")
         form.addRow("&Key columns", self._keys_edit)
+        self._incremental_edit = QLineEdit(target_box)
+        self._incremental_edit.setObjectName("incrementalEdit")
+        self._incremental_edit.setPlaceholderText("for saved jobs: updated_at, id …")
+        self._incremental_edit.setToolTip(
+            "Saved jobs only: each run reads just the rows past the largest value of this column loaded "
+            "so far, upserted by the key columns (mode upsert) or appended (mode append). Empty: every run "
+            "reads every row")
+        form.addRow("&Incremental", self._incremental_edit)
         self._batch_spin = QSpinBox(target_box)
         self._batch_spin.setObjectName("batchSpin")
         self._batch_spin.setRange(1, MAX_BATCH_SIZE)

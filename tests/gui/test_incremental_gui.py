@@ -12,6 +12,7 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.watermark import Watermark
+from qdbm_desktop.gui.main_window import MainWindow
 from qdbm_desktop.gui.schedules_page import JobColumn, SchedulesPage
 
 INCREMENTAL_JOB = Job(name="orders sync", source=DEMO_SOURCE_NAME, target=DEMO_TARGET_NAME,
@@ -69,3 +70,27 @@ def test_reset_mark_sets_a_typed_value_clears_it_and_refuses_a_bad_one(
     assert page.reset_mark("")
     assert context.schedules.watermark(INCREMENTAL_JOB.name) is None
     assert incremental_cell(page) == "order_id: no mark yet (reads every row)"
+
+
+def test_save_as_job_on_the_migrate_page_keeps_the_incremental_column(qtbot: QtBot, context: AppContext) -> None:
+    ensure_first_run(context)
+    window = MainWindow(context, start_scheduler=False)
+    try:
+        page = window.migrate_page
+        page.select_source(DEMO_SOURCE_NAME)
+        page.select_target(DEMO_TARGET_NAME)
+        page.editor.set_query("SELECT order_id, status FROM orders")
+        page.table_edit.setText("orders_copy")
+        page.mode_combo.setCurrentIndex(page.mode_combo.findData("upsert"))
+        page.keys_edit.setText("order_id")
+        page.incremental_edit.setText("order_id")
+        saved = page.save_as_job("orders sync")
+        assert saved is not None
+        assert context.schedules.get_job("orders sync").incremental_column == "order_id"
+
+        # Replace or truncate cannot be incremental: the form says why and saves nothing.
+        page.mode_combo.setCurrentIndex(page.mode_combo.findData("replace"))
+        assert page.job_from_form("orders replaced") is None
+    finally:
+        window.quit_app()
+        window.deleteLater()
