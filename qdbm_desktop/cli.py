@@ -402,8 +402,9 @@ def _cmd_jobs_list(args: argparse.Namespace, context: AppContext) -> int:
     schedules = context.schedules.schedules()
     attached = {job.name: [s for s in schedules if s.job == job.name] for job in jobs}
     if args.json:
-        json.dump([_job_json(job, attached[job.name]) for job in jobs], sys.stdout, indent=2,
-                  ensure_ascii=False)
+        json.dump([_job_json(job, attached[job.name],
+                             context.schedules.watermark(job.name) if job.incremental_column else None)
+                   for job in jobs], sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
     if not jobs:

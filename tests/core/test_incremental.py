@@ -202,6 +202,8 @@ def test_cli_adds_shows_resets_and_exports_an_incremental_job(
     assert cli(capsys, "run", "notes")[0] == 0
     code, out, _ = cli(capsys, "jobs", "show", "notes", "--json")
     assert json.loads(out)["watermark"] == {"type": "int", "text": "3"}
+    code, out, _ = cli(capsys, "jobs", "list", "--json")
+    assert [j["watermark"] for j in json.loads(out)] == [{"type": "int", "text": "3"}]
     code, out, _ = cli(capsys, "jobs", "reset-mark", "notes", "--to", "1")
     assert code == 0 and "1 (integer)" in out
     code, _, err = cli(capsys, "jobs", "reset-mark", "notes", "--to", "yesterday")
