@@ -362,3 +362,24 @@ def test_export_then_import_gives_the_same_job_and_the_file_holds_no_password(
     assert latest.job_snapshot is not None and latest.job_snapshot["name"] == job.name
     with closing(side.connect()) as conn:
         assert conn.execute("SELECT id, note FROM items_copy ORDER BY id").fetchall() == [(1, "100%"), (2, "x")]
+
+
+@pytest.mark.parametrize("source_kind", ["postgresql", "mysql", "sqlite"])
+def test_percent_signs_and_placeholder_lookalikes_in_the_query_stay_as_written(
+        context: AppContext, request: pytest.FixtureRequest, tmp_path: Path, source_kind: str) -> None:
+    source = make_side(source_kind, "src", request, tmp_path)
+    target = Side("dst", "postgresql", request.getfixturevalue("pg_database"))
+    setup(context, source, target)
+    source.execute(INSERT, [(1, t(1), None, "a"), (2, t(2), None, "b")])
+    job = Job(name="percent", source="src", target="dst",
+              query="SELECT id, updated_at, '100%s%% ?' AS literal FROM events WHERE label <> '%s' -- 5%",
+              table="percent_copy", mode="upsert", keys=("id",), incremental_column="updated_at")
+    context.schedules.save_job(job)
+    assert run_job(context, job)[1].status is Status.SUCCEEDED
+    source.execute(INSERT, [(3, t(3), None, "c")])
+    _, second = run_job(context, job)  # now wrapped, with the mark bound
+    assert second.status is Status.SUCCEEDED, second.error
+    assert second.rows_read == 2
+    with closing(target.connect()) as conn:
+        rows = conn.execute("SELECT id, literal FROM percent_copy ORDER BY id").fetchall()
+    assert rows == [(1, "100%s%% ?"), (2, "100%s%% ?"), (3, "100%s%% ?")]
