@@ -779,12 +779,12 @@ def _cmd_history(args: argparse.Namespace, context: AppContext) -> int:
                   sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
         return 0
-    rows = [[str(r.id), r.started.astimezone().strftime("%Y-%m-%d %H:%M:%S"), r.status.value, r.source,
-             r.target, r.target_table, f"{r.rows_written:,}",
+    rows = [[str(r.id), r.started.astimezone().strftime("%Y-%m-%d %H:%M:%S"), r.status.value, r.job or "-",
+             r.source, r.target, r.target_table, f"{r.rows_written:,}",
              f"{r.seconds:.1f}" if r.seconds is not None else "", one_line(r.error or "")[:60]]
             for r in records]
-    _print_table(rows, ["ID", "STARTED", "STATUS", "SOURCE", "TARGET", "TABLE", "ROWS", "SECONDS", "ERROR"],
-                 sys.stdout)
+    headers = ["ID", "STARTED", "STATUS", "JOB", "SOURCE", "TARGET", "TABLE", "ROWS", "SECONDS", "ERROR"]
+    _print_table(rows, headers, sys.stdout)
     return 0
 
 

@@ -123,5 +123,7 @@ def test_runs_of_the_command_line_are_in_its_history(home: Path, capsys: pytest.
 
     code, out, _ = run(capsys, "history", "--status", "failed")
     assert code == 0 and "broken" in out and "orders_report" not in out
+    header, row = out.splitlines()[:2]
+    assert header.split()[:4] == ["ID", "STARTED", "STATUS", "JOB"] and row.split()[4] == "-"
     code, out, _ = run(capsys, "history", "--log", str(runs[1]["id"]))
     assert code == 0 and "succeeded: 3,000 rows" in out
