@@ -161,10 +161,17 @@ def ensure_first_run(context: AppContext) -> list[str]:
     """On the very first start: the demo databases and their two connections. Idempotent."""
     if context.settings.get().first_run_done:
         return []
+    started_before = context.paths.connections_file.exists()
     # Loading each file first creates the ones missing and tells whether one is read-only.
     context.schedules.jobs()
     context.connections.list()
     if context.connections.read_only_reason:
+        return []
+    if started_before:
+        # Not a first start: the settings that said so were lost (a damaged settings.json set
+        # aside, say). The user's connections are as they left them; deleted demos stay deleted.
+        if not context.settings.read_only_reason:
+            context.settings.set("first_run_done", True)
         return []
     source = context.paths.demo_dir / DEMO_SOURCE_FILE
     target = context.paths.demo_dir / DEMO_TARGET_FILE

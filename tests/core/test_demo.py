@@ -145,6 +145,19 @@ def test_demo_connection_deleted_by_the_user_is_not_added_again(first_run, paths
     assert [p.name for p in later.connections.list()] == [DEMO_TARGET_NAME]
 
 
+def test_a_damaged_settings_file_does_not_bring_deleted_demo_connections_back(first_run, paths, memory_keyring):
+    context, _ = first_run
+    context.connections.remove(DEMO_SOURCE_NAME)
+    paths.settings_file.write_text("{ this is not json", encoding="utf-8")
+
+    later = AppContext.create(paths, keyring_backend=memory_keyring)
+
+    assert ensure_first_run(later) == []
+    assert [p.name for p in later.connections.list()] == [DEMO_TARGET_NAME]
+    assert later.settings.get().first_run_done is True
+    assert any("settings.json" in n and "corrupt" in n for n in later.notices())
+
+
 def test_first_run_keeps_an_existing_shop_database(paths, memory_keyring):
     shop = paths.demo_dir / DEMO_SOURCE_FILE
     create_demo_database(shop, seed=7)
