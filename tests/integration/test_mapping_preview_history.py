@@ -179,3 +179,17 @@ def test_describe_target_says_whether_the_table_exists_and_its_rows(pg_database:
     assert (info.exists, info.rows, [c.name for c in info.columns]) == (True, 250, ["id", "label", "amount", "note"])
     with pytest.raises(UsageError):
         describe_target(target, TableName(""))
+
+
+def test_an_infinite_timestamp_fails_naming_the_date_columns_and_loads_nothing(
+        pg_database: Server, tmp_path: Path) -> None:
+    target = sqlite_endpoint(tmp_path / "t.sqlite")
+    query = ("SELECT g AS id, CASE WHEN g = 7 THEN 'infinity'::timestamp ELSE now()::timestamp END AS seen_at, "
+             "current_date AS day FROM generate_series(1, 10) g")
+    result = run_recorded(None, MigrationRequest(pg_endpoint(pg_database), target, query, TableName("t"),
+                                                 LoadMode.CREATE))
+    assert result.status is Status.FAILED
+    error = result.error or ""
+    assert "date and time columns of the query: seen_at, day" in error
+    assert "NULLIF(col, 'infinity'::timestamp)" in error
+    assert snapshot(target, "t") == ([], [])

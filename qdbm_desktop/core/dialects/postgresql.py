@@ -147,16 +147,35 @@ class _PgReadStream:
         return int(self._cursor.rowcount)
 
     def batches(self) -> Iterator[list[tuple[Any, ...]]]:
+        import psycopg
+
         size = self._batch_size
         self._rows = self._cursor.stream(self._query, self.params, size=size)
         batch: list[tuple[Any, ...]] = []
-        for row in self._rows:
-            batch.append(row)
-            if len(batch) >= size:
-                yield batch
-                batch = []
+        try:
+            for row in self._rows:
+                batch.append(row)
+                if len(batch) >= size:
+                    yield batch
+                    batch = []
+        except psycopg.DataError as exc:
+            raise self._explained(exc) from exc
         if batch:
             yield batch
+
+    def _explained(self, exc: Exception) -> Exception:
+        """psycopg's "date too large: 'infinity'" names no column: name the ones it can be."""
+        text = str(exc)
+        if "infinity" not in text and "too large" not in text and "too small" not in text:
+            return exc
+        dated = (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ)
+        suspects = [c.name for c in self.columns if c.type.kind in dated]
+        where = f" (date and time columns of the query: {', '.join(suspects)})" if suspects else ""
+        return ValueError(
+            f"{text.strip()}{where}: PostgreSQL's 'infinity' and dates beyond year 9999 have no equal in the "
+            "other databases; turn them into NULL or a date in the query, e.g. "
+            "NULLIF(col, 'infinity'::timestamp)"
+        )
 
     def close(self) -> None:
         import psycopg
