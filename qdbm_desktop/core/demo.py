@@ -161,7 +161,8 @@ def ensure_first_run(context: AppContext) -> list[str]:
     """On the very first start: the demo databases and their two connections. Idempotent."""
     if context.settings.get().first_run_done:
         return []
-    started_before = context.paths.connections_file.exists()
+    # A start before this one left both; the demo folder alone may be a user's copy.
+    started_before = context.paths.connections_file.exists() and context.paths.demo_dir.exists()
     # Loading each file first creates the ones missing and tells whether one is read-only.
     context.schedules.jobs()
     context.connections.list()
