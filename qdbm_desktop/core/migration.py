@@ -17,8 +17,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
-from contextlib import closing, suppress
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
@@ -778,15 +778,7 @@ def preview_query(endpoint: Endpoint, query: str, limit: int = 100, timeout: flo
         raise UsageError("the query is empty")
     ensure_single_statement(query, endpoint.type)
     dialect = endpoint.dialect
-    secrets = endpoint.params.secret_values()
-    try:
-        conn = dialect.connect(endpoint.params, timeout)
-    except QdbmError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        message = f"cannot connect to {endpoint.label!r}: {one_line(str(exc))}"
-        raise UsageError(redact(message, secrets)) from exc
-    try:
+    with _looking_at(endpoint, timeout, "the query failed") as conn:
         dialect.prepare_preview(conn, limit + 1)
         stream = dialect.open_read(conn, query, limit + 1)
         try:
@@ -794,17 +786,36 @@ def preview_query(endpoint: Endpoint, query: str, limit: int = 100, timeout: flo
             rows = next(iter(stream.batches()), [])
         finally:
             stream.close()
+    return QueryPreview(columns, list(rows[:limit]), len(rows) > limit)
+
+
+@contextmanager
+def _looking_at(endpoint: Endpoint, timeout: float, failed: str) -> Iterator[Any]:
+    """A connection for a look that changes nothing (a preview, the target's indicator).
+
+    Driver errors become one redacted line starting with ``failed``; the connection is rolled
+    back and closed whatever happens.
+    """
+    secrets = endpoint.params.secret_values()
+    try:
+        conn = endpoint.dialect.connect(endpoint.params, timeout)
     except QdbmError:
         raise
     except Exception as exc:  # noqa: BLE001
-        message = f"the query failed on {endpoint.label!r}: {one_line(str(exc))}"
+        message = f"cannot connect to {endpoint.label!r}: {one_line(str(exc))}"
+        raise UsageError(redact(message, secrets)) from exc
+    try:
+        yield conn
+    except QdbmError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        message = f"{failed} on {endpoint.label!r}: {one_line(str(exc))}"
         raise UsageError(redact(message, secrets)) from exc
     finally:
         with suppress(Exception):
             conn.rollback()
         with suppress(Exception):
             conn.close()
-    return QueryPreview(columns, list(rows[:limit]), len(rows) > limit)
 
 
 @dataclass(frozen=True)
@@ -820,28 +831,10 @@ def describe_target(endpoint: Endpoint, table: TableName, timeout: float = 30.0)
     """Look at ``table`` on ``endpoint`` without changing anything."""
     dialect = endpoint.dialect
     dialect.check_identifier(table.name)
-    secrets = endpoint.params.secret_values()
-    try:
-        conn = dialect.connect(endpoint.params, timeout)
-    except QdbmError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        message = f"cannot connect to {endpoint.label!r}: {one_line(str(exc))}"
-        raise UsageError(redact(message, secrets)) from exc
-    try:
+    with _looking_at(endpoint, timeout, f"cannot read {table}") as conn:
         if not dialect.table_exists(conn, table):
             return TargetInfo(False)
         return TargetInfo(True, dialect.row_count(conn, table), dialect.table_columns(conn, table))
-    except QdbmError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        message = f"cannot read {table} on {endpoint.label!r}: {one_line(str(exc))}"
-        raise UsageError(redact(message, secrets)) from exc
-    finally:
-        with suppress(Exception):
-            conn.rollback()
-        with suppress(Exception):
-            conn.close()
 
 
 def plan_migration(request: MigrationRequest) -> MigrationPlan:

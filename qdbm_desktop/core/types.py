@@ -27,11 +27,14 @@ uuid           ``uuid.UUID``
 
 from __future__ import annotations
 
+import math
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from enum import Enum
+from typing import Any
 
 from qdbm_desktop.core.errors import UsageError
 
@@ -160,6 +163,36 @@ def int_range_check(low: int, high: int, type_name: str) -> Callable[[int], int]
         return value
 
     return check
+
+
+def as_int(value: Any) -> int:
+    """``value`` as an int when it is a whole number (bool, int, an integral Decimal or float)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (Decimal, float)) and value == value and not math.isinf(value) \
+            and value == int(value):
+        return int(value)
+    raise ValueError(f"{value!r} is not an integer")
+
+
+def int_kind_check(kind: Kind, label: str) -> Callable[[Any], int]:
+    """A converter to an int within ``kind``'s range, naming the target type ``label`` when refused."""
+    in_range = int_range_check(*INT_RANGES[kind], label)
+
+    def check(value: Any) -> int:
+        return in_range(value if type(value) is int else as_int(value))
+
+    return check
+
+
+def uuid_text(value: Any) -> str:
+    """A UUID (object or text) in its canonical text form."""
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a UUID") from None
 
 
 #: Wide enough that quantizing any decimal we meet is exact, never rounded by the context.

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
@@ -33,7 +32,15 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import UsageError, one_line
-from qdbm_desktop.core.types import INT_RANGES, Column, Kind, PortableType, ValueRejected, decimal_fit_error
+from qdbm_desktop.core.types import (
+    Column,
+    Kind,
+    PortableType,
+    ValueRejected,
+    decimal_fit_error,
+    int_kind_check,
+    uuid_text,
+)
 
 MAX_PRECISION = 38
 #: Byte limits of CHAR and VARCHAR2 (VARCHAR2 with the default MAX_STRING_SIZE = STANDARD) and RAW.
@@ -197,30 +204,6 @@ def _interval_ym_text(value: Any) -> str:
 # -- types: portable -> values to bind ----------------------------------------------------------
 
 
-def _as_int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (Decimal, float)) and value == value and not math.isinf(value) \
-            and value == int(value):
-        return int(value)
-    raise ValueError(f"{value!r} is not an integer")
-
-
-def _int_check(kind: Kind, label: str) -> Callable[[Any], int]:
-    low, high = INT_RANGES[kind]
-
-    def check(value: Any) -> int:
-        if type(value) is not int:
-            value = _as_int(value)
-        if not low <= value <= high:
-            raise ValueError(f"{value} is out of range for {label}")
-        return value
-
-    return check
-
-
 def _decimal_check(precision: int | None, scale: int | None) -> Callable[[Any], Decimal]:
     def check(value: Any) -> Decimal:
         if value.__class__ is not Decimal:
@@ -291,13 +274,6 @@ def _time_interval(value: Any) -> timedelta:
         raise ValueError(f"{value!r} is not a time")
     return timedelta(hours=value.hour, minutes=value.minute, seconds=value.second,
                      microseconds=value.microsecond)
-
-
-def _uuid_text(value: Any) -> str:
-    try:
-        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a UUID") from None
 
 
 class _BinaryCheck:
@@ -699,7 +675,7 @@ class OracleDialect(Dialect):
         ptype, kind = column.type, column.type.kind
         native = self.native_type(ptype)
         if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
-            return _int_check(kind, str(ptype)), oracledb.DB_TYPE_NUMBER
+            return int_kind_check(kind, str(ptype)), oracledb.DB_TYPE_NUMBER
         if kind is Kind.DECIMAL:
             scale = ptype.scale if ptype.precision else None
             return _decimal_check(ptype.precision, scale), oracledb.DB_TYPE_NUMBER
@@ -727,7 +703,7 @@ class OracleDialect(Dialect):
             return _time_interval, oracledb.DB_TYPE_INTERVAL_DS
         if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
             return _timestamp_check, oracledb.DB_TYPE_TIMESTAMP
-        return _uuid_text, 36
+        return uuid_text, 36
 
     # -- statements -----------------------------------------------------------------------------
 

@@ -49,7 +49,7 @@ from qdbm_desktop.core.dialects.odbc import (
     sqlstate,
 )
 from qdbm_desktop.core.errors import ConnectFailed, DriverMissing, UsageError
-from qdbm_desktop.core.types import INT_RANGES, Column, Kind, PortableType, decimal_fit_error
+from qdbm_desktop.core.types import Column, Kind, PortableType, decimal_fit_error, int_kind_check, uuid_text
 
 PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
 NO_DRIVER_HELP = (
@@ -203,30 +203,6 @@ def _read_converter(kind: Kind) -> Callable[[Any], Any] | None:
 # -- types: portable -> values to bind ---------------------------------------------------------
 
 
-def _as_int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (Decimal, float)) and value == value and not math.isinf(value) \
-            and value == int(value):
-        return int(value)
-    raise ValueError(f"{value!r} is not an integer")
-
-
-def _int_check(kind: Kind, label: str) -> Callable[[Any], int]:
-    low, high = INT_RANGES[kind]
-
-    def check(value: Any) -> int:
-        if type(value) is not int:
-            value = _as_int(value)
-        if not low <= value <= high:
-            raise ValueError(f"{value} is out of range for {label}")
-        return value
-
-    return check
-
-
 def _decimal_check(precision: int, scale: int) -> Callable[[Any], Decimal]:
     def check(value: Any) -> Decimal:
         if value.__class__ is not Decimal:
@@ -339,13 +315,6 @@ def _timestamptz_text(value: Any) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=_UTC)
     return value.isoformat(timespec="microseconds")
-
-
-def _uuid_text(value: Any) -> str:
-    try:
-        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
-    except ValueError:
-        raise ValueError(f"{value!r} is not a UUID") from None
 
 
 def _json_check(value: Any) -> str:
@@ -536,7 +505,7 @@ class SQLServerDialect(Dialect):
             kind = ptype.kind
             if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
                 sql_type = {Kind.INT16: SQL_SMALLINT, Kind.INT32: SQL_INTEGER, Kind.INT64: SQL_BIGINT}[kind]
-                params.append(OdbcParam(name, sql_type, 0, 0, _int_check(kind, self.native_type(ptype))))
+                params.append(OdbcParam(name, sql_type, 0, 0, int_kind_check(kind, self.native_type(ptype))))
             elif kind is Kind.DECIMAL:
                 precision, scale = self.decimal_precision(ptype)
                 check = _decimal_check(precision, scale)
@@ -564,7 +533,7 @@ class SQLServerDialect(Dialect):
             elif kind is Kind.TIMESTAMPTZ:
                 params.append(OdbcParam(name, SQL_WVARCHAR, 32, 0, _timestamptz_text))
             else:
-                params.append(OdbcParam(name, SQL_WVARCHAR, 36, 0, _uuid_text))
+                params.append(OdbcParam(name, SQL_WVARCHAR, 36, 0, uuid_text))
         return params
 
     # -- statements -----------------------------------------------------------------------------
