@@ -32,6 +32,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from decimal import Context, Decimal
 from enum import Enum
 from typing import Any
@@ -185,6 +186,17 @@ def int_kind_check(kind: Kind, label: str) -> Callable[[Any], int]:
         return in_range(value if type(value) is int else as_int(value))
 
     return check
+
+
+def naive_utc_timestamp(value: Any) -> datetime:
+    """A timestamp for a column without zone: a zoned instant as naive UTC, a date at midnight."""
+    if not isinstance(value, datetime):
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        raise ValueError(f"{value!r} is not a timestamp")
+    if value.tzinfo is not None:
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def uuid_text(value: Any) -> str:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from enum import IntEnum
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -16,6 +14,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 
 from qdbm_desktop.core.history import RunRecord, RunStatus
+from qdbm_desktop.gui.table_models import FrozenRowsModel
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 #: The role that gives a cell's value for sorting (numbers as numbers, times as times).
@@ -95,44 +94,18 @@ def _sort_value(record: RunRecord, column: Column) -> object:
     return cell_text(record, column).casefold()
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(FrozenRowsModel[RunRecord]):
     """Frozen ``RunRecord``s, as the history store gave them.
 
     Signals: only those of ``QAbstractTableModel``.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._records: list[RunRecord] = []
-
-    def reload(self, records: Sequence[RunRecord]) -> None:
-        self.beginResetModel()
-        self._records = list(records)
-        self.endResetModel()
-
-    def record_at(self, row: int) -> RunRecord:
-        return self._records[row]
-
-    @property
-    def records(self) -> list[RunRecord]:
-        return list(self._records)
-
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._records)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return Column(section).title
-        return None
+    titles = tuple(column.title for column in Column)
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._records):
+        record = self.row_of(index)
+        if record is None:
             return None
-        record = self._records[index.row()]
         column = Column(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             return cell_text(record, column)

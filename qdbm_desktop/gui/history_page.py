@@ -209,11 +209,11 @@ class HistoryPage(QWidget):
         rows = self._table.selectionModel().selectedRows() if self._table.selectionModel() else []
         if not rows:
             return None
-        return self._model.record_at(self._proxy.mapToSource(rows[0]).row())
+        return self._model.row_at(self._proxy.mapToSource(rows[0]).row())
 
     def select_run(self, run_id: str) -> bool:
         """Select the run with this id when it is in the list."""
-        for row, record in enumerate(self._model.records):
+        for row, record in enumerate(self._model.rows):
             if record.run_id == run_id:
                 self._table.selectRow(self._proxy.mapFromSource(self._model.index(row, 0)).row())
                 return True
@@ -228,11 +228,11 @@ class HistoryPage(QWidget):
                 return None
             path = Path(chosen)
         try:
-            write_csv(path, self._model.records)
+            write_csv(path, self._model.rows)
         except OSError as exc:
             QMessageBox.warning(self, "Export history", f"The file cannot be written: {exc}")
             return None
-        self.status_message.emit(f"{len(self._model.records):,} runs exported to {path}")
+        self.status_message.emit(f"{len(self._model.rows):,} runs exported to {path}")
         return path
 
     def clear(self, older_than_days: int | None = None, confirm: bool = True) -> int:

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from enum import IntEnum
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -38,6 +37,7 @@ from qdbm_desktop.core.scheduler import SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
 from qdbm_desktop.core.triggers import ScheduleTrigger
 from qdbm_desktop.core.watermark import Watermark
+from qdbm_desktop.gui.table_models import FrozenRowsModel
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -81,44 +81,18 @@ class ScheduleColumn(IntEnum):
 _SCHEDULE_TITLES = ("Job", "When", "Next run", "Last run", "Result", "Enabled")
 
 
-class SchedulesModel(QAbstractTableModel):
+class SchedulesModel(FrozenRowsModel[ScheduleRow]):
     """Frozen ``ScheduleRow``s.
 
     Signals: only those of ``QAbstractTableModel``.
     """
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[ScheduleRow] = []
-
-    def reload(self, rows: Sequence[ScheduleRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> ScheduleRow:
-        return self._rows[row]
-
-    @property
-    def rows(self) -> list[ScheduleRow]:
-        return list(self._rows)
-
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(ScheduleColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _SCHEDULE_TITLES[section]
-        return None
+    titles = _SCHEDULE_TITLES
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.row_of(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         schedule = row.schedule
         column = ScheduleColumn(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
@@ -174,43 +148,31 @@ def incremental_text(job: Job, mark: Watermark | None) -> str:
     return f"{job.incremental_column}: {shown}"
 
 
-class JobsModel(QAbstractTableModel):
+class JobsModel(FrozenRowsModel[tuple[Job, int]]):
     """Frozen ``Job``s with how many schedules each has.
 
     Signals: only those of ``QAbstractTableModel``.
     """
 
+    titles = _JOB_TITLES
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[tuple[Job, int]] = []
         self._marks: dict[str, Watermark] = {}
 
     def reload(self, rows: Sequence[tuple[Job, int]], marks: Mapping[str, Watermark] | None = None) -> None:
         """``marks``: the incremental jobs' marks by job name."""
-        self.beginResetModel()
-        self._rows = list(rows)
         self._marks = dict(marks or {})
-        self.endResetModel()
+        super().reload(rows)
 
     def job_at(self, row: int) -> Job:
-        return self._rows[row][0]
-
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(JobColumn)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _JOB_TITLES[section]
-        return None
+        return self.row_at(row)[0]
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        found = self.row_of(index)
+        if found is None:
             return None
-        job, count = self._rows[index.row()]
+        job, count = found
         column = JobColumn(index.column())
         if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
             if column is JobColumn.NAME:

@@ -140,7 +140,7 @@ def test_sqlite_to_postgresql_with_a_renamed_and_retyped_column_arrives_and_is_i
     window.show_page("history")
     history = window.history_page
     qtbot.waitUntil(lambda: history.model.rowCount() == 1)
-    record = history.model.record_at(0)
+    record = history.model.row_at(0)
     assert (record.status, record.source, record.target, record.target_table, record.rows_written) == (
         RunStatus.SUCCEEDED, DEMO_SOURCE_NAME, "Warehouse PG", "public.orders_copy", 3000)
     assert history.select_run(record.run_id)

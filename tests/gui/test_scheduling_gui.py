@@ -94,7 +94,7 @@ def test_run_now_from_the_schedules_page_records_the_run_and_refreshes_history(
     assert schedules.select_job(DEMO_JOB.name)
     schedules._on_run_job_clicked()
     qtbot.waitUntil(lambda: window.history_page.model.rowCount() == 1, timeout=15_000)
-    record = window.history_page.model.record_at(0)
+    record = window.history_page.model.row_at(0)
     assert (record.job, record.status, record.rows_written) == (DEMO_JOB.name, RunStatus.SUCCEEDED, 500)
     assert record.job_snapshot is not None and record.job_snapshot["query"] == DEMO_JOB.query
 

@@ -39,6 +39,7 @@ from qdbm_desktop.core.types import (
     ValueRejected,
     decimal_fit_error,
     int_kind_check,
+    naive_utc_timestamp,
     uuid_text,
 )
 
@@ -255,18 +256,6 @@ def _date_check(value: Any) -> datetime:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise ValueError(f"{value!r} is not a date")
     return datetime(value.year, value.month, value.day)
-
-
-def _timestamp_check(value: Any) -> datetime:
-    # A zoned instant is stored as UTC: into TIMESTAMP without zone, and into TIMESTAMP WITH TIME
-    # ZONE through the session's zone, which is UTC.
-    if not isinstance(value, datetime):
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day)
-        raise ValueError(f"{value!r} is not a timestamp")
-    if value.tzinfo is not None:
-        return value.astimezone(_UTC).replace(tzinfo=None)
-    return value
 
 
 def _time_interval(value: Any) -> timedelta:
@@ -702,7 +691,7 @@ class OracleDialect(Dialect):
         if kind is Kind.TIME:
             return _time_interval, oracledb.DB_TYPE_INTERVAL_DS
         if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
-            return _timestamp_check, oracledb.DB_TYPE_TIMESTAMP
+            return naive_utc_timestamp, oracledb.DB_TYPE_TIMESTAMP
         return uuid_text, 36
 
     # -- statements -----------------------------------------------------------------------------

@@ -49,7 +49,15 @@ from qdbm_desktop.core.dialects.odbc import (
     sqlstate,
 )
 from qdbm_desktop.core.errors import ConnectFailed, DriverMissing, UsageError
-from qdbm_desktop.core.types import Column, Kind, PortableType, decimal_fit_error, int_kind_check, uuid_text
+from qdbm_desktop.core.types import (
+    Column,
+    Kind,
+    PortableType,
+    decimal_fit_error,
+    int_kind_check,
+    naive_utc_timestamp,
+    uuid_text,
+)
 
 PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
 NO_DRIVER_HELP = (
@@ -296,17 +304,6 @@ def _time_text(value: Any) -> str:
     return value.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
-def _timestamp_check(value: Any) -> datetime:
-    # A zoned instant into a column without zone is stored as UTC, as promised in types.py.
-    if not isinstance(value, datetime):
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day)
-        raise ValueError(f"{value!r} is not a timestamp")
-    if value.tzinfo is not None:
-        return value.astimezone(_UTC).replace(tzinfo=None)
-    return value
-
-
 def _timestamptz_text(value: Any) -> str:
     # Bound as ISO 8601 text with its offset, which datetimeoffset parses whatever the session's
     # DATEFORMAT; a value without zone is taken to be UTC.
@@ -529,7 +526,7 @@ class SQLServerDialect(Dialect):
             elif kind is Kind.TIME:
                 params.append(OdbcParam(name, SQL_WVARCHAR, 16, 0, _time_text))
             elif kind is Kind.TIMESTAMP:
-                params.append(OdbcParam(name, SQL_TYPE_TIMESTAMP, 27, 7, _timestamp_check))
+                params.append(OdbcParam(name, SQL_TYPE_TIMESTAMP, 27, 7, naive_utc_timestamp))
             elif kind is Kind.TIMESTAMPTZ:
                 params.append(OdbcParam(name, SQL_WVARCHAR, 32, 0, _timestamptz_text))
             else:
