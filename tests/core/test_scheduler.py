@@ -29,7 +29,7 @@ from tests.conftest import MemoryKeyring
 ORDERS = Job(name="orders", source=DEMO_SOURCE_NAME, target=DEMO_TARGET_NAME, query=DEMO_QUERY,
              table="orders_report")
 #: A query that keeps SQLite busy for a few seconds and returns one row.
-SLOW_QUERY = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000000) "
+SLOW_QUERY = ("WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 20000000) "
               "SELECT COUNT(*) AS c FROM n")
 SLOW = Job(name="slow", source=DEMO_SOURCE_NAME, target=DEMO_TARGET_NAME, query=SLOW_QUERY, table="slow_count")
 
