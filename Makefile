@@ -5,18 +5,27 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test lint pytest cli clean installer installer-test
+.PHONY: run test lint pytest cli clean installer installer-test prerequisites
 
-$(BIN)/python:
+# The system packages pip cannot install (Qt's X11 libraries and unixODBC; for the tests also two
+# ODBC drivers and initdb), checked before pip runs: installed when the package manager can be
+# used without a password, otherwise named in one line with the command that installs them.
+# `make run` needs the app's; any goal that installs the test tools needs the tests' as well.
+PREREQUISITES = $(if $(filter test lint pytest bench $(VENV)/.test-installed,$(MAKECMDGOALS)),test,app)
+
+prerequisites:
+	@PYTHON="$(PYTHON)" sh .ci/prerequisites.sh $(PREREQUISITES)
+
+$(BIN)/python: | prerequisites
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.10 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.app-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.app-installed: pyproject.toml | prerequisites $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.test-installed: pyproject.toml | prerequisites $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.app-installed
 
@@ -41,7 +50,7 @@ bench: $(VENV)/.test-installed
 
 # The bundle for this OS from build_installer.spec: dist/qdbm-desktop/ (on macOS also
 # dist/QDBM Desktop.app). installer-test runs its self-test, offscreen when there is no display.
-$(VENV)/.installer-installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installer-installed: pyproject.toml | prerequisites $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[installer]"
 	touch $@ $(VENV)/.app-installed
 

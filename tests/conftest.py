@@ -71,3 +71,19 @@ def paths(home: Path) -> AppPaths:
 @pytest.fixture
 def context(paths: AppPaths, memory_keyring: MemoryKeyring) -> AppContext:
     return AppContext.create(paths, keyring_backend=memory_keyring)
+
+
+@pytest.fixture
+def without_unixodbc(tmp_path: Path) -> dict[str, str]:
+    """An environment for a child process in which pyodbc cannot load, as on a machine without
+    unixODBC: an empty ``libodbc.so.2`` comes first on the loader's path. Linux only."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("LD_LIBRARY_PATH and libodbc.so.2 are Linux's")
+    folder = tmp_path / "no-unixodbc"
+    folder.mkdir()
+    (folder / "libodbc.so.2").write_bytes(b"")
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(folder), env.get("LD_LIBRARY_PATH")]))
+    return env

@@ -282,8 +282,9 @@ def _oracle() -> str:
 
 
 def _sql_server() -> str:
-    import pyodbc
+    from qdbm_desktop.core.dialects.odbc import load_pyodbc
 
+    pyodbc = load_pyodbc()  # without unixODBC: says how to install it
     drivers = pyodbc.drivers()
     return f"pyodbc {pyodbc.version}, ODBC drivers: {', '.join(drivers) if drivers else 'none installed'}"
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 import struct
+import subprocess
+import sys
 import uuid
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +27,7 @@ from qdbm_desktop.core.dialects.base import ConnectParams, LoadMode, TableName
 from qdbm_desktop.core.dialects.sqlserver import SQLServerDialect, _datetimeoffset, portable_from_type_name
 from qdbm_desktop.core.errors import DriverMissing, UsageError
 from qdbm_desktop.core.types import Column, Kind, PortableType
+from tests.integration.conftest import pyodbc_or_skip
 
 DIALECT = SQLServerDialect()
 T = PortableType.parse
@@ -258,7 +262,7 @@ def test_connection_strings_carry_instance_port_encryption_and_windows_authentic
 
 
 def test_without_a_sql_server_driver_the_error_says_which_drivers_exist_and_how_to_get_one() -> None:
-    pyodbc = pytest.importorskip("pyodbc")
+    pyodbc = pyodbc_or_skip()
     if any("SQL Server" in d for d in pyodbc.drivers()):
         pytest.skip("a SQL Server ODBC driver is installed here")
     with pytest.raises(DriverMissing) as caught:
@@ -271,7 +275,7 @@ def test_without_a_sql_server_driver_the_error_says_which_drivers_exist_and_how_
 
 
 def test_connecting_through_a_driver_that_is_not_installed_says_so_plainly() -> None:
-    pyodbc = pytest.importorskip("pyodbc")
+    pyodbc = pyodbc_or_skip()
     if "ODBC Driver 18 for SQL Server" in pyodbc.drivers():
         pytest.skip("the driver is installed here")
     with pytest.raises(DriverMissing) as caught:
@@ -331,3 +335,26 @@ def test_the_registry_hands_out_the_full_sql_server_dialect() -> None:
     dialect = get_dialect("sqlserver")
     assert isinstance(dialect, SQLServerDialect)
     assert dialect.native_type(T("date")) == "date"
+
+
+def test_without_unixodbc_the_command_line_says_how_to_get_it_instead_of_crashing(
+        without_unixodbc: dict[str, str], tmp_path: Path) -> None:
+    def qdbm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "qdbm_desktop.cli", "--home", str(tmp_path / "home"), *args],
+                              env=without_unixodbc, capture_output=True, text=True, timeout=120)
+
+    loads = subprocess.run([sys.executable, "-c", "import pyodbc"], env=without_unixodbc,
+                           capture_output=True, text=True)
+    assert loads.returncode != 0 and "libodbc.so.2" in loads.stderr  # the machine this test stands for
+
+    info = qdbm("info")
+    assert info.returncode == 0, info.stderr
+    (line,) = [line for line in info.stdout.splitlines() if "SQL Server" in line]
+    assert "not available: pyodbc cannot be loaded" in line and "apt-get install unixodbc" in line
+    assert "PostgreSQL" in info.stdout and "Traceback" not in info.stdout + info.stderr
+
+    run = qdbm("migrate", "--source", "Demo shop (SQLite)", "--target", "mssql://loader:s3cret@127.0.0.1:1/sales",
+               "--query", "SELECT * FROM orders", "--table", "orders")
+    assert run.returncode != 0
+    assert "Traceback" not in run.stderr and "s3cret" not in run.stdout + run.stderr
+    assert "unixODBC" in run.stderr and "apt-get install unixodbc" in run.stderr

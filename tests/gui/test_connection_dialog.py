@@ -6,6 +6,7 @@ import socket
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -417,11 +418,14 @@ def test_escape_cancels_without_saving(qtbot: QtBot, open_dialog: OpenDialog, co
 def test_sql_server_without_a_driver_says_how_to_get_one_and_still_saves(
         qtbot: QtBot, open_dialog: OpenDialog, context: AppContext,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sqlserver, "installed_drivers", lambda: [])
+    # Whatever this machine has (no unixODBC, or other ODBC drivers): pyodbc here sees only a
+    # PostgreSQL driver, as on a machine without Microsoft's.
+    monkeypatch.setattr(sqlserver, "_pyodbc", lambda: SimpleNamespace(drivers=lambda: ["PostgreSQL Unicode"]))
     dialog = open_dialog()
     _choose_type(dialog, "sqlserver")
     assert dialog.port_edit.text() == "1433"
     assert "ODBC Driver 18 for SQL Server" in dialog.note_text("driver")
+    assert 'ODBC drivers found: "PostgreSQL Unicode"' in dialog.note_text("driver")
     assert not dialog.driver_combo.isEnabled()
     _type(qtbot, dialog, name="Reports", host="sql01", user="sa", password="pw")
     _tick(qtbot, dialog.windows_auth_check)

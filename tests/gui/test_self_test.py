@@ -59,3 +59,17 @@ def test_self_test_fails_when_the_warehouse_holds_fewer_rows_than_the_source(qap
 
     assert status == 1
     assert "FAIL demo migration: RuntimeError: the warehouse holds 10 rows, the source 3000 orders" in out.getvalue()
+
+
+def test_self_test_without_unixodbc_passes_with_a_warning_that_says_how_to_get_it(
+        without_unixodbc: dict[str, str], tmp_path: Path) -> None:
+    env = {key: value for key, value in without_unixodbc.items() if key not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    done = subprocess.run([sys.executable, "-m", "qdbm_desktop", "--self-test"],
+                          env=env, capture_output=True, text=True, timeout=240)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if "SQL Server driver:" in line]
+    assert line.split()[0] == "warn" and "pyodbc cannot be loaded" in line
+    assert "apt-get install unixodbc" in line and "brew install unixodbc" in line
+    assert "1 warnings" in done.stdout.rstrip().splitlines()[-1]

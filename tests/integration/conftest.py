@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -28,12 +29,31 @@ MY_USER = os.environ.get("QDBM_TEST_MYSQL_USER", "root")
 MY_PASSWORD = os.environ.get("QDBM_TEST_MYSQL_PASSWORD", "")
 
 
-def unreachable(what: str, why: object) -> None:
-    """Skip, or fail when the run requires servers."""
-    message = f"{what} is not reachable: {why}"
+def unavailable(message: str) -> NoReturn:
+    """Skip (also a whole module, at import), or fail when the run requires servers and drivers."""
     if os.environ.get("QDBM_REQUIRE_SERVERS") == "1":
         pytest.fail(message + " (QDBM_REQUIRE_SERVERS=1)")
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
+
+
+def unreachable(what: str, why: object) -> NoReturn:
+    """Skip, or fail when the run requires servers."""
+    unavailable(f"{what} is not reachable: {why}")
+
+
+def pyodbc_or_skip() -> Any:
+    """pyodbc, or a skip saying how to get the ODBC driver manager (unixODBC) it cannot load without.
+
+    ``pytest.importorskip`` lets a module that is installed but whose shared library is missing
+    raise its ImportError, which stops the whole run at collection.
+    """
+    from qdbm_desktop.core.dialects.odbc import load_pyodbc
+    from qdbm_desktop.core.errors import DriverMissing
+
+    try:
+        return load_pyodbc()
+    except DriverMissing as exc:
+        unavailable(str(exc))
 
 
 def unique_name(prefix: str = "qdbm_t") -> str:
@@ -123,7 +143,10 @@ def _pg_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True)
+    # Debian's versioned folders, and Homebrew's keg-only postgresql@N formulae.
+    candidates = sorted([*Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+                         *Path("/opt/homebrew/opt").glob(f"postgresql@*/bin/{name}"),
+                         *Path("/usr/local/opt").glob(f"postgresql@*/bin/{name}")], reverse=True)
     return str(candidates[0]) if candidates else None
 
 

@@ -30,11 +30,11 @@ from qdbm_desktop.core.dialects.odbc import (
 )
 from qdbm_desktop.core.dialects.sqlserver import SQLServerDialect
 from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
-from tests.integration.conftest import Server, unreachable
+from tests.integration.conftest import Server, pyodbc_or_skip, unavailable
 from tests.integration.test_migration_matrix import FIXTURE_COLUMNS, FIXTURE_ROWS, normalise
 from tests.integration.test_sqlserver_oracle_servers import SQLSERVER_ROWS
 
-pyodbc = pytest.importorskip("pyodbc")
+pyodbc = pyodbc_or_skip()
 SQLSERVER = SQLServerDialect()
 PG_DRIVER, MARIADB_DRIVER = "PostgreSQL Unicode", "MariaDB Unicode"
 
@@ -49,7 +49,7 @@ PG_TYPES = {
 
 def require_driver(name: str) -> None:
     if name not in pyodbc.drivers():
-        unreachable(f"the ODBC driver {name!r}", f"not installed (pyodbc sees: {pyodbc.drivers()})")
+        unavailable(f"the ODBC driver {name!r} is not installed (pyodbc sees: {pyodbc.drivers()})")
 
 
 @pytest.fixture

@@ -22,10 +22,12 @@ import pytest
 
 from qdbm_desktop.core.dialects import ConnectParams, get_dialect
 from qdbm_desktop.core.dialects.base import Dialect, LoadMode, TableName
+from qdbm_desktop.core.dialects.oracle import _init_thick_mode as init_thick_mode
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.migration import MigrationRequest, Status, run_migration
 from qdbm_desktop.core.types import Column, Kind, PortableType
 from qdbm_desktop.core.urls import parse_connection_url
+from tests.integration.conftest import pyodbc_or_skip, unavailable
 from tests.integration.test_migration_matrix import (
     ENGINES,
     FIXTURE_COLUMNS,
@@ -62,8 +64,26 @@ def server_params(engine: str) -> ConnectParams:
                     f"(set it to {URL_FORMATS[engine]})")
     parsed = parse_connection_url(url)
     assert parsed.type == engine, f"{variable} names a {parsed.type} server"
-    return ConnectParams(host=parsed.host, port=parsed.port, database=parsed.database, user=parsed.user,
-                         driver=parsed.driver, options=parsed.options, password=parsed.password)
+    params = ConnectParams(host=parsed.host, port=parsed.port, database=parsed.database, user=parsed.user,
+                           driver=parsed.driver, options=parsed.options, password=parsed.password)
+    if engine == "sqlserver":
+        pyodbc_or_skip()
+    else:
+        oracle_client_or_skip(params)
+    return params
+
+
+def oracle_client_or_skip(params: ConnectParams) -> None:
+    """A URL that asks for thick mode needs Oracle's client libraries: when they cannot load,
+    the tests skip saying so (or fail, with QDBM_REQUIRE_SERVERS=1)."""
+    options = {key.lower(): str(value) for key, value in params.options.items()}
+    lib_dir = options.get("instant_client") or options.get("lib_dir")
+    if not lib_dir and options.get("thick", "").lower() not in ("1", "yes", "true"):
+        return
+    try:
+        init_thick_mode(lib_dir, options.get("tns_admin") or options.get("config_dir"))
+    except UsageError as exc:
+        unavailable(str(exc))
 
 
 def unique(prefix: str) -> str:

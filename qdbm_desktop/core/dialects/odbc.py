@@ -41,8 +41,9 @@ def load_pyodbc() -> Any:
         import pyodbc
     except ImportError as exc:
         raise DriverMissing(
-            f"pyodbc cannot be loaded ({exc}); on Linux install unixODBC (apt install unixodbc), "
-            "on macOS brew install unixodbc"
+            f"pyodbc cannot be loaded ({one_line(str(exc))}): it needs the unixODBC driver manager "
+            "(Debian/Ubuntu: sudo apt-get install unixodbc; Fedora: sudo dnf install unixODBC; "
+            "macOS: brew install unixodbc)"
         ) from exc
     return pyodbc
 
