@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.demo import DEMO_TARGET_NAME
 from qdbm_desktop.core.dialects import get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import QdbmError
@@ -116,6 +117,8 @@ class MigratePage(QWidget):
         self._target_generation = 0
         self._preview_task: BackgroundTask | None = None
         self._target_info: TargetInfo | None = None
+        #: Set once the user picks a destination; until then it follows the source away from itself.
+        self._target_chosen = False
 
         self._preview_model = PreviewModel(self)
         self._mapping_model = ColumnMappingModel(self)
@@ -251,7 +254,9 @@ class MigratePage(QWidget):
                 combo.setItemData(combo.count() - 1, f"{profile.display_type}: {profile.location}",
                                   Qt.ItemDataRole.ToolTipRole)
             index = combo.findData(current)
-            combo.setCurrentIndex(index if index >= 0 else (0 if combo.count() else -1))
+            if index < 0:
+                index = (0 if combo.count() else -1) if combo is self._source_combo else self._default_target()
+            combo.setCurrentIndex(index)
             combo.blockSignals(False)
         self._on_source_combo_changed()
         self._on_target_combo_changed()
@@ -268,6 +273,7 @@ class MigratePage(QWidget):
         self._source_combo.setCurrentIndex(max(0, self._source_combo.findData(name)))
 
     def select_target(self, name: str) -> None:
+        self._target_chosen = True
         self._target_combo.setCurrentIndex(max(0, self._target_combo.findData(name)))
 
     def load_run(self, record: RunRecord) -> None:
@@ -517,6 +523,7 @@ class MigratePage(QWidget):
         self._target_combo.setIconSize(QSize(18, 18))
         self._target_combo.setAccessibleName("Destination connection")
         self._target_combo.currentIndexChanged.connect(self._on_target_combo_changed)
+        self._target_combo.activated.connect(self._on_target_combo_activated)
         form.addRow("&Connection", self._target_combo)
         self._table_edit = QLineEdit(target_box)
         self._table_edit.setObjectName("tableEdit")
@@ -675,7 +682,25 @@ class MigratePage(QWidget):
 
     # -- slots ------------------------------------------------------------------------------
 
+    def _default_target(self) -> int:
+        """The destination the form starts with: never the source, the demo warehouse when there.
+
+        The same database on both sides is a legal choice, but not one to make for the user: with
+        the demo's SQLite files a first naive run would be refused as reading and writing one file.
+        """
+        source = self._source_combo.currentData()
+        names = [self._target_combo.itemData(i) for i in range(self._target_combo.count())]
+        if DEMO_TARGET_NAME in names and DEMO_TARGET_NAME != source:
+            return names.index(DEMO_TARGET_NAME)
+        return next((i for i, name in enumerate(names) if name != source), -1)
+
+    def _on_target_combo_activated(self, _index: int) -> None:
+        self._target_chosen = True
+
     def _on_source_combo_changed(self) -> None:
+        if not self._target_chosen and self._target_combo.count() \
+                and self._target_combo.currentData() == self._source_combo.currentData():
+            self._target_combo.setCurrentIndex(self._default_target())
         name = self._source_combo.currentData()
         profile = self._context.connections.find(name) if name else None
         self._editor.set_connection_type(profile.type if profile else None)

@@ -328,3 +328,46 @@ def test_models_pass_the_model_tester(qtmodeltester: Any, context: AppContext, q
     qtmodeltester.check(window.history_page.model)
     qtmodeltester.check(window.history_page.proxy)
     qtmodeltester.check(window.schedules_page.model)
+
+
+def test_on_a_first_start_the_destination_is_the_demo_warehouse_and_a_naive_run_succeeds(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    assert page.source_combo.currentData() == DEMO_SOURCE_NAME
+    assert page.target_combo.currentData() == DEMO_TARGET_NAME
+    page.editor.set_query(DEMO_QUERY)
+    page.table_edit.setText("orders")
+    qtbot.keyClick(page.editor, Qt.Key.Key_F5)
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM orders").fetchone() == (3000,)
+
+
+def test_the_destination_never_defaults_to_the_source(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
+    # Sorted by name, "A first" would be both the first source and the first destination.
+    _pg_connection(context, pg_database, name="A first")
+    _pg_connection(context, pg_database, name="B second")
+    page = open_window(context).migrate_page
+    assert page.source_combo.currentData() == "A first"
+    assert page.target_combo.currentData() == DEMO_TARGET_NAME
+    # Picking the default destination as the source moves the destination, until the user picks one.
+    page.select_source(DEMO_TARGET_NAME)
+    assert page.target_combo.currentData() not in (DEMO_TARGET_NAME, None)
+    page.select_target(DEMO_SOURCE_NAME)
+    page.select_source(DEMO_SOURCE_NAME)
+    assert page.target_combo.currentData() == DEMO_SOURCE_NAME, "a destination the user chose is kept"
+
+
+def test_with_a_single_connection_the_destination_is_left_for_the_user_to_choose(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    ensure_first_run(context)
+    context.connections.remove(DEMO_TARGET_NAME)
+    page = open_window(context).migrate_page
+    assert page.source_combo.currentData() == DEMO_SOURCE_NAME
+    assert page.target_combo.currentIndex() == -1
+    page.editor.set_query("SELECT 1 AS one")
+    page.table_edit.setText("one")
+    assert page.start_migration() is None
+    assert "choose a destination connection" in page.message_label.text()
