@@ -254,8 +254,10 @@ class MigratePage(QWidget):
                 combo.setItemData(combo.count() - 1, f"{profile.display_type}: {profile.location}",
                                   Qt.ItemDataRole.ToolTipRole)
             index = combo.findData(current)
-            if index < 0:
-                index = (0 if combo.count() else -1) if combo is self._source_combo else self._default_target()
+            if index < 0 and combo is self._target_combo:
+                index = self._default_target()
+            elif index < 0:
+                index = 0 if combo.count() else -1
             combo.setCurrentIndex(index)
             combo.blockSignals(False)
         self._on_source_combo_changed()
@@ -690,7 +692,7 @@ class MigratePage(QWidget):
         """
         source = self._source_combo.currentData()
         names = [self._target_combo.itemData(i) for i in range(self._target_combo.count())]
-        if DEMO_TARGET_NAME in names and DEMO_TARGET_NAME != source:
+        if DEMO_TARGET_NAME in names and source != DEMO_TARGET_NAME:
             return names.index(DEMO_TARGET_NAME)
         return next((i for i, name in enumerate(names) if name != source), -1)
 
