@@ -46,6 +46,7 @@ from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import RunRecord
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
+    ColumnMap,
     LogEntry,
     MigrationPlan,
     MigrationRequest,
@@ -62,7 +63,8 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE
-from qdbm_desktop.gui.column_mapping_model import ColumnMappingModel
+from qdbm_desktop.gui.colours import error_style
+from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
 from qdbm_desktop.gui.icons import database_icon
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.recent_queries_menu import RecentQueriesButton
@@ -73,6 +75,7 @@ from qdbm_desktop.gui.workers import BackgroundTask, TaskRunner
 log = logging.getLogger(__name__)
 
 PREVIEW_ROWS = 100
+STALE_PREVIEW_TEXT = "The query or its source changed since this preview: Preview again (Ctrl+Enter)."
 #: Typing in the table field waits this long before the target is looked at.
 TARGET_CHECK_DELAY_MS = 600
 _MODE_HELP = {
@@ -119,6 +122,8 @@ class MigratePage(QWidget):
         self._target_info: TargetInfo | None = None
         #: Set once the user picks a destination; until then it follows the source away from itself.
         self._target_chosen = False
+        #: The (source, query) the preview grid and the column mapping describe; None when empty.
+        self._previewed: tuple[str | None, str] | None = None
 
         self._preview_model = PreviewModel(self)
         self._mapping_model = ColumnMappingModel(self)
@@ -243,7 +248,7 @@ class MigratePage(QWidget):
         try:
             profiles = self._context.connections.list()
         except (QdbmError, OSError) as exc:
-            self._show_message(f"The saved connections cannot be read: {exc}")
+            self._show_message(f"The saved connections cannot be read: {exc}", error=True)
             profiles = []
         for combo in (self._source_combo, self._target_combo):
             current = combo.currentData()
@@ -292,8 +297,7 @@ class MigratePage(QWidget):
         index = self._mode_combo.findData(record.mode)
         if index >= 0:
             self._mode_combo.setCurrentIndex(index)
-        self._preview_model.clear()
-        self._mapping_model.clear()
+        self._clear_preview()
         if missing:
             self._show_message("No saved connection is named " + " or ".join(repr(n) for n in missing)
                                + " any more; choose one.")
@@ -314,18 +318,18 @@ class MigratePage(QWidget):
         try:
             endpoint = resolve_endpoint(self._context.connections, source)
         except QdbmError as exc:
-            self._show_message(str(exc))
+            self._show_message(str(exc), error=True)
             return
         self._show_message("")
         self._remember_query(source, query)
         self._preview_generation += 1
         generation = self._preview_generation
-        self._preview_status.setText("Running the query for a preview…")
+        self._set_preview_status("Running the query for a preview…")
         self._preview_button.setEnabled(False)
         self._preview_task = self._runner.start(
             "Preview",
             lambda report, cancel: preview_query(endpoint, query, PREVIEW_ROWS),
-            on_success=lambda preview: self._on_preview_succeeded(generation, preview),
+            on_success=lambda preview: self._on_preview_succeeded(generation, (source, query), preview),
             on_failure=lambda message: self._on_preview_failed(generation, message),
         )
 
@@ -391,7 +395,7 @@ class MigratePage(QWidget):
             table=self._table_edit.text().strip(),
             mode=self._mode_combo.currentData(),
             keys=tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip()),
-            column_map=self._mapping_model.column_map(),
+            column_map=self._column_map(),
             batch_size=None if batch == self._context.settings.get().batch_size else batch,
             count_rows=self._count_check.isChecked(),
             incremental_column=self._incremental_edit.text().strip() or None,
@@ -399,7 +403,7 @@ class MigratePage(QWidget):
         try:
             job.validate()
         except QdbmError as exc:
-            self._show_message(f"Cannot save the job: {exc}")
+            self._show_message(f"Cannot save the job: {exc}", error=True)
             return None
         return job
 
@@ -425,7 +429,7 @@ class MigratePage(QWidget):
         try:
             saved = store.save_job(job, replace_name=job.name if replacing else None)
         except (QdbmError, OSError) as exc:
-            self._show_message(f"The job was not saved: {exc}")
+            self._show_message(f"The job was not saved: {exc}", error=True)
             return None
         self._show_message(f"Saved as job “{saved.name}”.")
         self.status_message.emit(f"Job “{saved.name}” saved")
@@ -468,6 +472,7 @@ class MigratePage(QWidget):
         self._editor = SqlEditor(query_box)
         self._editor.setAccessibleName("SQL query")
         self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
+        self._editor.textChanged.connect(self._on_query_or_source_changed)
         query_layout.addWidget(self._editor, 1)
         preview_row = QHBoxLayout()
         self._preview_button = QPushButton("&Preview", query_box)
@@ -604,7 +609,6 @@ class MigratePage(QWidget):
         self._message.setObjectName("migrateMessage")
         self._message.setWordWrap(True)
         self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._message.setStyleSheet("color: palette(highlight);")
         right_layout.addWidget(self._message)
         right_layout.addStretch(1)
 
@@ -647,9 +651,14 @@ class MigratePage(QWidget):
         keys = tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip())
         if mode is LoadMode.UPSERT and not keys:
             problems.append("name the key columns for upsert")
-        problems.extend(self._mapping_model.errors())
+        stale_choices = self._mapping_model.stale and self._mapping_model.has_choices()
+        if stale_choices:
+            problems.append("the column mapping is from an earlier query or source; Preview (Ctrl+Enter) "
+                            "to map this one (choices for columns of the same name are kept)")
+        elif not self._mapping_model.stale:
+            problems.extend(self._mapping_model.errors())
         if problems:
-            self._show_message("Cannot start: " + "; ".join(problems) + ".")
+            self._show_message("Cannot start: " + "; ".join(problems) + ".", error=True)
             return None
         try:
             request = MigrationRequest(
@@ -661,13 +670,18 @@ class MigratePage(QWidget):
                 keys=keys if mode is LoadMode.UPSERT else (),
                 batch_size=self._batch_spin.value(),
                 count_rows=self._count_check.isChecked(),
-                column_map=self._mapping_model.column_map(),
+                column_map=self._column_map(),
             )
         except QdbmError as exc:
-            self._show_message(f"Cannot start: {exc}")
+            self._show_message(f"Cannot start: {exc}", error=True)
             return None
         self._show_message("")
         return request
+
+    def _column_map(self) -> tuple[ColumnMap, ...]:
+        # An out-of-date mapping that holds no choice is the default mapping: the run uses the
+        # defaults of the query as it is now. One with choices never gets this far.
+        return () if self._mapping_model.stale else self._mapping_model.column_map()
 
     def _remember_query(self, source: str, query: str) -> None:
         try:
@@ -679,8 +693,9 @@ class MigratePage(QWidget):
     def _fill_recent(self) -> None:
         self._recent_button.set_connection(self._source_combo.currentData())
 
-    def _show_message(self, text: str) -> None:
+    def _show_message(self, text: str, *, error: bool = False) -> None:
         self._message.setText(text)
+        self._message.setStyleSheet(error_style(self.palette()) if error else "")
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -707,6 +722,45 @@ class MigratePage(QWidget):
         profile = self._context.connections.find(name) if name else None
         self._editor.set_connection_type(profile.type if profile else None)
         self._fill_recent()
+        self._on_query_or_source_changed()
+
+    def _on_query_or_source_changed(self) -> None:
+        """The grid, its message and the mapping describe what was previewed: say at once when
+        the form no longer matches it, and drop a preview still running for the older query."""
+        current = (self._source_combo.currentData(), self._editor.query())
+        if self._preview_task is not None and not self._preview_button.isEnabled():
+            self._preview_generation += 1
+            self._preview_button.setEnabled(True)
+            self._set_preview_status("")
+        if self._previewed is None:
+            return
+        stale = current != self._previewed
+        if stale and self._preview_model.columnCount():
+            self._preview_model.clear()
+            self._set_preview_status(STALE_PREVIEW_TEXT)
+        self._mapping_model.set_stale(stale)
+        self._show_mapping_state()
+
+    def _show_mapping_state(self) -> None:
+        stale = self._mapping_model.stale
+        index = self._tabs.indexOf(self._mapping_view)
+        self._tabs.setTabText(index, "Column mapping (out of date)" if stale else "Column mapping")
+        self._tabs.setTabToolTip(index, STALE_TIP if stale else "")
+
+    def _clear_preview(self) -> None:
+        self._previewed = None
+        self._preview_model.clear()
+        self._mapping_model.clear()
+        self._set_preview_status("")
+        self._show_mapping_state()
+
+    def _set_target_status(self, text: str, *, error: bool = False) -> None:
+        self._target_status.setText(text)
+        self._target_status.setStyleSheet(error_style(self.palette()) if error else "")
+
+    def _set_preview_status(self, text: str, *, error: bool = False) -> None:
+        self._preview_status.setText(text)
+        self._preview_status.setStyleSheet(error_style(self.palette()) if error else "")
 
     def _on_target_combo_changed(self) -> None:
         name = self._target_combo.currentData()
@@ -741,15 +795,15 @@ class MigratePage(QWidget):
         name, text = self._target_combo.currentData(), self._table_edit.text().strip()
         self._target_info = None
         if not name or not text:
-            self._target_status.setText("")
+            self._set_target_status("")
             return
         try:
             endpoint = resolve_endpoint(self._context.connections, name)
             table = TableName.parse(text)
         except QdbmError as exc:
-            self._target_status.setText(str(exc))
+            self._set_target_status(str(exc), error=True)
             return
-        self._target_status.setText("Looking at the table…")
+        self._set_target_status("Looking at the table…")
         self._runner.start(
             "Target check",
             lambda report, cancel: describe_target(endpoint, table),
@@ -762,32 +816,35 @@ class MigratePage(QWidget):
             return
         self._target_info = info
         if info.exists:
-            self._target_status.setText(f"● exists, {info.rows:,} rows, {len(info.columns)} columns")
+            self._set_target_status(f"● exists, {info.rows:,} rows, {len(info.columns)} columns")
         else:
-            self._target_status.setText("○ does not exist yet: it will be created")
+            self._set_target_status("○ does not exist yet: it will be created")
 
     def _on_target_check_failed(self, generation: int, message: str) -> None:
         if generation == self._target_generation:
-            self._target_status.setText(f"Cannot check the table: {message}")
+            self._set_target_status(f"Cannot check the table: {message}", error=True)
 
-    def _on_preview_succeeded(self, generation: int, preview: QueryPreview) -> None:
+    def _on_preview_succeeded(self, generation: int, previewed: tuple[str | None, str],
+                              preview: QueryPreview) -> None:
         if generation != self._preview_generation:
             return
         self._preview_button.setEnabled(True)
+        self._previewed = previewed
         self._preview_model.set_preview(preview.columns, preview.rows)
         self._mapping_model.set_columns(preview.columns)
+        self._show_mapping_state()
         self._preview_view.resizeColumnsToContents()
         for column in range(self._preview_model.columnCount()):
             self._preview_view.setColumnWidth(column, min(self._preview_view.columnWidth(column), 320))
         more = f"the first {len(preview.rows):,} rows" if preview.more else f"all {len(preview.rows):,} rows"
-        self._preview_status.setText(f"{len(preview.columns)} columns; {more}.")
+        self._set_preview_status(f"{len(preview.columns)} columns; {more}.")
         self._tabs.setCurrentWidget(self._preview_view)
 
     def _on_preview_failed(self, generation: int, message: str) -> None:
         if generation != self._preview_generation:
             return
         self._preview_button.setEnabled(True)
-        self._preview_status.setText(f"Preview failed: {message}")
+        self._set_preview_status(f"Preview failed: {message}", error=True)
 
     def _on_plan_succeeded(self, plan: MigrationPlan) -> None:
         self._show_sql_button.setEnabled(True)
@@ -795,7 +852,7 @@ class MigratePage(QWidget):
 
     def _on_plan_failed(self, message: str) -> None:
         self._show_sql_button.setEnabled(True)
-        self._show_message(f"Show SQL failed: {message}")
+        self._show_message(f"Show SQL failed: {message}", error=True)
 
     def _on_run_progress(self, card: RunCard, item: Any) -> None:
         if isinstance(item, Progress):

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QLineEdit, QToolButton
 from pytestqt.qtbot import QtBot
 
@@ -17,11 +18,12 @@ from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.history import RunStatus
+from qdbm_desktop.gui.colours import error_colour
 from qdbm_desktop.gui.column_mapping_model import Column as MapColumn
 from qdbm_desktop.gui.column_mapping_model import ColumnMappingModel
 from qdbm_desktop.gui.history_model import Column as HistoryColumn
 from qdbm_desktop.gui.main_window import MainWindow
-from qdbm_desktop.gui.migrate_page import MigratePage, PlanDialog
+from qdbm_desktop.gui.migrate_page import STALE_PREVIEW_TEXT, MigratePage, PlanDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.run_panel import RunCard
 from tests.integration.conftest import Server
@@ -371,3 +373,113 @@ def test_with_a_single_connection_the_destination_is_left_for_the_user_to_choose
     page.table_edit.setText("one")
     assert page.start_migration() is None
     assert "choose a destination connection" in page.message_label.text()
+
+
+def _is_error_colour(label: Any) -> bool:
+    return error_colour(label.palette()) in label.styleSheet()
+
+
+def test_changing_the_query_clears_the_preview_and_marks_the_mapping_out_of_date_at_once(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT customer_id, name FROM customers")
+    _preview(qtbot, page)
+    assert page.preview_model.columnCount() == 2 and not page.mapping_model.stale
+    mapping_tab = page.tabs.indexOf(page.mapping_view)
+
+    page.editor.setFocus()
+    page.editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(page.editor, " WHERE customer_id < 10")
+    assert page.preview_model.columnCount() == 0 and page.preview_model.rowCount() == 0
+    assert page.preview_status_label.text() == STALE_PREVIEW_TEXT
+    assert page.mapping_model.stale
+    assert page.tabs.tabText(mapping_tab) == "Column mapping (out of date)"
+    assert page.mapping_model.index(0, MapColumn.SOURCE).data(Qt.ItemDataRole.ToolTipRole).startswith(
+        "From an earlier query")
+
+    _preview(qtbot, page)
+    assert page.preview_model.rowCount() == 9 and not page.mapping_model.stale
+    assert page.tabs.tabText(mapping_tab) == "Column mapping"
+
+
+def test_changing_the_source_marks_the_preview_and_the_mapping_out_of_date(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT 1 AS one")
+    _preview(qtbot, page)
+    assert page.preview_model.rowCount() == 1
+    page.select_source(DEMO_TARGET_NAME)
+    assert page.preview_model.rowCount() == 0 and page.mapping_model.stale
+    assert page.preview_status_label.text() == STALE_PREVIEW_TEXT
+    # Back to what was previewed: the mapping describes the form again (the grid is not refetched).
+    page.select_source(DEMO_SOURCE_NAME)
+    assert not page.mapping_model.stale
+
+
+def test_a_run_refuses_an_out_of_date_mapping_with_choices_and_uses_it_after_a_new_preview(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT customer_id, name FROM customers")
+    _preview(qtbot, page)
+    _edit_cell(qtbot, page, 1, MapColumn.TARGET, "customer_name")
+    page.table_edit.setText("people")
+    page.editor.set_query("SELECT customer_id, name, country FROM customers")
+
+    assert page.start_migration() is None
+    assert "the column mapping is from an earlier query" in page.message_label.text()
+    assert _is_error_colour(page.message_label)
+    assert page.run_panel.cards == []
+
+    _preview(qtbot, page)
+    assert page.mapping_model.index(1, MapColumn.TARGET).data() == "customer_name", "the choice is kept"
+    page.start_migration()
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(people)")]
+    assert columns == ["customer_id", "customer_name", "country"]
+
+
+def test_an_out_of_date_mapping_without_choices_runs_the_query_as_it_is_now(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT customer_id FROM customers")
+    _preview(qtbot, page)
+    page.editor.set_query("SELECT customer_id, name FROM customers")
+    page.table_edit.setText("people")
+    page.start_migration()
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
+        assert [row[1] for row in db.execute("PRAGMA table_info(people)")] == ["customer_id", "name"]
+
+
+def test_a_preview_that_ends_after_the_query_changed_is_not_shown(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
+    _pg_connection(context, pg_database)
+    window = open_window(context)
+    page = window.migrate_page
+    page.select_source("Warehouse PG")
+    page.editor.set_query("SELECT pg_sleep(0.5) AS slept, 1 AS one")
+    qtbot.mouseClick(page.preview_button, Qt.MouseButton.LeftButton)
+    assert not page.preview_button.isEnabled()
+    page.editor.set_query("SELECT 2 AS two")
+    assert page.preview_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+    assert page.preview_model.columnCount() == 0
+    assert page.mapping_model.rowCount() == 0
+
+
+def test_cannot_start_messages_are_in_the_error_colour_and_others_are_not(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    assert page.start_migration() is None
+    assert page.message_label.text().startswith("Cannot start:")
+    assert _is_error_colour(page.message_label)
+    assert "highlight" not in page.message_label.styleSheet()
+    page.editor.set_query("SELECT 1 AS one")
+    page.table_edit.setText("one")
+    saved = page.save_as_job("one")
+    assert saved is not None
+    assert page.message_label.text() == "Saved as job “one”."
+    assert not _is_error_colour(page.message_label)
