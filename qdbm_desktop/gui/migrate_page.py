@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -66,13 +65,20 @@ from qdbm_desktop.core.settings import MAX_BATCH_SIZE
 from qdbm_desktop.gui.colours import error_style
 from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
 from qdbm_desktop.gui.icons import database_icon
+from qdbm_desktop.gui.migrate_dialogs import DestructiveRun, DestructiveRunQuestion, JobNameDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.recent_queries_menu import RecentQueriesButton
 from qdbm_desktop.gui.run_panel import RunCard, RunPanel, summary_text
 from qdbm_desktop.gui.sql_editor import SqlEditor
+from qdbm_desktop.gui.ui_state import UiStateFile
 from qdbm_desktop.gui.workers import BackgroundTask, TaskRunner
 
 log = logging.getLogger(__name__)
+
+#: This page's entry in ui-state.json (where "don't ask again" answers are kept).
+STATE_KEY = "migrate_page"
+_DONT_ASK_PREFIX = "dont_ask_destructive:"
+_DESTRUCTIVE_MODES = frozenset({LoadMode.REPLACE, LoadMode.TRUNCATE})
 
 PREVIEW_ROWS = 100
 STALE_PREVIEW_TEXT = "The query or its source changed since this preview: Preview again (Ctrl+Enter)."
@@ -124,6 +130,12 @@ class MigratePage(QWidget):
         self._target_chosen = False
         #: The (source, query) the preview grid and the column mapping describe; None when empty.
         self._previewed: tuple[str | None, str] | None = None
+        #: The saved job the form was last saved as (or loaded from); see ``form_job``.
+        self._job_name: str | None = None
+        #: A destructive run is being looked at or asked about: F5 waits for the answer.
+        self._confirming = False
+        self._question: DestructiveRunQuestion | None = None
+        self._ui_state = UiStateFile(context.paths)
 
         self._preview_model = PreviewModel(self)
         self._mapping_model = ColumnMappingModel(self)
@@ -293,6 +305,7 @@ class MigratePage(QWidget):
         if record.target not in missing:
             self.select_target(record.target)
         self._editor.set_query(record.query)
+        self._job_name = record.job
         self._table_edit.setText(record.target_table)
         index = self._mode_combo.findData(record.mode)
         if index >= 0:
@@ -334,10 +347,108 @@ class MigratePage(QWidget):
         )
 
     def start_migration(self) -> RunCard | None:
-        """Check the form, then run the migration in the background; its card, or None when refused."""
+        """Check the form, then run the migration in the background; its card, or None when it did
+        not start now.
+
+        A run that would empty or replace an existing table asks first (once, naming the table, its
+        rows and columns and what happens to them), unless the user said not to ask again for this
+        job or, for a form not saved as a job, for this table. The run then starts from the answer,
+        so None here may be followed by a card. Saved jobs run by schedules, the tray or
+        ``qdbm run`` never come here and never ask.
+        """
         request = self._build_request()
         if request is None:
             return None
+        if request.mode not in _DESTRUCTIVE_MODES:
+            return self._launch(request)
+        if self._confirming:
+            return None
+        key, dont_ask_text = self._dont_ask_key(request)
+        if self._ui_state.window_flag(STATE_KEY, key):
+            return self._launch(request)
+        self._look_before_destroying(request, key, dont_ask_text)
+        return None
+
+    @property
+    def pending_question(self) -> DestructiveRunQuestion | None:
+        """The "empty or replace this table?" question while it is open."""
+        return self._question
+
+    def _dont_ask_key(self, request: MigrationRequest) -> tuple[str, str]:
+        """Where "don't ask again" is remembered, and how the check box says so.
+
+        Per saved job when the form is one (the choice goes with the job's definition, not with
+        whatever the form holds next); per destination table otherwise.
+        """
+        job = self.form_job()
+        if job is not None:
+            return f"{_DONT_ASK_PREFIX}job:{job.name}", f"Don't ask again for this job (“{job.name}”)"
+        target = request.target.label
+        return (f"{_DONT_ASK_PREFIX}table:{target}/{request.table}",
+                f"Don't ask again for {request.table} on {target}")
+
+    def _look_before_destroying(self, request: MigrationRequest, key: str, dont_ask_text: str) -> None:
+        self._set_confirming(True)
+        doing = "replaced" if request.mode is LoadMode.REPLACE else "emptied"
+        self._show_message(f"Looking at {request.table} before it is {doing}…")
+        rows = self._mapping_model.rows
+        known = (sum(1 for row in rows if row.include)
+                 if rows and not self._mapping_model.stale else None)
+
+        def work(report: Callable[[object], None], cancel: threading.Event) -> tuple[TargetInfo, int | None]:
+            info = describe_target(request.target, request.table)
+            new_columns = known
+            if info.exists and request.mode is LoadMode.REPLACE and new_columns is None:
+                try:
+                    new_columns = len(plan_migration(request).target_columns)
+                except QdbmError:
+                    new_columns = None  # the run itself will say what is wrong with the query
+            return info, new_columns
+
+        def looked(result: tuple[TargetInfo, int | None]) -> None:
+            info, new_columns = result
+            if not info.exists:
+                self._set_confirming(False)
+                self._show_message("")
+                self._launch(request)
+                return
+            self._ask_before_destroying(DestructiveRun(
+                request.mode, str(request.table), request.target.label, info.rows,
+                len(info.columns), new_columns), request, key, dont_ask_text)
+
+        def not_looked(message: str) -> None:
+            self._ask_before_destroying(DestructiveRun(
+                request.mode, str(request.table), request.target.label, None, None, None,
+                unknown_reason=message), request, key, dont_ask_text)
+
+        self._runner.start("Target check before the run", work, on_success=looked, on_failure=not_looked)
+
+    def _ask_before_destroying(self, run: DestructiveRun, request: MigrationRequest, key: str,
+                               dont_ask_text: str) -> None:
+        self._show_message("")
+        question = DestructiveRunQuestion(run, dont_ask_text, self)
+        self._question = question
+        question.finished.connect(lambda _code: self._on_question_finished(question, request, key))
+        question.open()
+
+    def _on_question_finished(self, question: DestructiveRunQuestion, request: MigrationRequest,
+                              key: str) -> None:
+        self._question = None
+        self._set_confirming(False)
+        question.deleteLater()
+        if not question.confirmed():
+            self._show_message(f"Not started: {request.table} is unchanged.")
+            return
+        if question.dont_ask_check.isChecked():
+            self._ui_state.set_window_flag(STATE_KEY, key)
+        self._launch(request)
+
+    def _set_confirming(self, confirming: bool) -> None:
+        self._confirming = confirming
+        self._migrate_button.setEnabled(not confirming)
+        self._migrate_action.setEnabled(not confirming)
+
+    def _launch(self, request: MigrationRequest) -> RunCard:
         self._remember_query(request.source.label, request.query)
         run_id = new_run_id()
         others = set(self._running)
@@ -414,8 +525,8 @@ class MigratePage(QWidget):
             return None
         if name is None:
             suggested = f"{self._table_edit.text().strip()} from {self._source_combo.currentData()}"
-            name, ok = QInputDialog.getText(self, "Save as job", "Job name:", text=suggested)
-            if not ok:
+            name = self._ask_job_name(self._job_name or suggested)
+            if name is None:
                 return None
         job = self.job_from_form(name)
         if job is None:
@@ -431,12 +542,49 @@ class MigratePage(QWidget):
         except (QdbmError, OSError) as exc:
             self._show_message(f"The job was not saved: {exc}", error=True)
             return None
+        self._job_name = saved.name
         self._show_message(f"Saved as job “{saved.name}”.")
         self.status_message.emit(f"Job “{saved.name}” saved")
         self.jobs_changed.emit()
         return saved
 
+    def form_job(self) -> Job | None:
+        """The saved job the form is, unchanged since it was saved (or loaded): Schedule… and the
+        "don't ask again" choice go with it. None once any field of the form differs from it."""
+        if self._job_name is None:
+            return None
+        saved = self._context.schedules.find_job(self._job_name)
+        if saved is None:
+            return None
+        keys = tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip())
+        batch = self._batch_spin.value()
+        try:
+            default_batch = self._context.settings.get().batch_size
+            column_map = self._column_map()
+        except (QdbmError, OSError):
+            return None
+        form = (self._source_combo.currentData(), self._target_combo.currentData(), self._editor.query(),
+                self._table_edit.text().strip(), self._mode_combo.currentData(),
+                keys,
+                column_map, batch if batch != default_batch else None, self._count_check.isChecked(),
+                self._incremental_edit.text().strip() or None)
+        stored = (saved.source, saved.target, saved.query, saved.table, saved.mode, saved.keys,
+                  saved.column_map, saved.batch_size, saved.count_rows, saved.incremental_column)
+        return saved if form == stored else None
+
+    def _ask_job_name(self, suggested: str) -> str | None:
+        dialog = JobNameDialog(suggested, self)
+        try:
+            return dialog.name() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+
     def cancel_all(self) -> None:
+        """On quit: cancel the runs, and ignore what look-ups still in flight report later (the
+        widgets they would write to are about to go)."""
+        self._target_timer.stop()
+        self._target_generation += 1
+        self._preview_generation += 1
         for running in self._running.values():
             running.task.cancel()
 
@@ -781,7 +929,8 @@ class MigratePage(QWidget):
         self._keys_edit.setEnabled(mode is LoadMode.UPSERT)
 
     def _on_schedule_button_clicked(self) -> None:
-        job = self.save_as_job()
+        # A form just saved as a job is that job: schedule it rather than ask its name again.
+        job = self.form_job() or self.save_as_job()
         if job is not None:
             self.schedule_requested.emit(job.name)
 

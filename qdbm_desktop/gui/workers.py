@@ -115,7 +115,9 @@ class TaskRunner(QObject):
             task.signals.progress_changed.connect(on_progress)
         if on_finished is not None:
             task.signals.task_finished.connect(on_finished)
-        task.signals.task_finished.connect(lambda: self._forget(task))
+        # A bound method, not a lambda: Qt drops the connection when the runner is destroyed, so a
+        # task that ends after its window has gone does not call into it.
+        task.signals.task_finished.connect(self._on_task_finished)
         self._tasks.append(task)
         self._pool.start(task)
         self.running_changed.emit(len(self.running))
@@ -129,7 +131,7 @@ class TaskRunner(QObject):
         self._tasks = [t for t in self._tasks if not t.done]
         return finished
 
-    def _forget(self, task: BackgroundTask) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
+    def _on_task_finished(self) -> None:
+        sender = self.sender()
+        self._tasks = [t for t in self._tasks if t.signals is not sender]
         self.running_changed.emit(len(self.running))

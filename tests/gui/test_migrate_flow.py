@@ -23,6 +23,7 @@ from qdbm_desktop.gui.column_mapping_model import Column as MapColumn
 from qdbm_desktop.gui.column_mapping_model import ColumnMappingModel
 from qdbm_desktop.gui.history_model import Column as HistoryColumn
 from qdbm_desktop.gui.main_window import MainWindow
+from qdbm_desktop.gui.migrate_dialogs import DestructiveRunQuestion
 from qdbm_desktop.gui.migrate_page import STALE_PREVIEW_TEXT, MigratePage, PlanDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.run_panel import RunCard
@@ -166,8 +167,12 @@ def test_cancel_stops_a_long_run_and_leaves_the_target_as_it_was(
     page.table_edit.setText("keep")
     page.mode_combo.setCurrentIndex(page.mode_combo.findData("truncate"))
     page.batch_spin.setValue(1000)
-    card = page.start_migration()
-    assert card is not None
+    assert page.start_migration() is None
+    question = _question(qtbot, page)
+    assert "“keep” on Warehouse PG holds 2 rows in 3 columns." in question.text()
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(page.run_panel.cards))
+    card = page.run_panel.cards[0]
     assert window.running_label.text() == "1 migration running"
     qtbot.waitUntil(lambda: "written 2," in card.stats_text or "written 3," in card.stats_text, timeout=15_000)
     qtbot.mouseClick(card.cancel_button, Qt.MouseButton.LeftButton)
@@ -483,3 +488,144 @@ def test_cannot_start_messages_are_in_the_error_colour_and_others_are_not(
     assert saved is not None
     assert page.message_label.text() == "Saved as job “one”."
     assert not _is_error_colour(page.message_label)
+
+
+def _warehouse_table(context: AppContext, name: str, columns: int, rows: int) -> Path:
+    """A table of integers in the demo warehouse; its first two columns are named as the query's."""
+    path = Path(context.paths.demo_dir) / "warehouse.sqlite"
+    names = ["order_id", "customer_id", *(f"c{i}" for i in range(2, columns))][:columns]
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE {name} ({', '.join(n + ' INTEGER' for n in names)})")
+        db.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * columns)})",
+                       [tuple(range(r, r + columns)) for r in range(rows)])
+    return path
+
+
+def _table_shape(path: Path, name: str) -> tuple[int, int]:
+    with sqlite3.connect(path) as db:
+        columns = len(db.execute(f"PRAGMA table_info({name})").fetchall())
+        (rows,), = db.execute(f"SELECT count(*) FROM {name}").fetchall()
+    return columns, rows
+
+
+def _question(qtbot: QtBot, page: MigratePage) -> DestructiveRunQuestion:
+    qtbot.waitUntil(lambda: page.pending_question is not None and page.pending_question.isVisible(),
+                    timeout=10_000)
+    question = page.pending_question
+    assert question is not None
+    return question
+
+
+def _fill_replace_form(page: MigratePage, mode: str = "replace", table: str = "orders_wide") -> None:
+    page.editor.set_query("SELECT order_id, customer_id FROM orders")
+    page.table_edit.setText(table)
+    page.mode_combo.setCurrentIndex(page.mode_combo.findData(mode))
+
+
+def test_f5_in_replace_mode_on_an_existing_table_asks_naming_its_rows_and_columns_and_cancel_keeps_it(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    path = _warehouse_table(context, "orders_wide", columns=9, rows=500)
+    page = window.migrate_page
+    _fill_replace_form(page)
+    page.editor.setFocus()
+    qtbot.keyClick(page.editor, Qt.Key.Key_F5)
+    question = _question(qtbot, page)
+
+    assert "“orders_wide” on Local warehouse (SQLite) holds 500 rows in 9 columns." in question.text()
+    assert "a table of 2 columns" in question.informativeText()
+    assert question.windowTitle() == "Replace orders_wide?"
+    assert question.dont_ask_check.text() == "Don't ask again for orders_wide on Local warehouse (SQLite)"
+    assert question.defaultButton() is not question.confirm_button, "Enter must not replace the table"
+    assert page.run_panel.cards == []
+    qtbot.keyClick(question, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: page.pending_question is None)
+    assert page.message_label.text() == "Not started: orders_wide is unchanged."
+    assert page.run_panel.cards == [] and context.history.runs() == []
+    assert _table_shape(path, "orders_wide") == (9, 500)
+    assert page.migrate_button.isEnabled()
+
+
+def test_confirming_the_question_runs_the_replace_and_the_next_f5_asks_again(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    path = _warehouse_table(context, "orders_wide", columns=9, rows=500)
+    page = window.migrate_page
+    _fill_replace_form(page)
+    assert page.start_migration() is None
+    question = _question(qtbot, page)
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    assert _table_shape(path, "orders_wide") == (2, 3000)
+
+    page.start_migration()
+    question = _question(qtbot, page)
+    assert "holds 3,000 rows in 2 columns" in question.text(), "the question names the table as it is now"
+    question.reject()
+
+
+def test_truncate_asks_too_and_dont_ask_again_is_kept_for_that_table_only(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    path = _warehouse_table(context, "orders_wide", columns=2, rows=7)
+    _warehouse_table(context, "other_table", columns=2, rows=1)
+    page = window.migrate_page
+    _fill_replace_form(page, mode="truncate")
+    page.start_migration()
+    question = _question(qtbot, page)
+    assert question.windowTitle() == "Empty orders_wide?"
+    assert "holds 7 rows in 2 columns" in question.text()
+    assert "Truncate empties it" in question.informativeText()
+    question.dont_ask_check.setChecked(True)
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    assert _table_shape(path, "orders_wide") == (2, 3000)
+
+    # The same table again: no question, even in a window opened later.
+    second = open_window(context)
+    page = second.migrate_page
+    _fill_replace_form(page, mode="truncate")
+    card = page.start_migration()
+    assert card is not None and page.pending_question is None
+    _wait_for_card(qtbot, page)
+    # Another table still asks.
+    _fill_replace_form(page, mode="truncate", table="other_table")
+    assert page.start_migration() is None
+    _question(qtbot, page).reject()
+
+
+def test_dont_ask_again_for_a_saved_job_holds_while_the_form_is_that_job(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    _warehouse_table(context, "orders_wide", columns=9, rows=500)
+    _warehouse_table(context, "orders_other", columns=9, rows=5)
+    page = window.migrate_page
+    _fill_replace_form(page)
+    assert page.save_as_job("wide orders") is not None
+    page.start_migration()
+    question = _question(qtbot, page)
+    assert question.dont_ask_check.text() == "Don't ask again for this job (“wide orders”)"
+    question.dont_ask_check.setChecked(True)
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    _wait_for_card(qtbot, page)
+    page.run_panel.cards[0].dismissed.emit()
+
+    assert page.start_migration() is not None, "the job does not ask again"
+    _wait_for_card(qtbot, page)
+    # Another table is no longer that job: it asks (for the table).
+    page.table_edit.setText("orders_other")
+    assert page.start_migration() is None
+    question = _question(qtbot, page)
+    assert question.dont_ask_check.text() == "Don't ask again for orders_other on Local warehouse (SQLite)"
+    question.reject()
+
+
+def test_replace_into_a_table_that_does_not_exist_runs_without_a_question(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    _fill_replace_form(page, table="brand_new")
+    page.start_migration()
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded" and page.pending_question is None
