@@ -125,6 +125,7 @@ def test_sqlite_to_postgresql_with_a_renamed_and_retyped_column_arrives_and_is_i
 
     assert card.state_text == "succeeded", card.stats_text
     assert card.stats_text.startswith("Succeeded: 3,000 rows into public.orders_copy")
+    assert "connected to Warehouse PG (PostgreSQL)" in card.log_text
     assert "committed" in card.log_text
     columns = _pg_rows(pg_database, "SELECT column_name, data_type, numeric_precision, numeric_scale "
                                     "FROM information_schema.columns WHERE table_name = 'orders_copy' "
@@ -349,6 +350,9 @@ def test_on_a_first_start_the_destination_is_the_demo_warehouse_and_a_naive_run_
     assert card.state_text == "succeeded", card.stats_text
     with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
         assert db.execute("SELECT count(*) FROM orders").fetchone() == (3000,)
+    # The demo's labels name their type already: the log does not say it twice.
+    assert "connected to Local warehouse (SQLite)\n" in card.log_text + "\n"
+    assert "(SQLite) (SQLite)" not in card.log_text
 
 
 def test_the_destination_never_defaults_to_the_source(
