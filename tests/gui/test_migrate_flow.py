@@ -181,6 +181,8 @@ def test_cancel_stops_a_long_run_and_leaves_the_target_as_it_was(
 
     assert card.state_text == "cancelled"
     assert card.stats_text.endswith("keep is unchanged")
+    assert card.progress_bar.text().startswith("Cancelled after "), card.progress_bar.text()
+    assert int(card.progress_bar.text().split()[2].replace(",", "")) >= 2000
     assert _pg_rows(pg_database, "SELECT id, label FROM keep ORDER BY id") == [(1, "before"), (2, "before")]
     assert _pg_rows(pg_database, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'qdbm_%'") == [(0,)]
     assert window.running_label.text() == "No migration running"
