@@ -447,7 +447,9 @@ class _Run:
             conn = endpoint.dialect.connect(endpoint.params, self.request.connect_timeout)
         except Exception as exc:  # noqa: BLE001 - any driver error
             raise self.fail(Stage.CONNECT, endpoint, exc) from exc
-        self.note(Stage.CONNECT, f"connected to {endpoint.label} ({endpoint.dialect.display_name})")
+        kind = endpoint.dialect.display_name  # a label such as "Local warehouse (SQLite)" names it already
+        named = any(word.lower() in endpoint.label.lower() for word in kind.split(" / "))
+        self.note(Stage.CONNECT, f"connected to {endpoint.label}" + ("" if named else f" ({kind})"))
         return conn
 
     def load(self, source_conn: Any, target_conn: Any) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QPalette
+from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from qdbm_desktop.core.dialects import Dialect
@@ -14,8 +14,10 @@ from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.migration import ColumnMap
 from qdbm_desktop.core.types import Column as QueryColumn
 from qdbm_desktop.core.types import PortableType
+from qdbm_desktop.gui.colours import error_colour
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
+STALE_TIP = "From an earlier query or source: Preview again (Ctrl+Enter) to map the columns of this one"
 
 
 class Column(IntEnum):
@@ -76,6 +78,7 @@ class ColumnMappingModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[MappingRow] = []
         self._dialect: Dialect | None = None
+        self._stale = False
 
     # -- filling ----------------------------------------------------------------------------
 
@@ -91,6 +94,7 @@ class ColumnMappingModel(QAbstractTableModel):
             rows.append(row)
         self.beginResetModel()
         self._rows = rows
+        self._stale = False
         self.endResetModel()
         self.mapping_changed.emit()
 
@@ -103,8 +107,28 @@ class ColumnMappingModel(QAbstractTableModel):
     def clear(self) -> None:
         self.beginResetModel()
         self._rows = []
+        self._stale = False
         self.endResetModel()
         self.mapping_changed.emit()
+
+    def set_stale(self, stale: bool) -> None:
+        """Mark the rows as describing an earlier query (or source): shown greyed, not to be run."""
+        if stale == self._stale:
+            return
+        self._stale = stale
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(Column) - 1))
+
+    @property
+    def stale(self) -> bool:
+        return self._stale
+
+    def has_choices(self) -> bool:
+        """Whether a row differs from what the query would get by default."""
+        try:
+            return bool(self.column_map())
+        except QdbmError:
+            return True
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -195,6 +219,8 @@ class ColumnMappingModel(QAbstractTableModel):
             return self._text(row, column, role == Qt.ItemDataRole.EditRole)
         error = self.row_error(row) if column in (Column.TYPE, Column.NATIVE, Column.TARGET) else None
         if role == Qt.ItemDataRole.ToolTipRole:
+            if self._stale:
+                return STALE_TIP
             if error:
                 return error
             if column is Column.TYPE:
@@ -204,8 +230,10 @@ class ColumnMappingModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.ForegroundRole:
             palette = QApplication.palette()
+            if self._stale:
+                return palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
             if error:
-                return QBrush(Qt.GlobalColor.red)
+                return QBrush(QColor(error_colour(palette)))
             if not row.include:
                 return palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         return None

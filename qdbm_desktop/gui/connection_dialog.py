@@ -601,8 +601,8 @@ class ConnectionDialog(QDialog):
         # before the test ends instead of calling into a destroyed widget.
         self._test_task = self._runner.start(
             f"Testing connection {draft.profile.name!r}", work,
-            on_success=self._on_test_task_succeeded, on_failure=self._on_test_task_failed)
-        self._test_task.signals.task_finished.connect(self._on_test_task_finished)
+            on_success=self._on_test_task_succeeded, on_failure=self._on_test_task_failed,
+            on_finished=self._on_test_task_finished)
         return True
 
     def stop_test(self) -> None:

@@ -261,8 +261,8 @@ class ConnectionsPage(QWidget):
 
         task = self._runner.start(
             f"Testing connection {profile.name!r}", work,
-            on_success=self._on_test_task_succeeded, on_failure=self._on_test_task_failed)
-        task.signals.task_finished.connect(self._on_test_task_finished)
+            on_success=self._on_test_task_succeeded, on_failure=self._on_test_task_failed,
+            on_finished=self._on_test_task_finished)
         self._tests[profile.name] = task
         self._model.set_testing(set(self._tests))
         self.status_message.emit(f"Testing “{profile.name}”…")

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -39,12 +38,14 @@ from PySide6.QtWidgets import (
 )
 
 from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.demo import DEMO_TARGET_NAME
 from qdbm_desktop.core.dialects import get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import RunRecord
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
+    ColumnMap,
     LogEntry,
     MigrationPlan,
     MigrationRequest,
@@ -61,17 +62,26 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE
-from qdbm_desktop.gui.column_mapping_model import ColumnMappingModel
+from qdbm_desktop.gui.colours import error_style
+from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
 from qdbm_desktop.gui.icons import database_icon
+from qdbm_desktop.gui.migrate_dialogs import DestructiveRun, DestructiveRunQuestion, JobNameDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.recent_queries_menu import RecentQueriesButton
 from qdbm_desktop.gui.run_panel import RunCard, RunPanel, summary_text
 from qdbm_desktop.gui.sql_editor import SqlEditor
+from qdbm_desktop.gui.ui_state import UiStateFile
 from qdbm_desktop.gui.workers import BackgroundTask, TaskRunner
 
 log = logging.getLogger(__name__)
 
+#: This page's entry in ui-state.json (where "don't ask again" answers are kept).
+STATE_KEY = "migrate_page"
+_DONT_ASK_PREFIX = "dont_ask_destructive:"
+_DESTRUCTIVE_MODES = frozenset({LoadMode.REPLACE, LoadMode.TRUNCATE})
+
 PREVIEW_ROWS = 100
+STALE_PREVIEW_TEXT = "The query or its source changed since this preview: Preview again (Ctrl+Enter)."
 #: Typing in the table field waits this long before the target is looked at.
 TARGET_CHECK_DELAY_MS = 600
 _MODE_HELP = {
@@ -116,6 +126,16 @@ class MigratePage(QWidget):
         self._target_generation = 0
         self._preview_task: BackgroundTask | None = None
         self._target_info: TargetInfo | None = None
+        #: Set once the user picks a destination; until then it follows the source away from itself.
+        self._target_chosen = False
+        #: The (source, query) the preview grid and the column mapping describe; None when empty.
+        self._previewed: tuple[str | None, str] | None = None
+        #: The saved job the form was last saved as (or loaded from); see ``form_job``.
+        self._job_name: str | None = None
+        #: A destructive run is being looked at or asked about: F5 waits for the answer.
+        self._confirming = False
+        self._question: DestructiveRunQuestion | None = None
+        self._ui_state = UiStateFile(context.paths)
 
         self._preview_model = PreviewModel(self)
         self._mapping_model = ColumnMappingModel(self)
@@ -240,7 +260,7 @@ class MigratePage(QWidget):
         try:
             profiles = self._context.connections.list()
         except (QdbmError, OSError) as exc:
-            self._show_message(f"The saved connections cannot be read: {exc}")
+            self._show_message(f"The saved connections cannot be read: {exc}", error=True)
             profiles = []
         for combo in (self._source_combo, self._target_combo):
             current = combo.currentData()
@@ -251,7 +271,11 @@ class MigratePage(QWidget):
                 combo.setItemData(combo.count() - 1, f"{profile.display_type}: {profile.location}",
                                   Qt.ItemDataRole.ToolTipRole)
             index = combo.findData(current)
-            combo.setCurrentIndex(index if index >= 0 else (0 if combo.count() else -1))
+            if index < 0 and combo is self._target_combo:
+                index = self._default_target()
+            elif index < 0:
+                index = 0 if combo.count() else -1
+            combo.setCurrentIndex(index)
             combo.blockSignals(False)
         self._on_source_combo_changed()
         self._on_target_combo_changed()
@@ -268,6 +292,7 @@ class MigratePage(QWidget):
         self._source_combo.setCurrentIndex(max(0, self._source_combo.findData(name)))
 
     def select_target(self, name: str) -> None:
+        self._target_chosen = True
         self._target_combo.setCurrentIndex(max(0, self._target_combo.findData(name)))
 
     def load_run(self, record: RunRecord) -> None:
@@ -280,12 +305,12 @@ class MigratePage(QWidget):
         if record.target not in missing:
             self.select_target(record.target)
         self._editor.set_query(record.query)
+        self._job_name = record.job
         self._table_edit.setText(record.target_table)
         index = self._mode_combo.findData(record.mode)
         if index >= 0:
             self._mode_combo.setCurrentIndex(index)
-        self._preview_model.clear()
-        self._mapping_model.clear()
+        self._clear_preview()
         if missing:
             self._show_message("No saved connection is named " + " or ".join(repr(n) for n in missing)
                                + " any more; choose one.")
@@ -306,26 +331,124 @@ class MigratePage(QWidget):
         try:
             endpoint = resolve_endpoint(self._context.connections, source)
         except QdbmError as exc:
-            self._show_message(str(exc))
+            self._show_message(str(exc), error=True)
             return
         self._show_message("")
         self._remember_query(source, query)
         self._preview_generation += 1
         generation = self._preview_generation
-        self._preview_status.setText("Running the query for a preview…")
+        self._set_preview_status("Running the query for a preview…")
         self._preview_button.setEnabled(False)
         self._preview_task = self._runner.start(
             "Preview",
             lambda report, cancel: preview_query(endpoint, query, PREVIEW_ROWS),
-            on_success=lambda preview: self._on_preview_succeeded(generation, preview),
+            on_success=lambda preview: self._on_preview_succeeded(generation, (source, query), preview),
             on_failure=lambda message: self._on_preview_failed(generation, message),
         )
 
     def start_migration(self) -> RunCard | None:
-        """Check the form, then run the migration in the background; its card, or None when refused."""
+        """Check the form, then run the migration in the background; its card, or None when it did
+        not start now.
+
+        A run that would empty or replace an existing table asks first (once, naming the table, its
+        rows and columns and what happens to them), unless the user said not to ask again for this
+        job or, for a form not saved as a job, for this table. The run then starts from the answer,
+        so None here may be followed by a card. Saved jobs run by schedules, the tray or
+        ``qdbm run`` never come here and never ask.
+        """
         request = self._build_request()
         if request is None:
             return None
+        if request.mode not in _DESTRUCTIVE_MODES:
+            return self._launch(request)
+        if self._confirming:
+            return None
+        key, dont_ask_text = self._dont_ask_key(request)
+        if self._ui_state.window_flag(STATE_KEY, key):
+            return self._launch(request)
+        self._look_before_destroying(request, key, dont_ask_text)
+        return None
+
+    @property
+    def pending_question(self) -> DestructiveRunQuestion | None:
+        """The "empty or replace this table?" question while it is open."""
+        return self._question
+
+    def _dont_ask_key(self, request: MigrationRequest) -> tuple[str, str]:
+        """Where "don't ask again" is remembered, and how the check box says so.
+
+        Per saved job when the form is one (the choice goes with the job's definition, not with
+        whatever the form holds next); per destination table otherwise.
+        """
+        job = self.form_job()
+        if job is not None:
+            return f"{_DONT_ASK_PREFIX}job:{job.name}", f"Don't ask again for this job (“{job.name}”)"
+        target = request.target.label
+        return (f"{_DONT_ASK_PREFIX}table:{target}/{request.table}",
+                f"Don't ask again for {request.table} on {target}")
+
+    def _look_before_destroying(self, request: MigrationRequest, key: str, dont_ask_text: str) -> None:
+        self._set_confirming(True)
+        doing = "replaced" if request.mode is LoadMode.REPLACE else "emptied"
+        self._show_message(f"Looking at {request.table} before it is {doing}…")
+        rows = self._mapping_model.rows
+        known = (sum(1 for row in rows if row.include)
+                 if rows and not self._mapping_model.stale else None)
+
+        def work(report: Callable[[object], None], cancel: threading.Event) -> tuple[TargetInfo, int | None]:
+            info = describe_target(request.target, request.table)
+            new_columns = known
+            if info.exists and request.mode is LoadMode.REPLACE and new_columns is None:
+                try:
+                    new_columns = len(plan_migration(request).target_columns)
+                except QdbmError:
+                    new_columns = None  # the run itself will say what is wrong with the query
+            return info, new_columns
+
+        def looked(result: tuple[TargetInfo, int | None]) -> None:
+            info, new_columns = result
+            if not info.exists:
+                self._set_confirming(False)
+                self._show_message("")
+                self._launch(request)
+                return
+            self._ask_before_destroying(DestructiveRun(
+                request.mode, str(request.table), request.target.label, info.rows,
+                len(info.columns), new_columns), request, key, dont_ask_text)
+
+        def not_looked(message: str) -> None:
+            self._ask_before_destroying(DestructiveRun(
+                request.mode, str(request.table), request.target.label, None, None, None,
+                unknown_reason=message), request, key, dont_ask_text)
+
+        self._runner.start("Target check before the run", work, on_success=looked, on_failure=not_looked)
+
+    def _ask_before_destroying(self, run: DestructiveRun, request: MigrationRequest, key: str,
+                               dont_ask_text: str) -> None:
+        self._show_message("")
+        question = DestructiveRunQuestion(run, dont_ask_text, self)
+        self._question = question
+        question.finished.connect(lambda _code: self._on_question_finished(question, request, key))
+        question.open()
+
+    def _on_question_finished(self, question: DestructiveRunQuestion, request: MigrationRequest,
+                              key: str) -> None:
+        self._question = None
+        self._set_confirming(False)
+        question.deleteLater()
+        if not question.confirmed():
+            self._show_message(f"Not started: {request.table} is unchanged.")
+            return
+        if question.dont_ask_check.isChecked():
+            self._ui_state.set_window_flag(STATE_KEY, key)
+        self._launch(request)
+
+    def _set_confirming(self, confirming: bool) -> None:
+        self._confirming = confirming
+        self._migrate_button.setEnabled(not confirming)
+        self._migrate_action.setEnabled(not confirming)
+
+    def _launch(self, request: MigrationRequest) -> RunCard:
         self._remember_query(request.source.label, request.query)
         run_id = new_run_id()
         others = set(self._running)
@@ -383,7 +506,7 @@ class MigratePage(QWidget):
             table=self._table_edit.text().strip(),
             mode=self._mode_combo.currentData(),
             keys=tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip()),
-            column_map=self._mapping_model.column_map(),
+            column_map=self._column_map(),
             batch_size=None if batch == self._context.settings.get().batch_size else batch,
             count_rows=self._count_check.isChecked(),
             incremental_column=self._incremental_edit.text().strip() or None,
@@ -391,7 +514,7 @@ class MigratePage(QWidget):
         try:
             job.validate()
         except QdbmError as exc:
-            self._show_message(f"Cannot save the job: {exc}")
+            self._show_message(f"Cannot save the job: {exc}", error=True)
             return None
         return job
 
@@ -402,8 +525,8 @@ class MigratePage(QWidget):
             return None
         if name is None:
             suggested = f"{self._table_edit.text().strip()} from {self._source_combo.currentData()}"
-            name, ok = QInputDialog.getText(self, "Save as job", "Job name:", text=suggested)
-            if not ok:
+            name = self._ask_job_name(self._job_name or suggested)
+            if name is None:
                 return None
         job = self.job_from_form(name)
         if job is None:
@@ -417,14 +540,51 @@ class MigratePage(QWidget):
         try:
             saved = store.save_job(job, replace_name=job.name if replacing else None)
         except (QdbmError, OSError) as exc:
-            self._show_message(f"The job was not saved: {exc}")
+            self._show_message(f"The job was not saved: {exc}", error=True)
             return None
+        self._job_name = saved.name
         self._show_message(f"Saved as job “{saved.name}”.")
         self.status_message.emit(f"Job “{saved.name}” saved")
         self.jobs_changed.emit()
         return saved
 
+    def form_job(self) -> Job | None:
+        """The saved job the form is, unchanged since it was saved (or loaded): Schedule… and the
+        "don't ask again" choice go with it. None once any field of the form differs from it."""
+        if self._job_name is None:
+            return None
+        saved = self._context.schedules.find_job(self._job_name)
+        if saved is None:
+            return None
+        keys = tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip())
+        batch = self._batch_spin.value()
+        try:
+            default_batch = self._context.settings.get().batch_size
+            column_map = self._column_map()
+        except (QdbmError, OSError):
+            return None
+        form = (self._source_combo.currentData(), self._target_combo.currentData(), self._editor.query(),
+                self._table_edit.text().strip(), self._mode_combo.currentData(),
+                keys,
+                column_map, batch if batch != default_batch else None, self._count_check.isChecked(),
+                self._incremental_edit.text().strip() or None)
+        stored = (saved.source, saved.target, saved.query, saved.table, saved.mode, saved.keys,
+                  saved.column_map, saved.batch_size, saved.count_rows, saved.incremental_column)
+        return saved if form == stored else None
+
+    def _ask_job_name(self, suggested: str) -> str | None:
+        dialog = JobNameDialog(suggested, self)
+        try:
+            return dialog.name() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+
     def cancel_all(self) -> None:
+        """On quit: cancel the runs, and ignore what look-ups still in flight report later (the
+        widgets they would write to are about to go)."""
+        self._target_timer.stop()
+        self._target_generation += 1
+        self._preview_generation += 1
         for running in self._running.values():
             running.task.cancel()
 
@@ -460,6 +620,7 @@ class MigratePage(QWidget):
         self._editor = SqlEditor(query_box)
         self._editor.setAccessibleName("SQL query")
         self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
+        self._editor.textChanged.connect(self._on_query_or_source_changed)
         query_layout.addWidget(self._editor, 1)
         preview_row = QHBoxLayout()
         self._preview_button = QPushButton("&Preview", query_box)
@@ -517,6 +678,7 @@ class MigratePage(QWidget):
         self._target_combo.setIconSize(QSize(18, 18))
         self._target_combo.setAccessibleName("Destination connection")
         self._target_combo.currentIndexChanged.connect(self._on_target_combo_changed)
+        self._target_combo.activated.connect(self._on_target_combo_activated)
         form.addRow("&Connection", self._target_combo)
         self._table_edit = QLineEdit(target_box)
         self._table_edit.setObjectName("tableEdit")
@@ -595,7 +757,6 @@ class MigratePage(QWidget):
         self._message.setObjectName("migrateMessage")
         self._message.setWordWrap(True)
         self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._message.setStyleSheet("color: palette(highlight);")
         right_layout.addWidget(self._message)
         right_layout.addStretch(1)
 
@@ -638,9 +799,14 @@ class MigratePage(QWidget):
         keys = tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip())
         if mode is LoadMode.UPSERT and not keys:
             problems.append("name the key columns for upsert")
-        problems.extend(self._mapping_model.errors())
+        stale_choices = self._mapping_model.stale and self._mapping_model.has_choices()
+        if stale_choices:
+            problems.append("the column mapping is from an earlier query or source; Preview (Ctrl+Enter) "
+                            "to map this one (choices for columns of the same name are kept)")
+        elif not self._mapping_model.stale:
+            problems.extend(self._mapping_model.errors())
         if problems:
-            self._show_message("Cannot start: " + "; ".join(problems) + ".")
+            self._show_message("Cannot start: " + "; ".join(problems) + ".", error=True)
             return None
         try:
             request = MigrationRequest(
@@ -652,13 +818,18 @@ class MigratePage(QWidget):
                 keys=keys if mode is LoadMode.UPSERT else (),
                 batch_size=self._batch_spin.value(),
                 count_rows=self._count_check.isChecked(),
-                column_map=self._mapping_model.column_map(),
+                column_map=self._column_map(),
             )
         except QdbmError as exc:
-            self._show_message(f"Cannot start: {exc}")
+            self._show_message(f"Cannot start: {exc}", error=True)
             return None
         self._show_message("")
         return request
+
+    def _column_map(self) -> tuple[ColumnMap, ...]:
+        # An out-of-date mapping that holds no choice is the default mapping: the run uses the
+        # defaults of the query as it is now. One with choices never gets this far.
+        return () if self._mapping_model.stale else self._mapping_model.column_map()
 
     def _remember_query(self, source: str, query: str) -> None:
         try:
@@ -670,16 +841,74 @@ class MigratePage(QWidget):
     def _fill_recent(self) -> None:
         self._recent_button.set_connection(self._source_combo.currentData())
 
-    def _show_message(self, text: str) -> None:
+    def _show_message(self, text: str, *, error: bool = False) -> None:
         self._message.setText(text)
+        self._message.setStyleSheet(error_style(self.palette()) if error else "")
 
     # -- slots ------------------------------------------------------------------------------
 
+    def _default_target(self) -> int:
+        """The destination the form starts with: never the source, the demo warehouse when there.
+
+        The same database on both sides is a legal choice, but not one to make for the user: with
+        the demo's SQLite files a first naive run would be refused as reading and writing one file.
+        """
+        source = self._source_combo.currentData()
+        names = [self._target_combo.itemData(i) for i in range(self._target_combo.count())]
+        if DEMO_TARGET_NAME in names and source != DEMO_TARGET_NAME:
+            return names.index(DEMO_TARGET_NAME)
+        return next((i for i, name in enumerate(names) if name != source), -1)
+
+    def _on_target_combo_activated(self, _index: int) -> None:
+        self._target_chosen = True
+
     def _on_source_combo_changed(self) -> None:
+        if not self._target_chosen and self._target_combo.count() \
+                and self._target_combo.currentData() == self._source_combo.currentData():
+            self._target_combo.setCurrentIndex(self._default_target())
         name = self._source_combo.currentData()
         profile = self._context.connections.find(name) if name else None
         self._editor.set_connection_type(profile.type if profile else None)
         self._fill_recent()
+        self._on_query_or_source_changed()
+
+    def _on_query_or_source_changed(self) -> None:
+        """The grid, its message and the mapping describe what was previewed: say at once when
+        the form no longer matches it, and drop a preview still running for the older query."""
+        current = (self._source_combo.currentData(), self._editor.query())
+        if self._preview_task is not None and not self._preview_button.isEnabled():
+            self._preview_generation += 1
+            self._preview_button.setEnabled(True)
+            self._set_preview_status("")
+        if self._previewed is None:
+            return
+        stale = current != self._previewed
+        if stale and self._preview_model.columnCount():
+            self._preview_model.clear()
+            self._set_preview_status(STALE_PREVIEW_TEXT)
+        self._mapping_model.set_stale(stale)
+        self._show_mapping_state()
+
+    def _show_mapping_state(self) -> None:
+        stale = self._mapping_model.stale
+        index = self._tabs.indexOf(self._mapping_view)
+        self._tabs.setTabText(index, "Column mapping (out of date)" if stale else "Column mapping")
+        self._tabs.setTabToolTip(index, STALE_TIP if stale else "")
+
+    def _clear_preview(self) -> None:
+        self._previewed = None
+        self._preview_model.clear()
+        self._mapping_model.clear()
+        self._set_preview_status("")
+        self._show_mapping_state()
+
+    def _set_target_status(self, text: str, *, error: bool = False) -> None:
+        self._target_status.setText(text)
+        self._target_status.setStyleSheet(error_style(self.palette()) if error else "")
+
+    def _set_preview_status(self, text: str, *, error: bool = False) -> None:
+        self._preview_status.setText(text)
+        self._preview_status.setStyleSheet(error_style(self.palette()) if error else "")
 
     def _on_target_combo_changed(self) -> None:
         name = self._target_combo.currentData()
@@ -700,7 +929,8 @@ class MigratePage(QWidget):
         self._keys_edit.setEnabled(mode is LoadMode.UPSERT)
 
     def _on_schedule_button_clicked(self) -> None:
-        job = self.save_as_job()
+        # A form just saved as a job is that job: schedule it rather than ask its name again.
+        job = self.form_job() or self.save_as_job()
         if job is not None:
             self.schedule_requested.emit(job.name)
 
@@ -714,15 +944,15 @@ class MigratePage(QWidget):
         name, text = self._target_combo.currentData(), self._table_edit.text().strip()
         self._target_info = None
         if not name or not text:
-            self._target_status.setText("")
+            self._set_target_status("")
             return
         try:
             endpoint = resolve_endpoint(self._context.connections, name)
             table = TableName.parse(text)
         except QdbmError as exc:
-            self._target_status.setText(str(exc))
+            self._set_target_status(str(exc), error=True)
             return
-        self._target_status.setText("Looking at the table…")
+        self._set_target_status("Looking at the table…")
         self._runner.start(
             "Target check",
             lambda report, cancel: describe_target(endpoint, table),
@@ -735,32 +965,35 @@ class MigratePage(QWidget):
             return
         self._target_info = info
         if info.exists:
-            self._target_status.setText(f"● exists, {info.rows:,} rows, {len(info.columns)} columns")
+            self._set_target_status(f"● exists, {info.rows:,} rows, {len(info.columns)} columns")
         else:
-            self._target_status.setText("○ does not exist yet: it will be created")
+            self._set_target_status("○ does not exist yet: it will be created")
 
     def _on_target_check_failed(self, generation: int, message: str) -> None:
         if generation == self._target_generation:
-            self._target_status.setText(f"Cannot check the table: {message}")
+            self._set_target_status(f"Cannot check the table: {message}", error=True)
 
-    def _on_preview_succeeded(self, generation: int, preview: QueryPreview) -> None:
+    def _on_preview_succeeded(self, generation: int, previewed: tuple[str | None, str],
+                              preview: QueryPreview) -> None:
         if generation != self._preview_generation:
             return
         self._preview_button.setEnabled(True)
+        self._previewed = previewed
         self._preview_model.set_preview(preview.columns, preview.rows)
         self._mapping_model.set_columns(preview.columns)
+        self._show_mapping_state()
         self._preview_view.resizeColumnsToContents()
         for column in range(self._preview_model.columnCount()):
             self._preview_view.setColumnWidth(column, min(self._preview_view.columnWidth(column), 320))
         more = f"the first {len(preview.rows):,} rows" if preview.more else f"all {len(preview.rows):,} rows"
-        self._preview_status.setText(f"{len(preview.columns)} columns; {more}.")
+        self._set_preview_status(f"{len(preview.columns)} columns; {more}.")
         self._tabs.setCurrentWidget(self._preview_view)
 
     def _on_preview_failed(self, generation: int, message: str) -> None:
         if generation != self._preview_generation:
             return
         self._preview_button.setEnabled(True)
-        self._preview_status.setText(f"Preview failed: {message}")
+        self._set_preview_status(f"Preview failed: {message}", error=True)
 
     def _on_plan_succeeded(self, plan: MigrationPlan) -> None:
         self._show_sql_button.setEnabled(True)
@@ -768,7 +1001,7 @@ class MigratePage(QWidget):
 
     def _on_plan_failed(self, message: str) -> None:
         self._show_sql_button.setEnabled(True)
-        self._show_message(f"Show SQL failed: {message}")
+        self._show_message(f"Show SQL failed: {message}", error=True)
 
     def _on_run_progress(self, card: RunCard, item: Any) -> None:
         if isinstance(item, Progress):

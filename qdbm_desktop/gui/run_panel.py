@@ -6,7 +6,7 @@ import time
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QTextOption
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -116,7 +116,10 @@ class RunCard(QFrame):
         self._log.setReadOnly(True)
         self._log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self._log.setMaximumHeight(140)
-        self._log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Long lines (an error naming a column and a row, a path) wrap rather than hide behind a
+        # horizontal scroll bar; a word longer than the card is broken wherever it must be.
+        self._log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self._log.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         layout.addWidget(self._log)
 
         # Elapsed time moves on between progress reports (a slow first batch, say).
@@ -156,6 +159,10 @@ class RunCard(QFrame):
     def log_text(self) -> str:
         return self._log.toPlainText()
 
+    @property
+    def log_view(self) -> QPlainTextEdit:
+        return self._log
+
     def show_progress(self, progress: Progress) -> None:
         if self._result is not None:
             return
@@ -179,9 +186,7 @@ class RunCard(QFrame):
         self._clock.stop()
         self._cancel.hide()
         self._close.show()
-        self._bar.setRange(0, 1000)
-        self._bar.setValue(1000 if result.status is Status.SUCCEEDED else 0)
-        self._bar.setFormat(f"{result.rows_written:,} rows" if result.status is Status.SUCCEEDED else "%p%")
+        self._show_final_bar(result)
         self._state.setText(result.status.value)
         self._stats.setText(summary_text(result, self._table))
         self._stats.setWordWrap(True)
@@ -193,6 +198,26 @@ class RunCard(QFrame):
                                          seconds=time.monotonic() - self._started))
 
     # -- private ----------------------------------------------------------------------------
+
+    def _show_final_bar(self, result: MigrationResult) -> None:
+        if result.status is Status.SUCCEEDED:
+            self._bar.setRange(0, 1000)
+            self._bar.setValue(1000)
+            self._bar.setFormat(f"{result.rows_written:,} rows")
+            return
+        # A cancelled or failed run keeps showing how far it got (nothing of it was committed).
+        word = "Cancelled" if result.status is Status.CANCELLED else "Failed"
+        last = self._last
+        written = last.rows_written if last is not None else 0
+        if last is not None and last.total:
+            self._bar.setRange(0, 1000)
+            self._bar.setValue(min(1000, int(1000 * written / last.total)))
+            self._bar.setFormat(f"{word} at {written:,} of {last.total:,} rows (%p%)")
+        else:
+            # No total: a full bar would claim the end was reached, an empty one that nothing ran.
+            self._bar.setRange(0, 1)
+            self._bar.setValue(0)
+            self._bar.setFormat(f"{word} after {written:,} rows" if written else word)
 
     def _refresh_stats(self) -> None:
         if self._result is not None:

@@ -34,6 +34,7 @@ from qdbm_desktop.core.settings import (
     Settings,
     parse_setting,
 )
+from qdbm_desktop.gui.colours import error_colour
 from qdbm_desktop.gui.icons import load_icon
 
 log = logging.getLogger(__name__)
@@ -88,11 +89,6 @@ class _WarningBox(QFrame):
 
     def setText(self, text: str) -> None:  # noqa: N802 - mirrors QLabel
         self._label.setText(text)
-
-
-def _error_colour(palette: QPalette) -> str:
-    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
-    return "#ff8a80" if dark else "#b3261e"
 
 
 class SettingsPage(QWidget):
@@ -439,7 +435,7 @@ class SettingsPage(QWidget):
     def _show_batch_size_message(self, message: str | None) -> None:
         self._batch_size_message.setText(message or "")
         self._batch_size_message.setVisible(bool(message))
-        self._batch_size_message.setStyleSheet(f"color: {_error_colour(self.palette())};")
+        self._batch_size_message.setStyleSheet(f"color: {error_colour(self.palette())};")
 
     def _read_only_reason(self) -> str | None:
         if self._load_error:
@@ -488,7 +484,7 @@ class SettingsPage(QWidget):
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self._status_label.setText(text)
-        self._status_label.setStyleSheet(f"color: {_error_colour(self.palette())};" if error else "")
+        self._status_label.setStyleSheet(f"color: {error_colour(self.palette())};" if error else "")
 
     # -- slots ------------------------------------------------------------------------------
 

@@ -97,8 +97,15 @@ class TaskRunner(QObject):
         on_success: Callable[[Any], None] | None = None,
         on_failure: Callable[[str], None] | None = None,
         on_progress: Callable[[Any], None] | None = None,
+        on_finished: Callable[[], None] | None = None,
     ) -> BackgroundTask:
-        """Run ``fn`` in the pool; the callbacks are called on the GUI thread."""
+        """Run ``fn`` in the pool; the callbacks are called on the GUI thread.
+
+        Every callback is connected here, before the pool starts the task: a signal reaches only
+        the slots connected when it is emitted, and a task that fails at once (a refused
+        connection) may have emitted all of its signals before ``start`` returns. Connecting to
+        ``task.signals`` after ``start`` would lose them.
+        """
         task = BackgroundTask(name, fn)
         if on_success is not None:
             task.signals.task_succeeded.connect(on_success)
@@ -106,7 +113,11 @@ class TaskRunner(QObject):
             task.signals.task_failed.connect(on_failure)
         if on_progress is not None:
             task.signals.progress_changed.connect(on_progress)
-        task.signals.task_finished.connect(lambda: self._forget(task))
+        if on_finished is not None:
+            task.signals.task_finished.connect(on_finished)
+        # A bound method, not a lambda: Qt drops the connection when the runner is destroyed, so a
+        # task that ends after its window has gone does not call into it.
+        task.signals.task_finished.connect(self._on_task_finished)
         self._tasks.append(task)
         self._pool.start(task)
         self.running_changed.emit(len(self.running))
@@ -120,7 +131,7 @@ class TaskRunner(QObject):
         self._tasks = [t for t in self._tasks if not t.done]
         return finished
 
-    def _forget(self, task: BackgroundTask) -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
+    def _on_task_finished(self) -> None:
+        sender = self.sender()
+        self._tasks = [t for t in self._tasks if t.signals is not sender]
         self.running_changed.emit(len(self.running))

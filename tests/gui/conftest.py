@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 # Before anything imports Qt: the tests need no display and never flash windows on one.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -10,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
-from PySide6.QtCore import QCoreApplication, QEvent, QThreadPool  # noqa: E402
+from PySide6.QtCore import QCoreApplication, QEvent, QRunnable, QThreadPool  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 # The real servers, for the tests that drive the GUI end to end against them.
@@ -22,6 +23,20 @@ from tests.integration.conftest import (  # noqa: E402, F401
 )
 
 _POOL_WAIT_MS = 5000
+
+
+class FinishingPool(QThreadPool):
+    """A pool whose ``start`` returns only once the task has run to its end on another thread.
+
+    It makes the fastest possible task (a connection refused at once) certain rather than likely:
+    every signal the task emits has been emitted before the caller of ``start`` goes on, so a
+    slot connected after ``start`` would miss them, as it does by chance with a real pool.
+    """
+
+    def start(self, runnable: QRunnable, priority: int = 0) -> None:  # type: ignore[override]
+        thread = threading.Thread(target=runnable.run, name="finishing-pool")
+        thread.start()
+        thread.join()
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ from qdbm_desktop.gui.connection_dialog import (
     copy_name,
 )
 from qdbm_desktop.gui.workers import TaskRunner
+from tests.gui.conftest import FinishingPool
 from tests.integration.conftest import Server
 
 OpenDialog = Callable[..., ConnectionDialog]
@@ -55,6 +56,14 @@ def open_dialog(qtbot: QtBot, context: AppContext, runner: TaskRunner) -> OpenDi
         return dialog
 
     return open_
+
+
+@pytest.fixture
+def refused_port() -> int:
+    """A local port nothing listens on: a connection to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -258,6 +267,35 @@ def test_a_slow_test_leaves_the_dialog_responsive_and_a_second_click_stops_it(
     qtbot.waitUntil(lambda: not runner.running, timeout=10_000)
     QApplication.processEvents()
     assert dialog.test_result_label.text() == "Test stopped."
+
+
+def test_a_refused_connection_fails_the_test_and_the_button_reads_test_connection_again(
+        qtbot: QtBot, open_dialog: OpenDialog, refused_port: int) -> None:
+    dialog = open_dialog()
+    _fill_postgresql(qtbot, dialog, Server("127.0.0.1", refused_port, "postgres", "", "db"), "Refused")
+    text = _run_test(qtbot, dialog)
+    assert text.startswith("Failed:") and "refused" in text.lower(), text
+    assert dialog.test_button.text().replace("&", "") == "Test connection"
+    # The next click tests again rather than stopping a test that has already ended.
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    assert dialog.test_button.text() == "Stop test"
+    qtbot.waitUntil(lambda: not dialog.test_running, timeout=15_000)
+
+
+def test_a_test_that_ends_before_start_returns_still_resets_the_button(
+        qtbot: QtBot, context: AppContext, refused_port: int) -> None:
+    # The pool runs the test to its end inside start(): the worst case of a fast failure, every
+    # time. A finished handler connected after start() never hears of it.
+    runner = TaskRunner(FinishingPool())
+    dialog = ConnectionDialog(context, runner)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _fill_postgresql(qtbot, dialog, Server("127.0.0.1", refused_port, "postgres", "", "db"), "Refused")
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.test_running, timeout=5_000)
+    assert dialog.test_button.text().replace("&", "") == "Test connection"
+    assert dialog.test_result_label.text().startswith("Failed:")
+    assert runner.running == []
 
 
 def test_closing_the_dialog_during_a_test_lets_the_test_end_in_the_background(

@@ -19,6 +19,7 @@ from qdbm_desktop.gui.connection_dialog import ConnectionDialog
 from qdbm_desktop.gui.connections_model import TESTING, Column
 from qdbm_desktop.gui.connections_page import ConnectionsPage
 from qdbm_desktop.gui.workers import TaskRunner
+from tests.gui.conftest import FinishingPool
 from tests.integration.conftest import Server
 
 OpenPage = Callable[[AppContext], ConnectionsPage]
@@ -354,3 +355,18 @@ def test_a_page_closed_during_a_test_does_not_fail(
     QApplication.processEvents()
     assert context.connections.get("Orders").last_test is not None
 
+
+
+def test_a_test_that_ends_before_start_returns_is_recorded_and_can_run_again(
+        context: AppContext, qtbot: QtBot) -> None:
+    # The pool runs the test to its end inside start(), as a refused connection may.
+    runner = TaskRunner(FinishingPool())
+    context.connections.add(ConnectionProfile(name="Refused", type="postgresql", host="127.0.0.1",
+                                              port=1, database="db", user="postgres"))
+    page = ConnectionsPage(context, runner)
+    qtbot.addWidget(page)
+    page.show()
+    assert page.test_connection("Refused")
+    qtbot.waitUntil(lambda: _cell(page, "Refused", Column.LAST_TEST) != TESTING, timeout=5_000)
+    assert "failed" in _cell(page, "Refused", Column.LAST_TEST).lower()
+    assert page.test_connection("Refused"), "the ended test no longer blocks a new one"

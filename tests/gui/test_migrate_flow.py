@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QLineEdit, QToolButton
 from pytestqt.qtbot import QtBot
 
@@ -17,11 +18,13 @@ from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.history import RunStatus
+from qdbm_desktop.gui.colours import error_colour
 from qdbm_desktop.gui.column_mapping_model import Column as MapColumn
 from qdbm_desktop.gui.column_mapping_model import ColumnMappingModel
 from qdbm_desktop.gui.history_model import Column as HistoryColumn
 from qdbm_desktop.gui.main_window import MainWindow
-from qdbm_desktop.gui.migrate_page import MigratePage, PlanDialog
+from qdbm_desktop.gui.migrate_dialogs import DestructiveRunQuestion
+from qdbm_desktop.gui.migrate_page import STALE_PREVIEW_TEXT, MigratePage, PlanDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.run_panel import RunCard
 from tests.integration.conftest import Server
@@ -122,6 +125,7 @@ def test_sqlite_to_postgresql_with_a_renamed_and_retyped_column_arrives_and_is_i
 
     assert card.state_text == "succeeded", card.stats_text
     assert card.stats_text.startswith("Succeeded: 3,000 rows into public.orders_copy")
+    assert "connected to Warehouse PG (PostgreSQL)" in card.log_text
     assert "committed" in card.log_text
     columns = _pg_rows(pg_database, "SELECT column_name, data_type, numeric_precision, numeric_scale "
                                     "FROM information_schema.columns WHERE table_name = 'orders_copy' "
@@ -164,8 +168,12 @@ def test_cancel_stops_a_long_run_and_leaves_the_target_as_it_was(
     page.table_edit.setText("keep")
     page.mode_combo.setCurrentIndex(page.mode_combo.findData("truncate"))
     page.batch_spin.setValue(1000)
-    card = page.start_migration()
-    assert card is not None
+    assert page.start_migration() is None
+    question = _question(qtbot, page)
+    assert "“keep” on Warehouse PG holds 2 rows in 3 columns." in question.text()
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(page.run_panel.cards))
+    card = page.run_panel.cards[0]
     assert window.running_label.text() == "1 migration running"
     qtbot.waitUntil(lambda: "written 2," in card.stats_text or "written 3," in card.stats_text, timeout=15_000)
     qtbot.mouseClick(card.cancel_button, Qt.MouseButton.LeftButton)
@@ -173,6 +181,8 @@ def test_cancel_stops_a_long_run_and_leaves_the_target_as_it_was(
 
     assert card.state_text == "cancelled"
     assert card.stats_text.endswith("keep is unchanged")
+    assert card.progress_bar.text().startswith("Cancelled after "), card.progress_bar.text()
+    assert int(card.progress_bar.text().split()[2].replace(",", "")) >= 2000
     assert _pg_rows(pg_database, "SELECT id, label FROM keep ORDER BY id") == [(1, "before"), (2, "before")]
     assert _pg_rows(pg_database, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'qdbm_%'") == [(0,)]
     assert window.running_label.text() == "No migration running"
@@ -328,3 +338,300 @@ def test_models_pass_the_model_tester(qtmodeltester: Any, context: AppContext, q
     qtmodeltester.check(window.history_page.model)
     qtmodeltester.check(window.history_page.proxy)
     qtmodeltester.check(window.schedules_page.model)
+
+
+def test_on_a_first_start_the_destination_is_the_demo_warehouse_and_a_naive_run_succeeds(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    assert page.source_combo.currentData() == DEMO_SOURCE_NAME
+    assert page.target_combo.currentData() == DEMO_TARGET_NAME
+    page.editor.set_query(DEMO_QUERY)
+    page.table_edit.setText("orders")
+    qtbot.keyClick(page.editor, Qt.Key.Key_F5)
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM orders").fetchone() == (3000,)
+    # The demo's labels name their type already: the log does not say it twice.
+    assert "connected to Local warehouse (SQLite)\n" in card.log_text + "\n"
+    assert "(SQLite) (SQLite)" not in card.log_text
+
+
+def test_the_destination_never_defaults_to_the_source(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
+    # Sorted by name, "A first" would be both the first source and the first destination.
+    _pg_connection(context, pg_database, name="A first")
+    _pg_connection(context, pg_database, name="B second")
+    page = open_window(context).migrate_page
+    assert page.source_combo.currentData() == "A first"
+    assert page.target_combo.currentData() == DEMO_TARGET_NAME
+    # Picking the default destination as the source moves the destination, until the user picks one.
+    page.select_source(DEMO_TARGET_NAME)
+    assert page.target_combo.currentData() not in (DEMO_TARGET_NAME, None)
+    page.select_target(DEMO_SOURCE_NAME)
+    page.select_source(DEMO_SOURCE_NAME)
+    assert page.target_combo.currentData() == DEMO_SOURCE_NAME, "a destination the user chose is kept"
+
+
+def test_with_a_single_connection_the_destination_is_left_for_the_user_to_choose(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    ensure_first_run(context)
+    context.connections.remove(DEMO_TARGET_NAME)
+    page = open_window(context).migrate_page
+    assert page.source_combo.currentData() == DEMO_SOURCE_NAME
+    assert page.target_combo.currentIndex() == -1
+    page.editor.set_query("SELECT 1 AS one")
+    page.table_edit.setText("one")
+    assert page.start_migration() is None
+    assert "choose a destination connection" in page.message_label.text()
+
+
+def _is_error_colour(label: Any) -> bool:
+    return error_colour(label.palette()) in label.styleSheet()
+
+
+def test_changing_the_query_clears_the_preview_and_marks_the_mapping_out_of_date_at_once(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT customer_id, name FROM customers")
+    _preview(qtbot, page)
+    assert page.preview_model.columnCount() == 2 and not page.mapping_model.stale
+    mapping_tab = page.tabs.indexOf(page.mapping_view)
+
+    page.editor.setFocus()
+    page.editor.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(page.editor, " WHERE customer_id < 10")
+    assert page.preview_model.columnCount() == 0 and page.preview_model.rowCount() == 0
+    assert page.preview_status_label.text() == STALE_PREVIEW_TEXT
+    assert page.mapping_model.stale
+    assert page.tabs.tabText(mapping_tab) == "Column mapping (out of date)"
+    assert page.mapping_model.index(0, MapColumn.SOURCE).data(Qt.ItemDataRole.ToolTipRole).startswith(
+        "From an earlier query")
+
+    _preview(qtbot, page)
+    assert page.preview_model.rowCount() == 9 and not page.mapping_model.stale
+    assert page.tabs.tabText(mapping_tab) == "Column mapping"
+
+
+def test_changing_the_source_marks_the_preview_and_the_mapping_out_of_date(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT 1 AS one")
+    _preview(qtbot, page)
+    assert page.preview_model.rowCount() == 1
+    page.select_source(DEMO_TARGET_NAME)
+    assert page.preview_model.rowCount() == 0 and page.mapping_model.stale
+    assert page.preview_status_label.text() == STALE_PREVIEW_TEXT
+    # Back to what was previewed: the mapping describes the form again (the grid is not refetched).
+    page.select_source(DEMO_SOURCE_NAME)
+    assert not page.mapping_model.stale
+
+
+def test_a_run_refuses_an_out_of_date_mapping_with_choices_and_uses_it_after_a_new_preview(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT customer_id, name FROM customers")
+    _preview(qtbot, page)
+    _edit_cell(qtbot, page, 1, MapColumn.TARGET, "customer_name")
+    page.table_edit.setText("people")
+    page.editor.set_query("SELECT customer_id, name, country FROM customers")
+
+    assert page.start_migration() is None
+    assert "the column mapping is from an earlier query" in page.message_label.text()
+    assert _is_error_colour(page.message_label)
+    assert page.run_panel.cards == []
+
+    _preview(qtbot, page)
+    assert page.mapping_model.index(1, MapColumn.TARGET).data() == "customer_name", "the choice is kept"
+    page.start_migration()
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
+        columns = [row[1] for row in db.execute("PRAGMA table_info(people)")]
+    assert columns == ["customer_id", "customer_name", "country"]
+
+
+def test_an_out_of_date_mapping_without_choices_runs_the_query_as_it_is_now(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    page.editor.set_query("SELECT customer_id FROM customers")
+    _preview(qtbot, page)
+    page.editor.set_query("SELECT customer_id, name FROM customers")
+    page.table_edit.setText("people")
+    page.start_migration()
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
+        assert [row[1] for row in db.execute("PRAGMA table_info(people)")] == ["customer_id", "name"]
+
+
+def test_a_preview_that_ends_after_the_query_changed_is_not_shown(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
+    _pg_connection(context, pg_database)
+    window = open_window(context)
+    page = window.migrate_page
+    page.select_source("Warehouse PG")
+    page.editor.set_query("SELECT pg_sleep(0.5) AS slept, 1 AS one")
+    qtbot.mouseClick(page.preview_button, Qt.MouseButton.LeftButton)
+    assert not page.preview_button.isEnabled()
+    page.editor.set_query("SELECT 2 AS two")
+    assert page.preview_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+    assert page.preview_model.columnCount() == 0
+    assert page.mapping_model.rowCount() == 0
+
+
+def test_cannot_start_messages_are_in_the_error_colour_and_others_are_not(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    assert page.start_migration() is None
+    assert page.message_label.text().startswith("Cannot start:")
+    assert _is_error_colour(page.message_label)
+    assert "highlight" not in page.message_label.styleSheet()
+    page.editor.set_query("SELECT 1 AS one")
+    page.table_edit.setText("one")
+    saved = page.save_as_job("one")
+    assert saved is not None
+    assert page.message_label.text() == "Saved as job “one”."
+    assert not _is_error_colour(page.message_label)
+
+
+def _warehouse_table(context: AppContext, name: str, columns: int, rows: int) -> Path:
+    """A table of integers in the demo warehouse; its first two columns are named as the query's."""
+    path = Path(context.paths.demo_dir) / "warehouse.sqlite"
+    names = ["order_id", "customer_id", *(f"c{i}" for i in range(2, columns))][:columns]
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE {name} ({', '.join(n + ' INTEGER' for n in names)})")
+        db.executemany(f"INSERT INTO {name} VALUES ({', '.join('?' * columns)})",
+                       [tuple(range(r, r + columns)) for r in range(rows)])
+    return path
+
+
+def _table_shape(path: Path, name: str) -> tuple[int, int]:
+    with sqlite3.connect(path) as db:
+        columns = len(db.execute(f"PRAGMA table_info({name})").fetchall())
+        (rows,), = db.execute(f"SELECT count(*) FROM {name}").fetchall()
+    return columns, rows
+
+
+def _question(qtbot: QtBot, page: MigratePage) -> DestructiveRunQuestion:
+    qtbot.waitUntil(lambda: page.pending_question is not None and page.pending_question.isVisible(),
+                    timeout=10_000)
+    question = page.pending_question
+    assert question is not None
+    return question
+
+
+def _fill_replace_form(page: MigratePage, mode: str = "replace", table: str = "orders_wide") -> None:
+    page.editor.set_query("SELECT order_id, customer_id FROM orders")
+    page.table_edit.setText(table)
+    page.mode_combo.setCurrentIndex(page.mode_combo.findData(mode))
+
+
+def test_f5_in_replace_mode_on_an_existing_table_asks_naming_its_rows_and_columns_and_cancel_keeps_it(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    path = _warehouse_table(context, "orders_wide", columns=9, rows=500)
+    page = window.migrate_page
+    _fill_replace_form(page)
+    page.editor.setFocus()
+    qtbot.keyClick(page.editor, Qt.Key.Key_F5)
+    question = _question(qtbot, page)
+
+    assert "“orders_wide” on Local warehouse (SQLite) holds 500 rows in 9 columns." in question.text()
+    assert "a table of 2 columns" in question.informativeText()
+    assert question.windowTitle() == "Replace orders_wide?"
+    assert question.dont_ask_check.text() == "Don't ask again for orders_wide on Local warehouse (SQLite)"
+    assert question.defaultButton() is not question.confirm_button, "Enter must not replace the table"
+    assert page.run_panel.cards == []
+    qtbot.keyClick(question, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: page.pending_question is None)
+    assert page.message_label.text() == "Not started: orders_wide is unchanged."
+    assert page.run_panel.cards == [] and context.history.runs() == []
+    assert _table_shape(path, "orders_wide") == (9, 500)
+    assert page.migrate_button.isEnabled()
+
+
+def test_confirming_the_question_runs_the_replace_and_the_next_f5_asks_again(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    path = _warehouse_table(context, "orders_wide", columns=9, rows=500)
+    page = window.migrate_page
+    _fill_replace_form(page)
+    assert page.start_migration() is None
+    question = _question(qtbot, page)
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    assert _table_shape(path, "orders_wide") == (2, 3000)
+
+    page.start_migration()
+    question = _question(qtbot, page)
+    assert "holds 3,000 rows in 2 columns" in question.text(), "the question names the table as it is now"
+    question.reject()
+
+
+def test_truncate_asks_too_and_dont_ask_again_is_kept_for_that_table_only(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    path = _warehouse_table(context, "orders_wide", columns=2, rows=7)
+    _warehouse_table(context, "other_table", columns=2, rows=1)
+    page = window.migrate_page
+    _fill_replace_form(page, mode="truncate")
+    page.start_migration()
+    question = _question(qtbot, page)
+    assert question.windowTitle() == "Empty orders_wide?"
+    assert "holds 7 rows in 2 columns" in question.text()
+    assert "Truncate empties it" in question.informativeText()
+    question.dont_ask_check.setChecked(True)
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    assert _table_shape(path, "orders_wide") == (2, 3000)
+
+    # The same table again: no question, even in a window opened later.
+    second = open_window(context)
+    page = second.migrate_page
+    _fill_replace_form(page, mode="truncate")
+    card = page.start_migration()
+    assert card is not None and page.pending_question is None
+    _wait_for_card(qtbot, page)
+    # Another table still asks.
+    _fill_replace_form(page, mode="truncate", table="other_table")
+    assert page.start_migration() is None
+    _question(qtbot, page).reject()
+
+
+def test_dont_ask_again_for_a_saved_job_holds_while_the_form_is_that_job(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context)
+    _warehouse_table(context, "orders_wide", columns=9, rows=500)
+    _warehouse_table(context, "orders_other", columns=9, rows=5)
+    page = window.migrate_page
+    _fill_replace_form(page)
+    assert page.save_as_job("wide orders") is not None
+    page.start_migration()
+    question = _question(qtbot, page)
+    assert question.dont_ask_check.text() == "Don't ask again for this job (“wide orders”)"
+    question.dont_ask_check.setChecked(True)
+    qtbot.mouseClick(question.confirm_button, Qt.MouseButton.LeftButton)
+    _wait_for_card(qtbot, page)
+    page.run_panel.cards[0].dismissed.emit()
+
+    assert page.start_migration() is not None, "the job does not ask again"
+    _wait_for_card(qtbot, page)
+    # Another table is no longer that job: it asks (for the table).
+    page.table_edit.setText("orders_other")
+    assert page.start_migration() is None
+    question = _question(qtbot, page)
+    assert question.dont_ask_check.text() == "Don't ask again for orders_other on Local warehouse (SQLite)"
+    question.reject()
+
+
+def test_replace_into_a_table_that_does_not_exist_runs_without_a_question(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    page = open_window(context).migrate_page
+    _fill_replace_form(page, table="brand_new")
+    page.start_migration()
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded" and page.pending_question is None

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.context import AppContext
@@ -24,6 +24,8 @@ from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.triggers import ScheduleTrigger
 from qdbm_desktop.gui.main_window import MainWindow
+from qdbm_desktop.gui.migrate_dialogs import DestructiveRunQuestion, JobNameDialog
+from qdbm_desktop.gui.migrate_page import MigratePage
 from qdbm_desktop.gui.missed_runs_dialog import MissedRunsDialog
 from qdbm_desktop.gui.schedules_page import ScheduleColumn
 from qdbm_desktop.gui.single_instance import SingleInstance
@@ -63,7 +65,7 @@ def test_save_as_job_and_schedule_from_the_migrate_page(
     page.editor.set_query("SELECT product_id, name FROM products")
     page.table_edit.setText("products_copy")
     page.mode_combo.setCurrentIndex(page.mode_combo.findData("replace"))
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("products nightly", True))
+    monkeypatch.setattr(MigratePage, "_ask_job_name", lambda self, suggested: "products nightly")
     chosen = ScheduleTrigger.weekly(["mon", "wed"], "06:30", "Europe/Berlin")
 
     def pick_time(self: Any, job_name: str) -> Schedule | None:
@@ -210,3 +212,101 @@ def test_starting_the_app_twice_brings_the_first_to_the_front(tmp_path: Path) ->
         out, err = first.communicate(timeout=30)
     assert first.returncode == 0, err
 
+
+
+def _answer_job_name(qtbot: QtBot, page: MigratePage, answer: Callable[[JobNameDialog], None]) -> list[JobNameDialog]:
+    """Answers the next job-name dialog with ``answer`` once it is up (it is modal)."""
+    seen: list[JobNameDialog] = []
+
+    def when_shown() -> None:
+        dialog = page.findChild(JobNameDialog)
+        if dialog is None or not dialog.isVisible():
+            QTimer.singleShot(20, when_shown)
+            return
+        seen.append(dialog)
+        answer(dialog)
+
+    QTimer.singleShot(0, when_shown)
+    return seen
+
+
+def test_save_as_job_opens_a_dialog_wide_enough_for_the_whole_default_name(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    window = open_window(context, start_scheduler=False)
+    page = window.migrate_page
+    page.editor.set_query("SELECT product_id, name FROM products")
+    page.table_edit.setText("analytics.products_with_a_long_descriptive_name")
+    sizes: list[tuple[int, int, int]] = []
+
+    def answer(dialog: JobNameDialog) -> None:
+        edit = dialog.name_edit
+        sizes.append((dialog.width(), edit.width(), edit.fontMetrics().horizontalAdvance(edit.text())))
+        assert edit.text() == "analytics.products_with_a_long_descriptive_name from Demo shop (SQLite)"
+        dialog.accept()
+
+    seen = _answer_job_name(qtbot, page, answer)
+    qtbot.mouseClick(page.save_job_button, Qt.MouseButton.LeftButton)
+    assert seen and sizes
+    dialog_width, edit_width, text_width = sizes[0]
+    assert edit_width > text_width, "the default name is shown whole"
+    assert dialog_width >= 400
+    assert context.schedules.find_job("analytics.products_with_a_long_descriptive_name from Demo shop (SQLite)")
+
+
+def test_an_empty_job_name_is_refused_next_to_the_field(qtbot: QtBot) -> None:
+    dialog = JobNameDialog("orders from shop")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name_edit.clear()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.error_text == "A job needs a name."
+    qtbot.keyClicks(dialog.name_edit, "orders")
+    assert dialog.error_text == ""
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.result() == JobNameDialog.DialogCode.Accepted and dialog.name() == "orders"
+
+
+def test_schedule_after_save_as_job_schedules_that_job_without_asking_its_name_again(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = open_window(context)
+    page = window.migrate_page
+    page.editor.set_query("SELECT product_id, name FROM products")
+    page.table_edit.setText("products_copy")
+    assert page.save_as_job("products nightly") is not None
+    asked: list[str] = []
+    monkeypatch.setattr(MigratePage, "_ask_job_name", lambda self, suggested: asked.append(suggested))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append("replace?"))
+    scheduled: list[str] = []
+    monkeypatch.setattr("qdbm_desktop.gui.schedules_page.SchedulesPage.schedule_job",
+                        lambda self, job_name: scheduled.append(job_name))
+
+    qtbot.mouseClick(page.schedule_button, Qt.MouseButton.LeftButton)
+    assert scheduled == ["products nightly"] and asked == []
+    assert [job.name for job in context.schedules.jobs()] == ["products nightly"]
+
+    # Once the form differs from the job, Schedule… saves it first (suggesting the job's name).
+    page.table_edit.setText("products_other")
+    qtbot.mouseClick(page.schedule_button, Qt.MouseButton.LeftButton)
+    assert asked == ["products nightly"] and scheduled == ["products nightly"]
+
+
+def test_a_scheduled_replace_job_never_asks_before_replacing(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    import sqlite3
+
+    ensure_first_run(context)
+    with sqlite3.connect(context.paths.demo_dir / "warehouse.sqlite") as db:
+        db.execute("CREATE TABLE customers_copy (a INTEGER, b INTEGER, c INTEGER)")
+        db.executemany("INSERT INTO customers_copy VALUES (?, ?, ?)", [(i, i, i) for i in range(50)])
+    context.schedules.save_job(DEMO_JOB)
+    window = open_window(context)
+    schedules = window.schedules_page
+    schedules.refresh()
+    assert schedules.select_job(DEMO_JOB.name)
+    assert schedules.run_now()
+    qtbot.waitUntil(lambda: bool(context.history.runs()) and context.history.runs()[0].finished is not None,
+                    timeout=15_000)
+    assert context.history.runs()[0].status is RunStatus.SUCCEEDED
+    assert window.findChildren(DestructiveRunQuestion) == []
+    with sqlite3.connect(context.paths.demo_dir / "warehouse.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM customers_copy").fetchone() == (500,)

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.gui.workers import TaskRunner
+from tests.gui.conftest import FinishingPool
 
 
 def test_result_and_progress_are_delivered_on_the_gui_thread(qtbot: QtBot) -> None:
@@ -68,3 +69,18 @@ def test_shutdown_cancels_and_waits_for_running_tasks(qtbot: QtBot) -> None:
     assert len(runner.running) == 1
     assert runner.shutdown(timeout_ms=5000)
     assert stopped_by_cancel == [True]
+
+
+def test_every_callback_of_a_task_that_ends_inside_start_is_delivered(qtbot: QtBot) -> None:
+    runner = TaskRunner(FinishingPool())
+    seen: list[str] = []
+
+    def work(report, cancel):  # type: ignore[no-untyped-def]
+        report("step")
+        raise UsageError("connection refused")
+
+    task = runner.start("refused", work, on_progress=lambda _p: seen.append("progress"),
+                        on_failure=lambda _m: seen.append("failed"), on_finished=lambda: seen.append("finished"))
+    assert task.done, "the pool ran the task to its end before start returned"
+    qtbot.waitUntil(lambda: seen == ["progress", "failed", "finished"])
+    assert runner.running == []
