@@ -28,6 +28,7 @@ from typing import Any
 
 from qdbm_desktop.core.dialects.base import BulkWriter, ConnectParams, Dialect, LoadMode, TableName
 from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.sqlcheck import query_body
 from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected, decimal_fit_error
 
 log = logging.getLogger(__name__)
@@ -1036,7 +1037,15 @@ class MySQLDialect(Dialect):
         if params.database:
             kwargs["database"] = params.database
         kwargs.update(params.options)
-        return mysql.connector.connect(**kwargs)
+        connection = mysql.connector.connect(**kwargs)
+        if params.read_only:
+            # Every transaction of a source session is read-only, also the ones open_read does not start.
+            cursor = connection.cursor()
+            try:
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            finally:
+                cursor.close()
+        return connection
 
     def server_version(self, connection: Any) -> str:
         cursor = connection.cursor()
@@ -1080,6 +1089,8 @@ class MySQLDialect(Dialect):
         (a zoned datetime is bound as naive UTC, as the session's zone is UTC)."""
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        # Without its trailing semicolon: the server would take "SELECT 1; -- note" for two statements.
+        query = query_body(query, self.name)
         cursor = connection.cursor()
         try:
             cursor.execute("SET SESSION time_zone = '+00:00'")
@@ -1123,13 +1134,16 @@ class MySQLDialect(Dialect):
         """
         cursor = connection.cursor(buffered=False, raw=True)
         try:
+            # Put back what was set before (a preview's limit), not the default.
+            cursor.execute("SELECT @@SESSION.sql_select_limit")
+            ((limit,),) = cursor.fetchall()
             cursor.execute("SET SESSION sql_select_limit = 0")
             try:
                 cursor.execute(query)
                 fields = _fetch_fields(connection, cursor)
                 cursor.fetchall()
             finally:
-                cursor.execute("SET SESSION sql_select_limit = DEFAULT")
+                cursor.execute(f"SET SESSION sql_select_limit = {int(limit)}")
         finally:
             cursor.close()
         origins = {i: (f[1], f[3], f[5]) for i, f in enumerate(fields) if f and f[1] and f[3] and f[5]}
