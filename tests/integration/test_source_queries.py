@@ -518,3 +518,33 @@ def test_a_wal_source_in_a_folder_it_cannot_write_says_why_in_one_line(tmp_path:
         assert "journal_mode=DELETE" in message
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+
+def test_a_mariadb_read_runs_the_query_once(mysql_database: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The derived table is computed while the query is planned, so each run of the query counts
+    # one in the session's variable, also the column describe that ran it with LIMIT 0.
+    query = ("select c, label from (select @runs := coalesce(@runs, 0) + 1 as c) d "
+             "join seq_1_to_3 s on s.seq = d.c cross join (select 'x' as label) l -- counts its runs")
+    endpoint = mysql_endpoint(mysql_database).for_reading()
+    dialect = endpoint.dialect
+
+    def runs() -> int:
+        conn = dialect.connect(endpoint.params, 10)
+        try:
+            stream = dialect.open_read(conn, query, 1000)
+            rows = [row for batch in stream.batches() for row in batch]
+            stream.close()
+            cursor = conn.cursor()
+            cursor.execute("SELECT @runs")
+            (count,) = cursor.fetchone()
+            cursor.close()
+            assert rows == [(count, "x")]  # the row the last run made
+            return int(count)
+        finally:
+            conn.close()
+
+    assert runs() == 1
+    # The describe-first path, kept for queries sqlglot cannot parse, runs it twice.
+    monkeypatch.setattr("qdbm_desktop.core.dialects.mysql.referenced_tables", lambda query: None)
+    assert runs() == 2
