@@ -613,9 +613,7 @@ class OracleDialect(Dialect):
                 if len(set(names)) != len(names):
                     raise UsageError("the query returns several columns with the same name; give them "
                                      "distinct names with AS")
-                selected = ", ".join(f'SYS_EXTRACT_UTC(qdbm_utc."{n}") AS "{n}"' if z else f'qdbm_utc."{n}"'
-                                     for n, z in zip(names, zoned, strict=True))
-                query = wrap_query(f"SELECT {selected} FROM (", query, ") qdbm_utc", self.name)
+                query = self.utc_query(query, names, zoned)
                 cursor.execute(query, bound)
             elif not executed:
                 cursor.execute(query, bound)
@@ -638,6 +636,12 @@ class OracleDialect(Dialect):
                 connection.rollback()
             raise
         return OracleReadStream(connection, cursor, columns, converters, batch_size)
+
+    def utc_query(self, query: str, names: Sequence[str], zoned: Sequence[bool]) -> str:
+        """``query`` wrapped so that its zoned timestamp columns come back as UTC instants."""
+        selected = ", ".join(f'SYS_EXTRACT_UTC(qdbm_utc."{n}") AS "{n}"' if z else f'qdbm_utc."{n}"'
+                             for n, z in zip(names, zoned, strict=True))
+        return wrap_query(f"SELECT {selected} FROM (", query, ") qdbm_utc", self.name)
 
     # -- types ----------------------------------------------------------------------------------
 
