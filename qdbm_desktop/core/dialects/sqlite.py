@@ -15,8 +15,9 @@ rows share one transaction the caller controls:
 The same holds with ``isolation_level=None``: ``commit()`` and ``rollback()`` act on any
 transaction that is open, whoever began it.
 
-Reading runs the query with ``PRAGMA query_only`` on (restored by ``close()``), so a
-data-modifying statement fails. A single SELECT already reads one consistent snapshot; no
+A run's source is opened read-only (``mode=ro``), with an authorizer refusing ATTACH (and so
+VACUUM INTO, which attaches its new file). Reading also runs the query with ``PRAGMA query_only``
+on (restored by ``close()``), so a data-modifying statement fails on any connection. A single SELECT already reads one consistent snapshot; no
 explicit read transaction is held, so a SQLite target in the same file is not locked out
 for longer than the statement runs.
 
