@@ -110,18 +110,11 @@ def _check_reading(tokens: Sequence[Token], connection_type: str) -> None:
         position += 1
     first = tokens[position]
     if first.token_type == TokenType.WITH:
-        depth = 0
-        for token in tokens[position + 1:]:
-            if token.token_type == TokenType.L_PAREN:
-                depth += 1
-            elif token.token_type == TokenType.R_PAREN:
-                depth -= 1
-            elif depth == 0 and token.token_type in _MAIN:
-                first = token
-                break
-        else:
+        main = _after_ctes(tokens, position + 1)
+        if main is None:
             raise UsageError("the query starts with WITH but holds no SELECT after its common table "
                              "expressions")
+        first = main
         if first.token_type not in _READING:
             raise _refusal(_kind(first), " with common table expressions")
     elif first.token_type not in _READING:
@@ -133,6 +126,44 @@ def _check_reading(tokens: Sequence[Token], connection_type: str) -> None:
         if token.token_type == TokenType.INTO:
             raise UsageError(f"the query must be one SELECT without INTO (SELECT ... INTO "
                              f"{_into_what(tokens, token)}); a migration only reads its source")
+
+
+def _after_ctes(tokens: Sequence[Token], position: int) -> Token | None:
+    """The token that starts the statement after ``WITH name [(cols)] AS [NOT MATERIALIZED] (...), ...``."""
+    count = len(tokens)
+    if position < count and tokens[position].token_type == TokenType.RECURSIVE:
+        position += 1
+    while True:
+        depth = 0
+        while position < count and not (depth == 0 and tokens[position].token_type == TokenType.ALIAS):
+            depth += _depth_change(tokens[position])
+            position += 1
+        while position < count and tokens[position].token_type != TokenType.L_PAREN:
+            position += 1  # NOT MATERIALIZED
+        depth = 0
+        while position < count:
+            depth += _depth_change(tokens[position])
+            position += 1
+            if depth == 0:
+                break
+        # PostgreSQL's SEARCH and CYCLE clauses may follow a recursive body.
+        while position < count and tokens[position].token_type not in (TokenType.COMMA, TokenType.L_PAREN) \
+                and tokens[position].token_type not in _MAIN:
+            position += 1
+        if position >= count:
+            return None
+        if tokens[position].token_type == TokenType.COMMA:
+            position += 1
+            continue
+        while position < count - 1 and tokens[position].token_type == TokenType.L_PAREN:
+            position += 1
+        return tokens[position]
+
+
+def _depth_change(token: Token) -> int:
+    if token.token_type == TokenType.L_PAREN:
+        return 1
+    return -1 if token.token_type == TokenType.R_PAREN else 0
 
 
 def _into_what(tokens: Sequence[Token], into: Token) -> str:

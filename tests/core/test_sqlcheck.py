@@ -41,6 +41,9 @@ ENGINES = list(SQLGLOT_DIALECTS)
     ("replace into t values (1)", "mysql", "a REPLACE"),
     ("copy t to '/tmp/t.csv'", "postgresql", "a COPY"),
     ("with x as (select 1 as a) delete from t", "postgresql", "a DELETE with common table expressions"),
+    ("with x as (select 1 as a), y as (select 2) update t set a = 1", "postgresql",
+     "an UPDATE with common table expressions"),
+    ("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x", "mysql", "an INSERT with common table expressions"),
     ("(update t set a = 1)", "sqlite", "an UPDATE"),
 ])
 def test_a_query_that_is_no_select_is_refused_naming_its_kind(query: str, engine: str, kind: str) -> None:
@@ -94,6 +97,10 @@ def test_a_statement_hidden_in_a_mysql_executable_comment_counts() -> None:
     ("values (1), (2)", "sqlite"),
     ("with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) select * from r",
      "postgresql"),
+    ("with x as (select 1 as a) (select a from x) union (select 2)", "postgresql"),
+    ("with recursive r(n) as not materialized (select 1) search depth first by n set o select n from r",
+     "postgresql"),
+    ("with a (x) as (select 1), b as materialized (select 2 as select_) select * from a, b", "postgresql"),
     ("select 'into', \"into\" from t", "postgresql"),
     ("select '-- not a comment; nor this' as a", "sqlite"),
     ("select $$ ; -- $$ as a -- a comment", "postgresql"),

@@ -17,9 +17,9 @@ transaction that is open, whoever began it.
 
 A run's source is opened read-only (``mode=ro``), with an authorizer refusing ATTACH (and so
 VACUUM INTO, which attaches its new file). Reading also runs the query with ``PRAGMA query_only``
-on (restored by ``close()``), so a data-modifying statement fails on any connection. A single SELECT already reads one consistent snapshot; no
-explicit read transaction is held, so a SQLite target in the same file is not locked out
-for longer than the statement runs.
+on (restored by ``close()``), so a data-modifying statement fails on any connection. A
+single SELECT already reads one consistent snapshot; no explicit read transaction is held, so
+a SQLite target in the same file is not locked out for longer than the statement runs.
 
 Types. SQLite results carry no types: the declared type of each result column (known for
 columns taken straight from a table) comes from ``PRAGMA table_info`` of a temporary view over
