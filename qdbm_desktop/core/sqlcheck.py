@@ -75,10 +75,20 @@ def _kind(token: Token) -> str:
     return word.upper()
 
 
+#: Where the rows of a statement that only shows something can be selected instead.
+_READ_INSTEAD = {
+    "SHOW": "select the same from information_schema (or PostgreSQL's pg_settings) instead",
+    "DESCRIBE": "select the columns from information_schema.columns instead",
+    "DESC": "select the columns from information_schema.columns instead",
+    "PRAGMA": "read a pragma with its table-valued function instead, e.g. "
+              "SELECT * FROM pragma_table_info('t')",
+}
+
+
 def _refusal(kind: str, why: str = "") -> UsageError:
     article = "an" if kind[:1] in "AEIOU" else "a"
-    return UsageError(f"the query must be one SELECT (this is {article} {kind}{why}); a migration only "
-                      "reads its source")
+    instead = _READ_INSTEAD.get(kind, "a migration only reads its source")
+    return UsageError(f"the query must be one SELECT (this is {article} {kind}{why}); {instead}")
 
 
 def check_source_query(sql: str, connection_type: str) -> None:

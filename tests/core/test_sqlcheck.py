@@ -165,3 +165,10 @@ def test_an_unreadable_query_is_one_line() -> None:
     with pytest.raises(UsageError, match="^the query cannot be read: ") as caught:
         check_source_query("select 'unterminated", "postgresql")
     assert "\n" not in str(caught.value)
+
+
+def test_a_statement_that_only_shows_something_is_told_where_to_select_it() -> None:
+    with pytest.raises(UsageError, match="information_schema"):
+        check_source_query("SHOW TABLES", "mysql")
+    with pytest.raises(UsageError, match=r"pragma_table_info\('t'\)"):
+        check_source_query("pragma table_info(t)", "sqlite")
