@@ -548,3 +548,15 @@ def test_a_mariadb_read_runs_the_query_once(mysql_database: Server, monkeypatch:
     # The describe-first path, kept for queries sqlglot cannot parse, runs it twice.
     monkeypatch.setattr("qdbm_desktop.core.dialects.mysql.referenced_tables", lambda query: None)
     assert runs() == 2
+
+
+def test_a_copy_of_the_query_that_fails_to_start_is_the_source_s_error(pg_database: Server) -> None:
+    # Parsed and described fine; only starting it in the read-only COPY fails.
+    with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                         dbname=pg_database.database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE important AS SELECT g AS id FROM generate_series(1, 5) g")
+    result = run(pg_endpoint(pg_database, "pg source"), pg_endpoint(pg_database, "pg target"),
+                 "select id from important for update -- locks")
+    assert result.status is Status.FAILED
+    assert result.error == ("read failed on 'pg source': cannot execute SELECT FOR UPDATE in a read-only "
+                            "transaction")
