@@ -36,6 +36,7 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import Settings
+from qdbm_desktop.core.sqlcheck import check_source_query, query_body
 from qdbm_desktop.core.watermark import Lookback, Watermark
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def job_request(job: Job, mark: Watermark | None, connections: ConnectionStore,
     column = job.incremental_column
     if column is None:
         return request
+    # Checked as the user wrote it, before the filter wraps it (the mark's marker stands for a value).
+    check_source_query(WATERMARK_PLACEHOLDER.sub("NULL", job.query), request.source.type)
     lines: list[tuple[str, str]] = []
     if not job.keys:
         lines.append(("warning", f"incremental job without key columns: rows past the mark are appended, "
@@ -70,7 +73,7 @@ def job_request(job: Job, mark: Watermark | None, connections: ConnectionStore,
     lookback = Lookback.parse(job.lookback) if job.lookback else None
     bound = mark.minus(lookback) if lookback is not None else mark.value()
     dialect = request.source.dialect
-    text = job.query.strip().rstrip(";").rstrip()
+    text = query_body(job.query, request.source.type)
     if dialect.percent_placeholders:
         text = text.replace("%", "%%")
     operator = ">=" if job.keys else ">"
@@ -85,9 +88,10 @@ def job_request(job: Job, mark: Watermark | None, connections: ConnectionStore,
         query = WATERMARK_PLACEHOLDER.sub(marker, text)
         params: tuple[Any, ...] = (bound,) * count
     else:
-        # On lines of its own, so a comment at the end of the user's query ends there.
+        # A comment at the end of the user's query ends at the newline; the query's first line stays
+        # line 1, so the engine's line numbers are the user's.
         condition = f"{dialect.quote_identifier(column)} {operator} {dialect.param_marker(0)}"
-        query = f"SELECT * FROM (\n{text}\n) qdbm_incremental WHERE qdbm_incremental.{condition}"
+        query = f"SELECT * FROM ({text}\n) qdbm_incremental WHERE qdbm_incremental.{condition}"
         params = (bound,)
     since = f"{bound} ({mark.text} less {lookback.text})" if lookback is not None else mark.text
     lines.append(("info", f"incremental on {column}: reading rows with {column} {operator} {since}"))

@@ -30,7 +30,7 @@ from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, ReadFailed, ReadStream, TableName
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
-from qdbm_desktop.core.sqlcheck import ensure_single_statement
+from qdbm_desktop.core.sqlcheck import check_source_query, query_error, wrap_query
 from qdbm_desktop.core.types import Column, PortableType, ValueRejected
 from qdbm_desktop.core.urls import parse_connection_url
 
@@ -72,6 +72,10 @@ class Endpoint:
     @property
     def dialect(self) -> Dialect:
         return get_dialect(self.type)
+
+    def for_reading(self) -> Endpoint:
+        """This endpoint as a run's source: connections to it only read (SQLite opens the file read-only)."""
+        return replace(self, params=replace(self.params, read_only=True))
 
 
 @dataclass(frozen=True)
@@ -203,6 +207,10 @@ class Cancelled(QdbmError):
     pass
 
 
+class QueryFailed(Exception):
+    """The source query failed; the message is the engine's, in terms of the user's query."""
+
+
 def resolve_endpoint(store: ConnectionStore, name_or_url: str) -> Endpoint:
     """A saved connection by name, or a connection URL used as it is (its password masked in labels)."""
     profile = store.find(name_or_url)
@@ -225,7 +233,7 @@ def validate_request(request: MigrationRequest) -> None:
         )
     if not request.query.strip():
         raise UsageError("the source query is empty")
-    ensure_single_statement(request.query, request.source.type)
+    check_source_query(request.query, request.source.type)
     if request.mode is LoadMode.UPSERT and not request.keys:
         raise UsageError("upsert needs the key columns (--key COL[,COL])")
     if request.keys and request.mode is not LoadMode.UPSERT:
@@ -242,7 +250,8 @@ def _refuse_same_sqlite_file_without_wal(request: MigrationRequest) -> None:
     same = Path(source.params.path).expanduser().resolve() == Path(target.params.path).expanduser().resolve()
     if not same or not Path(source.params.path).expanduser().is_file():
         return
-    with closing(sqlite3.connect(Path(source.params.path).expanduser())) as db:
+    uri = Path(source.params.path).expanduser().resolve().as_uri() + "?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
         (mode,) = db.execute("PRAGMA journal_mode").fetchone()
     if str(mode).lower() != "wal":
         raise UsageError("the source and the target are the same SQLite file, which works only in WAL mode "
@@ -413,7 +422,7 @@ class _Run:
         try:
             validate_request(request)
             self.progress(Stage.CONNECT, force=True)
-            source_conn = self.connect(request.source)
+            source_conn = self.connect(request.source.for_reading())
             target_conn = self.connect(request.target)
             self.load(source_conn, target_conn)
             self.result.status = Status.SUCCEEDED
@@ -464,7 +473,7 @@ class _Run:
         except QdbmError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise self.fail(Stage.READ, source, exc) from exc
+            raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
         try:
             self.progress(Stage.CREATE, force=True)
             try:
@@ -502,8 +511,9 @@ class _Run:
     def count_rows(self, source_conn: Any) -> int:
         """The query's row count, read through the same read-only path as the rows."""
         source = self.request.source
-        # The query is one statement (checked), so it can stand as a subquery.
-        counting = f"SELECT COUNT(*) AS row_count FROM ({self.request.query.strip().rstrip(';')}) qdbm_count"
+        # The query is one SELECT (checked), so it can stand as a subquery.
+        counting = wrap_query("SELECT COUNT(*) AS row_count FROM (", self.request.query, ") qdbm_count",
+                              source.type)
         try:
             stream = source.dialect.open_read(source_conn, counting, 1, self.request.query_params or None)
             try:
@@ -511,8 +521,10 @@ class _Run:
             finally:
                 stream.close()
             source_conn.rollback()
+        except QdbmError:
+            raise
         except Exception as exc:  # noqa: BLE001
-            raise self.fail(Stage.READ, source, exc) from exc
+            raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
         self.note(Stage.READ, f"the query returns {total:,} rows")
         return total
 
@@ -778,16 +790,22 @@ def preview_query(endpoint: Endpoint, query: str, limit: int = 100, timeout: flo
     """Fetch at most ``limit`` rows of ``query`` (read-only, as a run reads) and describe its columns."""
     if not query.strip():
         raise UsageError("the query is empty")
-    ensure_single_statement(query, endpoint.type)
+    check_source_query(query, endpoint.type)
     dialect = endpoint.dialect
-    with _looking_at(endpoint, timeout, "the query failed") as conn:
-        dialect.prepare_preview(conn, limit + 1)
-        stream = dialect.open_read(conn, query, limit + 1)
+    with _looking_at(endpoint.for_reading(), timeout, "the query failed") as conn:
         try:
-            columns = list(stream.columns)
-            rows = next(iter(stream.batches()), [])
-        finally:
-            stream.close()
+            dialect.prepare_preview(conn, limit + 1)
+            stream = dialect.open_read(conn, query, limit + 1)
+            try:
+                columns = list(stream.columns)
+                rows = next(iter(stream.batches()), [])
+            finally:
+                stream.close()
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(redact(f"the query failed on {endpoint.label!r}: {query_error(str(exc))}",
+                                    endpoint.params.secret_values())) from exc
     return QueryPreview(columns, list(rows[:limit]), len(rows) > limit)
 
 
@@ -844,13 +862,17 @@ def plan_migration(request: MigrationRequest) -> MigrationPlan:
     validate_request(request)
     run = _Run(request, None, threading.Event(), ())
     source, target = request.source, request.target
-    source_conn = run.connect(source)
+    source_conn = run.connect(source.for_reading())
     try:
         stream = source.dialect.open_read(source_conn, request.query, 1, request.query_params or None)
         try:
             source_columns = list(stream.columns)
         finally:
             stream.close()
+    except QdbmError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise run.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
     finally:
         source_conn.close()
     target_conn = run.connect(target)

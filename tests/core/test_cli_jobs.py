@@ -92,6 +92,8 @@ def test_a_job_is_saved_listed_shown_and_removed_with_its_schedules(home: Path, 
     [
         (["--batch-size", "0"], "batch size must be between"),
         (["--query", "SELECT 1; DELETE FROM customers"], "2 statements"),
+        (["--query", "delete from customers -- all"], "the query must be one SELECT (this is a DELETE)"),
+        (["--query", "ATTACH 'x.db' AS x"], "the query must be one SELECT (this is an ATTACH)"),
         (["--mode", "upsert"], "upsert needs the key columns"),
         (["--key", "order_id"], "key columns are only used by the upsert mode"),
         (["--map", "total=decimal(2,5)"], "scale 5 is larger"),

@@ -66,6 +66,9 @@ def test_dry_run_prints_the_ddl_and_changes_nothing(home: Path, capsys: pytest.C
     [
         (["--batch-size", "0"], "batch size must be between"),
         (["--query", "SELECT 1; DELETE FROM customers"], "2 statements"),
+        (["--query", "UPDATE customers SET name = 'x' -- all"], "the query must be one SELECT (this is an UPDATE)"),
+        (["--query", "pragma journal_mode = wal"], "the query must be one SELECT (this is a PRAGMA)"),
+        (["--query", "vacuum into 'copy.db'"], "the query must be one SELECT (this is a VACUUM)"),
         (["--mode", "upsert"], "upsert needs the key columns"),
         (["--map", "total=decimal(2,5)"], "scale 5 is larger"),
         (["--table", "a.b.c"], "is not a table name"),

@@ -153,7 +153,9 @@ def test_the_query_is_wrapped_and_the_mark_bound_as_a_parameter(context: AppCont
     first = job_request(saved, None, context.connections, settings)
     assert first.query == saved.query and first.query_params == () and first.track_max_column == "id"
     later = job_request(saved, Watermark("int", "2"), context.connections, settings)
-    assert later.query == ('SELECT * FROM (\nSELECT id, note FROM t -- a comment at the end\n) qdbm_incremental '
+    # The query's first line stays line 1 (the engine's line numbers are the user's); the comment ends
+    # at the newline before the closing parenthesis.
+    assert later.query == ('SELECT * FROM (SELECT id, note FROM t -- a comment at the end\n) qdbm_incremental '
                            'WHERE qdbm_incremental."id" >= :qdbm_param_0')
     assert later.query_params == (2,)
     placeholder = job(query="SELECT id FROM t WHERE id > {{watermark}} OR id = {{ watermark }}", keys=(),

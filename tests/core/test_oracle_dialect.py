@@ -350,3 +350,18 @@ def test_host_port_and_service_or_an_easy_connect_string_reach_that_host(how: st
     with pytest.raises(oracledb.Error):
         DIALECT.connect(params, 2)
     assert seen == ["connected"]
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT id, at FROM events -- the events",
+    "SELECT id, at FROM events; -- the events",
+    "SELECT id, at /* zoned */ FROM events WHERE note <> '--;'",
+])
+def test_the_utc_wrapper_keeps_a_commented_query_inside_its_parentheses(query: str) -> None:
+    sql = DIALECT.utc_query(query, ["ID", "AT"], [False, True])
+    tree = sqlglot.parse_one(sql, read="oracle")
+    subquery = tree.find(exp.Subquery)
+    assert subquery is not None and subquery.alias == "qdbm_utc"
+    assert [s.alias_or_name for s in subquery.this.selects] == ["id", "at"]
+    assert [s.alias_or_name for s in tree.selects] == ["ID", "AT"]
+    assert 'SYS_EXTRACT_UTC(qdbm_utc."AT") AS "AT"' in sql and 'qdbm_utc."ID"' in sql

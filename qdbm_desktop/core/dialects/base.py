@@ -26,6 +26,9 @@ class ConnectParams:
     options: Mapping[str, str] = field(default_factory=dict)
     password: str | None = field(default=None, repr=False)
     dsn: str | None = field(default=None, repr=False)
+    #: The connection only reads (a run's source): SQLite opens the file read-only, the servers
+    #: make every transaction of the session read-only.
+    read_only: bool = False
 
     def __repr__(self) -> str:
         shown = {k: v for k, v in vars(self).items() if k not in ("password", "dsn", "options")}

@@ -28,6 +28,7 @@ from typing import Any
 
 from qdbm_desktop.core.dialects.base import BulkWriter, ConnectParams, Dialect, LoadMode, TableName
 from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.sqlcheck import query_body
 from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected, decimal_fit_error
 
 log = logging.getLogger(__name__)
@@ -1036,7 +1037,15 @@ class MySQLDialect(Dialect):
         if params.database:
             kwargs["database"] = params.database
         kwargs.update(params.options)
-        return mysql.connector.connect(**kwargs)
+        connection = mysql.connector.connect(**kwargs)
+        if params.read_only:
+            # Every transaction of a source session is read-only, also the ones open_read does not start.
+            cursor = connection.cursor()
+            try:
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            finally:
+                cursor.close()
+        return connection
 
     def server_version(self, connection: Any) -> str:
         cursor = connection.cursor()
@@ -1080,6 +1089,8 @@ class MySQLDialect(Dialect):
         (a zoned datetime is bound as naive UTC, as the session's zone is UTC)."""
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        # Without its trailing semicolon: the server would take "SELECT 1; -- note" for two statements.
+        query = query_body(query, self.name)
         cursor = connection.cursor()
         try:
             cursor.execute("SET SESSION time_zone = '+00:00'")
@@ -1092,9 +1103,18 @@ class MySQLDialect(Dialect):
         finally:
             cursor.close()
         try:
-            catalog = self._describe_query(connection, query)
+            referenced = referenced_tables(query)
+            if referenced is None:
+                catalog = self._describe_query(connection, query)
+            else:
+                # Looked up before the query runs, so that it runs once (a describe would compute
+                # its derived tables a first time).
+                tables = self._resolved(connection, referenced)
+                looked_up = self._catalog_columns(connection, tables) if tables else {}
             cursor = connection.cursor(buffered=False, raw=True)
             cursor.execute(query)
+            if referenced is not None:
+                catalog = _catalog_of_result(looked_up, _fetch_fields(connection, cursor))
         except BaseException:
             with contextlib.suppress(Exception):
                 connection.rollback()
@@ -1114,35 +1134,47 @@ class MySQLDialect(Dialect):
             stream._converters.append(stream._converter(index, ptype.kind, type_code))
         return stream
 
+    def _resolved(self, connection: Any, tables: Sequence[tuple[str | None, str]]) -> list[tuple[str, str]]:
+        """``(database, table)`` pairs, the connection's current database where none is named."""
+        if all(db for db, _ in tables):
+            return sorted({(str(db), name) for db, name in tables})
+        cursor = connection.cursor()
+        try:
+            cursor.execute("SELECT DATABASE()")
+            (current,) = cursor.fetchone()
+        finally:
+            cursor.close()
+        pairs = {(db or _text(current), name) for db, name in tables if db or current is not None}
+        return sorted(pairs)
+
     def _describe_query(self, connection: Any, query: str) -> dict[int, tuple[PortableType, str, bool]]:
-        """Catalog types of the result columns that come straight from a table.
+        """Catalog types of the result columns that come straight from a table, for a query whose
+        tables sqlglot cannot name (see ``referenced_tables``).
 
         The C extension's metadata has no lengths or precisions (and so no tinyint(1)), so the
         query runs once with ``sql_select_limit = 0`` for its column origins, which are then looked
         up in information_schema. (A query with its own LIMIT returns rows here; they are dropped.)
+        The server still computes derived tables then, so this costs a second run of them.
         """
         cursor = connection.cursor(buffered=False, raw=True)
         try:
+            # Put back what was set before (a preview's limit), not the default.
+            cursor.execute("SELECT @@SESSION.sql_select_limit")
+            ((limit,),) = cursor.fetchall()
             cursor.execute("SET SESSION sql_select_limit = 0")
             try:
                 cursor.execute(query)
                 fields = _fetch_fields(connection, cursor)
                 cursor.fetchall()
             finally:
-                cursor.execute("SET SESSION sql_select_limit = DEFAULT")
+                cursor.execute(f"SET SESSION sql_select_limit = {int(limit)}")
         finally:
             cursor.close()
-        origins = {i: (f[1], f[3], f[5]) for i, f in enumerate(fields) if f and f[1] and f[3] and f[5]}
+        origins = _origins(fields)
         if not origins:
             return {}
         tables = sorted({(db, table) for db, table, _ in origins.values()})
-        found = self._catalog_columns(connection, tables)
-        result: dict[int, tuple[PortableType, str, bool]] = {}
-        for index, (db, table, column) in origins.items():
-            entry = found.get((db, table, column))
-            if entry is not None:
-                result[index] = (entry.type, entry.source_type, entry.nullable)
-        return result
+        return _catalog_of_result(self._catalog_columns(connection, tables), fields)
 
     def _catalog_columns(self, connection: Any,
                          tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str, str], Column]:
@@ -1444,6 +1476,40 @@ def _old_name(staging_name: str) -> str:
     if len(name) > 64:
         name = "qdbm_old_" + hashlib.sha1(staging_name.encode()).hexdigest()[:16]
     return name
+
+
+def referenced_tables(query: str) -> list[tuple[str | None, str]] | None:
+    """Every ``[database.]table`` the query names, or None when sqlglot cannot parse it.
+
+    A result column's origin (its table as the server reports it) is always a table or view
+    named in the query, so looking these up first lets the query run only once.
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(query, read="mysql")
+    except SqlglotError:
+        return None
+    return sorted({(table.db or None, table.name) for table in tree.find_all(exp.Table) if table.name},
+                  key=lambda pair: (pair[0] or "", pair[1]))
+
+
+def _origins(fields: Sequence[tuple[Any, ...]]) -> dict[int, tuple[str, str, str]]:
+    """(database, table, column) of each result column taken straight from a table or view."""
+    return {i: (_text(f[1]), _text(f[3]), _text(f[5])) for i, f in enumerate(fields)
+            if f and f[1] and f[3] and f[5]}
+
+
+def _catalog_of_result(known: dict[tuple[str, str, str], Column],
+                       fields: Sequence[tuple[Any, ...]]) -> dict[int, tuple[PortableType, str, bool]]:
+    result: dict[int, tuple[PortableType, str, bool]] = {}
+    for index, origin in _origins(fields).items():
+        entry = known.get(origin)
+        if entry is not None:
+            result[index] = (entry.type, entry.source_type, entry.nullable)
+    return result
 
 
 def _fetch_fields(connection: Any, cursor: Any) -> list[tuple[Any, ...]]:

@@ -32,6 +32,7 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import UsageError, one_line
+from qdbm_desktop.core.sqlcheck import query_body, wrap_query
 from qdbm_desktop.core.types import (
     Column,
     Kind,
@@ -588,6 +589,7 @@ class OracleDialect(Dialect):
 
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        query = query_body(query, self.name)  # Oracle refuses a statement's own semicolon
         connection.rollback()
         cursor = connection.cursor()
         try:
@@ -611,9 +613,7 @@ class OracleDialect(Dialect):
                 if len(set(names)) != len(names):
                     raise UsageError("the query returns several columns with the same name; give them "
                                      "distinct names with AS")
-                selected = ", ".join(f'SYS_EXTRACT_UTC(q."{n}") AS "{n}"' if z else f'q."{n}"'
-                                     for n, z in zip(names, zoned, strict=True))
-                query = f"SELECT {selected} FROM ({query.strip().rstrip(';')}) q"
+                query = self.utc_query(query, names, zoned)
                 cursor.execute(query, bound)
             elif not executed:
                 cursor.execute(query, bound)
@@ -636,6 +636,12 @@ class OracleDialect(Dialect):
                 connection.rollback()
             raise
         return OracleReadStream(connection, cursor, columns, converters, batch_size)
+
+    def utc_query(self, query: str, names: Sequence[str], zoned: Sequence[bool]) -> str:
+        """``query`` wrapped so that its zoned timestamp columns come back as UTC instants."""
+        selected = ", ".join(f'SYS_EXTRACT_UTC(qdbm_utc."{n}") AS "{n}"' if z else f'qdbm_utc."{n}"'
+                             for n, z in zip(names, zoned, strict=True))
+        return wrap_query(f"SELECT {selected} FROM (", query, ") qdbm_utc", self.name)
 
     # -- types ----------------------------------------------------------------------------------
 

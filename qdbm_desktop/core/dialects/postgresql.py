@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Context, Decimal, localcontext
@@ -22,6 +23,7 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import UsageError, one_line
+from qdbm_desktop.core.sqlcheck import query_body, query_error, wrap_query
 from qdbm_desktop.core.types import (
     INT_RANGES,
     Column,
@@ -135,7 +137,8 @@ class _PgReadStream:
 
     def raw_copy(self) -> Any:
         """``COPY (query) TO STDOUT (FORMAT BINARY)`` in this stream's read-only transaction."""
-        self._copy = self._cursor.copy(f"COPY ({self._query.strip().rstrip(';')}) TO STDOUT (FORMAT BINARY)")
+        statement = wrap_query("COPY (", self._query, ") TO STDOUT (FORMAT BINARY)", "postgresql")
+        self._copy = self._cursor.copy(statement)
         return self._copy
 
     def cancel(self) -> None:
@@ -501,6 +504,9 @@ class PostgreSQLDialect(Dialect):
             "application_name": "QDBM Desktop",
         }
         kwargs.update(params.options)
+        if params.read_only:
+            # Every transaction of a source session is read-only, whatever runs in it.
+            kwargs["options"] = f"{kwargs.get('options') or ''} -c default_transaction_read_only=on".strip()
         return psycopg.connect(**{k: v for k, v in kwargs.items() if v is not None})
 
     def server_version(self, connection: Any) -> str:
@@ -536,6 +542,7 @@ class PostgreSQLDialect(Dialect):
 
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        query = query_body(query, self.name)
         described = self._describe(connection, _numbered_markers(query) if params else query)
         transaction = connection.transaction()
         transaction.__enter__()
@@ -576,7 +583,8 @@ class PostgreSQLDialect(Dialect):
             sqlstate = (result.error_field(DiagnosticField.SQLSTATE) or b"").decode()
             message = result.error_message.decode(encoding, "replace")
             error_class = psycopg.errors.lookup(sqlstate) if sqlstate else psycopg.OperationalError
-            raise error_class(one_line(message.removeprefix("ERROR:").strip()))
+            # The lines stay: the caller turns the echoed "LINE n:" into the query's line number.
+            raise error_class(message.removeprefix("ERROR:").strip())
         if result.nfields == 0:
             raise UsageError("the query returns no rows: give a SELECT (or another statement with a result)")
         return [((result.fname(i) or b"").decode(encoding), result.ftype(i), result.fmod(i))
@@ -682,8 +690,15 @@ class PostgreSQLDialect(Dialect):
         watchdog = threading.Thread(target=watch, name="qdbm-copy-watchdog", daemon=True)
         watchdog.start()
         try:
-            with stream.raw_copy() as copy_out, target_connection.cursor() as cursor, \
-                    cursor.copy(copy_in_sql) as copy_in:
+            with ExitStack() as copies:
+                try:
+                    copy_out = copies.enter_context(stream.raw_copy())
+                except Exception as exc:  # noqa: BLE001 - starting the COPY of the user's query: a source error
+                    if should_stop():
+                        raise InterruptedError("stopped") from exc
+                    raise ReadFailed(query_error(str(exc))) from exc
+                cursor = copies.enter_context(target_connection.cursor())
+                copy_in = copies.enter_context(cursor.copy(copy_in_sql))
                 source_blocks = iter(copy_out)
                 while True:
                     try:
@@ -693,7 +708,7 @@ class PostgreSQLDialect(Dialect):
                     except Exception as exc:  # noqa: BLE001 - the source's error, told apart from ours
                         if should_stop():
                             raise InterruptedError("stopped") from exc
-                        raise ReadFailed(str(exc)) from exc
+                        raise ReadFailed(query_error(str(exc))) from exc
                     if should_stop():
                         raise InterruptedError("stopped")
                     copy_in.write(block)

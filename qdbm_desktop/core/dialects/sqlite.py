@@ -15,10 +15,11 @@ rows share one transaction the caller controls:
 The same holds with ``isolation_level=None``: ``commit()`` and ``rollback()`` act on any
 transaction that is open, whoever began it.
 
-Reading runs the query with ``PRAGMA query_only`` on (restored by ``close()``), so a
-data-modifying statement fails. A single SELECT already reads one consistent snapshot; no
-explicit read transaction is held, so a SQLite target in the same file is not locked out
-for longer than the statement runs.
+A run's source is opened read-only (``mode=ro``), with an authorizer refusing ATTACH (and so
+VACUUM INTO, which attaches its new file). Reading also runs the query with ``PRAGMA query_only``
+on (restored by ``close()``), so a data-modifying statement fails on any connection. A
+single SELECT already reads one consistent snapshot; no explicit read transaction is held, so
+a SQLite target in the same file is not locked out for longer than the statement runs.
 
 Types. SQLite results carry no types: the declared type of each result column (known for
 columns taken straight from a table) comes from ``PRAGMA table_info`` of a temporary view over
@@ -51,6 +52,7 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
 )
 from qdbm_desktop.core.errors import ConnectFailed, UsageError
+from qdbm_desktop.core.sqlcheck import query_body
 from qdbm_desktop.core.types import (
     INT_RANGES,
     Column,
@@ -890,6 +892,14 @@ class _SQLiteWriter:
 # -- the dialect ---------------------------------------------------------------------------------------
 
 
+def _read_only_authorizer(action: int, arg1: str | None, arg2: str | None, database: str | None,
+                          trigger: str | None) -> int:
+    # VACUUM INTO attaches its new file, so refusing ATTACH refuses it too.
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
 class SQLiteDialect(Dialect):
     name = "sqlite"
     display_name = "SQLite"
@@ -906,8 +916,27 @@ class SQLiteDialect(Dialect):
         # must say so instead. New files are made on purpose (connection dialog, demo).
         if not path.is_file():
             raise ConnectFailed(f"database file not found: {path}")
-        connection = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
-        connection.execute("PRAGMA schema_version").fetchone()  # fails now if it is no database
+        if not params.read_only:
+            connection = sqlite3.connect(path, timeout=timeout, check_same_thread=False)
+            connection.execute("PRAGMA schema_version").fetchone()  # fails now if it is no database
+            return connection
+        # A source is opened read-only, so nothing the query does can change the file; ATTACH and
+        # VACUUM INTO would still create other files, which the authorizer refuses.
+        uri = path.resolve().as_uri() + "?mode=ro"
+        connection = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+        connection.set_authorizer(_read_only_authorizer)
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            connection.close()
+            if getattr(exc, "sqlite_errorname", "") == "SQLITE_READONLY_DIRECTORY":
+                # Reading a WAL-mode file needs its -shm file, which SQLite makes beside it.
+                raise ConnectFailed(
+                    f"cannot read {path}: it is in WAL mode and has no {path.name}-shm file, and its folder "
+                    "is not writable, so SQLite cannot read it safely; make the folder writable for this "
+                    "user, or switch the file out of WAL mode (sqlite3 FILE 'PRAGMA journal_mode=DELETE')"
+                ) from None
+            raise
         return connection
 
     def server_version(self, connection: Any) -> str:
@@ -937,7 +966,7 @@ class SQLiteDialect(Dialect):
         in the text form QDBM writes (so they compare with such text as times), decimals as text."""
         if batch_size < 1:
             raise UsageError(f"batch size must be at least 1, not {batch_size}")
-        query = query.strip().rstrip(";").rstrip()
+        query = query_body(query, self.name)
         bound = {f"qdbm_param_{i}": _bind_value(v) for i, v in enumerate(params or ())}
         # A view cannot hold parameters; the markers' values do not change the columns' types.
         declared = self._declared_types(connection, re.sub(r":qdbm_param_\d+\b", "NULL", query)

@@ -49,6 +49,7 @@ from qdbm_desktop.core.dialects.odbc import (
     sqlstate,
 )
 from qdbm_desktop.core.errors import ConnectFailed, DriverMissing, UsageError
+from qdbm_desktop.core.sqlcheck import query_body
 from qdbm_desktop.core.types import (
     Column,
     Kind,
@@ -440,6 +441,7 @@ class SQLServerDialect(Dialect):
         ``params`` are bound to the query's ``?`` markers."""
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
+        query = query_body(query, self.name)
         described = None if params else self._describe(connection, query)
         cursor = connection.cursor()
         try:
