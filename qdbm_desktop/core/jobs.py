@@ -173,10 +173,11 @@ class Job:
     def from_json(cls, data: Mapping[str, Any]) -> Job:
         """The job a stored entry holds; ``UsageError`` naming the field that fails ``JOB_ENTRY``."""
         require(JOB_ENTRY, data, "job")
-        return cls._from_checked(data)
+        return cls.from_checked(data)
 
     @classmethod
-    def _from_checked(cls, data: Mapping[str, Any]) -> Job:
+    def from_checked(cls, data: Mapping[str, Any]) -> Job:
+        """The job of an entry that has passed ``JOB_ENTRY``."""
         batch = data.get("batch_size")
         return cls(
             name=data["name"], source=data["source"], target=data["target"], query=data["query"],
@@ -193,7 +194,7 @@ class Job:
 
 
 def _check_stored_job(data: Mapping[str, Any]) -> None:
-    Job._from_checked(data).validate()
+    Job.from_checked(data).validate()
 
 
 COLUMN_MAP_ENTRY = Record(

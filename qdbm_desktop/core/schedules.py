@@ -10,6 +10,7 @@ A job's entry may also hold ``state``: what its runs left behind, apart from its
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from qdbm_desktop.core.schema import (
     bad_entry_notice,
     check_entries,
     require,
+    shown,
 )
 from qdbm_desktop.core.triggers import TRIGGER_ENTRY, ScheduleTrigger, TriggerKind, local_zone_name
 from qdbm_desktop.core.watermark import Watermark
@@ -92,8 +94,13 @@ class Schedule:
     def from_json(cls, data: Mapping[str, Any]) -> Schedule:
         """The schedule a stored entry holds; ``UsageError`` naming the field when it does not pass."""
         require(SCHEDULE_ENTRY, data, "schedule")
+        return cls.from_checked(data)
+
+    @classmethod
+    def from_checked(cls, data: Mapping[str, Any]) -> Schedule:
+        """The schedule of an entry that has passed ``SCHEDULE_ENTRY``."""
         return cls(
-            id=data["id"], job=data["job"], trigger=ScheduleTrigger._from_checked(data["trigger"]),
+            id=data["id"], job=data["job"], trigger=ScheduleTrigger.from_checked(data["trigger"]),
             enabled=bool(data.get("enabled", True)), grace_seconds=int(data.get("grace_seconds") or 0),
             done=bool(data.get("done", False)), origin=data.get("origin"), created_at=data.get("created_at"),
             checked_until=data.get("checked_until"), last_run_at=data.get("last_run_at"),
@@ -173,7 +180,7 @@ class ScheduleStore:
     # -- jobs -------------------------------------------------------------------------------
 
     def jobs(self) -> list[Job]:
-        return sorted(self._entries("jobs", JOB_ENTRY, Job.from_json), key=lambda j: j.name.casefold())
+        return sorted(self._entries("jobs", JOB_ENTRY, Job.from_checked), key=lambda j: j.name.casefold())
 
     def find_job(self, name: str) -> Job | None:
         return next((j for j in self.jobs() if j.name == name), None)
@@ -289,7 +296,7 @@ class ScheduleStore:
     # -- schedules --------------------------------------------------------------------------
 
     def schedules(self) -> list[Schedule]:
-        return self._entries("schedules", SCHEDULE_ENTRY, Schedule.from_json)
+        return self._entries("schedules", SCHEDULE_ENTRY, Schedule.from_checked)
 
     def get_schedule(self, schedule_id: str) -> Schedule:
         found = next((s for s in self.schedules() if s.id == schedule_id), None)
@@ -326,7 +333,7 @@ class ScheduleStore:
             entries = document.setdefault("schedules", [])
             for index, entry in self._good("schedules", SCHEDULE_ENTRY, document):
                 if entry.get("id") == schedule_id:
-                    updated = replace(Schedule.from_json(entry), **changes)
+                    updated = replace(Schedule.from_checked(entry), **changes)
                     entries[index] = updated.to_json()
                     return
             raise UsageError(f"no schedule with id {schedule_id!r}")
@@ -338,6 +345,19 @@ class ScheduleStore:
         self._change(change)
         assert updated is not None
         return updated
+
+    def update_schedules(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Change the state of several schedules in one write (ids no longer stored are left out)."""
+
+        def change(document: Document) -> None:
+            entries = document.setdefault("schedules", [])
+            for index, entry in self._good("schedules", SCHEDULE_ENTRY, document):
+                fields = changes.get(entry["id"])
+                if fields is not None:
+                    entries[index] = replace(Schedule.from_checked(entry), **fields).to_json()
+
+        if changes:
+            self._change(change)
 
     def remove_schedule(self, schedule_id: str) -> None:
         def change(document: Document) -> None:
@@ -366,7 +386,11 @@ class ScheduleStore:
         name_key = "name" if key == "jobs" else "id"
         good, bad = check_entries(document.get(key) or [], record, key=name_key, unique_key=True)
         what = "job" if key == "jobs" else "schedule"
+        entries = document.get(key) or []
         for entry in bad:
+            job = _entry_field(entries[entry.index], "job") if key == "schedules" else None
+            if isinstance(job, str):
+                entry = dataclasses.replace(entry, label=f"{entry.label} of job {shown(job)}")
             self._file.notify(bad_entry_notice(self._file.path.name, what, entry))
         return good
 

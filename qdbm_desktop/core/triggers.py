@@ -7,6 +7,7 @@ text a user reads ("every weekday at 06:30") and the checks that say what is wro
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -274,10 +275,10 @@ class ScheduleTrigger:
     def from_json(cls, data: Mapping[str, Any]) -> ScheduleTrigger:
         """The trigger a stored entry holds; ``UsageError`` naming the field when it does not pass."""
         require(TRIGGER_ENTRY, data, "trigger")
-        return cls._from_checked(data)
+        return cls.from_checked(data)
 
     @classmethod
-    def _from_checked(cls, data: Mapping[str, Any]) -> ScheduleTrigger:
+    def from_checked(cls, data: Mapping[str, Any]) -> ScheduleTrigger:
         return cls(TriggerKind(data["kind"]), str(data.get("timezone") or "UTC"), at=data.get("at"),
                    every_seconds=data.get("every_seconds"), time=data.get("time"),
                    days=tuple(data.get("days") or ()), cron=data.get("cron"), start=data.get("start"))
@@ -293,8 +294,21 @@ def _aware_time(text: str | None, what: str) -> datetime:
     return when
 
 
+@functools.lru_cache(maxsize=4096)
+def _trigger_problem(trigger: ScheduleTrigger) -> str | None:
+    # Building APScheduler's cron trigger costs a fraction of a millisecond, and the schedules are
+    # read again at every heartbeat and every state change: the same trigger is checked once.
+    try:
+        trigger.check()
+    except UsageError as exc:
+        return str(exc)
+    return None
+
+
 def _check_stored_trigger(data: Mapping[str, Any]) -> None:
-    ScheduleTrigger._from_checked(data).check()
+    problem = _trigger_problem(ScheduleTrigger.from_checked(data))
+    if problem is not None:
+        raise UsageError(problem)
 
 
 #: What the trigger of a stored schedule holds; the fields its kind needs are checked by ``check``.
