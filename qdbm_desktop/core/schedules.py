@@ -241,7 +241,7 @@ class ScheduleStore:
 
     def watermark(self, name: str) -> Watermark | None:
         """The incremental job's mark (None before its first successful run, or after a reset)."""
-        for _, entry in self._good("jobs", JOB_ENTRY, self._file.load()):
+        for _, entry in self._good("jobs", JOB_ENTRY, self._load()):
             if entry.get("name") == name:
                 state = entry.get("state")
                 if not isinstance(state, Mapping) or not isinstance(state.get("watermark"), Mapping):
@@ -379,7 +379,17 @@ class ScheduleStore:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _entries(self, key: str, record: Kind, parse: Callable[[Mapping[str, Any]], Any]) -> list[Any]:
-        return [parse(entry) for _, entry in self._good(key, record, self._file.load())]
+        return [parse(entry) for _, entry in self._good(key, record, self._load())]
+
+    def _load(self) -> Document:
+        """The document, its bad entries (jobs and schedules alike) each reported once as a notice."""
+        document = self._file.load()
+        self._report(document)
+        return document
+
+    def _report(self, document: Document) -> None:
+        self._good("jobs", JOB_ENTRY, document)
+        self._good("schedules", SCHEDULE_ENTRY, document)
 
     def _good(self, key: str, record: Kind, document: Document) -> list[tuple[int, dict[str, Any]]]:
         """The entries of ``key`` that pass ``record``, with their index; each bad one is a notice."""
@@ -397,5 +407,6 @@ class ScheduleStore:
     def _change(self, change: Callable[[Document], None]) -> None:
         with self._file.locked():
             document = self._file.load()
+            self._report(document)
             change(document)
             self._file.save(document)
