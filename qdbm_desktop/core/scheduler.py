@@ -104,6 +104,9 @@ class SchedulerService:
         self._cancel = threading.Event()
         #: Set by ``request_stop`` (safe from a signal handler): long loops end at their next step.
         self._stop_requested = threading.Event()
+        #: One round of missed runs at a time: two (the start's and a heartbeat's) would both find the
+        #: same fire times before either wrote that it had handled them.
+        self._collect_guard = threading.Lock()
         self._state_guard = threading.Lock()
         self._loaded_mtime = 0.0
         self._paused = False
@@ -271,7 +274,7 @@ class SchedulerService:
             if self._context.schedules.mtime() != self._loaded_mtime:
                 self.reload()
             if not self._paused:
-                missed = self._collect_missed()
+                missed = self._collect_missed(blocking=False)
                 if missed and self._listener is not None:
                     self._listener.runs_missed(missed)
         except Exception:  # noqa: BLE001 - the heartbeat must go on
@@ -397,13 +400,22 @@ class SchedulerService:
 
     # -- missed runs ------------------------------------------------------------------------
 
-    def _collect_missed(self) -> list[MissedRun]:
+    def _collect_missed(self, blocking: bool = True) -> list[MissedRun]:
         """Fire times older than ``FIRE_LAG`` that no run handled: run, skip or hand back each.
 
         The schedules' new state is written in one go at the end (one write per schedule made a
         round over hundreds of schedules take seconds); a stop request ends the round early, and
-        the schedules not reached yet keep their state, to be looked at by the next round.
+        the schedules not reached yet keep their state, to be looked at by the next round. Without
+        ``blocking`` nothing is done while another round goes on (a heartbeat during a long start).
         """
+        if not self._collect_guard.acquire(blocking=blocking):
+            return []
+        try:
+            return self._collect_missed_now()
+        finally:
+            self._collect_guard.release()
+
+    def _collect_missed_now(self) -> list[MissedRun]:
         now = self._clock()
         horizon = now - FIRE_LAG
         to_ask: list[MissedRun] = []
@@ -451,7 +463,8 @@ class SchedulerService:
         for schedule in self._context.schedules.schedules():
             if schedule.active and schedule.checked_until_time() < horizon:
                 try:
-                    due = schedule.trigger.fire_times_between(schedule.checked_until_time(), horizon)
+                    # The first fire time is enough to know whether one is due (and quick to find).
+                    due = schedule.trigger.fire_times_between(schedule.checked_until_time(), horizon, limit=1)
                 except QdbmError:
                     continue
                 if not due:
