@@ -15,6 +15,7 @@ import platform
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -65,6 +66,9 @@ from qdbm_desktop.core.watermark import Watermark
 PROG = "qdbm"
 #: How often ``qdbm scheduler`` looks for schedules added or edited by other commands.
 HEADLESS_CHECK_SECONDS = 5
+#: ``qdbm scheduler`` is gone within 2 s of SIGTERM or SIGINT whatever it was doing: this long for
+#: running jobs to end once cancelled, the rest for the interpreter to exit.
+SCHEDULER_STOP_SECONDS = 1.5
 Handler = Callable[[argparse.Namespace, AppContext], int]
 
 
@@ -684,47 +688,74 @@ def _cmd_scheduler(args: argparse.Namespace, context: AppContext) -> int:
     service = SchedulerService(context, listener=_StderrRunListener(), auto_skip_missed=True,
                                heartbeat_seconds=args.check_every)
     stopping = threading.Event()
-    signals = 0
+    signalled_at: list[float] = []
 
     def on_signal(number: int, _frame: object) -> None:
-        nonlocal signals
-        signals += 1
-        if signals == 1:
-            print(f"{PROG}: stopping; running jobs may finish (signal again to cancel them)", file=sys.stderr,
-                  flush=True)
-            stopping.set()
-        else:
-            print(f"{PROG}: cancelling the running jobs", file=sys.stderr, flush=True)
-            service.cancel_runs()
+        # Flags only: the main thread may be anywhere (in a print, in a file lock), so the
+        # words are said by the main loop.
+        if not signalled_at:
+            signalled_at.append(time.monotonic())
+        stopping.set()
+        service.request_stop()
+
+    shown: set[str] = set()
+
+    def show_notices() -> None:
+        # A server's scheduler runs for weeks: a bad entry is said when it is found, once.
+        for notice in context.notices():
+            if notice not in shown:
+                shown.add(notice)
+                print(f"{PROG}: notice: {notice}", file=sys.stderr, flush=True)
 
     watched = [signal.SIGINT, signal.SIGTERM]
     previous = {number: signal.signal(number, on_signal) for number in watched}
+    still_running: list[str] = []
     try:
         service.start()
-        # A server may never open the app, which otherwise applies the retention setting at start.
-        removed = context.history.apply_retention(context.settings.get().history_retention_days)
-        if removed:
-            print(f"{PROG}: removed {removed} runs older than the history_retention_days setting from the "
-                  "history", file=sys.stderr, flush=True)
-        now = datetime.now(timezone.utc)
-        active = [s for s in context.schedules.schedules() if s.active]
-        print(f"{PROG} scheduler (pid {os.getpid()}) runs the schedules of {context.paths.home}", flush=True)
-        for schedule in active:
-            print(f"  {schedule.id}  {schedule.job}: {schedule.trigger.describe()}; "
-                  f"next run: {_next_run_text(schedule, now)}", flush=True)
-        if not active:
-            print("  no active schedules yet; schedules added later are picked up "
-                  f"within {args.check_every:g} s", flush=True)
-        while not stopping.wait(1.0):
-            pass
-        service.stop(wait=True)
+        show_notices()
+        if not stopping.is_set():
+            _scheduler_started(args, context)
+        while not stopping.wait(0.2):
+            show_notices()
     finally:
-        if service.running:
-            service.stop(wait=True, cancel_running=True)
+        if stopping.is_set():
+            print(f"{PROG}: stopping; running jobs are cancelled (their targets stay unchanged)",
+                  file=sys.stderr, flush=True)
+        spent = time.monotonic() - signalled_at[0] if signalled_at else 0.0
+        still_running = service.stop(wait=True, cancel_running=True,
+                                     timeout=max(0.2, SCHEDULER_STOP_SECONDS - spent))
         for number, handler in previous.items():
             signal.signal(number, handler)
+    show_notices()
+    context.forget_notices(shown)
+    if still_running:
+        names = ", ".join(f"job {name!r}" for name in still_running)
+        print(f"{PROG}: {names} did not stop within {SCHEDULER_STOP_SECONDS:g} s of the signal; leaving "
+              "without waiting (a run is all-or-nothing: its target is unchanged, and the history "
+              "shows it as interrupted)", file=sys.stderr, flush=True)
+        print(f"{PROG} scheduler stopped", flush=True)
+        # The run's thread may be inside a driver call that no flag reaches; the server rolls back
+        # when the connection goes, as after a kill.
+        os._exit(0)
     print(f"{PROG} scheduler stopped", flush=True)
     return 0
+
+
+def _scheduler_started(args: argparse.Namespace, context: AppContext) -> None:
+    # A server may never open the app, which otherwise applies the retention setting at start.
+    removed = context.history.apply_retention(context.settings.get().history_retention_days)
+    if removed:
+        print(f"{PROG}: removed {removed} runs older than the history_retention_days setting from the "
+              "history", file=sys.stderr, flush=True)
+    now = datetime.now(timezone.utc)
+    active = [s for s in context.schedules.schedules() if s.active]
+    print(f"{PROG} scheduler (pid {os.getpid()}) runs the schedules of {context.paths.home}", flush=True)
+    for schedule in active:
+        print(f"  {schedule.id}  {schedule.job}: {schedule.trigger.describe()}; "
+              f"next run: {_next_run_text(schedule, now)}", flush=True)
+    if not active:
+        print("  no active schedules yet; schedules added later are picked up "
+              f"within {args.check_every:g} s", flush=True)
 
 
 # -- settings, import, info -------------------------------------------------------------------
@@ -976,9 +1007,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     scheduler = commands.add_parser(
         "scheduler", help="run the schedules without the desktop app, until SIGINT/SIGTERM",
-        description="Run the schedules of this app-data folder until SIGINT or SIGTERM (a second signal "
-        "cancels the running jobs). Only one process runs them at a time: this or the desktop app. Runs "
-        "missed while nothing ran are run when within their grace period, otherwise recorded as skipped.")
+        description="Run the schedules of this app-data folder until SIGINT or SIGTERM, which stops it "
+        "within 2 s: running jobs are cancelled, their targets left unchanged. "
+        "Only one process runs them at a time: this or the desktop app. Runs missed while nothing ran "
+        "are run when within their grace period, otherwise recorded as skipped.")
     scheduler.add_argument("--check-every", type=_positive_seconds, default=HEADLESS_CHECK_SECONDS,
                            metavar="SECONDS", help="how often schedules edited elsewhere are re-read and "
                            f"missed runs looked for (default {HEADLESS_CHECK_SECONDS})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import time
 from collections.abc import Mapping
@@ -10,7 +11,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from qdbm_desktop.core.dialects import ConnectParams, get_dialect
+from qdbm_desktop.core.dialects import DIALECTS, ConnectParams, get_dialect
 from qdbm_desktop.core.errors import (
     QdbmError,
     SecretUnavailable,
@@ -18,8 +19,24 @@ from qdbm_desktop.core.errors import (
     one_line,
     redact,
 )
-from qdbm_desktop.core.jsonfile import JsonDocumentFile
+from qdbm_desktop.core.jsonfile import Document, JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.schema import (
+    Anything,
+    BadEntry,
+    Choice,
+    Integer,
+    Invalid,
+    ListOf,
+    MapOf,
+    Nullable,
+    Record,
+    Text,
+    Timestamp,
+    bad_entry_notice,
+    check_entries,
+    shown,
+)
 from qdbm_desktop.core.secrets import SecretBox
 
 FORMAT_VERSION = 1
@@ -89,13 +106,39 @@ class ConnectionProfile:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ConnectionProfile:
+        """The profile an entry of connections.json holds; the entry must have passed ``CONNECTION_ENTRY``."""
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
-        values["options"] = {str(k): str(v) for k, v in (data.get("options") or {}).items()}
-        values["secrets"] = {str(k): str(v) for k, v in (data.get("secrets") or {}).items()}
-        port = values.get("port")
-        values["port"] = int(port) if port not in (None, "") else None
+        values["options"] = dict(data.get("options") or {})
+        values["secrets"] = dict(data.get("secrets") or {})
         return cls(**values)
+
+
+def _check_secret_key(key: str) -> None:
+    if key not in SECRET_FIELDS and not key.startswith(_OPTION_PREFIX):
+        raise Invalid(f"{shown(key)} is not a secret field (password, dsn or option:NAME)")
+
+
+def _check_stored_profile(data: Mapping[str, Any]) -> None:
+    validate_profile(ConnectionProfile.from_json(data))
+
+
+_OPTIONAL_TEXT = Nullable(Text(max_length=4096))
+#: What one entry of connections.json holds; read through :func:`check_entries`.
+CONNECTION_ENTRY = Record(
+    fields={
+        "name": Text(max_length=_MAX_NAME, non_empty=True),
+        "type": Choice(tuple(DIALECTS)),
+        "host": _OPTIONAL_TEXT, "port": Nullable(Integer(1, 65535)), "database": _OPTIONAL_TEXT,
+        "user": _OPTIONAL_TEXT, "path": _OPTIONAL_TEXT, "driver": _OPTIONAL_TEXT,
+        "options": Nullable(MapOf(Text(max_length=4096))),
+        "secrets": Nullable(MapOf(Text(non_empty=True), check_key=_check_secret_key)),
+        "created_at": Nullable(Timestamp()), "last_used": Nullable(Timestamp()),
+        "last_test": Nullable(Text()), "last_test_at": Nullable(Timestamp()),
+    },
+    required=frozenset({"name", "type"}),
+    check_record=_check_stored_profile,
+)
 
 
 def validate_profile(profile: ConnectionProfile) -> None:
@@ -119,12 +162,16 @@ def validate_profile(profile: ConnectionProfile) -> None:
         raise UsageError(f"a {dialect.display_name} connection needs a host")
 
 
+_Indexed = list[tuple[int, dict[str, Any]]]
+
+
 class ConnectionStore:
     """The saved connections, read from and written to connections.json under its lock."""
 
     def __init__(self, paths: AppPaths, box: SecretBox) -> None:
         self._file = JsonDocumentFile(paths.connections_file, FORMAT_VERSION,
-                                      default=lambda: {"connections": []})
+                                      default=lambda: {"connections": []},
+                                      shape={"connections": ListOf(Anything())})
         self._box = box
 
     @property
@@ -142,14 +189,22 @@ class ConnectionStore:
     # -- reading ------------------------------------------------------------------------------
 
     def list(self) -> list[ConnectionProfile]:
-        document = self._file.load()
-        profiles = []
-        for entry in document.get("connections", []):
-            try:
-                profiles.append(ConnectionProfile.from_json(entry))
-            except (TypeError, ValueError, KeyError):
-                continue  # an entry edited into nonsense by hand; the rest still load
-        return profiles
+        return [ConnectionProfile.from_json(entry) for _, entry in self._good(self._file.load())]
+
+    def bad_entries(self) -> builtins.list[BadEntry]:
+        """The entries of connections.json that cannot be read (kept in the file as they are)."""
+        return self._check(self._file.load())[1]
+
+    def _check(self, document: Document) -> tuple[_Indexed, builtins.list[BadEntry]]:
+        good, bad = check_entries(document.get("connections") or [], CONNECTION_ENTRY, key="name",
+                                  unique_key=True)
+        for entry in bad:
+            self._file.notify(bad_entry_notice(self._file.path.name, "connection", entry))
+        return good, bad
+
+    def _good(self, document: Document) -> _Indexed:
+        """The entries that pass the schema, with their index in the stored list."""
+        return self._check(document)[0]
 
     def get(self, name: str) -> ConnectionProfile:
         for profile in self.list():
@@ -190,10 +245,16 @@ class ConnectionStore:
         with self._file.locked():
             document = self._file.load()
             entries = document.setdefault("connections", [])
-            clash = [e for e in entries if str(e.get("name", "")).casefold() == profile.name.casefold()]
+            good = {index for index, _ in self._good(document)}
+            clash = [i for i, e in enumerate(entries) if _entry_name(e).casefold() == profile.name.casefold()]
             if clash and not replace_existing:
-                raise QdbmError(f"a connection named {clash[0]['name']!r} already exists")
-            entries[:] = [e for e in entries if e not in clash] + [profile.to_json()]
+                existing = _entry_name(entries[clash[0]])
+                if clash[0] in good:
+                    raise QdbmError(f"a connection named {existing!r} already exists")
+                raise QdbmError(f"connections.json holds an entry named {existing!r} that cannot be read "
+                                "(see the notice); fix or remove it there, or replace it")
+            # Replacing by name is the user's explicit wish, also for an entry that cannot be read.
+            entries[:] = [e for i, e in enumerate(entries) if i not in clash] + [profile.to_json()]
             self._file.save(document)
         return profile
 
@@ -203,7 +264,7 @@ class ConnectionStore:
         with self._file.locked():
             document = self._file.load()
             entries = document.setdefault("connections", [])
-            index = next((i for i, e in enumerate(entries) if e.get("name") == name), None)
+            index = next((i for i, e in self._good(document) if e.get("name") == name), None)
             if index is None:
                 raise QdbmError(f"no saved connection named {name!r}")
             stored = ConnectionProfile.from_json(entries[index])
@@ -216,7 +277,7 @@ class ConnectionStore:
                 last_test_at=profile.last_test_at or stored.last_test_at)
             profile = self._with_secrets(profile, secrets or {})
             validate_profile(profile)
-            if any(i != index and str(e.get("name", "")).casefold() == profile.name.casefold()
+            if any(i != index and _entry_name(e).casefold() == profile.name.casefold()
                    for i, e in enumerate(entries)):
                 raise QdbmError(f"a connection named {profile.name!r} already exists")
             entries[index] = profile.to_json()
@@ -231,7 +292,8 @@ class ConnectionStore:
         with self._file.locked():
             document = self._file.load()
             entries = document.setdefault("connections", [])
-            kept = [e for e in entries if e.get("name") != name]
+            # Also an entry that cannot be read: removing it is how a user fixes the file.
+            kept = [e for e in entries if _entry_name(e) != name]
             if len(kept) == len(entries):
                 raise QdbmError(f"no saved connection named {name!r}")
             document["connections"] = kept
@@ -249,7 +311,7 @@ class ConnectionStore:
             document = self._file.load()
             if self._file.read_only:
                 return  # bookkeeping only: not worth refusing the test or the run over
-            for entry in document.get("connections", []):
+            for _, entry in self._good(document):
                 if entry.get("name") == name:
                     entry.update(changes)
                     self._file.save(document)
@@ -277,6 +339,12 @@ class ConnectionStore:
             else:
                 tokens[key] = self._box.encrypt(secret)
         return replace(profile, options=options, secrets=tokens)
+
+
+def _entry_name(entry: Any) -> str:
+    """The name a stored entry gives itself, whether or not the rest of it can be read ("" for none)."""
+    name = entry.get("name") if isinstance(entry, dict) else None
+    return name if isinstance(name, str) else ""
 
 
 @dataclass(frozen=True)

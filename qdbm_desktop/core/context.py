@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,3 +41,9 @@ class AppContext:
         """Things the user must be told: files set aside or read-only, first-run results."""
         return [*self.settings.notices, *self.connections.notices, *self.schedules.notices,
                 *self.recent_queries.notices, *self.history.notices, *self.first_run_notices]
+
+    def forget_notices(self, shown: Collection[str]) -> None:
+        """Drop notices already shown (``qdbm scheduler`` shows them as they come, not only at its end)."""
+        for notices in (self.settings.notices, self.connections.notices, self.schedules.notices,
+                        self.recent_queries.notices, self.history.notices, self.first_run_notices):
+            notices[:] = [notice for notice in notices if notice not in shown]

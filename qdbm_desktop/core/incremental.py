@@ -165,19 +165,25 @@ def job_file_text(job: Job) -> str:
 def job_from_file_text(text: str, where: str = "the job file") -> Job:
     """The job a job file holds, checked; ``UsageError`` naming what is wrong."""
     try:
-        document = json.loads(text)
+        document = json.loads(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{where} is not JSON: {exc.msg} (line {exc.lineno})") from None
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"{where} is not JSON this program can read ({str(exc)[:80] or type(exc).__name__})"
+                         ) from None
     if not isinstance(document, Mapping) or document.get("format") != JOB_FILE_FORMAT:
         raise UsageError(f"{where} is not a QDBM job file (it lacks \"format\": \"{JOB_FILE_FORMAT}\")")
     version = document.get("version")
-    if not isinstance(version, int) or version > JOB_FILE_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= JOB_FILE_VERSION:
         raise UsageError(f"{where} has format version {version!r}; this QDBM reads version "
                          f"{JOB_FILE_VERSION}")
     data = document.get("job")
     if not isinstance(data, Mapping):
         raise UsageError(f"{where} holds no job")
-    job = Job.from_json(data)
+    try:
+        job = Job.from_json(data)
+    except UsageError as exc:
+        raise UsageError(f"{where}: {exc}") from None
     for side in (job.source, job.target):
         if "://" in side:
             raise UsageError(f"{where}: a job names saved connections, never a URL (a job holds no password)")
@@ -188,7 +194,12 @@ def job_from_file_text(text: str, where: str = "the job file") -> Job:
 def read_job_file(path: str | Path) -> Job:
     file = Path(path).expanduser()
     try:
-        text = file.read_text(encoding="utf-8")
+        data = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{file} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+                         ) from None
     return job_from_file_text(text, str(file))

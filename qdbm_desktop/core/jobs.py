@@ -12,6 +12,18 @@ from qdbm_desktop.core.connections import ConnectionStore, now_iso
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.migration import ColumnMap, MigrationRequest, resolve_endpoint
+from qdbm_desktop.core.schema import (
+    Anything,
+    Boolean,
+    Choice,
+    Integer,
+    ListOf,
+    Nullable,
+    Record,
+    Text,
+    Timestamp,
+    require,
+)
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.watermark import Lookback
@@ -159,10 +171,13 @@ class Job:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Job:
-        missing = [k for k in ("name", "source", "target", "query", "table")
-                   if not isinstance(data.get(k), str)]
-        if missing:
-            raise UsageError(f"a job entry lacks {', '.join(missing)}")
+        """The job a stored entry holds; ``UsageError`` naming the field that fails ``JOB_ENTRY``."""
+        require(JOB_ENTRY, data, "job")
+        return cls.from_checked(data)
+
+    @classmethod
+    def from_checked(cls, data: Mapping[str, Any]) -> Job:
+        """The job of an entry that has passed ``JOB_ENTRY``."""
         batch = data.get("batch_size")
         return cls(
             name=data["name"], source=data["source"], target=data["target"], query=data["query"],
@@ -176,3 +191,32 @@ class Job:
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )
+
+
+def _check_stored_job(data: Mapping[str, Any]) -> None:
+    Job.from_checked(data).validate()
+
+
+COLUMN_MAP_ENTRY = Record(
+    fields={"source": Text(non_empty=True), "target": Nullable(Text()),
+            "type": Nullable(Text(check_text=PortableType.parse)), "nullable": Nullable(Boolean()),
+            "include": Boolean()},
+    required=frozenset({"source"}),
+)
+#: What one job of schedules.json (or a job file) holds.
+JOB_ENTRY = Record(
+    fields={
+        "name": Text(max_length=MAX_JOB_NAME, non_empty=True), "source": Text(non_empty=True),
+        "target": Text(non_empty=True), "query": Text(non_empty=True), "table": Text(non_empty=True),
+        "mode": Choice(tuple(m.value for m in LoadMode)),
+        "keys": ListOf(Text(non_empty=True), unique=True),
+        "column_map": ListOf(COLUMN_MAP_ENTRY),
+        "batch_size": Nullable(Integer(1, MAX_BATCH_SIZE)), "count_rows": Boolean(),
+        "incremental_column": Nullable(Text()), "lookback": Nullable(Text()),
+        "created_at": Timestamp(), "updated_at": Nullable(Timestamp()),
+        # Checked where it is used (a mark that does not parse is ignored with a notice).
+        "state": Nullable(Anything()),
+    },
+    required=frozenset({"name", "source", "target", "query", "table"}),
+    check_record=_check_stored_job,
+)

@@ -17,6 +17,7 @@ from typing import Any
 from filelock import FileLock
 
 from qdbm_desktop.core.errors import ConfigFileError, ReadOnlyConfigError
+from qdbm_desktop.core.schema import Kind, check_shape
 
 Document = dict[str, Any]
 Migration = Callable[[Document], Document]
@@ -88,9 +89,10 @@ class JsonDocumentFile:
     """One JSON file holding a dict with a ``version`` field.
 
     ``load`` never loses a file: one that cannot be parsed, or whose version this program
-    does not know, is renamed ``NAME.corrupt-<timestamp>`` and reported in ``notices``; one
-    written by a newer version is read as far as possible and kept read-only; an older one is
-    backed up as ``NAME.v<N>.bak`` and migrated forward.
+    does not know, or whose top-level fields do not have the ``shape`` declared for them, is
+    renamed ``NAME.corrupt-<timestamp>`` and reported in ``notices``; one written by a newer
+    version is read as far as possible and kept read-only; an older one is backed up as
+    ``NAME.v<N>.bak`` and migrated forward.
     """
 
     path: Path
@@ -99,6 +101,9 @@ class JsonDocumentFile:
     migrations: Mapping[int, Migration] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     read_only_reason: str | None = None
+    #: What the top-level fields hold (``{"connections": ListOf(Anything())}``); entries are the
+    #: stores' to check, one by one, so that one bad entry does not cost the others.
+    shape: Mapping[str, Kind] = field(default_factory=dict)
 
     def notify(self, message: str) -> None:
         """Record something the user must be told, once however often the file is read."""
@@ -124,13 +129,23 @@ class JsonDocumentFile:
             self._write(document)
             return document
         try:
-            raw = self.path.read_text(encoding="utf-8")
+            data = self.path.read_bytes()
         except OSError as exc:
             raise ConfigFileError(f"cannot read {self.path}: {exc.strerror or exc}") from exc
+        try:
+            # utf-8-sig: an editor such as Notepad puts a byte-order mark in front of what it saves.
+            raw = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return self._set_aside(f"it is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                                   f"{exc.start})")
         try:
             document = json.loads(raw)
         except json.JSONDecodeError as exc:
             return self._set_aside(f"it is not valid JSON ({exc.msg} at line {exc.lineno})")
+        except (ValueError, RecursionError) as exc:
+            # A number of thousands of digits, or brackets nested thousands deep.
+            why = str(exc)[:80] or type(exc).__name__
+            return self._set_aside(f"it is not JSON this program can read ({why})")
         if not isinstance(document, dict):
             return self._set_aside("it does not hold a JSON object")
         found = document.get("version")
@@ -142,9 +157,17 @@ class JsonDocumentFile:
                 f"reads format {self.version}); it is open read-only, so nothing in it is changed"
             )
             self.notify(self.read_only_reason)
+            wrong = check_shape(document, self.shape)
+            if wrong is not None:
+                # Not ours to set aside: a newer version may hold something else there.
+                self.notify(f"{self.path.name}: {wrong}; it is not read")
+                return {"version": found, **self.default()}
             return document
         if found < self.version:
-            return self._migrate(document, found)
+            document = self._migrate(document, found)
+        wrong = check_shape(document, self.shape)
+        if wrong is not None:
+            return self._set_aside(wrong)
         return document
 
     def save(self, document: Document) -> None:
@@ -160,6 +183,18 @@ class JsonDocumentFile:
             atomic_write_text(self.path, text)
         except OSError as exc:
             raise ConfigFileError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+
+    def keep_copy(self, why: str) -> None:
+        """Copy the file to ``NAME.corrupt-<timestamp>`` before a write that drops what could not be read."""
+        if not self.path.exists():
+            return
+        kept = _set_aside_name(self.path, "corrupt")
+        try:
+            shutil.copy2(self.path, kept)
+        except OSError as exc:
+            raise ConfigFileError(f"{self.path} holds {why}, and a copy could not be kept: {exc}") from exc
+        self.notify(f"{self.path.name} held {why}; a copy of it as it was is kept as {kept.name} "
+                    f"in {kept.parent}")
 
     def _set_aside(self, why: str) -> Document:
         kept = _set_aside_name(self.path, "corrupt")

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -101,6 +102,11 @@ class SchedulerService:
         self._running_jobs: set[str] = set()
         self._running_guard = threading.Lock()
         self._cancel = threading.Event()
+        #: Set by ``request_stop`` (safe from a signal handler): long loops end at their next step.
+        self._stop_requested = threading.Event()
+        #: One round of missed runs at a time: two (the start's and a heartbeat's) would both find the
+        #: same fire times before either wrote that it had handled them.
+        self._collect_guard = threading.Lock()
         self._state_guard = threading.Lock()
         self._loaded_mtime = 0.0
         self._paused = False
@@ -127,6 +133,7 @@ class SchedulerService:
         with contextlib.suppress(OSError):
             self._owner_file.write_text(f"{os.getpid()} {self._context.history.origin}", encoding="utf-8")
         self._cancel.clear()
+        self._stop_requested.clear()
         self._scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
@@ -138,22 +145,44 @@ class SchedulerService:
         self.reload()
         return self._collect_missed()
 
-    def stop(self, wait: bool = True, cancel_running: bool = False) -> None:
-        """Stop firing; with ``wait`` let running jobs end (cancelled first with ``cancel_running``)."""
+    def request_stop(self) -> None:
+        """Make a start or a round of missed runs end at its next step; nothing new is fired.
+
+        Only sets flags, so a signal handler may call it while the main thread is anywhere.
+        """
+        self._stop_requested.set()
+
+    def stop(self, wait: bool = True, cancel_running: bool = False,
+             timeout: float | None = None) -> list[str]:
+        """Stop firing; with ``wait`` let running jobs end (cancelled first with ``cancel_running``).
+
+        With ``timeout`` it waits at most that many seconds for them and returns the jobs still
+        running then (a cancelled run stops between batches; a driver call in progress may not).
+        """
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
-            return
+            return []
+        self._stop_requested.set()
         if cancel_running:
             self._cancel.set()
-        scheduler.shutdown(wait=wait)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        scheduler.shutdown(wait=wait and deadline is None)
         if wait:
             for thread in self._threads:
-                thread.join()
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            while deadline is not None and self._running() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        still_running = self._running()
         self._threads = []
         self._advance_checked_until()
         with contextlib.suppress(OSError):
             self._owner_file.unlink(missing_ok=True)
         self._lock.release()
+        return still_running
+
+    def _running(self) -> list[str]:
+        with self._running_guard:
+            return sorted(self._running_jobs)
 
     def cancel_runs(self) -> None:
         """Cancel the runs going on now (between batches; their targets stay unchanged)."""
@@ -245,7 +274,7 @@ class SchedulerService:
             if self._context.schedules.mtime() != self._loaded_mtime:
                 self.reload()
             if not self._paused:
-                missed = self._collect_missed()
+                missed = self._collect_missed(blocking=False)
                 if missed and self._listener is not None:
                     self._listener.runs_missed(missed)
         except Exception:  # noqa: BLE001 - the heartbeat must go on
@@ -257,6 +286,8 @@ class SchedulerService:
                 due: datetime | None) -> MigrationResult | None:
         """Run one job now unless it is already running, in this process or another one (``qdbm run``):
         then record the run as skipped."""
+        if self._stop_requested.is_set() and trigger is not RunTrigger.MANUAL:
+            return None  # a fire time as the scheduler stops: the next start finds it missed
         run_lock = JobRunLock(self._context.paths, job_name)
         with self._running_guard:
             busy = job_name in self._running_jobs or not run_lock.acquire()
@@ -275,6 +306,8 @@ class SchedulerService:
 
     def _fire(self, schedule_id: str) -> None:
         """APScheduler's call at a fire time."""
+        if self._stop_requested.is_set():
+            return
         due = self._clock()
         try:
             schedule = self._context.schedules.get_schedule(schedule_id)
@@ -325,15 +358,19 @@ class SchedulerService:
         self._set_state(schedule_id, last_run_at=self._clock().isoformat(), last_status=status.value,
                         last_error=error, done=schedule.done or done)
 
-    def _record_skipped(self, job: str, schedule_id: str | None, trigger: RunTrigger, message: str) -> None:
-        self._record_outcome(job, schedule_id, trigger, RunStatus.SKIPPED, message)
+    def _record_skipped(self, job: str, schedule_id: str | None, trigger: RunTrigger, message: str,
+                        state: dict[str, Any] | None = None) -> None:
+        self._record_outcome(job, schedule_id, trigger, RunStatus.SKIPPED, message, state=state)
 
     def _record_failed(self, job: str, schedule_id: str | None, trigger: RunTrigger, message: str,
                        snapshot: dict[str, Any] | None = None) -> None:
         self._record_outcome(job, schedule_id, trigger, RunStatus.FAILED, message, snapshot)
 
     def _record_outcome(self, job_name: str, schedule_id: str | None, trigger: RunTrigger, status: RunStatus,
-                        message: str, snapshot: dict[str, Any] | None = None) -> None:
+                        message: str, snapshot: dict[str, Any] | None = None,
+                        state: dict[str, Any] | None = None) -> None:
+        """Record a run that did not happen; ``state`` collects the schedule's new state instead of
+        writing it at once (several are then written in one go)."""
         job = self._context.schedules.find_job(job_name)
         try:
             self._context.history.start_run(
@@ -345,8 +382,12 @@ class SchedulerService:
         except Exception:  # noqa: BLE001
             log.exception("the history cannot be written")
         if schedule_id is not None:
-            self._set_state(schedule_id, last_run_at=self._clock().isoformat(), last_status=status.value,
-                            last_error=message)
+            changes = {"last_run_at": self._clock().isoformat(), "last_status": status.value,
+                       "last_error": message}
+            if state is not None:
+                state.update(changes)
+            else:
+                self._set_state(schedule_id, **changes)
         log.warning("%s", message)
         self._notify(RunEvent(schedule_id, job_name, trigger, status, message))
 
@@ -359,53 +400,86 @@ class SchedulerService:
 
     # -- missed runs ------------------------------------------------------------------------
 
-    def _collect_missed(self) -> list[MissedRun]:
-        """Fire times older than ``FIRE_LAG`` that no run handled: run, skip or hand back each."""
+    def _collect_missed(self, blocking: bool = True) -> list[MissedRun]:
+        """Fire times older than ``FIRE_LAG`` that no run handled: run, skip or hand back each.
+
+        The schedules' new state is written in one go at the end (one write per schedule made a
+        round over hundreds of schedules take seconds); a stop request ends the round early, and
+        the schedules not reached yet keep their state, to be looked at by the next round. Without
+        ``blocking`` nothing is done while another round goes on (a heartbeat during a long start).
+        """
+        if not self._collect_guard.acquire(blocking=blocking):
+            return []
+        try:
+            return self._collect_missed_now()
+        finally:
+            self._collect_guard.release()
+
+    def _collect_missed_now(self) -> list[MissedRun]:
         now = self._clock()
         horizon = now - FIRE_LAG
         to_ask: list[MissedRun] = []
-        for schedule in self._context.schedules.schedules():
-            if not schedule.active:
-                continue
-            since = schedule.checked_until_time()
-            if since >= horizon:
-                continue
-            try:
-                due_times = schedule.trigger.fire_times_between(since, horizon)
-            except QdbmError:
-                continue
-            self._set_state(schedule.id, checked_until=horizon.isoformat())
-            if not due_times:
-                continue
-            # Several missed fire times of one schedule make one run: the latest is what counts.
-            latest = due_times[-1]
-            missed = MissedRun(schedule.id, schedule.job, latest)
-            late = (now - latest).total_seconds()
-            if schedule.grace_seconds and late <= schedule.grace_seconds:
-                log.info("running %s, missed at %s, %d s late (within its grace period)", schedule.job,
-                         _shown(latest), late)
-                self.run_job_now(schedule.job, RunTrigger.MISSED_RUN, schedule.id)
-            elif self._auto_skip or self._listener is None:
-                count = f"{len(due_times)} runs" if len(due_times) > 1 else "a run"
-                self._record_skipped(schedule.job, schedule.id, RunTrigger.SCHEDULE,
-                                     f"missed {count} (the last due at {_shown(latest)}) while no scheduler "
-                                     f"was running; skipped, {_late_text(late)} late")
-            else:
-                self._pending_missed[(missed.schedule_id, missed.due.isoformat())] = missed
-                to_ask.append(missed)
+        states: dict[str, dict[str, Any]] = {}
+        try:
+            for schedule in self._context.schedules.schedules():
+                if self._stop_requested.is_set():
+                    break
+                if not schedule.active:
+                    continue
+                since = schedule.checked_until_time()
+                if since >= horizon:
+                    continue
+                try:
+                    due_times = schedule.trigger.fire_times_between(since, horizon)
+                except QdbmError:
+                    continue
+                state = states[schedule.id] = {"checked_until": horizon.isoformat()}
+                if not due_times:
+                    continue
+                # Several missed fire times of one schedule make one run: the latest is what counts.
+                latest = due_times[-1]
+                missed = MissedRun(schedule.id, schedule.job, latest)
+                late = (now - latest).total_seconds()
+                if schedule.grace_seconds and late <= schedule.grace_seconds:
+                    log.info("running %s, missed at %s, %d s late (within its grace period)", schedule.job,
+                             _shown(latest), late)
+                    self.run_job_now(schedule.job, RunTrigger.MISSED_RUN, schedule.id)
+                elif self._auto_skip or self._listener is None:
+                    count = f"{len(due_times)} runs" if len(due_times) > 1 else "a run"
+                    self._record_skipped(schedule.job, schedule.id, RunTrigger.SCHEDULE,
+                                         f"missed {count} (the last due at {_shown(latest)}) while no "
+                                         f"scheduler was running; skipped, {_late_text(late)} late", state)
+                else:
+                    self._pending_missed[(missed.schedule_id, missed.due.isoformat())] = missed
+                    to_ask.append(missed)
+        finally:
+            self._set_states(states)
         return to_ask
 
     def _advance_checked_until(self) -> None:
         """At stop: fire times older than the lag were all handled while this scheduler ran."""
         horizon = (self._clock() - FIRE_LAG)
+        states: dict[str, dict[str, Any]] = {}
         for schedule in self._context.schedules.schedules():
             if schedule.active and schedule.checked_until_time() < horizon:
                 try:
-                    due = schedule.trigger.fire_times_between(schedule.checked_until_time(), horizon)
+                    # The first fire time is enough to know whether one is due (and quick to find).
+                    due = schedule.trigger.fire_times_between(schedule.checked_until_time(), horizon, limit=1)
                 except QdbmError:
                     continue
                 if not due:
-                    self._set_state(schedule.id, checked_until=horizon.isoformat())
+                    states[schedule.id] = {"checked_until": horizon.isoformat()}
+        self._set_states(states)
+
+    def _set_states(self, states: dict[str, dict[str, Any]]) -> None:
+        if not states:
+            return
+        with self._state_guard:
+            try:
+                self._context.schedules.update_schedules(states)
+                self._loaded_mtime = self._context.schedules.mtime()
+            except QdbmError as exc:
+                log.warning("the state of %d schedules cannot be saved: %s", len(states), exc)
 
     def _set_state(self, schedule_id: str, **changes: Any) -> None:
         with self._state_guard:

@@ -10,6 +10,7 @@ A job's entry may also hold ``state``: what its runs left behind, apart from its
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -18,13 +19,30 @@ from typing import Any
 
 from qdbm_desktop.core.connections import now_iso
 from qdbm_desktop.core.errors import QdbmError, UsageError
-from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.jobs import JOB_ENTRY, Job
 from qdbm_desktop.core.jsonfile import Document, JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
-from qdbm_desktop.core.triggers import ScheduleTrigger, TriggerKind, local_zone_name
+from qdbm_desktop.core.schema import (
+    Anything,
+    Boolean,
+    Integer,
+    Kind,
+    ListOf,
+    Nullable,
+    Record,
+    Text,
+    Timestamp,
+    bad_entry_notice,
+    check_entries,
+    require,
+    shown,
+)
+from qdbm_desktop.core.triggers import TRIGGER_ENTRY, ScheduleTrigger, TriggerKind, local_zone_name
 from qdbm_desktop.core.watermark import Watermark
 
 FORMAT_VERSION = 2
+#: A grace period longer than a year would run a job that missed its time months ago.
+MAX_GRACE_SECONDS = 366 * 86400
 
 
 def new_schedule_id() -> str:
@@ -74,18 +92,39 @@ class Schedule:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Schedule:
-        if not isinstance(data.get("id"), str) or not isinstance(data.get("job"), str):
-            raise UsageError("a schedule entry lacks its id or job")
-        trigger = data.get("trigger")
-        if not isinstance(trigger, Mapping):
-            raise UsageError(f"schedule {data['id']} has no trigger")
+        """The schedule a stored entry holds; ``UsageError`` naming the field when it does not pass."""
+        require(SCHEDULE_ENTRY, data, "schedule")
+        return cls.from_checked(data)
+
+    @classmethod
+    def from_checked(cls, data: Mapping[str, Any]) -> Schedule:
+        """The schedule of an entry that has passed ``SCHEDULE_ENTRY``."""
         return cls(
-            id=data["id"], job=data["job"], trigger=ScheduleTrigger.from_json(trigger),
+            id=data["id"], job=data["job"], trigger=ScheduleTrigger.from_checked(data["trigger"]),
             enabled=bool(data.get("enabled", True)), grace_seconds=int(data.get("grace_seconds") or 0),
             done=bool(data.get("done", False)), origin=data.get("origin"), created_at=data.get("created_at"),
             checked_until=data.get("checked_until"), last_run_at=data.get("last_run_at"),
             last_status=data.get("last_status"), last_error=data.get("last_error"),
         )
+
+
+_STATE_TEXT = Nullable(Text(max_length=10_000))
+#: What one schedule of schedules.json holds.
+SCHEDULE_ENTRY = Record(
+    fields={
+        "id": Text(max_length=64, non_empty=True), "job": Text(non_empty=True), "trigger": TRIGGER_ENTRY,
+        "enabled": Boolean(), "grace_seconds": Nullable(Integer(0, MAX_GRACE_SECONDS)),
+        "done": Boolean(), "origin": _STATE_TEXT, "created_at": Nullable(Timestamp()),
+        "checked_until": Nullable(Timestamp()), "last_run_at": Nullable(Timestamp()),
+        "last_status": _STATE_TEXT, "last_error": _STATE_TEXT,
+    },
+    required=frozenset({"id", "job", "trigger"}),
+)
+
+
+def _entry_field(entry: Any, key: str) -> Any:
+    """A field of a stored entry, whether or not the rest of it can be read (None for a non-object)."""
+    return entry.get(key) if isinstance(entry, dict) else None
 
 
 def _from_v1(document: Document) -> Document:
@@ -123,7 +162,8 @@ class ScheduleStore:
 
     def __init__(self, paths: AppPaths) -> None:
         self._file = JsonDocumentFile(paths.schedules_file, FORMAT_VERSION,
-                                      default=lambda: {"jobs": [], "schedules": []}, migrations={1: _from_v1})
+                                      default=lambda: {"jobs": [], "schedules": []}, migrations={1: _from_v1},
+                                      shape={"jobs": ListOf(Anything()), "schedules": ListOf(Anything())})
 
     @property
     def notices(self) -> list[str]:
@@ -140,7 +180,7 @@ class ScheduleStore:
     # -- jobs -------------------------------------------------------------------------------
 
     def jobs(self) -> list[Job]:
-        return sorted(self._entries("jobs", Job.from_json), key=lambda j: j.name.casefold())
+        return sorted(self._entries("jobs", JOB_ENTRY, Job.from_checked), key=lambda j: j.name.casefold())
 
     def find_job(self, name: str) -> Job | None:
         return next((j for j in self.jobs() if j.name == name), None)
@@ -158,13 +198,13 @@ class ScheduleStore:
 
         def change(document: Document) -> None:
             jobs = document.setdefault("jobs", [])
-            taken = [e for e in jobs if e.get("name") == job.name and e.get("name") != replace_name]
+            taken = [e for e in jobs if _entry_field(e, "name") == job.name and job.name != replace_name]
             if taken:
                 raise UsageError(f"a job named {job.name!r} already exists")
             if replace_name is None:
                 jobs.append(job.to_json())
                 return
-            index = next((i for i, e in enumerate(jobs) if e.get("name") == replace_name), None)
+            index = next((i for i, e in enumerate(jobs) if _entry_field(e, "name") == replace_name), None)
             if index is None:
                 raise UsageError(f"no saved job named {replace_name!r}")
             created = jobs[index].get("created_at") or job.created_at
@@ -174,7 +214,7 @@ class ScheduleStore:
             if isinstance(state, dict) and state.get("column") == job.incremental_column:
                 jobs[index]["state"] = state
             for schedule in document.setdefault("schedules", []):
-                if schedule.get("job") == replace_name:
+                if _entry_field(schedule, "job") == replace_name:
                     schedule["job"] = job.name
 
         self._change(change)
@@ -187,12 +227,13 @@ class ScheduleStore:
         def change(document: Document) -> None:
             nonlocal removed
             jobs = document.setdefault("jobs", [])
-            kept = [e for e in jobs if e.get("name") != name]
+            # Also an entry that cannot be read: removing it is how a user fixes the file.
+            kept = [e for e in jobs if _entry_field(e, "name") != name]
             if len(kept) == len(jobs):
                 raise UsageError(f"no saved job named {name!r}")
             document["jobs"] = kept
             schedules = document.setdefault("schedules", [])
-            document["schedules"] = [s for s in schedules if s.get("job") != name]
+            document["schedules"] = [s for s in schedules if _entry_field(s, "job") != name]
             removed = len(schedules) - len(document["schedules"])
 
         self._change(change)
@@ -200,8 +241,8 @@ class ScheduleStore:
 
     def watermark(self, name: str) -> Watermark | None:
         """The incremental job's mark (None before its first successful run, or after a reset)."""
-        for entry in self._file.load().get("jobs") or []:
-            if isinstance(entry, Mapping) and entry.get("name") == name:
+        for _, entry in self._good("jobs", JOB_ENTRY, self._load()):
+            if entry.get("name") == name:
                 state = entry.get("state")
                 if not isinstance(state, Mapping) or not isinstance(state.get("watermark"), Mapping):
                     return None
@@ -219,7 +260,7 @@ class ScheduleStore:
         incremental column it was taken from (default: the job's current one)."""
 
         def change(document: Document) -> None:
-            for entry in document.setdefault("jobs", []):
+            for _, entry in self._good("jobs", JOB_ENTRY, document):
                 if entry.get("name") == name:
                     if mark is None:
                         entry.pop("state", None)
@@ -241,9 +282,10 @@ class ScheduleStore:
 
         def change(document: Document) -> None:
             nonlocal changed
+            # Entries that cannot be read follow too: a rename must not leave them pointing nowhere.
             for entry in document.setdefault("jobs", []):
                 for key in ("source", "target"):
-                    if entry.get(key) == old:
+                    if isinstance(entry, dict) and entry.get(key) == old:
                         entry[key] = new
                         changed += 1
 
@@ -254,7 +296,7 @@ class ScheduleStore:
     # -- schedules --------------------------------------------------------------------------
 
     def schedules(self) -> list[Schedule]:
-        return self._entries("schedules", Schedule.from_json)
+        return self._entries("schedules", SCHEDULE_ENTRY, Schedule.from_checked)
 
     def get_schedule(self, schedule_id: str) -> Schedule:
         found = next((s for s in self.schedules() if s.id == schedule_id), None)
@@ -271,10 +313,10 @@ class ScheduleStore:
 
         def change(document: Document) -> None:
             nonlocal schedule
-            if not any(e.get("name") == schedule.job for e in document.setdefault("jobs", [])):
+            if not any(e.get("name") == schedule.job for _, e in self._good("jobs", JOB_ENTRY, document)):
                 raise UsageError(f"no saved job named {schedule.job!r}")
             entries = document.setdefault("schedules", [])
-            if any(e.get("id") == schedule.id for e in entries):
+            if any(_entry_field(e, "id") == schedule.id for e in entries):
                 schedule = replace(schedule, id=new_schedule_id())
             entries.append(schedule.to_json())
 
@@ -289,9 +331,9 @@ class ScheduleStore:
         def change(document: Document) -> None:
             nonlocal updated
             entries = document.setdefault("schedules", [])
-            for index, entry in enumerate(entries):
+            for index, entry in self._good("schedules", SCHEDULE_ENTRY, document):
                 if entry.get("id") == schedule_id:
-                    updated = replace(Schedule.from_json(entry), **changes)
+                    updated = replace(Schedule.from_checked(entry), **changes)
                     entries[index] = updated.to_json()
                     return
             raise UsageError(f"no schedule with id {schedule_id!r}")
@@ -304,10 +346,23 @@ class ScheduleStore:
         assert updated is not None
         return updated
 
+    def update_schedules(self, changes: Mapping[str, Mapping[str, Any]]) -> None:
+        """Change the state of several schedules in one write (ids no longer stored are left out)."""
+
+        def change(document: Document) -> None:
+            entries = document.setdefault("schedules", [])
+            for index, entry in self._good("schedules", SCHEDULE_ENTRY, document):
+                fields = changes.get(entry["id"])
+                if fields is not None:
+                    entries[index] = replace(Schedule.from_checked(entry), **fields).to_json()
+
+        if changes:
+            self._change(change)
+
     def remove_schedule(self, schedule_id: str) -> None:
         def change(document: Document) -> None:
             entries = document.setdefault("schedules", [])
-            kept = [e for e in entries if e.get("id") != schedule_id]
+            kept = [e for e in entries if _entry_field(e, "id") != schedule_id]
             if len(kept) == len(entries):
                 raise UsageError(f"no schedule with id {schedule_id!r}")
             document["schedules"] = kept
@@ -323,19 +378,35 @@ class ScheduleStore:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _entries(self, key: str, parse: Callable[[Mapping[str, Any]], Any]) -> list[Any]:
-        found = []
-        for entry in self._file.load().get(key) or []:
-            if not isinstance(entry, Mapping):
-                continue
-            try:
-                found.append(parse(entry))
-            except (QdbmError, TypeError, ValueError) as exc:
-                self._file.notify(f"{self._file.path.name}: an entry of {key} is ignored ({exc})")
-        return found
+    def _entries(self, key: str, record: Kind, parse: Callable[[Mapping[str, Any]], Any]) -> list[Any]:
+        return [parse(entry) for _, entry in self._good(key, record, self._load())]
+
+    def _load(self) -> Document:
+        """The document, its bad entries (jobs and schedules alike) each reported once as a notice."""
+        document = self._file.load()
+        self._report(document)
+        return document
+
+    def _report(self, document: Document) -> None:
+        self._good("jobs", JOB_ENTRY, document)
+        self._good("schedules", SCHEDULE_ENTRY, document)
+
+    def _good(self, key: str, record: Kind, document: Document) -> list[tuple[int, dict[str, Any]]]:
+        """The entries of ``key`` that pass ``record``, with their index; each bad one is a notice."""
+        name_key = "name" if key == "jobs" else "id"
+        good, bad = check_entries(document.get(key) or [], record, key=name_key, unique_key=True)
+        what = "job" if key == "jobs" else "schedule"
+        entries = document.get(key) or []
+        for entry in bad:
+            job = _entry_field(entries[entry.index], "job") if key == "schedules" else None
+            if isinstance(job, str):
+                entry = dataclasses.replace(entry, label=f"{entry.label} of job {shown(job)}")
+            self._file.notify(bad_entry_notice(self._file.path.name, what, entry))
+        return good
 
     def _change(self, change: Callable[[Document], None]) -> None:
         with self._file.locked():
             document = self._file.load()
+            self._report(document)
             change(document)
             self._file.save(document)

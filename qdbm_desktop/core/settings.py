@@ -9,6 +9,7 @@ from typing import Any
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.jsonfile import JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.schema import Invalid, Kind, Scalar
 
 FORMAT_VERSION = 1
 LOAD_MODES = ("append", "truncate", "replace", "create", "upsert")
@@ -98,6 +99,15 @@ def parse_setting(key: str, text: str) -> Any:
         raise UsageError(f"{key}: {exc}") from None
 
 
+def _stored_value(key: str) -> Kind:
+    # Read as the text a user would type, so a hand edit of "batch_size": "20000" still counts.
+    return Scalar(check_value=lambda value: parse_setting(key, str(value)))
+
+
+#: What each setting in settings.json holds; a value that fails is a notice and its default is used.
+SETTINGS_SCHEMA: Mapping[str, Kind] = {item.name: _stored_value(item.name) for item in fields(Settings)}
+
+
 class SettingsStore:
     """Reads and writes settings.json. Settings added later need no migration: a file without
     them reads their defaults."""
@@ -117,12 +127,16 @@ class SettingsStore:
     def get(self) -> Settings:
         document = self._file.load()
         values: dict[str, Any] = {}
-        for item in fields(Settings):
-            if item.name in document:
+        for key, kind in SETTINGS_SCHEMA.items():
+            if key in document:
                 try:
-                    values[item.name] = parse_setting(item.name, str(document[item.name]))
-                except UsageError as exc:
-                    self._file.notify(f"settings.json: {exc}; the default is used")
+                    kind.check(document[key])
+                except Invalid as exc:
+                    reason = exc.message if exc.message.startswith(key) else f"{key}: {exc.message}"
+                    self._file.notify(f"settings.json: {reason}; the default is used "
+                                      "(the value stays in the file until the setting is changed)")
+                    continue
+                values[key] = parse_setting(key, str(document[key]))
         return Settings(**values)
 
     def set(self, key: str, value: Any) -> Settings:

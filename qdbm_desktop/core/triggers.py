@@ -7,6 +7,7 @@ text a user reads ("every weekday at 06:30") and the checks that say what is wro
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.schema import Choice, Integer, ListOf, Nullable, Record, Text, Timestamp, require
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday",
@@ -28,6 +30,8 @@ _DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thu
 #: Cron's day-of-week numbers: 0 and 7 are Sunday.
 _CRON_DAY_NUMBERS = {0: "sun", 1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri", 6: "sat", 7: "sun"}
 MIN_INTERVAL_SECONDS = 60
+#: A year and a day: a longer interval is a typo (and beyond what the fire-time arithmetic can hold).
+MAX_INTERVAL_SECONDS = 366 * 86400
 _TIME_TEXT = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 
 
@@ -158,15 +162,26 @@ class ScheduleTrigger:
 
     def validate(self, now: datetime | None = None) -> None:
         """``UsageError`` naming what is wrong; a one-off time in the past is refused."""
-        zone(self.timezone)
+        self.check()
         if self.kind is TriggerKind.ONCE:
             when = self.once_time()
             if when <= (now or datetime.now(timezone.utc)):
                 shown = when.astimezone(zone(self.timezone)).strftime("%Y-%m-%d %H:%M")
                 raise UsageError(f"{shown} is in the past; choose a later time")
+
+    def check(self) -> None:
+        """``UsageError`` naming what is wrong with the trigger itself (a stored one-off may be past)."""
+        zone(self.timezone)
+        if self.kind is TriggerKind.ONCE:
+            self.once_time()
         elif self.kind is TriggerKind.INTERVAL:
-            if not self.every_seconds or self.every_seconds < MIN_INTERVAL_SECONDS:
+            seconds = self.every_seconds
+            if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < MIN_INTERVAL_SECONDS:
                 raise UsageError(f"an interval must be at least {MIN_INTERVAL_SECONDS // 60} minute")
+            if seconds > MAX_INTERVAL_SECONDS:
+                raise UsageError(f"an interval must be at most {MAX_INTERVAL_SECONDS // 86400} days")
+            if self.start is not None:
+                _aware_time(self.start, "the interval's start")
         elif self.kind in (TriggerKind.DAILY, TriggerKind.WEEKLY):
             parse_time_of_day(self.time or "")
             if self.kind is TriggerKind.WEEKLY:
@@ -178,13 +193,7 @@ class ScheduleTrigger:
         self.apscheduler_trigger()
 
     def once_time(self) -> datetime:
-        try:
-            when = datetime.fromisoformat(self.at or "")
-        except ValueError:
-            raise UsageError(f"{self.at!r} is not a date and time") from None
-        if when.tzinfo is None:
-            raise UsageError("a one-off time must carry its time zone")
-        return when
+        return _aware_time(self.at, "a one-off time")
 
     def apscheduler_trigger(self) -> BaseTrigger:
         tz = zone(self.timezone)
@@ -215,7 +224,8 @@ class ScheduleTrigger:
         now = after + timedelta(microseconds=1)
         while len(times) < count:
             fire = trigger.get_next_fire_time(previous, now)
-            if fire is None:
+            if fire is None or (previous is not None and fire <= previous):
+                # A trigger that does not move forward (a hand-edited interval) must not loop for ever.
                 break
             if fire > after:
                 times.append(fire)
@@ -263,13 +273,59 @@ class ScheduleTrigger:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ScheduleTrigger:
-        try:
-            kind = TriggerKind(data["kind"])
-        except (KeyError, ValueError):
-            raise UsageError(f"unknown trigger {data.get('kind')!r}") from None
-        return cls(kind, str(data.get("timezone") or "UTC"), at=data.get("at"),
+        """The trigger a stored entry holds; ``UsageError`` naming the field when it does not pass."""
+        require(TRIGGER_ENTRY, data, "trigger")
+        return cls.from_checked(data)
+
+    @classmethod
+    def from_checked(cls, data: Mapping[str, Any]) -> ScheduleTrigger:
+        return cls(TriggerKind(data["kind"]), str(data.get("timezone") or "UTC"), at=data.get("at"),
                    every_seconds=data.get("every_seconds"), time=data.get("time"),
                    days=tuple(data.get("days") or ()), cron=data.get("cron"), start=data.get("start"))
+
+
+def _aware_time(text: str | None, what: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text or "")
+    except (ValueError, TypeError):
+        raise UsageError(f"{text!r} is not a date and time") from None
+    if when.tzinfo is None:
+        raise UsageError(f"{what} must carry its time zone")
+    return when
+
+
+@functools.lru_cache(maxsize=4096)
+def _trigger_problem(trigger: ScheduleTrigger) -> str | None:
+    # Building APScheduler's cron trigger costs a fraction of a millisecond, and the schedules are
+    # read again at every heartbeat and every state change: the same trigger is checked once.
+    try:
+        trigger.check()
+    except UsageError as exc:
+        return str(exc)
+    return None
+
+
+def _check_stored_trigger(data: Mapping[str, Any]) -> None:
+    problem = _trigger_problem(ScheduleTrigger.from_checked(data))
+    if problem is not None:
+        raise UsageError(problem)
+
+
+#: What the trigger of a stored schedule holds; the fields its kind needs are checked by ``check``.
+TRIGGER_ENTRY = Record(
+    fields={
+        "kind": Choice(tuple(k.value for k in TriggerKind)),
+        "timezone": Text(non_empty=True, check_text=zone),
+        "at": Nullable(Timestamp()),
+        "every_seconds": Nullable(Integer(MIN_INTERVAL_SECONDS, MAX_INTERVAL_SECONDS)),
+        "time": Nullable(Text(check_text=parse_time_of_day)),
+        "days": ListOf(Choice(DAYS), unique=True),
+        "cron": Nullable(Text(max_length=200)),
+        "start": Nullable(Timestamp()),
+    },
+    required=frozenset({"kind"}),
+    check_record=_check_stored_trigger,
+)
 
 
 def interval_text(seconds: int) -> str:

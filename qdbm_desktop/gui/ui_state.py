@@ -10,10 +10,23 @@ from typing import Any
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.jsonfile import JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.schema import Anything, Invalid, MapOf, Record, Text, shown
 
 FORMAT_VERSION = 1
 
 log = logging.getLogger(__name__)
+
+
+def _check_base64(text: str) -> None:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("is not base64 text") from None
+
+
+#: One window's entry: its geometry (base64), its page, and yes/no flags under names of its own.
+WINDOW_ENTRY = MapOf(Text(max_length=100_000))
+WINDOW_FIELDS = Record(fields={"geometry": Text(check_text=_check_base64)})
 
 
 class UiStateFile:
@@ -24,7 +37,8 @@ class UiStateFile:
     """
 
     def __init__(self, paths: AppPaths) -> None:
-        self._file = JsonDocumentFile(paths.ui_state_file, FORMAT_VERSION, default=lambda: {"windows": {}})
+        self._file = JsonDocumentFile(paths.ui_state_file, FORMAT_VERSION, default=lambda: {"windows": {}},
+                                      shape={"windows": MapOf(Anything())})
 
     @property
     def notices(self) -> list[str]:
@@ -80,6 +94,9 @@ class UiStateFile:
                 windows = document.get("windows")
                 if not isinstance(windows, dict):
                     windows = document["windows"] = {}
+                if window in windows and self._problem(window, windows[window]) is not None:
+                    self._file.keep_copy(f"a window state that could not be read ({shown(window)})")
+                    windows[window] = {}
                 entry = self._window_entry(document, window)
                 entry[key] = value
                 windows[window] = entry
@@ -87,8 +104,20 @@ class UiStateFile:
         except (QdbmError, OSError) as exc:
             log.warning("cannot save the window state: %s", exc)
 
-    @staticmethod
-    def _window_entry(document: dict[str, Any], window: str) -> dict[str, Any]:
+    def _problem(self, window: str, entry: Any) -> str | None:
+        try:
+            WINDOW_ENTRY.check(entry)
+            WINDOW_FIELDS.check(entry)
+        except Invalid as exc:
+            problem = (f"{self._file.path.name}: the state of window {shown(window)} is not used: {exc}; "
+                       "it is kept in the file until the window saves its state again")
+            self._file.notify(problem)
+            return problem
+        return None
+
+    def _window_entry(self, document: dict[str, Any], window: str) -> dict[str, Any]:
         windows = document.get("windows")
         entry = windows.get(window) if isinstance(windows, dict) else None
-        return dict(entry) if isinstance(entry, dict) else {}
+        if entry is None or self._problem(window, entry) is not None:
+            return {}
+        return dict(entry)

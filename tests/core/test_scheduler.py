@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from apscheduler.triggers.interval import IntervalTrigger
 
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
@@ -176,17 +176,14 @@ def test_a_job_never_runs_twice_at_once_the_second_run_is_recorded_as_skipped(
 def test_a_fire_time_that_comes_while_the_job_still_runs_is_recorded_as_skipped_not_missed(
         demo: AppContext, services: list[SchedulerService]) -> None:
     demo.schedules.save_job(SLOW)
-    # Every second: shorter than any schedule may be, but the same path as a long run of an hourly job.
-    document = json.loads(demo.paths.schedules_file.read_text(encoding="utf-8"))
-    now = datetime.now(timezone.utc).isoformat()
-    document["schedules"] = [{"id": "fast", "job": "slow", "enabled": True, "created_at": now,
-                              "checked_until": now,
-                              "trigger": {"kind": "interval", "timezone": "UTC", "every_seconds": 1,
-                                          "start": now}}]
-    demo.paths.schedules_file.write_text(json.dumps(document), encoding="utf-8")
+    added = demo.schedules.add_schedule(Schedule(id="fast", job="slow", trigger=ScheduleTrigger.interval(60, "UTC")))
     service = SchedulerService(demo)
     services.append(service)
     service.start()
+    # Every second: shorter than a stored schedule may be (the file's check refuses it), but the same
+    # path as a long run of an hourly job, registered as ``reload`` registers it.
+    assert service._scheduler is not None
+    service._scheduler.reschedule_job(added.id, trigger=IntervalTrigger(seconds=1, timezone=timezone.utc))
     wait_for(lambda: any(r.status is RunStatus.SKIPPED for r in runs_of(demo, "slow")), timeout=20)
     service.stop(wait=True, cancel_running=True)
     skipped = [r for r in runs_of(demo, "slow") if r.status is RunStatus.SKIPPED]
