@@ -910,6 +910,10 @@ class SQLiteDialect(Dialect):
         connection.execute("PRAGMA schema_version").fetchone()  # fails now if it is no database
         return connection
 
+    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+        """``sqlite3_interrupt``: safe from any thread, a no-op when no statement runs."""
+        connection.interrupt()
+
     def server_version(self, connection: Any) -> str:
         (version,) = connection.execute("SELECT sqlite_version()").fetchone()
         return f"SQLite {version}"
