@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, TypeVar
 
 from qdbm_desktop import APP_NAME, __version__
 from qdbm_desktop.core.connections import (
@@ -42,8 +42,10 @@ from qdbm_desktop.core.job_lock import JobAlreadyRunning, JobRunLock
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.legacy import import_legacy
 from qdbm_desktop.core.migration import (
+    CANCELLED_NOTE,
     ColumnMap,
     Endpoint,
+    LogEntry,
     MigrationRequest,
     MigrationResult,
     Progress,
@@ -70,6 +72,9 @@ HEADLESS_CHECK_SECONDS = 5
 #: running jobs to end once cancelled, the rest for the interpreter to exit.
 SCHEDULER_STOP_SECONDS = 1.5
 Handler = Callable[[argparse.Namespace, AppContext], int]
+_T = TypeVar("_T")
+#: How long after a cancelling signal the command says it is still cancelling.
+_CANCEL_NOTICE_SECONDS = 1.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -282,6 +287,13 @@ class _ProgressLine:
         if self.tty:
             self.stream.write("\n")
 
+    def log(self, entry: LogEntry) -> None:
+        """A run's warnings as they come; its closing line is the command's last (see _report_run)."""
+        if entry.level != "warning" or entry.message == CANCELLED_NOTE:
+            return
+        self.stream.write(("\r\033[K" if self.tty else "") + f"{PROG}: warning: {entry.message}\n")
+        self.stream.flush()
+
 
 def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
     request = _migration_request(args, context)
@@ -307,14 +319,73 @@ def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
             print(f"  {number}. {step}")
         return 0
     printer = _ProgressLine(sys.stderr)
-    result = run_recorded(context.history, request, on_progress=printer)
+    result, signal_number = _cancellable(
+        lambda cancel: run_recorded(context.history, request, on_progress=printer, on_log=printer.log,
+                                    cancel=cancel))
     printer.end()
-    return _report_run(result, request, context, as_json=args.json)
+    return _report_run(result, request, context, as_json=args.json, signal_number=signal_number)
+
+
+class _RunCancelled(QdbmError):
+    """A run stopped by SIGINT or SIGTERM: exit code 128 + the signal's number (130, 143)."""
+
+    def __init__(self, message: str, signal_number: int | None) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + (signal_number or signal.SIGINT)
+
+
+def _cancellable(work: Callable[[threading.Event], _T]) -> tuple[_T, int | None]:
+    """``work(cancel)`` in a thread of its own, SIGINT and SIGTERM setting ``cancel``; its result and
+    the signal that cancelled it (None without one). A second signal stops waiting at once.
+
+    The main thread only waits, so a signal is handled at once even while a driver call blocks
+    the run (a signal handler runs in the main thread only, and never inside a C call).
+    """
+    cancel = threading.Event()
+    outcome: list[Any] = []
+    received: list[tuple[int, float]] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(work(cancel))
+        except BaseException as exc:  # noqa: BLE001 - raised again in the main thread
+            outcome.append(exc)
+
+    def on_signal(number: int, _frame: object) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append((number, time.monotonic()))
+        cancel.set()
+
+    watched = [signal.SIGINT, signal.SIGTERM]
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {number: signal.signal(number, on_signal) for number in watched} if in_main else {}
+    worker = threading.Thread(target=attempt, name="qdbm-run", daemon=True)
+    try:
+        worker.start()
+        told = False
+        while worker.is_alive():
+            worker.join(0.05)
+            if received and not told and worker.is_alive() and \
+                    time.monotonic() - received[0][1] >= _CANCEL_NOTICE_SECONDS:
+                told = True
+                print(f"{PROG}: cancelling (signal again to stop at once)", file=sys.stderr, flush=True)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    (found,) = outcome
+    if isinstance(found, BaseException):
+        raise found
+    return found, received[0][0] if received else None
 
 
 def _report_run(result: MigrationResult, request: MigrationRequest, context: AppContext, *,
-                as_json: bool) -> int:
-    """The summary of a run on stdout (its warnings on stderr); the exit code."""
+                as_json: bool, signal_number: int | None = None) -> int:
+    """The summary of a run on stdout (its warnings went to stderr as they came); the exit code.
+
+    A failed or cancelled run ends with one error line on stderr, saying whether the target was
+    changed (the run's closing log line, which is therefore not printed on its own).
+    """
     for endpoint in (request.source, request.target):
         if context.connections.find(endpoint.label) is not None:
             context.connections.record_use(endpoint.label)
@@ -326,14 +397,19 @@ def _report_run(result: MigrationResult, request: MigrationRequest, context: App
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        for entry in result.log:
-            if entry.level != "info":
-                print(f"{PROG}: {entry.level}: {entry.message}", file=sys.stderr)
         print(f"{result.status.value}: {result.rows_read:,} rows read, {result.rows_written:,} written "
               f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)")
+    if result.status is Status.CANCELLED:
+        cancelled = _RunCancelled(CANCELLED_NOTE, signal_number)
+        if not as_json:
+            raise cancelled
+        return cancelled.exit_code
     if result.status is not Status.SUCCEEDED:
         if not as_json:
-            raise QdbmError(result.error or result.status.value)
+            closing = next((e.message for e in reversed(result.log)
+                            if e.level == "error" and e.message.startswith("failed: ")), None)
+            raise QdbmError(closing.removeprefix("failed: ") if closing
+                            else result.error or result.status.value)
         return 1
     return 0
 
@@ -524,11 +600,13 @@ def _cmd_run(args: argparse.Namespace, context: AppContext) -> int:
         raise JobAlreadyRunning(message)
     try:
         printer = _ProgressLine(sys.stderr)
-        request, result = run_job(context, job, trigger=RunTrigger.MANUAL, saved=saved, on_progress=printer)
+        (request, result), signal_number = _cancellable(
+            lambda cancel: run_job(context, job, trigger=RunTrigger.MANUAL, saved=saved, on_progress=printer,
+                                   on_log=printer.log, cancel=cancel))
         printer.end()
     finally:
         run_lock.release()
-    return _report_run(result, request, context, as_json=args.json)
+    return _report_run(result, request, context, as_json=args.json, signal_number=signal_number)
 
 
 # -- schedules and the scheduler -----------------------------------------------------------------
@@ -1038,12 +1116,19 @@ class _StderrFormatter(logging.Formatter):
         return f"{PROG}: {record.levelname.lower()}: {record.getMessage()}"
 
 
+def _not_a_run_note(record: logging.LogRecord) -> bool:
+    """A run's own log lines reach stderr once, through its log callback (see _ProgressLine.log)."""
+    return record.name != "qdbm_desktop.core.migration" or record.msg != "[%s] %s"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_StderrFormatter())
+    if getattr(args, "origin", "cli") != "scheduler":
+        handler.addFilter(_not_a_run_note)
     logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     context: AppContext | None = None
     error: str | None = None
@@ -1052,6 +1137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                     origin=getattr(args, "origin", "cli"))
         ensure_first_run(context)
         code = int(args.handler(args, context))
+    except _RunCancelled as exc:  # asked for, so not an error
+        error, code = str(exc), exc.exit_code
     except QdbmError as exc:
         error, code = f"error: {exc}", exc.exit_code
     except BrokenPipeError:

@@ -14,6 +14,7 @@ import logging
 import operator
 import queue
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -43,6 +44,13 @@ OLD_PREFIX = "qdbm_old_"
 QUEUE_DEPTH = 1
 PROGRESS_INTERVAL = 0.1
 _POLL = 0.2
+#: How often a cancelled run asks the servers again to stop what they run (one request can arrive
+#: between two statements and stop nothing).
+_CANCEL_REPEAT = 0.5
+#: How long an abandoned read may take to end once its statement was cancelled.
+_READER_GRACE = 2.0
+#: The log line that ends a cancelled run.
+CANCELLED_NOTE = "cancelled; the target is unchanged"
 
 
 class Stage(str, Enum):
@@ -376,6 +384,14 @@ class _Run:
         self.total: int | None = None
         #: Set once the final step committed: from then on a failure cannot undo the load.
         self.committed = False
+        #: The run's open connections, whose running statement a cancel stops (see watch_cancel).
+        self.live: list[tuple[Endpoint, Any]] = []
+        #: Held while statements are being cancelled; ``interruptible`` turns false for the final
+        #: step and the clean-up, which a cancel must never cut in two.
+        self.interrupt_lock = threading.Lock()
+        self.interruptible = True
+        self.over = threading.Event()
+        self.source_conn: Any = None
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -400,6 +416,32 @@ class _Run:
         if self.cancel.is_set():
             raise Cancelled("cancelled by the user")
 
+    def stop_interrupting(self) -> None:
+        """From now on a cancel no longer stops running statements (waits for one being sent)."""
+        with self.interrupt_lock:
+            self.interruptible = False
+
+    def interrupt(self, only: Any = None) -> None:
+        """Stop what the run's connections (or only the connection ``only``) are running now."""
+        with self.interrupt_lock:
+            if not self.interruptible:
+                return
+            for side, conn in list(self.live):
+                if only is None or conn is only:
+                    try:
+                        side.dialect.cancel_running(conn, side.params)
+                    except Exception as exc:  # noqa: BLE001 - a connection already gone has nothing to stop
+                        log.debug("[%s] cancel on %s: %s", self.run_id, side.label, exc)
+
+    def watch_cancel(self) -> None:
+        """A cancel interrupts the driver call the run is blocked in, whichever it is (a slow query,
+        a count, a load, a verify), so it takes effect at once rather than when the call returns."""
+        while not self.over.is_set():
+            if not self.cancel.wait(_POLL):
+                continue
+            self.interrupt()
+            self.over.wait(_CANCEL_REPEAT)
+
     def fail(self, stage: Stage, endpoint: Endpoint | None, exc: BaseException) -> StageError:
         if isinstance(exc, StageError):
             return exc
@@ -419,10 +461,12 @@ class _Run:
         for level, message in request.log_lines:
             self.note(Stage.CONNECT, message, level)
         source_conn = target_conn = None
+        watchdog = threading.Thread(target=self.watch_cancel, name=f"qdbm-cancel-{self.run_id}", daemon=True)
+        watchdog.start()
         try:
             validate_request(request)
             self.progress(Stage.CONNECT, force=True)
-            source_conn = self.connect(request.source.for_reading())
+            source_conn = self.source_conn = self.connect(request.source.for_reading())
             target_conn = self.connect(request.target)
             self.load(source_conn, target_conn)
             self.result.status = Status.SUCCEEDED
@@ -433,14 +477,22 @@ class _Run:
             )
         except Cancelled as exc:
             self.result.status, self.result.error = Status.CANCELLED, str(exc)
-            self.note(self.result.stage, "cancelled; the target is unchanged", "warning")
+            self.note(self.result.stage, CANCELLED_NOTE, "warning")
         except QdbmError as exc:
-            self.result.error = redact(str(exc), self.secrets)
             if isinstance(exc, StageError):
                 self.result.stage = exc.stage
+            if self.cancel.is_set() and not self.committed:
+                # The cancel stopped a statement, which then failed: that failure is the cancel.
+                self.result.status, self.result.error = Status.CANCELLED, "cancelled by the user"
+                self.note(self.result.stage, CANCELLED_NOTE, "warning")
+                return self.result
+            self.result.error = redact(str(exc), self.secrets)
             outcome = "the rows were committed" if self.committed else "the target is unchanged"
             self.note(self.result.stage, f"failed: {self.result.error}; {outcome}", "error")
         finally:
+            self.stop_interrupting()
+            self.over.set()
+            watchdog.join()
             if target_conn is not None:
                 self.cleanup(target_conn)
             for conn in (source_conn, target_conn):
@@ -453,13 +505,61 @@ class _Run:
     def connect(self, endpoint: Endpoint) -> Any:
         self.check_cancel()
         try:
-            conn = endpoint.dialect.connect(endpoint.params, self.request.connect_timeout)
+            conn = self.connect_or_cancel(endpoint)
+        except Cancelled:
+            raise
         except Exception as exc:  # noqa: BLE001 - any driver error
             raise self.fail(Stage.CONNECT, endpoint, exc) from exc
         kind = endpoint.dialect.display_name  # a label such as "Local warehouse (SQLite)" names it already
         named = any(word.lower() in endpoint.label.lower() for word in kind.split(" / "))
         self.note(Stage.CONNECT, f"connected to {endpoint.label}" + ("" if named else f" ({kind})"))
         return conn
+
+    def connect_or_cancel(self, endpoint: Endpoint) -> Any:
+        """``endpoint``'s connection, opened in a thread of its own so that a cancel need not wait for
+        a server that does not answer (a connection that arrives after a cancel is closed)."""
+        outcome: list[Any] = []
+        lock = threading.Lock()
+        arrived = threading.Event()
+        abandoned = False
+
+        def attempt() -> None:
+            try:
+                conn = endpoint.dialect.connect(endpoint.params, self.request.connect_timeout)
+            except BaseException as exc:  # noqa: BLE001 - handed to the run's thread
+                outcome.append(exc)
+                arrived.set()
+                return
+            with lock:
+                if abandoned:
+                    with suppress(Exception):
+                        conn.close()
+                    return
+                outcome.append(conn)
+                self.live.append((endpoint, conn))
+                arrived.set()
+
+        threading.Thread(target=attempt, name=f"qdbm-connect-{self.run_id}", daemon=True).start()
+        while not arrived.wait(_POLL):
+            if self.cancel.is_set():
+                with lock:
+                    if not arrived.is_set():
+                        abandoned = True
+                        raise Cancelled("cancelled by the user")
+        (found,) = outcome
+        if isinstance(found, BaseException):
+            raise found
+        return found
+
+    def close_stream(self, stream: ReadStream) -> None:
+        """Close the source stream; a failure to close does not hide the error that ended the read."""
+        failing = sys.exc_info()[1] is not None
+        try:
+            stream.close()
+        except Exception as exc:  # noqa: BLE001
+            if not failing:
+                raise self.fail(Stage.READ, self.request.source, exc) from exc
+            log.debug("[%s] closing the read after an error: %s", self.run_id, exc)
 
     def load(self, source_conn: Any, target_conn: Any) -> None:
         request = self.request
@@ -504,7 +604,7 @@ class _Run:
             if not self.pass_through(stream, target_conn):
                 self.stream_rows(stream, target_conn, columns)
         finally:
-            stream.close()
+            self.close_stream(stream)
         self.verify_staging(target_conn)
         self.finalize(target_conn, columns, target_exists, before)
 
@@ -592,6 +692,16 @@ class _Run:
         tracked = tracked_position(stream.columns, request.track_max_column)
         not_null = functools.partial(operator.is_not, None)
 
+        def hand_over(item: object) -> bool:
+            """Put ``item`` on the queue unless the writer side has stopped (then False)."""
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=_POLL)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def read() -> None:
             try:
                 for batch in stream.batches():
@@ -602,17 +712,11 @@ class _Run:
                             self.result.max_value = top
                     if pick is not None:
                         batch = list(map(pick, batch))
-                    while not stop.is_set():
-                        try:
-                            batches.put(batch, timeout=_POLL)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                    if not hand_over(batch):
                         return
-                batches.put(done)
+                hand_over(done)
             except BaseException as exc:  # noqa: BLE001 - handed to the writer side
-                batches.put(exc)
+                hand_over(exc)
 
         reader = threading.Thread(target=read, name=f"qdbm-reader-{self.run_id}", daemon=True)
         reader.start()
@@ -648,9 +752,13 @@ class _Run:
             target_conn.commit()
         except BaseException:
             stop.set()
+            if reader.is_alive():
+                # The reader may be waiting on the server (a query still computing): stop the
+                # statement there, or the join below would wait for it.
+                self.interrupt(self.source_conn)
             raise
         finally:
-            reader.join(timeout=5)
+            reader.join(timeout=_READER_GRACE)
         for warning in getattr(stream, "warnings", []):
             self.note(Stage.READ, warning, "warning")
         for warning in getattr(writer, "warnings", []):
@@ -674,6 +782,8 @@ class _Run:
     def finalize(self, target_conn: Any, columns: list[Column], target_exists: bool, before: int) -> None:
         request = self.request
         dialect = request.target.dialect
+        # A cancel from here on lets the final step finish: cut in two, it might not be atomic.
+        self.stop_interrupting()
         self.check_cancel()
         self.progress(Stage.FINALIZE, force=True)
         try:

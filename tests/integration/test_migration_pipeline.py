@@ -256,7 +256,8 @@ def test_cancel_during_a_long_source_query_returns_promptly(pg_database: Server,
     finally:
         timer.cancel()
     assert result.status is Status.CANCELLED
-    assert time.monotonic() - started < 15
+    # The cancel comes 1 s in and takes effect within a second.
+    assert time.monotonic() - started < 2.0
     assert snapshot(sqlite_endpoint(tmp_path / "t.sqlite"), "never") == ([], [])
 
 
@@ -379,5 +380,6 @@ def test_cancel_of_a_pass_through_run_while_the_source_computes(pg_database: Ser
     finally:
         timer.cancel()
     assert result.status is Status.CANCELLED, result.error
-    assert time.monotonic() - started < 10
+    # The cancel comes 1 s in and takes effect within a second.
+    assert time.monotonic() - started < 2.0
     assert "never" not in snapshot(endpoint, "never")[1]

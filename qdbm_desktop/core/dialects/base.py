@@ -177,6 +177,14 @@ class Dialect(ABC):
         """How a query read by ``open_read`` refers to its ``index``-th (0-based) parameter."""
         raise self.unsupported()
 
+    def cancel_running(self, connection: Any, params: ConnectParams) -> None:  # noqa: B027 - optional hook
+        """Stop the statement running on ``connection`` now, if any; called from another thread.
+
+        The interrupted call then fails with the driver's error in the thread that made it, and the
+        connection stays usable (after a rollback). Harmless when nothing runs. ``params`` are the
+        connection's own, for an engine that needs a second connection to do it.
+        """
+
     # -- types ----------------------------------------------------------------------------------
 
     def native_type(self, ptype: PortableType) -> str:

@@ -40,6 +40,8 @@ LOAD_SQL_MODE = ("STRICT_ALL_TABLES,STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_
 #: The row-size limit of a MySQL table (every column's maximum bytes, TEXT/BLOB counted as 12).
 _MAX_ROW_BYTES = 65535
 _UTC = dt.timezone.utc
+#: Seconds a cancel may take to reach the server (it opens a connection of its own).
+_CANCEL_TIMEOUT = 2.0
 
 # Field type codes of the client protocol (mysql.connector.FieldType), kept here so the mapping
 # reads without importing the driver.
@@ -1046,6 +1048,19 @@ class MySQLDialect(Dialect):
             finally:
                 cursor.close()
         return connection
+
+    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+        """``KILL QUERY`` from a second connection: the protocol cannot stop a statement from its own."""
+        thread_id = int(connection.connection_id)
+        killer = self.connect(params, _CANCEL_TIMEOUT)
+        try:
+            cursor = killer.cursor()
+            try:
+                cursor.execute(f"KILL QUERY {thread_id}")
+            finally:
+                cursor.close()
+        finally:
+            killer.close()
 
     def server_version(self, connection: Any) -> str:
         cursor = connection.cursor()

@@ -291,7 +291,7 @@ class OdbcReadStream:
 
     def __init__(self, connection: Any, cursor: Any, columns: list[Column],
                  converters: Sequence[Callable[[Any], Any] | None], batch_size: int,
-                 end_transaction: bool = True) -> None:
+                 end_transaction: bool = True, on_close: Callable[[], None] | None = None) -> None:
         if batch_size < 1:
             raise ValueError("the batch size must be at least 1")
         self.columns = columns
@@ -301,6 +301,7 @@ class OdbcReadStream:
         self._converters = [(i, c) for i, c in enumerate(converters) if c is not None]
         self._batch_size = batch_size
         self._end_transaction = end_transaction
+        self._on_close = on_close
         self._finished = False
         self._closed = False
         cursor.arraysize = batch_size
@@ -352,6 +353,8 @@ class OdbcReadStream:
             if self._end_transaction:
                 with suppress(Exception):
                     self._connection.rollback()
+            if self._on_close is not None:
+                self._on_close()
 
 
 __all__ = ["CHUNK_ROWS", "MAX_CHUNK_BYTES", "ConnectionLost", "OdbcBatchLoader", "OdbcParam",

@@ -527,6 +527,10 @@ class OracleDialect(Dialect):
         port = params.port or self.default_port
         return f"{host}:{port}/{params.database or ''}"
 
+    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+        """python-oracledb's break: the running call fails with ORA-01013."""
+        connection.cancel()
+
     def connect(self, params: ConnectParams, timeout: float) -> Any:
         """Thin mode unless the options name an Instant Client (``instant_client=/opt/instantclient``)
         or ask for ``thick=yes``; ``tns_admin`` is the folder holding tnsnames.ora for aliases."""

@@ -56,6 +56,8 @@ _FLOAT4_MAX = 3.4028234663852886e38
 _FLOAT4_MIN_NORMAL_DENORM = 1.401298464324817e-45
 #: Wide enough that quantizing any decimal we meet is exact, never rounded by the context.
 _EXACT = Context(prec=100_000, Emax=999_999_999, Emin=-999_999_999)
+#: Seconds a cancel request may take to reach the server.
+_CANCEL_TIMEOUT = 2.0
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+), column (.*)", re.DOTALL)
 
 
@@ -567,6 +569,11 @@ class PostgreSQLDialect(Dialect):
             raise
         return _PgReadStream(connection, query, batch_size, columns, cursor, transaction,
                              [(oid, mod) for _, oid, mod in described], params)
+
+    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+        """libpq's cancel request (its own short connection to the server); ignored by an idle session."""
+        if not (connection.closed or connection.broken):
+            connection.cancel_safe(timeout=_CANCEL_TIMEOUT)
 
     def _describe(self, connection: Any, query: str) -> list[tuple[str, int, int]]:
         """The result columns (name, type OID, typmod) of ``query``, without running it."""

@@ -939,6 +939,10 @@ class SQLiteDialect(Dialect):
             raise
         return connection
 
+    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+        """``sqlite3_interrupt``: safe from any thread, a no-op when no statement runs."""
+        connection.interrupt()
+
     def server_version(self, connection: Any) -> str:
         (version,) = connection.execute("SELECT sqlite_version()").fetchone()
         return f"SQLite {version}"

@@ -84,6 +84,8 @@ UNBOUNDED_DECIMAL = (38, 10)
 MAX_NCHAR, MAX_VARBINARY = 4000, 8000
 MAX_IDENTIFIER = 128
 _UTC = timezone.utc
+#: The cursor of the query each connection (by id) is reading now: what cancel_running stops.
+_READING: dict[int, Any] = {}
 _FLOAT32_MAX = 3.4028234663852886e38
 _FLOAT32_MIN_NORMAL, _FLOAT64_MIN_NORMAL = 1.1754943508222875e-38, 2.2250738585072014e-308
 
@@ -382,6 +384,12 @@ class SQLServerDialect(Dialect):
         connection.add_output_converter(SQL_SS_TIMESTAMPOFFSET, _datetimeoffset)
         return connection
 
+    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+        """SQLCancel on the cursor of the query being read (pyodbc has no connection-wide cancel)."""
+        cursor = _READING.get(id(connection))
+        if cursor is not None:
+            cursor.cancel()
+
     def server_version(self, connection: Any) -> str:
         cursor = connection.cursor()
         try:
@@ -444,6 +452,8 @@ class SQLServerDialect(Dialect):
         query = query_body(query, self.name)
         described = None if params else self._describe(connection, query)
         cursor = connection.cursor()
+        # pyodbc can only cancel through the cursor running the statement (see cancel_running).
+        _READING[id(connection)] = cursor
         try:
             if params:
                 cursor.execute(query, *params)
@@ -465,11 +475,12 @@ class SQLServerDialect(Dialect):
                     ptype = portable_from_description(desc)
                     columns.append(Column(desc[0], ptype, bool(desc[6]), desc[1].__name__))
         except BaseException:
+            _READING.pop(id(connection), None)
             cursor.close()
             connection.rollback()
             raise
         return OdbcReadStream(connection, cursor, columns, [_read_converter(c.type.kind) for c in columns],
-                              batch_size)
+                              batch_size, on_close=lambda: _READING.pop(id(connection), None))
 
     # -- types ----------------------------------------------------------------------------------
 
