@@ -953,8 +953,8 @@ class OracleDialect(Dialect):
     # commits and writes a catalog row per name. The login needs EXECUTE on SYS.DBMS_LOCK.
 
     #: REQUEST(id, lockmode 6 = exclusive, timeout 0): 0 granted, 1 held elsewhere, 4 held already.
-    LOCK_SQL = "SELECT DBMS_LOCK.REQUEST(:1, 6, 0) FROM dual"
-    UNLOCK_SQL = "SELECT DBMS_LOCK.RELEASE(:1) FROM dual"
+    LOCK_SQL = "SELECT DBMS_LOCK.REQUEST(:lock_id, 6, 0) FROM dual"
+    UNLOCK_SQL = "SELECT DBMS_LOCK.RELEASE(:lock_id) FROM dual"
     SCHEMA_SQL = "SELECT SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM dual"
     #: User lock ids run from 0 to 1073741823 (the rest belong to ALLOCATE_UNIQUE).
     LOCK_IDS = 1 << 30
@@ -969,7 +969,7 @@ class OracleDialect(Dialect):
     def _lock_call(self, session: Any, sql: str, name: str) -> int:
         cursor = session.cursor()
         try:
-            cursor.execute(sql, [self.lock_id(name)])
+            cursor.execute(sql, {"lock_id": self.lock_id(name)})
             (result,) = cursor.fetchone()
         except Exception as exc:  # noqa: BLE001 - any refusal means no locks for this login
             text = one_line(str(exc))
