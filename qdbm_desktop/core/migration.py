@@ -487,7 +487,7 @@ class _Run:
                                          f"run(s) ({', '.join(swept)})", "warning")
         try:
             self.locks = TargetLocks(target.dialect, target.params, request.connect_timeout)
-            if not self.locks.hold(self.staging.name) and self.locks.available:
+            if not self.locks.hold_own(self.staging.name) and self.locks.available:
                 raise StageError(Stage.CONNECT, f"another run holds this run's name {self.staging.name} "
                                                 f"on {target.label!r}; run it again")
             table_lock = self.locks.table_lock_name(request.table)

@@ -36,6 +36,9 @@ from qdbm_desktop.core.errors import QdbmError, one_line
 
 #: How often a waiting run tries the target table's lock again.
 WAIT_POLL = 0.25
+#: How long a run tries to take a lock of its very own (its run name, its folder): only another
+#: run's sweep, trying the lock for a moment to see whether its run is gone, can hold it.
+PROBE_WAIT = 10.0
 
 
 class WaitTimedOut(QdbmError):
@@ -68,6 +71,15 @@ class TargetLocks:
         except LocksUnavailable as exc:
             self.available, self.reason = False, str(exc)
             return False
+
+    def hold_own(self, name: str) -> bool:
+        """Take ``name``, which only this run uses, for the rest of the run; False when no locks."""
+        deadline = time.monotonic() + PROBE_WAIT
+        while not self.hold(name):
+            if not self.available or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def hold(self, name: str) -> bool:
         """Take ``name`` for the rest of the run; False when another session holds it (or no locks)."""
@@ -198,7 +210,8 @@ class RunFolder:
         with contextlib.suppress(OSError):
             os.chmod(self.root, 0o700)
         lock = _new_lock(_lock_file(self.root, self.run_id))
-        lock.acquire(timeout=0)
+        # Another run's sweep may be trying this new lock file for a moment: wait that out.
+        lock.acquire(timeout=PROBE_WAIT)
         self._lock = lock
         swept = sweep_run_folders(self.root)
         self.path.mkdir(mode=0o700, exist_ok=True)

@@ -426,3 +426,32 @@ def test_every_spelling_of_one_table_shares_one_lock_and_other_tables_do_not(tar
         again.close()
     if target.type == "sqlite":  # no lock file is left beside the database
         assert not list(Path(target.params.path or "").parent.glob("*.qdbm-*.lock"))
+
+
+def test_a_sweep_trying_a_starting_runs_lock_for_a_moment_does_not_stop_that_run(
+        source: Endpoint, tmp_path: Path) -> None:
+    # Another run's sweep sees a lock file, takes it to learn whether its run is gone, finds the
+    # file unused (the run has only just made it), removes it and lets go: the run goes on.
+    from filelock import FileLock
+
+    runs = tmp_path / "runs"
+    runs.mkdir(mode=0o700)
+    target = sqlite_endpoint(tmp_path / "target.sqlite")
+    run_id = "0123456789ab"
+    probes = [runs / f"{run_id}.lock", Path(f"{target.params.path}.qdbm-{STAGING_PREFIX}{run_id}.lock")]
+    held = [FileLock(str(p), thread_local=False) for p in probes]
+    for lock in held:
+        lock.acquire(timeout=0)
+
+    def sweeper_lets_go() -> None:
+        time.sleep(0.5)
+        for path, lock in zip(probes, held, strict=True):
+            path.unlink()
+            lock.release()
+
+    threading.Thread(target=sweeper_lets_go, daemon=True).start()
+    result = run_migration(request(source, target, "t", query(1, 10, "a"), LoadMode.CREATE, work_dir=runs),
+                           run_id=run_id)
+    assert result.status is Status.SUCCEEDED, result.error
+    assert labels(target, "t") == {"a": 10}
+    assert list(runs.iterdir()) == [] and leftovers(target) == []
