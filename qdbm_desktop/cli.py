@@ -43,12 +43,14 @@ from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.legacy import import_legacy
 from qdbm_desktop.core.migration import (
     CANCELLED_NOTE,
+    DEFAULT_WAIT_TIMEOUT,
     ColumnMap,
     Endpoint,
     LogEntry,
     MigrationRequest,
     MigrationResult,
     Progress,
+    Stage,
     Status,
     new_run_id,
     plan_migration,
@@ -255,7 +257,8 @@ def _migration_request(args: argparse.Namespace, context: AppContext) -> Migrati
         source=resolve_endpoint(context.connections, args.source),
         target=resolve_endpoint(context.connections, args.target),
         query=query, table=TableName.parse(args.table), mode=mode, keys=keys, batch_size=batch_size,
-        type_overrides=overrides, count_rows=args.count)
+        type_overrides=overrides, count_rows=args.count,
+        wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT), work_dir=context.paths.runs_dir)
     validate_request(request)
     return request
 
@@ -267,8 +270,20 @@ class _ProgressLine:
         self.stream = stream
         self.tty = stream.isatty()
         self.last = 0.0
+        self.stage: Stage | None = None
 
     def __call__(self, progress: Progress) -> None:
+        began = progress.stage is not self.stage
+        self.stage = progress.stage
+        if progress.stage is Stage.WAIT:
+            text = f"waiting for another run into the same table to end {progress.elapsed:>7.1f} s"
+            if self.tty:
+                self.stream.write("\r" + text)
+                self.stream.flush()
+            elif began or progress.elapsed - self.last >= 10.0:
+                self.last = progress.elapsed
+                self.stream.write(text + "\n")
+            return
         text = (f"{progress.stage.value:<8} {progress.rows_read:>12,} read "
                 f"{progress.rows_written:>12,} written {progress.rows_per_second:>10,.0f} rows/s "
                 f"{progress.elapsed:>7.1f} s")
@@ -957,6 +972,16 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _wait_seconds(text: str) -> float:
+    try:
+        value = float(text.strip()) if text.strip().isascii() else float("nan")
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 7 * 24 * 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds from 0 to 604800 (7 days)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=f"{APP_NAME} command line.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -1001,6 +1026,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_migration_arguments(migrate, "saved connection name or URL")
     migrate.add_argument("--dry-run", action="store_true", help="print the plan and the DDL; change nothing")
     migrate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    migrate.add_argument("--wait-timeout", type=_wait_seconds, default=DEFAULT_WAIT_TIMEOUT,
+                         metavar="SECONDS",
+                         help="how long to wait for another run into the same table to end before giving "
+                              f"up with nothing changed (default {DEFAULT_WAIT_TIMEOUT:g}; 0: do not wait)")
     migrate.set_defaults(handler=_cmd_migrate)
 
     jobs = commands.add_parser("jobs", help="saved jobs: a named migration to run by hand or on a schedule")

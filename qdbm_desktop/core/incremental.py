@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,6 @@ def run_job(
     on_progress: ProgressCallback | None = None,
     on_log: LogCallback | None = None,
     cancel: threading.Event | None = None,
-    keep_staging: Collection[str] = (),
 ) -> tuple[MigrationRequest, MigrationResult]:
     """Run ``job`` now and record it in the history; a saved incremental job's mark moves on success.
 
@@ -138,10 +137,11 @@ def run_job(
     connection gone, a bad definition): nothing was recorded then.
     """
     mark = context.schedules.watermark(job.name) if saved and job.incremental_column else None
-    request = job_request(job, mark, context.connections, context.settings.get())
+    request = replace(job_request(job, mark, context.connections, context.settings.get()),
+                      work_dir=context.paths.runs_dir)
     result = run_recorded(context.history, request, trigger=trigger, job=job.name,
                           job_snapshot=job_snapshot(job, mark), on_progress=on_progress, on_log=on_log,
-                          cancel=cancel, keep_staging=keep_staging)
+                          cancel=cancel)
     if saved and job.incremental_column and result.status is Status.SUCCEEDED:
         new = next_mark(mark, result)
         if new is not None and new != mark:

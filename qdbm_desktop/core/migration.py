@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -30,6 +30,7 @@ from qdbm_desktop.core.connections import ConnectionStore
 from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, ReadFailed, ReadStream, TableName
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
+from qdbm_desktop.core.run_locks import RunFolder, TargetLocks, WaitCancelled, WaitTimedOut, duration_text
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from qdbm_desktop.core.sqlcheck import check_source_query, query_error, wrap_query
 from qdbm_desktop.core.types import Column, PortableType, ValueRejected
@@ -51,10 +52,14 @@ _CANCEL_REPEAT = 0.5
 _READER_GRACE = 2.0
 #: The log line that ends a cancelled run.
 CANCELLED_NOTE = "cancelled; the target is unchanged"
+#: How long a run waits, by default, for another run into the same table before giving up.
+DEFAULT_WAIT_TIMEOUT = 600.0
 
 
 class Stage(str, Enum):
     CONNECT = "connect"
+    #: Waiting for another run into the same target table to end.
+    WAIT = "wait"
     READ = "read"
     CREATE = "create"
     LOAD = "load"
@@ -125,6 +130,13 @@ class MigrationRequest:
     track_max_column: str | None = None
     #: (level, message) lines written to the run's log as it starts (what an incremental run reads).
     log_lines: tuple[tuple[str, str], ...] = ()
+    #: Seconds to wait for another run into the same table (in any process, on any machine) to
+    #: end before giving up with nothing changed; 0 gives up at once.
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+    #: The folder under which the run keeps its temporary files, in a folder of its own that is
+    #: removed when it ends (or by a later run, when it was killed): the app's ``runs`` folder.
+    #: None keeps them under the system's temporary folder.
+    work_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +258,9 @@ def validate_request(request: MigrationRequest) -> None:
         raise UsageError("upsert needs the key columns (--key COL[,COL])")
     if request.keys and request.mode is not LoadMode.UPSERT:
         raise UsageError("key columns are only used by the upsert mode")
+    if not 0 <= request.wait_timeout <= 7 * 24 * 3600:
+        raise UsageError(f"the wait for another run into the same table must be between 0 s and "
+                         f"7 days, not {request.wait_timeout:g} s")
     request.target.dialect.check_identifier(request.table.name)
     _refuse_same_sqlite_file_without_wal(request)
 
@@ -366,7 +381,6 @@ class _Run:
         request: MigrationRequest,
         on_progress: ProgressCallback | None,
         cancel: threading.Event,
-        keep_staging: Collection[str],
         run_id: str | None = None,
         on_log: LogCallback | None = None,
     ) -> None:
@@ -374,7 +388,6 @@ class _Run:
         self.on_progress = on_progress
         self.on_log = on_log
         self.cancel = cancel
-        self.keep_staging = keep_staging
         self.run_id = run_id or new_run_id()
         self.result = MigrationResult(run_id=self.run_id, status=Status.FAILED)
         self.started = time.monotonic()
@@ -392,6 +405,8 @@ class _Run:
         self.interruptible = True
         self.over = threading.Event()
         self.source_conn: Any = None
+        self.locks: TargetLocks | None = None
+        self.folder: RunFolder | None = None
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -468,6 +483,7 @@ class _Run:
             self.progress(Stage.CONNECT, force=True)
             source_conn = self.source_conn = self.connect(request.source.for_reading())
             target_conn = self.connect(request.target)
+            self.hold_target(target_conn)
             self.load(source_conn, target_conn)
             self.result.status = Status.SUCCEEDED
             self.progress(Stage.DONE, force=True)
@@ -495,6 +511,8 @@ class _Run:
             watchdog.join()
             if target_conn is not None:
                 self.cleanup(target_conn)
+            # Only now, with the staging table gone or renamed, may another run's sweep look at it.
+            self.let_go()
             for conn in (source_conn, target_conn):
                 if conn is not None:
                     with suppress(Exception):  # closing a broken connection may fail too
@@ -560,6 +578,75 @@ class _Run:
             if not failing:
                 raise self.fail(Stage.READ, self.request.source, exc) from exc
             log.debug("[%s] closing the read after an error: %s", self.run_id, exc)
+    def hold_target(self, target_conn: Any) -> None:
+        """Take this run's locks on the target (waiting for another run into the same table) and
+        make its private folder, before anything on the target is touched."""
+        request = self.request
+        target = request.target
+        self.check_cancel()
+        if request.work_dir is not None:
+            folder = RunFolder(request.work_dir, self.run_id)
+            try:
+                swept = folder.create()
+            except Exception as exc:  # noqa: BLE001 - a folder we cannot make is no place for data
+                raise StageError(Stage.CONNECT, f"cannot make the run's folder under {request.work_dir}: "
+                                                f"{one_line(str(exc))}") from exc
+            self.folder = folder
+            if swept:
+                self.note(Stage.CONNECT, f"removed the temporary files of {len(swept)} interrupted "
+                                         f"run(s) ({', '.join(swept)})", "warning")
+        try:
+            self.locks = TargetLocks(target.dialect, target.params, request.connect_timeout)
+            if not self.locks.hold_own(self.staging.name) and self.locks.available:
+                raise StageError(Stage.CONNECT, f"another run holds this run's name {self.staging.name} "
+                                                f"on {target.label!r}; run it again")
+            table_lock = self.locks.table_lock_name(request.table)
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.CONNECT, target, exc) from exc
+        target.dialect.set_lock_wait(target_conn, max(request.connect_timeout, request.wait_timeout))
+        limit = duration_text(request.wait_timeout)
+        waiting = False
+
+        def on_wait(seconds: float) -> None:
+            nonlocal waiting
+            if not waiting:
+                waiting = True
+                self.note(Stage.WAIT, f"waiting for another run into {request.table} on {target.label} to "
+                                      f"end (gives up after {limit})")
+                self.progress(Stage.WAIT, force=True)
+            else:
+                self.progress(Stage.WAIT)
+
+        try:
+            waited = self.locks.wait_for(table_lock, request.wait_timeout, self.cancel, on_wait)
+        except WaitCancelled as exc:
+            raise Cancelled("cancelled by the user while waiting for another run") from exc
+        except WaitTimedOut as exc:
+            raise StageError(Stage.WAIT, f"another run into {request.table} on {target.label!r} is still "
+                                         f"going: {exc} (the limit is {limit}); nothing was changed") from exc
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.WAIT, target, exc) from exc
+        if not self.locks.available:
+            self.note(Stage.CONNECT, f"{target.label} offers no locks to this login ({self.locks.reason}): "
+                                     "staging tables left by other runs are kept, and runs into the same "
+                                     "table are not kept apart", "warning")
+        elif waiting:
+            self.note(Stage.WAIT, f"the other run into {request.table} ended after {waited:.1f} s; "
+                                  "this run goes on")
+
+    def let_go(self) -> None:
+        """Release the target's locks and remove the run's folder (the run's very last step)."""
+        if self.locks is not None:
+            self.locks.close()
+            self.locks = None
+        if self.folder is not None:
+            try:
+                self.folder.remove()
+            except QdbmError as exc:
+                self.note(self.result.stage, f"{exc}; the next run removes it", "warning")
+            self.folder = None
 
     def load(self, source_conn: Any, target_conn: Any) -> None:
         request = self.request
@@ -720,7 +807,8 @@ class _Run:
 
         reader = threading.Thread(target=read, name=f"qdbm-reader-{self.run_id}", daemon=True)
         reader.start()
-        writer = request.target.dialect.open_writer(target_conn, self.staging, columns)
+        writer = request.target.dialect.open_writer(target_conn, self.staging, columns,
+                                                    self.folder.path if self.folder else None)
         try:
             while True:
                 self.check_cancel()
@@ -842,15 +930,31 @@ class _Run:
         return int(matched)
 
     def drop_leftovers(self, target_conn: Any) -> None:
-        """Drop staging tables that earlier runs left behind (a crash, a killed process)."""
+        """Drop the staging tables of runs that are gone (a crash, a killed process).
+
+        A staging (or set-aside) table is its run's as long as that run holds the lock named after
+        it: only a table whose lock this run can take itself is dropped, so the tables of runs
+        going on now, in any process or on any machine, are left alone.
+        """
         dialect = self.request.target.dialect
         schema = self.request.table.schema
+        kept: list[str] = []
         for prefix in (STAGING_PREFIX, OLD_PREFIX):
             for table in dialect.list_tables(target_conn, schema, prefix):
-                if table.name.removeprefix(prefix) in self.keep_staging:
+                owner = STAGING_PREFIX + table.name[len(prefix):]
+                if owner == self.staging.name or self.locks is None:
                     continue
-                dialect.drop_table(target_conn, table)
+                with self.locks.claim(owner) as gone:
+                    if not gone:
+                        if not self.locks.available:
+                            kept.append(str(table))
+                        continue
+                    dialect.drop_table(target_conn, table)
+                    target_conn.commit()
                 self.note(Stage.CREATE, f"dropped {table}, left behind by an interrupted run", "warning")
+        if kept:
+            self.note(Stage.CREATE, f"kept {', '.join(kept)}: without locks there is no telling whether "
+                                    "their runs are still going; drop them by hand once no run is", "warning")
         target_conn.commit()
 
     def cleanup(self, target_conn: Any) -> None:
@@ -873,17 +977,16 @@ def run_migration(
     request: MigrationRequest,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    keep_staging: Collection[str] = (),
     *,
     run_id: str | None = None,
     on_log: LogCallback | None = None,
 ) -> MigrationResult:
     """Run one migration to the end; a failure or a cancel is reported in the result, not raised.
 
-    ``keep_staging`` holds the run ids of other runs going on now, whose staging tables the
-    leftover clean-up must not touch. ``on_log`` receives each log line as it is written.
+    ``on_log`` receives each log line as it is written. Other runs may go on at the same time,
+    into the same database or the same table (see :mod:`qdbm_desktop.core.run_locks`).
     """
-    return _Run(request, on_progress, cancel or threading.Event(), keep_staging, run_id, on_log).execute()
+    return _Run(request, on_progress, cancel or threading.Event(), run_id, on_log).execute()
 
 
 @dataclass(frozen=True)
@@ -970,7 +1073,7 @@ def describe_target(endpoint: Endpoint, table: TableName, timeout: float = 30.0)
 def plan_migration(request: MigrationRequest) -> MigrationPlan:
     """Describe the query and the target, change nothing: the ``--dry-run`` view of a run."""
     validate_request(request)
-    run = _Run(request, None, threading.Event(), ())
+    run = _Run(request, None, threading.Event())
     source, target = request.source, request.target
     source_conn = run.connect(source.for_reading())
     try:

@@ -72,6 +72,12 @@ class AppPaths:
         return self.home / "logs"
 
     @property
+    def runs_dir(self) -> Path:
+        """One private folder per running migration for its temporary files (MySQL load batches),
+        removed when the run ends, or by a later run when it was killed."""
+        return self.home / "runs"
+
+    @property
     def locks_dir(self) -> Path:
         """One lock file per job while it runs, shared by every process on this folder."""
         return self.home / "locks"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from qdbm_desktop.core.history import HistoryStore, RunStatus, RunTrigger
@@ -40,7 +40,6 @@ def run_recorded(
     on_progress: ProgressCallback | None = None,
     on_log: LogCallback | None = None,
     cancel: threading.Event | None = None,
-    keep_staging: Collection[str] = (),
     run_id: str | None = None,
 ) -> MigrationResult:
     """Run ``request`` and record it, its log and its outcome in ``history`` as it goes.
@@ -82,7 +81,7 @@ def run_recorded(
         if on_progress is not None:
             on_progress(progress)
 
-    result = run_migration(request, progressed, cancel, keep_staging, run_id=run_id, on_log=logged)
+    result = run_migration(request, progressed, cancel, run_id=run_id, on_log=logged)
     if history is not None and record is not None:
         try:
             history.finish_run(record, _STATUS[result.status], result.rows_read, result.rows_written,

@@ -451,14 +451,13 @@ class MigratePage(QWidget):
     def _launch(self, request: MigrationRequest) -> RunCard:
         self._remember_query(request.source.label, request.query)
         run_id = new_run_id()
-        others = set(self._running)
         title = f"{request.source.label} → {request.target.label}.{request.table}"
         card = self._run_panel.add_card(title, str(request.table))
         history = self._context.history
 
         def run(report: Callable[[object], None], cancel: threading.Event) -> MigrationResult:
             return run_recorded(history, request, on_progress=report, on_log=report, cancel=cancel,
-                                keep_staging=others, run_id=run_id)
+                                run_id=run_id)
 
         task = self._runner.start(
             f"Migration {title}",
@@ -819,6 +818,7 @@ class MigratePage(QWidget):
                 batch_size=self._batch_spin.value(),
                 count_rows=self._count_check.isChecked(),
                 column_map=self._column_map(),
+                work_dir=self._context.paths.runs_dir,
             )
         except QdbmError as exc:
             self._show_message(f"Cannot start: {exc}", error=True)

@@ -25,6 +25,7 @@ from qdbm_desktop.core.migration import LogEntry, MigrationResult, Progress, Sta
 
 _STAGE_TEXT = {
     Stage.CONNECT: "connecting",
+    Stage.WAIT: "waiting for another run into this table",
     Stage.READ: "reading",
     Stage.CREATE: "preparing the staging table",
     Stage.LOAD: "loading",

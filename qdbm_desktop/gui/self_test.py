@@ -167,7 +167,7 @@ def _demo_migration(context: AppContext, query: str) -> str:
     source = resolve_endpoint(context.connections, DEMO_SOURCE_NAME)
     target = resolve_endpoint(context.connections, DEMO_TARGET_NAME)
     request = MigrationRequest(source=source, target=target, query=query, table=TableName(SELF_TEST_TABLE),
-                               mode=LoadMode.REPLACE)
+                               mode=LoadMode.REPLACE, work_dir=context.paths.runs_dir)
     result = run_recorded(context.history, request, trigger=RunTrigger.MANUAL)
     if result.status is not Status.SUCCEEDED:
         raise RuntimeError(f"the run {result.status.value} at {result.stage.value}: {result.error}")

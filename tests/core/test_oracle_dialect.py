@@ -22,7 +22,7 @@ import sqlglot
 from sqlglot import exp
 
 from qdbm_desktop.core.dialects import get_dialect
-from qdbm_desktop.core.dialects.base import ConnectParams, LoadMode, TableName
+from qdbm_desktop.core.dialects.base import ConnectParams, LoadMode, LocksUnavailable, TableName
 from qdbm_desktop.core.dialects.oracle import (
     OracleDialect,
     _interval_to_time,
@@ -365,3 +365,68 @@ def test_the_utc_wrapper_keeps_a_commented_query_inside_its_parentheses(query: s
     assert [s.alias_or_name for s in subquery.this.selects] == ["id", "at"]
     assert [s.alias_or_name for s in tree.selects] == ["ID", "AT"]
     assert 'SYS_EXTRACT_UTC(qdbm_utc."AT") AS "AT"' in sql and 'qdbm_utc."ID"' in sql
+# -- locks between runs ---------------------------------------------------------------------------
+
+
+class _LockCursor:
+    """Answers the dialect's lock statements as the server would (there is no Oracle here)."""
+
+    def __init__(self, session: _LockSession) -> None:
+        self._session = session
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self._session.seen.append((sql, params))
+        if isinstance(self._session.answers[0], Exception):
+            raise self._session.answers.pop(0)
+
+    def fetchone(self) -> tuple[Any, ...]:
+        return (self._session.answers.pop(0),)
+
+    def close(self) -> None:
+        pass
+
+
+class _LockSession:
+    def __init__(self, *answers: Any) -> None:
+        self.answers: list[Any] = list(answers)
+        self.seen: list[tuple[str, Any]] = []
+
+    def cursor(self) -> _LockCursor:
+        return _LockCursor(self)
+
+
+def test_run_locks_are_dbms_lock_user_locks_requested_without_waiting_in_sql_that_parses() -> None:
+    for sql, function, arguments in ((OracleDialect.LOCK_SQL, "REQUEST", 3), (OracleDialect.UNLOCK_SQL, "RELEASE", 1)):
+        tree = parse(sql)
+        assert isinstance(tree, exp.Select)
+        (call,) = list(tree.find_all(exp.Anonymous))
+        assert call.this == function and len(call.expressions) == arguments
+        assert isinstance(call.expressions[0], exp.Placeholder) and call.expressions[0].this == "lock_id"
+        assert tree.find(exp.Dot) is not None and "DBMS_LOCK" in tree.sql("oracle")
+    request = list(parse(OracleDialect.LOCK_SQL).find_all(exp.Anonymous))[0]
+    # Exclusive mode (6), timeout 0: never waits; release_on_commit keeps its default, FALSE.
+    assert [e.this for e in request.expressions[1:]] == ["6", "0"]
+    assert isinstance(parse(OracleDialect.SCHEMA_SQL), exp.Select)
+
+
+@pytest.mark.parametrize(("answer", "taken"), [(0, True), (4, True), (1, False), (2, False)])
+def test_dbms_lock_request_results_mean_taken_or_held_elsewhere(answer: int, taken: bool) -> None:
+    session = _LockSession(answer)
+    assert DIALECT.try_lock(session, "qdbm_stg_0123456789ab") is taken
+    ((sql, params),) = session.seen
+    assert sql == OracleDialect.LOCK_SQL
+    assert 0 <= params["lock_id"] < 1 << 30  # the user range; ALLOCATE_UNIQUE's ids lie above it
+    assert params["lock_id"] == DIALECT.lock_id("qdbm_stg_0123456789ab") != DIALECT.lock_id("qdbm_stg_0123456789ac")
+
+
+def test_a_login_without_dbms_lock_gets_one_clear_reason_and_no_traceback() -> None:
+    refused = Exception('ORA-06550: line 1, column 7: PLS-00201: identifier \'DBMS_LOCK\' must be declared')
+    with pytest.raises(LocksUnavailable, match="GRANT EXECUTE ON SYS.DBMS_LOCK"):
+        DIALECT.try_lock(_LockSession(refused), "qdbm_stg_0123456789ab")
+
+
+def test_table_locks_resolve_the_current_schema_and_fold_names_as_oracle_stores_them() -> None:
+    assert DIALECT.table_lock_name(_LockSession("APP"), TableName("orders")) == \
+        DIALECT.table_lock_name(_LockSession(), TableName("ORDERS", "app"))
+    assert DIALECT.table_lock_name(_LockSession(), TableName("Orders", "app")) != \
+        DIALECT.table_lock_name(_LockSession(), TableName("orders", "app"))

@@ -358,3 +358,62 @@ def test_without_unixodbc_the_command_line_says_how_to_get_it_instead_of_crashin
     assert run.returncode != 0
     assert "Traceback" not in run.stderr and "s3cret" not in run.stdout + run.stderr
     assert "unixODBC" in run.stderr and "apt-get install unixodbc" in run.stderr
+# -- locks between runs ---------------------------------------------------------------------------
+
+
+class _LockCursor:
+    """Answers the dialect's lock statements as the server would (there is no SQL Server here)."""
+
+    def __init__(self, answers: list[Any], seen: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self._answers, self._seen = answers, seen
+
+    def execute(self, sql: str, *params: Any) -> None:
+        self._seen.append((sql, params))
+
+    def fetchone(self) -> tuple[Any, ...]:
+        return (self._answers.pop(0),)
+
+    def close(self) -> None:
+        pass
+
+
+class _LockSession:
+    def __init__(self, *answers: Any) -> None:
+        self.answers: list[Any] = list(answers)
+        self.seen: list[tuple[str, tuple[Any, ...]]] = []
+
+    def cursor(self) -> _LockCursor:
+        return _LockCursor(self.answers, self.seen)
+
+
+def test_run_lock_is_an_exclusive_session_applock_taken_without_waiting_in_tsql_that_parses() -> None:
+    statements = sqlglot.parse(SQLServerDialect.LOCK_SQL, read="tsql")
+    assert [type(s).__name__ for s in statements] == ["Set", "Declare", "Execute", "Select"]
+    call = statements[2]
+    assert call is not None
+    text = call.sql("tsql")
+    # Owned by the session, not a transaction: it outlives the run's commits, dies with the session.
+    for part in ("sp_getapplock", "@Resource = ?", "@LockMode = 'Exclusive'", "@LockOwner = 'Session'",
+                 "@LockTimeout = 0"):
+        assert part in text
+    (release,) = sqlglot.parse(SQLServerDialect.UNLOCK_SQL, read="tsql")
+    assert isinstance(release, exp.Execute)
+    assert "sp_releaseapplock" in release.sql("tsql") and "@LockOwner = 'Session'" in release.sql("tsql")
+    assert isinstance(parse(SQLServerDialect.SCHEMA_SQL), exp.Select)
+
+
+@pytest.mark.parametrize(("answer", "taken"), [(0, True), (1, True), (-1, False), (-3, False), (-999, False)])
+def test_applock_result_codes_mean_taken_or_held_elsewhere(answer: int, taken: bool) -> None:
+    session = _LockSession(answer)
+    assert DIALECT.try_lock(session, "qdbm_stg_0123456789ab") is taken
+    assert session.seen == [(SQLServerDialect.LOCK_SQL, ("qdbm_stg_0123456789ab",))]
+
+
+def test_applock_resources_stay_within_255_characters_and_table_locks_ignore_case_and_the_default_schema() -> None:
+    long = "x" * 300
+    assert len(DIALECT.lock_resource(long)) <= 255 and DIALECT.lock_resource(long) != DIALECT.lock_resource("y" * 300)
+    assert DIALECT.lock_resource("qdbm_stg_0123456789ab") == "qdbm_stg_0123456789ab"
+    unqualified = DIALECT.table_lock_name(_LockSession("dbo"), TableName("Orders"))
+    qualified = DIALECT.table_lock_name(_LockSession("DBO"), TableName("orders", "DBO"))
+    assert unqualified == qualified
+    assert DIALECT.table_lock_name(_LockSession("sales"), TableName("orders")) != unqualified

@@ -635,3 +635,34 @@ def test_replace_into_a_table_that_does_not_exist_runs_without_a_question(
     page.start_migration()
     card = _wait_for_card(qtbot, page)
     assert card.state_text == "succeeded" and page.pending_question is None
+def test_a_second_run_into_the_same_table_shows_it_is_waiting_then_both_arrive_in_full(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
+    _pg_connection(context, pg_database)
+    window = open_window(context)
+    window.refresh()
+    page = window.migrate_page
+    page.select_source("Warehouse PG")
+    page.select_target("Warehouse PG")
+    page.editor.set_query(SLOW_QUERY)
+    page.table_edit.setText("shared")
+    page.mode_combo.setCurrentIndex(page.mode_combo.findData("append"))
+    page.batch_spin.setValue(1000)
+    first = page.start_migration()
+    assert first is not None
+    qtbot.waitUntil(lambda: "written 1," in first.stats_text or "written 2," in first.stats_text, timeout=15_000)
+    second = page.start_migration()
+    assert second is not None
+    qtbot.waitUntil(lambda: second.state_text == "waiting for another run into this table" or second.finished,
+                    timeout=15_000)
+    assert second.state_text == "waiting for another run into this table"
+    assert window.running_label.text() == "2 migrations running"
+    qtbot.waitUntil(lambda: first.finished and second.finished, timeout=60_000)
+    qtbot.waitUntil(lambda: window.running_label.text() == "No migration running", timeout=10_000)
+    # The page looks at the target again after a run, and shows what both runs put there.
+    qtbot.waitUntil(lambda: page.target_status_label.text().startswith("● exists, 60,000 rows"), timeout=10_000)
+    qtbot.waitUntil(lambda: not window.runner.running, timeout=10_000)
+
+    assert (first.state_text, second.state_text) == ("succeeded", "succeeded"), (first.stats_text, second.stats_text)
+    assert "waiting for another run into shared" in second.log_text
+    assert _pg_rows(pg_database, "SELECT count(*), count(DISTINCT id) FROM shared") == [(60_000, 30_000)]
+    assert _pg_rows(pg_database, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'qdbm_%'") == [(0,)]

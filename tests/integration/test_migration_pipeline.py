@@ -23,6 +23,7 @@ from qdbm_desktop.core.migration import (
     run_migration,
     validate_request,
 )
+from qdbm_desktop.core.run_locks import TargetLocks
 from tests.integration.conftest import Server
 
 SOURCE_ROWS = 30_000
@@ -163,9 +164,14 @@ def test_leftover_staging_tables_are_dropped_but_running_ones_kept(pg_database: 
                          dbname=pg_database.database, autocommit=True) as conn:
         conn.execute(f"CREATE TABLE {STAGING_PREFIX}deadbeef0001 (x int)")
         conn.execute(f"CREATE TABLE {STAGING_PREFIX}cafecafe0002 (x int)")
-    result = run_migration(MigrationRequest(source=endpoint, target=endpoint, query="SELECT 1 AS id",
-                                            table=TableName("t"), mode=LoadMode.REPLACE),
-                           keep_staging={"cafecafe0002"})
+    # A run going on elsewhere holds the lock named after its staging table.
+    live = TargetLocks(endpoint.dialect, endpoint.params, 10)
+    try:
+        assert live.hold(f"{STAGING_PREFIX}cafecafe0002")
+        result = run_migration(MigrationRequest(source=endpoint, target=endpoint, query="SELECT 1 AS id",
+                                                table=TableName("t"), mode=LoadMode.REPLACE))
+    finally:
+        live.close()
     assert result.status is Status.SUCCEEDED, result.error
     tables = snapshot(endpoint, "t")[1]
     assert f"{STAGING_PREFIX}deadbeef0001" not in tables and f"{STAGING_PREFIX}cafecafe0002" in tables

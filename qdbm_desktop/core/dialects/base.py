@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import Any, Protocol
 
-from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.errors import QdbmError, UsageError
 from qdbm_desktop.core.types import Column, PortableType
 
 
@@ -60,6 +62,15 @@ class TableName:
                 text.strip().count(".") < len(names) - 1:
             raise UsageError(f"{text!r} is not a table name (give TABLE or SCHEMA.TABLE)")
         return cls(names[-1], names[0] if len(names) == 2 else None)
+
+
+class LocksUnavailable(QdbmError):
+    """The server offers this login no named locks (Oracle without EXECUTE on DBMS_LOCK)."""
+
+
+def lock_digest(name: str, length: int = 40) -> str:
+    """A fixed-length hex digest of a lock name, for engines that cap names or take numbers."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:length]
 
 
 class ReadFailed(Exception):
@@ -249,8 +260,13 @@ class Dialect(ABC):
         """
         return None
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
-        """A bulk writer into ``table`` (whose columns are ``columns``, in that order)."""
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+                    work_dir: Path | None = None) -> BulkWriter:
+        """A bulk writer into ``table`` (whose columns are ``columns``, in that order).
+
+        A writer that needs files (MySQL's LOAD DATA) keeps them in a folder of its own under
+        ``work_dir`` (the run's private folder), or under the system's temporary folder when None.
+        """
         raise self.unsupported()
 
     def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
@@ -266,3 +282,41 @@ class Dialect(ABC):
         table is gone afterwards (renamed or dropped), except after an error.
         """
         raise self.unsupported()
+
+    # -- locks between runs -----------------------------------------------------------------------
+    # Runs from other processes and other machines may load into the same database at once. Each
+    # run holds a lock named after its staging table for its whole life, so that another run's
+    # sweep drops only the staging tables whose lock is free, and a lock named after the target
+    # table, so that runs into one table go one after the other. The locks live on a session of
+    # their own, kept apart from the loading connection's transactions, and the server (or the
+    # operating system) releases them when that session or its process dies.
+
+    @abstractmethod
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+        """A session that holds named locks for as long as it is open: a connection of its own in
+        autocommit, or for a database file the lock files beside it."""
+
+    @abstractmethod
+    def try_lock(self, session: Any, name: str) -> bool:
+        """Take the exclusive lock ``name`` on ``session`` without waiting; False when another
+        session holds it. ``LocksUnavailable`` when the server offers no locks to this login."""
+
+    @abstractmethod
+    def unlock(self, session: Any, name: str) -> None:
+        """Release the lock ``name`` taken on ``session`` (nothing when it does not hold it)."""
+
+    @abstractmethod
+    def table_lock_name(self, session: Any, table: TableName) -> str:
+        """The lock name that stands for ``table``: the same for every spelling that reaches the
+        same table (the default schema resolved, case folded as the engine compares names)."""
+
+    def close_lock_session(self, session: Any) -> None:
+        """End ``session``: every lock it still holds is released."""
+        session.close()
+
+    def set_lock_wait(self, connection: Any, seconds: float) -> None:  # noqa: B027 - optional hook
+        """How long a statement on ``connection`` may wait for another connection's write to end.
+
+        Only engines that lock a whole database file for a write (SQLite) need it: there, a run
+        into another table of the same file waits for the other run's load to commit.
+        """

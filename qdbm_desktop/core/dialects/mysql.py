@@ -13,9 +13,11 @@ import datetime as dt
 import functools
 import hashlib
 import itertools
+import json
 import logging
 import math
 import operator
+import os
 import re
 import shutil
 import tempfile
@@ -26,7 +28,14 @@ from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidO
 from pathlib import Path
 from typing import Any
 
-from qdbm_desktop.core.dialects.base import BulkWriter, ConnectParams, Dialect, LoadMode, TableName
+from qdbm_desktop.core.dialects.base import (
+    BulkWriter,
+    ConnectParams,
+    Dialect,
+    LoadMode,
+    TableName,
+    lock_digest,
+)
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.sqlcheck import query_body
 from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected, decimal_fit_error
@@ -786,7 +795,7 @@ class LoadDataWriter:
     """
 
     def __init__(self, dialect: MySQLDialect, connection: Any, table: TableName,
-                 columns: Sequence[Column]) -> None:
+                 columns: Sequence[Column], work_dir: Path | None = None) -> None:
         self._connection = connection
         self._columns = list(columns)
         self._formatters = [tsv_formatter(c.type) for c in columns]
@@ -796,7 +805,9 @@ class LoadDataWriter:
         if len(self._column_formatters) != len(columns):
             self._column_formatters = None
         self._checks = [value_checker(c.type) for c in columns]
-        self._folder = Path(tempfile.mkdtemp(prefix="qdbm-load-"))
+        # The rows are the user's data: a folder only the user can read, inside the run's own
+        # folder when there is one, so that what a killed run leaves is found and removed.
+        self._folder = Path(tempfile.mkdtemp(prefix="qdbm-load-", dir=work_dir))
         self._file = self._folder / "batch.tsv"
         # Only files in our own folder may be sent: a hostile server cannot ask for others.
         connection.set_allow_local_infile_in_path(str(self._folder))
@@ -891,7 +902,9 @@ class LoadDataWriter:
 
     def _load(self, data: bytes, batch_first_row: int, first_row_number: int) -> int:
         """Load one chunk; the number of rows the server loaded."""
-        self._file.write_bytes(data)
+        descriptor = os.open(self._file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "wb") as handle:
+            handle.write(data)
         cursor = self._connection.cursor()
         try:
             cursor.execute(self._sql)
@@ -1340,7 +1353,8 @@ class MySQLDialect(Dialect):
             cursor.close()
         return [TableName(n, schema) for n in names if n.startswith(prefix)]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+                    work_dir: Path | None = None) -> BulkWriter:
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT @@GLOBAL.local_infile, @@max_allowed_packet")
@@ -1348,9 +1362,52 @@ class MySQLDialect(Dialect):
         finally:
             cursor.close()
         if self.use_load_data and int(local_infile) and hasattr(connection, "set_allow_local_infile_in_path"):
-            return LoadDataWriter(self, connection, table, columns)
+            return LoadDataWriter(self, connection, table, columns, work_dir)
         log.info("loading with multi-row INSERT (server local_infile=%s)", local_infile)
         return InsertWriter(self, connection, table, columns, int(max_packet))
+
+    # -- locks between runs ---------------------------------------------------------------------
+
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+        connection = self.connect(params, timeout)
+        connection.autocommit = True
+        return connection
+
+    @staticmethod
+    def lock_name(name: str) -> str:
+        """The ``GET_LOCK`` name for ``name``: such names are server-wide and 64 characters at most."""
+        if len(name) <= 64 and name.isascii():
+            return name
+        return "qdbm-" + lock_digest(name, 40)
+
+    def try_lock(self, session: Any, name: str) -> bool:
+        cursor = session.cursor()
+        try:
+            cursor.execute("SELECT GET_LOCK(%s, 0)", (self.lock_name(name),))
+            (got,) = cursor.fetchone()
+        finally:
+            cursor.close()
+        return got is not None and int(got) == 1
+
+    def unlock(self, session: Any, name: str) -> None:
+        cursor = session.cursor()
+        try:
+            cursor.execute("SELECT RELEASE_LOCK(%s)", (self.lock_name(name),))
+            cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def table_lock_name(self, session: Any, table: TableName) -> str:
+        cursor = session.cursor()
+        try:
+            cursor.execute("SELECT COALESCE(%s, DATABASE()), @@lower_case_table_names", (table.schema,))
+            schema, lower = cursor.fetchone()
+        finally:
+            cursor.close()
+        schema, name = _text(schema) if schema is not None else "", table.name
+        if int(lower):  # the server compares table names without case (Windows, macOS)
+            schema, name = schema.lower(), name.lower()
+        return "qdbm-table:" + json.dumps([schema, name])
 
     def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from qdbm_desktop.core.dialects.base import (
@@ -28,8 +29,10 @@ from qdbm_desktop.core.dialects.base import (
     ConnectParams,
     Dialect,
     LoadMode,
+    LocksUnavailable,
     ReadStream,
     TableName,
+    lock_digest,
 )
 from qdbm_desktop.core.errors import UsageError, one_line
 from qdbm_desktop.core.sqlcheck import query_body, wrap_query
@@ -890,7 +893,8 @@ class OracleDialect(Dialect):
             cursor.close()
         return [TableName(n, schema) for n in names if stored_name(n).startswith(stored_name(prefix))]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+                    work_dir: Path | None = None) -> BulkWriter:
         native_boolean = False
         if any(c.type.kind is Kind.BOOLEAN for c in columns):
             cursor = connection.cursor()
@@ -951,6 +955,59 @@ class OracleDialect(Dialect):
                 cursor.execute(self.drop_sql(staging))
         finally:
             cursor.close()
+
+
+    # -- locks between runs ---------------------------------------------------------------------
+    # DBMS_LOCK user locks by number, held by the session (REQUEST's release_on_commit defaults to
+    # FALSE) and freed by the server when it ends. Numbers, not ALLOCATE_UNIQUE's names: that one
+    # commits and writes a catalog row per name. The login needs EXECUTE on SYS.DBMS_LOCK.
+
+    #: REQUEST(id, lockmode 6 = exclusive, timeout 0): 0 granted, 1 held elsewhere, 4 held already.
+    LOCK_SQL = "SELECT DBMS_LOCK.REQUEST(:lock_id, 6, 0) FROM dual"
+    UNLOCK_SQL = "SELECT DBMS_LOCK.RELEASE(:lock_id) FROM dual"
+    SCHEMA_SQL = "SELECT SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM dual"
+    #: User lock ids run from 0 to 1073741823 (the rest belong to ALLOCATE_UNIQUE).
+    LOCK_IDS = 1 << 30
+
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+        return self.connect(params, timeout)
+
+    def lock_id(self, name: str) -> int:
+        """The user lock number for ``name`` (30 bits of its digest; lock numbers are instance-wide)."""
+        return int(lock_digest(name, 16), 16) % self.LOCK_IDS
+
+    def _lock_call(self, session: Any, sql: str, name: str) -> int:
+        cursor = session.cursor()
+        try:
+            cursor.execute(sql, {"lock_id": self.lock_id(name)})
+            (result,) = cursor.fetchone()
+        except Exception as exc:  # noqa: BLE001 - any refusal means no locks for this login
+            text = one_line(str(exc))
+            if "DBMS_LOCK" in text.upper() or "ORA-00904" in text or "PLS-00201" in text:
+                raise LocksUnavailable(f"this login cannot use DBMS_LOCK ({text}); ask for "
+                                       "GRANT EXECUTE ON SYS.DBMS_LOCK") from exc
+            raise
+        finally:
+            cursor.close()
+        return int(result)
+
+    def try_lock(self, session: Any, name: str) -> bool:
+        return self._lock_call(session, self.LOCK_SQL, name) in (0, 4)
+
+    def unlock(self, session: Any, name: str) -> None:
+        self._lock_call(session, self.UNLOCK_SQL, name)
+
+    def table_lock_name(self, session: Any, table: TableName) -> str:
+        if table.schema is not None:
+            owner = stored_name(table.schema)
+        else:
+            cursor = session.cursor()
+            try:
+                cursor.execute(self.SCHEMA_SQL)
+                owner = str(cursor.fetchone()[0])
+            finally:
+                cursor.close()
+        return "qdbm-table:" + json.dumps([owner, stored_name(table.name)])
 
 
 def _opt_int(value: Any) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -11,6 +12,7 @@ from datetime import datetime, timezone
 from decimal import Context, Decimal, localcontext
 from itertools import repeat
 from operator import attrgetter, itemgetter
+from pathlib import Path
 from typing import Any
 
 from qdbm_desktop.core.dialects.base import (
@@ -21,6 +23,7 @@ from qdbm_desktop.core.dialects.base import (
     ReadFailed,
     ReadStream,
     TableName,
+    lock_digest,
 )
 from qdbm_desktop.core.errors import UsageError, one_line
 from qdbm_desktop.core.sqlcheck import query_body, query_error, wrap_query
@@ -729,9 +732,42 @@ class PostgreSQLDialect(Dialect):
         on_rows(rows)
         return rows
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+                    work_dir: Path | None = None) -> BulkWriter:
         """Binary COPY when every column type allows it, else text COPY (the server parses)."""
         return _PgCopyWriter(connection, self, table, columns)
+
+    # -- locks between runs ---------------------------------------------------------------------
+
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+        connection = self.connect(params, timeout)
+        # Session advisory locks outlive transactions; autocommit keeps the session from sitting
+        # idle in a transaction (and holding back VACUUM) for a whole run.
+        connection.autocommit = True
+        return connection
+
+    @staticmethod
+    def lock_key(name: str) -> int:
+        """The advisory lock key for ``name``: 64 bits of its digest (keys are per database)."""
+        return int.from_bytes(bytes.fromhex(lock_digest(name, 16)), "big", signed=True)
+
+    def try_lock(self, session: Any, name: str) -> bool:
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key(name),))
+            row = cursor.fetchone()
+        return bool(row and row[0])
+
+    def unlock(self, session: Any, name: str) -> None:
+        with session.cursor() as cursor:
+            # Without the lock the server only warns; the session may have lost it with a restart.
+            cursor.execute("SELECT pg_advisory_unlock(%s)", (self.lock_key(name),))
+
+    def table_lock_name(self, session: Any, table: TableName) -> str:
+        with session.cursor() as cursor:
+            cursor.execute("SELECT coalesce(%s, current_schema())", (table.schema,))
+            row = cursor.fetchone()
+        # Quoted names are case-sensitive in PostgreSQL: the spelling is the identity.
+        return "qdbm-table:" + json.dumps([row[0] if row else table.schema, table.name])
 
     def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:

@@ -30,6 +30,8 @@ batch. See docs/type-mapping-sqlite.md for both directions of the mapping.
 from __future__ import annotations
 
 import contextlib
+import glob
+import json
 import math
 import re
 import sqlite3
@@ -43,15 +45,19 @@ from operator import attrgetter, itemgetter, methodcaller, ne
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from qdbm_desktop.core.dialects.base import (
     BulkWriter,
     ConnectParams,
     Dialect,
     LoadMode,
+    LocksUnavailable,
     ReadStream,
     TableName,
+    lock_digest,
 )
-from qdbm_desktop.core.errors import ConnectFailed, UsageError
+from qdbm_desktop.core.errors import ConnectFailed, UsageError, one_line
 from qdbm_desktop.core.sqlcheck import query_body
 from qdbm_desktop.core.types import (
     INT_RANGES,
@@ -889,6 +895,74 @@ class _SQLiteWriter:
         """Nothing is buffered: every batch went to SQLite in ``write``."""
 
 
+# -- locks between runs --------------------------------------------------------------------------------
+
+
+class SQLiteLockSession:
+    """Named locks as lock files beside the database file, which every process that can write the
+    file can also create: ``app.sqlite.qdbm-<name>.lock``, held with the OS's file lock (which the
+    OS drops when the process dies) and removed when released.
+    """
+
+    def __init__(self, database: Path) -> None:
+        self.database = database
+        self._held: dict[str, FileLock] = {}
+
+    def path_for(self, name: str) -> Path:
+        key = name if re.fullmatch(r"[A-Za-z0-9_]{1,40}", name) else lock_digest(name, 24)
+        return self.database.with_name(f"{self.database.name}.qdbm-{key}.lock")
+
+    @staticmethod
+    def _take(path: Path) -> FileLock | None:
+        lock = FileLock(str(path), mode=0o600, thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return None
+        except OSError as exc:
+            raise LocksUnavailable(f"cannot create the lock file {path} beside the database "
+                                   f"({one_line(str(exc))})") from exc
+        return lock
+
+    @staticmethod
+    def _drop(path: Path, lock: FileLock) -> None:
+        # Removed while still held: a process that opened it meanwhile finds it unlinked once it
+        # gets the lock and opens the path again (filelock checks), so no two hold one name.
+        with contextlib.suppress(OSError):
+            path.unlink()
+        lock.release()
+
+    def try_lock(self, name: str) -> bool:
+        if name in self._held:
+            return True
+        lock = self._take(self.path_for(name))
+        if lock is None:
+            return False
+        self._held[name] = lock
+        return True
+
+    def unlock(self, name: str) -> None:
+        lock = self._held.pop(name, None)
+        if lock is not None:
+            self._drop(self.path_for(name), lock)
+
+    def sweep(self) -> None:
+        """Remove the lock files that killed processes left (their lock is free)."""
+        pattern = glob.escape(str(self.database)) + ".qdbm-*.lock"
+        for found in glob.glob(pattern):
+            path = Path(found)
+            if any(self.path_for(name) == path for name in self._held):
+                continue
+            with contextlib.suppress(LocksUnavailable):
+                lock = self._take(path)
+                if lock is not None:
+                    self._drop(path, lock)
+
+    def close(self) -> None:
+        for name in list(self._held):
+            self.unlock(name)
+
+
 # -- the dialect ---------------------------------------------------------------------------------------
 
 
@@ -1093,11 +1167,37 @@ class SQLiteDialect(Dialect):
             (prefix, prefix)).fetchall()
         return [TableName(name, schema) for (name,) in rows]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+                    work_dir: Path | None = None) -> BulkWriter:
         names = ", ".join(self.quote_identifier(c.name) for c in columns)
         marks = ", ".join("?" * len(columns))
         return _SQLiteWriter(connection, f"INSERT INTO {self.qualified(table)} ({names}) VALUES ({marks})",
                              columns)
+
+    # -- locks between runs ---------------------------------------------------------------------
+
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> SQLiteLockSession:
+        if not params.path:
+            raise ConnectFailed("no database file is set")
+        session = SQLiteLockSession(Path(params.path).expanduser().resolve())
+        session.sweep()
+        return session
+
+    def try_lock(self, session: Any, name: str) -> bool:
+        return bool(session.try_lock(name))
+
+    def unlock(self, session: Any, name: str) -> None:
+        session.unlock(name)
+
+    def table_lock_name(self, session: Any, table: TableName) -> str:
+        # SQLite compares names ignoring the case of ASCII letters only.
+        fold = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+        return "qdbm-table:" + json.dumps([(table.schema or "main").translate(fold),
+                                           table.name.translate(fold)])
+
+    def set_lock_wait(self, connection: Any, seconds: float) -> None:
+        # A write locks the whole file: a run into another table waits for it as for a lock.
+        connection.execute(f"PRAGMA busy_timeout = {max(0, int(seconds * 1000))}")
 
     def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:

@@ -8,13 +8,16 @@ job, in :mod:`.odbc`, which is tested through other ODBC drivers where no SQL Se
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import struct
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from qdbm_desktop.core.dialects.base import (
@@ -24,6 +27,7 @@ from qdbm_desktop.core.dialects.base import (
     LoadMode,
     ReadStream,
     TableName,
+    lock_digest,
 )
 from qdbm_desktop.core.dialects.odbc import (
     SQL_BIGINT,
@@ -692,7 +696,8 @@ class SQLServerDialect(Dialect):
             cursor.close()
         return [TableName(n, schema) for n in names if n.startswith(prefix)]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column]) -> BulkWriter:
+    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+                    work_dir: Path | None = None) -> BulkWriter:
         """Parameter arrays (``fast_executemany``) with explicit input sizes, 10,000 rows a call."""
         return OdbcBatchLoader(connection, self.insert_sql(table, columns), self.bulk_params(columns))
 
@@ -702,6 +707,57 @@ class SQLServerDialect(Dialect):
         exists_now = self.table_exists(connection, target)
         statements = self.finalize_statements(mode, target, staging, columns, keys, exists_now)
         run_in_transaction(connection, statements)
+
+
+    # -- locks between runs ---------------------------------------------------------------------
+    # Application locks owned by the session (not a transaction), per database; the server drops
+    # them when the session ends.
+
+    #: Returns sp_getapplock's result: 0 or 1 granted, negative refused (-1: held elsewhere).
+    LOCK_SQL = ("SET NOCOUNT ON; DECLARE @result int; "
+                "EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', "
+                "@LockOwner = 'Session', @LockTimeout = 0; SELECT @result")
+    UNLOCK_SQL = "EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session'"
+    SCHEMA_SQL = "SELECT COALESCE(?, SCHEMA_NAME())"
+
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+        connection = self.connect(params, timeout)
+        connection.autocommit = True
+        return connection
+
+    @staticmethod
+    def lock_resource(name: str) -> str:
+        """The applock resource for ``name`` (at most 255 characters)."""
+        return name if len(name) <= 255 else "qdbm-" + lock_digest(name, 40)
+
+    def try_lock(self, session: Any, name: str) -> bool:
+        cursor = session.cursor()
+        try:
+            cursor.execute(self.LOCK_SQL, self.lock_resource(name))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return row is not None and row[0] is not None and int(row[0]) >= 0
+
+    def unlock(self, session: Any, name: str) -> None:
+        cursor = session.cursor()
+        try:
+            # Refused when the session does not hold it (lost with a dropped session): nothing to do.
+            with suppress(Exception):
+                cursor.execute(self.UNLOCK_SQL, self.lock_resource(name))
+        finally:
+            cursor.close()
+
+    def table_lock_name(self, session: Any, table: TableName) -> str:
+        cursor = session.cursor()
+        try:
+            cursor.execute(self.SCHEMA_SQL, table.schema)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        schema = str(row[0]) if row and row[0] is not None else (table.schema or "")
+        # The default collations compare names without case.
+        return "qdbm-table:" + json.dumps([schema.casefold(), table.name.casefold()])
 
 
 def catalog_type_text(type_name: str, max_length: int, precision: int, scale: int) -> str:
