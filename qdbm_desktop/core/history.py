@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from qdbm_desktop.core.errors import UsageError, redact
+from qdbm_desktop.core.paths import create_private_file
 
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_S = 10.0
@@ -219,7 +220,8 @@ class HistoryStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._path.exists():
+            create_private_file(self._path)
         with closing(sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S)) as db:
             db.execute("PRAGMA foreign_keys = ON")
             # WAL lets a reader (the History page) and a writer (a run) work at once.

@@ -17,6 +17,7 @@ from typing import Any
 from filelock import FileLock
 
 from qdbm_desktop.core.errors import ConfigFileError, ReadOnlyConfigError
+from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, private_folder
 
 Document = dict[str, Any]
 Migration = Callable[[Document], Document]
@@ -33,7 +34,7 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
     program (an antivirus, an indexer) holds the target open, so it is retried; the old file is
     never deleted first.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
@@ -112,8 +113,9 @@ class JsonDocumentFile:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the file's lock, so a read-modify-write by the CLI and the GUI cannot interleave."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=30):
+        private_folder(self.path.parent)
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        with FileLock(str(lock), timeout=30, mode=PRIVATE_FILE_MODE):
             yield
 
     def load(self) -> Document:
