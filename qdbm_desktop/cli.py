@@ -29,6 +29,7 @@ from qdbm_desktop.core.connections import (
     SecretState,
     check_connection,
     check_params,
+    no_connection_named,
 )
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import ensure_first_run
@@ -189,14 +190,11 @@ def _cmd_connections_test(args: argparse.Namespace, context: AppContext) -> int:
     profile = context.connections.find(args.name)
     if profile is None and "://" in args.name:
         parsed = parse_connection_url(args.name)
-        params = ConnectionProfile(name="url", type=parsed.type, host=parsed.host, port=parsed.port,
-                                   database=parsed.database, user=parsed.user, path=parsed.path,
-                                   driver=parsed.driver, options=parsed.options).public_params()
-        params = replace(params, password=parsed.password)
+        params = parsed.connect_params()
         result = check_params(parsed.type, params, args.timeout)
-        label = redact(args.name, [parsed.password])
+        label = redact(parsed.label, params.secret_values())
     elif profile is None:
-        raise QdbmError(f"no saved connection named {args.name!r}")
+        raise QdbmError(no_connection_named(args.name))
     else:
         result = check_connection(context.connections, profile, args.timeout)
         label = profile.name
@@ -453,8 +451,7 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
             raise UsageError(f"{flag}: a job names saved connections, never a URL (a job holds no password): "
                              "save it first with qdbm connections add NAME --url URL --password-stdin")
         if profile is None:
-            raise UsageError(f"{flag}: no saved connection named {name!r} "
-                             "(add one with qdbm connections add)")
+            raise UsageError(f"{flag}: {no_connection_named(name)} (add one with qdbm connections add)")
         names.append(profile.name)
     job = Job(name=args.name.strip(), source=names[0], target=names[1], query=_query_from_args(args),
               table=args.table, mode=mode, keys=keys,
@@ -1142,7 +1139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _StderrFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"{PROG}: {record.levelname.lower()}: {record.getMessage()}"
+        return f"{PROG}: {record.levelname.lower()}: {redact(record.getMessage())}"
 
 
 def _not_a_run_note(record: logging.LogRecord) -> bool:
@@ -1184,9 +1181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 1
     # Notices first, so that the error (when there is one) is the last line a user sees.
     for notice in context.notices() if context else []:
-        print(f"{PROG}: notice: {notice}", file=sys.stderr)
+        print(f"{PROG}: notice: {redact(notice)}", file=sys.stderr)
     if error:
-        print(f"{PROG}: {error}", file=sys.stderr)
+        # A driver's or the parser's message may echo a connection string given on the command line.
+        print(f"{PROG}: {redact(error)}", file=sys.stderr)
     return code
 
 

@@ -37,18 +37,31 @@ from qdbm_desktop.core.schema import (
     check_entries,
     shown,
 )
+from qdbm_desktop.core.redaction import is_secret_key
 from qdbm_desktop.core.secrets import SecretBox
 
 FORMAT_VERSION = 1
 SECRET_FIELDS = ("password", "dsn")
-# Driver options whose value is a credential (sslpassword, Pwd, api_token ...) are encrypted too.
-_SECRET_OPTION = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
 _OPTION_PREFIX = "option:"
 _MAX_NAME = 100
 
 
 def is_secret_option(key: str) -> bool:
-    return bool(_SECRET_OPTION.search(key))
+    """Driver options whose value is a credential (sslpassword, Pwd, api_token ...) are encrypted too."""
+    return is_secret_key(key)
+
+
+def no_connection_named(name: str) -> str:
+    """Says that no saved connection is called ``name``; a connection string is not echoed.
+
+    What was typed may be a DSN, an ODBC string or an Oracle ``user/password@host`` that holds
+    a password the masks cannot all recognise (an unquoted "@" or space in it).
+    """
+    if redact(name) != name or re.search(r"[@=;]|/.*@", name):
+        return ("no saved connection of that name (it looks like a connection string, which is not "
+                "repeated here: give it as a URL such as postgresql://user:password@host/db, its "
+                "password percent-encoded, or save it with qdbm connections add)")
+    return f"no saved connection named {name!r}"
 
 
 def now_iso() -> str:
@@ -210,7 +223,7 @@ class ConnectionStore:
         for profile in self.list():
             if profile.name == name:
                 return profile
-        raise QdbmError(f"no saved connection named {name!r}")
+        raise QdbmError(no_connection_named(name))
 
     def find(self, name: str) -> ConnectionProfile | None:
         return next((p for p in self.list() if p.name.casefold() == name.casefold()), None)
@@ -266,7 +279,7 @@ class ConnectionStore:
             entries = document.setdefault("connections", [])
             index = next((i for i, e in self._good(document) if e.get("name") == name), None)
             if index is None:
-                raise QdbmError(f"no saved connection named {name!r}")
+                raise QdbmError(no_connection_named(name))
             stored = ConnectionProfile.from_json(entries[index])
             # A profile built from an edit form carries no tokens and no bookkeeping.
             profile = replace(
@@ -295,7 +308,7 @@ class ConnectionStore:
             # Also an entry that cannot be read: removing it is how a user fixes the file.
             kept = [e for e in entries if _entry_name(e) != name]
             if len(kept) == len(entries):
-                raise QdbmError(f"no saved connection named {name!r}")
+                raise QdbmError(no_connection_named(name))
             document["connections"] = kept
             self._file.save(document)
 
@@ -357,7 +370,7 @@ class ConnectionCheck:
 def check_params(type_name: str, params: ConnectParams, timeout: float = 10.0) -> ConnectionCheck:
     """Connect, ask the server for its version, disconnect. Never raises for a failed connection."""
     started = time.monotonic()
-    secrets = params.secret_values() + [v for k, v in params.options.items() if is_secret_option(k)]
+    secrets = params.secret_values()
     try:
         dialect = get_dialect(type_name)
         connection = dialect.connect(params, timeout)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.paths import create_private_file
 
 DEMO_SOURCE_NAME = "Demo shop (SQLite)"
 DEMO_TARGET_NAME = "Local warehouse (SQLite)"
@@ -95,9 +96,9 @@ def create_demo_database(path: Path, seed: int = 20260130) -> None:
     leaves a half-filled demo behind.
     """
     rng = random.Random(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".building")
     tmp.unlink(missing_ok=True)
+    create_private_file(tmp)
     with closing(sqlite3.connect(tmp)) as db:
         db.executescript(_SCHEMA)
         customers = []
@@ -149,7 +150,7 @@ def create_empty_database(path: Path) -> None:
     """An empty SQLite database file (with a valid header), left alone if it exists."""
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    create_private_file(path)
     with closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA user_version = 0")
         db.execute("CREATE TABLE qdbm_init (x INTEGER)")

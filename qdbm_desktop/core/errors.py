@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-MASK = "********"
+from qdbm_desktop.core.redaction import MASK as MASK
+from qdbm_desktop.core.redaction import mask_credentials, mask_known
 
 
 class QdbmError(Exception):
@@ -39,11 +40,10 @@ class DriverMissing(QdbmError):
     """The Python driver or a system library a dialect needs is not installed."""
 
 
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each non-empty secret in ``text`` with a mask."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
+def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """``text`` with each secret masked in every spelling, and every credential a URL or
+    connection string in it holds masked too (see ``redaction``)."""
+    return mask_credentials(mask_known(text, secrets))
 
 
 def one_line(text: str) -> str:

@@ -20,7 +20,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.errors import UsageError, redact
+from qdbm_desktop.core.paths import create_private_file
 
 SCHEMA_VERSION = 1
 _BUSY_TIMEOUT_S = 10.0
@@ -45,7 +46,8 @@ class RunTrigger(str, Enum):
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run as the history holds it. Connection names only: never a password or a URL's secret."""
+    """One run as the history holds it. Connection names only: never a password or a URL's secret
+    (every credential a label, an error or a log line could hold is masked on the way in and out)."""
 
     id: int
     run_id: str
@@ -218,7 +220,8 @@ class HistoryStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._path.exists():
+            create_private_file(self._path)
         with closing(sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S)) as db:
             db.execute("PRAGMA foreign_keys = ON")
             # WAL lets a reader (the History page) and a writer (a run) work at once.
@@ -251,8 +254,8 @@ class HistoryStore:
                 "INSERT INTO runs (run_id, job, source, target, query, target_table, mode, trigger, status, "
                 "started, finished, error, origin, pid, job_snapshot) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, job, source, target, query, target_table, mode, trigger.value, status.value,
-                 _iso(started), finished, error, self._origin, os.getpid(),
+                (run_id, job, redact(source), redact(target), query, target_table, mode, trigger.value,
+                 status.value, _iso(started), finished, _masked(error), self._origin, os.getpid(),
                  json.dumps(job_snapshot) if job_snapshot is not None else None),
             )
             row_id = cursor.lastrowid
@@ -264,7 +267,7 @@ class HistoryStore:
             db.execute(
                 "INSERT INTO run_log (run, seq, at, level, stage, message) "
                 "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM run_log WHERE run = ?), ?, ?, ?, ?)",
-                (run, run, at, level, stage, message),
+                (run, run, at, level, stage, redact(message)),
             )
 
     def update_counts(self, run: int, rows_read: int, rows_written: int) -> None:
@@ -280,7 +283,7 @@ class HistoryStore:
             db.execute(
                 "UPDATE runs SET status = ?, finished = ?, rows_read = ?, rows_written = ?, error = ? "
                 "WHERE id = ?",
-                (status.value, _iso(_now()), rows_read, rows_written, error, run),
+                (status.value, _iso(_now()), rows_read, rows_written, _masked(error), run),
             )
 
     def mark_interrupted(self) -> int:
@@ -362,23 +365,29 @@ class HistoryStore:
         with self._connect() as db:
             rows = db.execute("SELECT at, level, stage, message FROM run_log WHERE run = ? ORDER BY seq",
                               (run,)).fetchall()
-        return [LogLine(*row) for row in rows]
+        return [LogLine(at, level, stage, redact(message)) for at, level, stage, message in rows]
 
     def connections(self) -> list[str]:
         """Every connection name that appears in the history, for the filter's list."""
         with self._connect() as db:
             rows = db.execute("SELECT source FROM runs UNION SELECT target FROM runs ORDER BY 1").fetchall()
-        return [name for (name,) in rows]
+        return [redact(name) for (name,) in rows]
+
+
+def _masked(text: str | None) -> str | None:
+    return redact(text) if text else text
 
 
 def _record(row: Sequence[Any]) -> RunRecord:
     (row_id, run_id, job, source, target, query, table, mode, trigger, status, started, finished,
      rows_read, rows_written, error, origin, snapshot) = row
     return RunRecord(
-        id=row_id, run_id=run_id, job=job, source=source, target=target, query=query, target_table=table,
+        # Masked on the way out too: a history written before every credential form was masked.
+        id=row_id, run_id=run_id, job=job, source=redact(source), target=redact(target), query=query,
+        target_table=table,
         mode=mode, trigger=RunTrigger(trigger), status=RunStatus(status),
         started=datetime.fromisoformat(started),
         finished=datetime.fromisoformat(finished) if finished else None,
-        rows_read=rows_read, rows_written=rows_written, error=error, origin=origin,
+        rows_read=rows_read, rows_written=rows_written, error=_masked(error), origin=origin,
         job_snapshot=json.loads(snapshot) if snapshot else None,
     )

@@ -14,7 +14,7 @@ from types import TracebackType
 from filelock import FileLock, Timeout
 
 from qdbm_desktop.core.errors import QdbmError
-from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, AppPaths, private_folder
 
 
 class JobAlreadyRunning(QdbmError):
@@ -34,7 +34,7 @@ class JobRunLock:
         self.job = job
         self.path = job_lock_file(paths, job)
         # One holder per instance, possibly released from another thread than the one that took it.
-        self._lock = FileLock(str(self.path), thread_local=False)
+        self._lock = FileLock(str(self.path), thread_local=False, mode=PRIVATE_FILE_MODE)
 
     @property
     def held(self) -> bool:
@@ -42,7 +42,7 @@ class JobRunLock:
 
     def acquire(self) -> bool:
         """Take the lock; ``False`` when a run of the job holds it already."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(self.path.parent)
         try:
             self._lock.acquire(timeout=0)
         except Timeout:

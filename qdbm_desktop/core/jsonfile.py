@@ -18,6 +18,7 @@ from filelock import FileLock
 
 from qdbm_desktop.core.errors import ConfigFileError, ReadOnlyConfigError
 from qdbm_desktop.core.schema import Kind, check_shape
+from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, private_folder
 
 Document = dict[str, Any]
 Migration = Callable[[Document], Document]
@@ -34,7 +35,7 @@ def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
     program (an antivirus, an indexer) holds the target open, so it is retried; the old file is
     never deleted first.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
@@ -117,8 +118,9 @@ class JsonDocumentFile:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the file's lock, so a read-modify-write by the CLI and the GUI cannot interleave."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.path.with_name(f".{self.path.name}.lock")), timeout=30):
+        private_folder(self.path.parent)
+        lock = self.path.with_name(f".{self.path.name}.lock")
+        with FileLock(str(lock), timeout=30, mode=PRIVATE_FILE_MODE):
             yield
 
     def load(self) -> Document:

@@ -26,7 +26,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from qdbm_desktop.core.connections import ConnectionStore
+from qdbm_desktop.core.connections import ConnectionStore, no_connection_named
 from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, ReadFailed, ReadStream, TableName
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
@@ -237,12 +237,10 @@ def resolve_endpoint(store: ConnectionStore, name_or_url: str) -> Endpoint:
     if profile is not None:
         return Endpoint(profile.name, profile.type, store.connect_params(profile))
     if "://" not in name_or_url:
-        raise UsageError(f"no saved connection named {name_or_url!r}")
+        raise UsageError(no_connection_named(name_or_url))
     parsed = parse_connection_url(name_or_url)
-    params = ConnectParams(host=parsed.host, port=parsed.port, database=parsed.database, user=parsed.user,
-                           path=parsed.path, driver=parsed.driver, options=parsed.options,
-                           password=parsed.password)
-    return Endpoint(redact(name_or_url, [parsed.password]), parsed.type, params)
+    params = parsed.connect_params()
+    return Endpoint(redact(parsed.label, params.secret_values()), parsed.type, params)
 
 
 def validate_request(request: MigrationRequest) -> None:

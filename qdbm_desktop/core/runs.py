@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from qdbm_desktop.core.errors import redact
 from qdbm_desktop.core.history import HistoryStore, RunStatus, RunTrigger
 from qdbm_desktop.core.migration import (
     LogCallback,
@@ -49,10 +50,13 @@ def run_recorded(
     """
     run_id = run_id or new_run_id()
     record: int | None = None
+    # The history masks credentials by their position; the values themselves it can only learn here.
+    secrets = request.source.params.secret_values() + request.target.params.secret_values()
     if history is not None:
         try:
             record = history.start_run(
-                run_id=run_id, source=request.source.label, target=request.target.label, query=request.query,
+                run_id=run_id, source=redact(request.source.label, secrets),
+                target=redact(request.target.label, secrets), query=request.query,
                 target_table=str(request.table), mode=request.mode.value, trigger=trigger, job=job,
                 job_snapshot=job_snapshot,
             )
@@ -63,7 +67,8 @@ def run_recorded(
     def logged(entry: LogEntry) -> None:
         if history is not None and record is not None:
             try:
-                history.add_log(record, entry.at, entry.level, entry.stage.value, entry.message)
+                history.add_log(record, entry.at, entry.level, entry.stage.value,
+                                redact(entry.message, secrets))
             except Exception:  # noqa: BLE001
                 log.exception("a log line could not be written to the history")
         if on_log is not None:
@@ -85,7 +90,7 @@ def run_recorded(
     if history is not None and record is not None:
         try:
             history.finish_run(record, _STATUS[result.status], result.rows_read, result.rows_written,
-                               result.error)
+                               redact(result.error, secrets) if result.error else None)
         except Exception:  # noqa: BLE001
             log.exception("the run's outcome could not be written to the history")
     return result

@@ -29,6 +29,7 @@ from qdbm_desktop.core.history import RunStatus, RunTrigger
 from qdbm_desktop.core.incremental import run_job
 from qdbm_desktop.core.job_lock import JobRunLock
 from qdbm_desktop.core.migration import MigrationResult, Status
+from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, write_private_text
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.triggers import TriggerKind
 
@@ -96,7 +97,7 @@ class SchedulerService:
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._heartbeat_seconds = heartbeat_seconds
         self._auto_skip = auto_skip_missed
-        self._lock = FileLock(str(context.paths.home / "scheduler.lock"))
+        self._lock = FileLock(str(context.paths.home / "scheduler.lock"), mode=PRIVATE_FILE_MODE)
         self._owner_file = context.paths.home / "scheduler.owner"
         self._scheduler: BackgroundScheduler | None = None
         self._running_jobs: set[str] = set()
@@ -131,7 +132,7 @@ class SchedulerService:
             raise SchedulerBusy(f"the schedules are already run by another process ({self._owner()}); "
                                 "only one scheduler may run them") from None
         with contextlib.suppress(OSError):
-            self._owner_file.write_text(f"{os.getpid()} {self._context.history.origin}", encoding="utf-8")
+            write_private_text(self._owner_file, f"{os.getpid()} {self._context.history.origin}")
         self._cancel.clear()
         self._stop_requested.clear()
         self._scheduler = BackgroundScheduler(

@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from qdbm_desktop.core.errors import SecretUnavailable
+from qdbm_desktop.core.paths import private_folder
 
 KEYRING_SERVICE = "QDBM Desktop"
 KEYRING_USERNAME = "fernet-key"
@@ -158,7 +159,7 @@ class SecretBox:
 
     def _create_key_file(self) -> str:
         key = Fernet.generate_key().decode("ascii")
-        self._key_file.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self._key_file.parent)
         # O_EXCL: two processes starting at once must not each write their own key.
         try:
             fd = os.open(self._key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

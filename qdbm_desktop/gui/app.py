@@ -22,6 +22,7 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import ensure_first_run
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.paths import HOME_ENV, AppPaths
+from qdbm_desktop.core.redaction import RedactingFormatter
 from qdbm_desktop.gui.icons import app_icon
 from qdbm_desktop.gui.main_window import MainWindow
 from qdbm_desktop.gui.single_instance import SingleInstance
@@ -83,6 +84,10 @@ def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = Non
     args, qt_args = build_parser().parse_known_args(args_in)
     if args.self_test:
         return _self_test(qt_args)
+    # Warnings and tracebacks on stderr pass through the mask: a driver's message may hold a DSN.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(f"{APP_NAME}: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     app = application([sys.argv[0] if sys.argv else "qdbm-desktop", *qt_args])
     paths = AppPaths.from_environment(override=args.home)
     try:

@@ -13,6 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from qdbm_desktop.core.paths import make_private, private_folder
+
 _ACTIVATE = b"activate\n"
 _CONNECT_TIMEOUT_MS = 1500
 
@@ -38,8 +40,9 @@ class SingleInstance(QObject):
     def __init__(self, home: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._name = server_name(home)
-        home.mkdir(parents=True, exist_ok=True)
-        self._lock = QLockFile(str(home / "app.lock"))
+        private_folder(home)
+        self._lock_path = home / "app.lock"
+        self._lock = QLockFile(str(self._lock_path))
         # A lock left by a crashed instance is taken over (QLockFile checks the process is gone).
         self._lock.setStaleLockTime(0)
         self._server: QLocalServer | None = None
@@ -48,6 +51,8 @@ class SingleInstance(QObject):
         """True when this is the only instance (it then listens for others); False when one runs."""
         if not self._lock.tryLock(100):
             return False
+        # QLockFile creates it with the umask's permissions.
+        make_private(self._lock_path)
         # A socket file left by a crashed instance would make listen() fail.
         QLocalServer.removeServer(self._name)
         self._server = QLocalServer(self)

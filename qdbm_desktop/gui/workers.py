@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.errors import QdbmError, redact
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,10 @@ class BackgroundTask(QRunnable):
         try:
             result = self._fn(signals.progress_changed.emit, self.cancel_event)
         except QdbmError as exc:
-            signals.task_failed.emit(str(exc))
+            signals.task_failed.emit(redact(str(exc)))
         except Exception as exc:  # noqa: BLE001 - shown to the user, and logged with its trace
-            log.exception("%s failed", self.name)
-            signals.task_failed.emit(f"{self.name} failed: {type(exc).__name__}: {exc}")
+            log.exception("%s failed", redact(self.name))
+            signals.task_failed.emit(redact(f"{self.name} failed: {type(exc).__name__}: {exc}"))
         else:
             signals.task_succeeded.emit(result)
         finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qdbm_desktop.core.errors import QdbmError, UsageError
+from qdbm_desktop.core.redaction import is_secret_key, secrets_in
 from qdbm_desktop.core.types import Column, PortableType
 
 
@@ -31,14 +32,22 @@ class ConnectParams:
     #: The connection only reads (a run's source): SQLite opens the file read-only, the servers
     #: make every transaction of the session read-only.
     read_only: bool = False
+    #: Other spellings of the secrets, as the user typed them (a URL's raw, partly percent-encoded
+    #: password), so that they are masked too.
+    spellings: tuple[str, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
-        shown = {k: v for k, v in vars(self).items() if k not in ("password", "dsn", "options")}
+        shown = {k: v for k, v in vars(self).items() if k not in ("password", "dsn", "options", "spellings")}
         return f"ConnectParams({shown}, options={sorted(self.options)}, secrets=********)"
 
     def secret_values(self) -> list[str]:
-        """Every secret plaintext, for scrubbing messages."""
-        return [v for v in (self.password, self.dsn) if v]
+        """Every secret plaintext, for scrubbing messages: the password, the DSN and the credentials
+        it holds, the values of options naming a password, secret or token."""
+        values = [v for v in (self.password, self.dsn) if v]
+        values += [str(v) for k, v in self.options.items() if v and is_secret_key(k)]
+        values += secrets_in(self.dsn)
+        values += [v for v in self.spellings if v]
+        return values
 
 
 @dataclass(frozen=True)
