@@ -63,6 +63,7 @@ from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
 from qdbm_desktop.core.settings import USER_KEYS
+from qdbm_desktop.core.spark_export import SparkPartitioning, export_spark_job, password_variable
 from qdbm_desktop.core.triggers import ScheduleTrigger, local_zone_name, parse_interval, zone
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.urls import parse_connection_url
@@ -558,6 +559,10 @@ def _cmd_jobs_reset_mark(args: argparse.Namespace, context: AppContext) -> int:
 
 def _cmd_jobs_export(args: argparse.Namespace, context: AppContext) -> int:
     job = context.schedules.get_job(args.name)
+    if args.spark is not None:
+        return _export_spark(args, job, context)
+    if args.partition_by or args.lower_bound or args.upper_bound or args.partitions:
+        raise UsageError("--partition-by, --lower-bound, --upper-bound and --partitions go with --spark")
     text = job_file_text(job)
     if args.file in (None, "-"):
         sys.stdout.write(text)
@@ -570,6 +575,18 @@ def _cmd_jobs_export(args: argparse.Namespace, context: AppContext) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     print(f"exported job {job.name!r} to {path}")
+    return 0
+
+
+def _export_spark(args: argparse.Namespace, job: Job, context: AppContext) -> int:
+    if args.file is not None:
+        raise UsageError("give either FILE (a job file) or --spark FILE.py, not both")
+    partitioning = SparkPartitioning(args.partition_by, args.lower_bound, args.upper_bound, args.partitions)
+    mark = context.schedules.watermark(job.name) if job.incremental_column else None
+    path = export_spark_job(job, context.connections, context.settings.get(), args.spark, mark, partitioning)
+    source, target = (password_variable(job.source), password_variable(job.target))
+    print(f"exported job {job.name!r} as a Spark job to {path}; it reads the passwords from "
+          f"{' and '.join(sorted({source, target}))}")
     return 0
 
 
@@ -1062,6 +1079,15 @@ def build_parser() -> argparse.ArgumentParser:
                                      help="write a job as a JSON file (connections by name, no secret)")
     job_export.add_argument("name")
     job_export.add_argument("file", nargs="?", help="the file to write (default: standard output)")
+    job_export.add_argument("--spark", metavar="FILE.py", help="write a PySpark script that runs the job "
+                            "on Apache Spark instead (see docs/scaling-out.md)")
+    job_export.add_argument("--partition-by", metavar="COLUMN", help="with --spark: the numeric, date or "
+                            "timestamp column of the query that splits the read")
+    job_export.add_argument("--lower-bound", metavar="VALUE", help="with --partition-by: the column's "
+                            "smallest value (default: the script reads it)")
+    job_export.add_argument("--upper-bound", metavar="VALUE", help="with --partition-by: its largest value")
+    job_export.add_argument("--partitions", type=int, metavar="N",
+                            help="with --spark: parallel reads and writes (default: the cluster's)")
     job_export.set_defaults(handler=_cmd_jobs_export)
     job_import = job_cmds.add_parser("import", help="save the job a job file holds")
     job_import.add_argument("file")

@@ -21,6 +21,7 @@ from qdbm_desktop.core.errors import (
 )
 from qdbm_desktop.core.jsonfile import Document, JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
+from qdbm_desktop.core.redaction import is_secret_key
 from qdbm_desktop.core.schema import (
     Anything,
     BadEntry,
@@ -37,7 +38,6 @@ from qdbm_desktop.core.schema import (
     check_entries,
     shown,
 )
-from qdbm_desktop.core.redaction import is_secret_key
 from qdbm_desktop.core.secrets import SecretBox
 
 FORMAT_VERSION = 1

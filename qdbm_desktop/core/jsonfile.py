@@ -17,8 +17,8 @@ from typing import Any
 from filelock import FileLock
 
 from qdbm_desktop.core.errors import ConfigFileError, ReadOnlyConfigError
-from qdbm_desktop.core.schema import Kind, check_shape
 from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, private_folder
+from qdbm_desktop.core.schema import Kind, check_shape
 
 Document = dict[str, Any]
 Migration = Callable[[Document], Document]

@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
 
         self._migrate_page = MigratePage(context, self._runner, self)
         self._connections_page = ConnectionsPage(context, self._runner, self)
-        self._schedules_page = SchedulesPage(context, self._scheduler, self)
+        self._schedules_page = SchedulesPage(context, self._scheduler, self, runner=self._runner)
         self._history_page = HistoryPage(context, self)
         self._settings_page = SettingsPage(context, self)
         self._pages: dict[str, QWidget] = {

@@ -18,6 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -35,9 +36,11 @@ from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.scheduler import SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
+from qdbm_desktop.core.spark_export import export_spark_job, password_variable
 from qdbm_desktop.core.triggers import ScheduleTrigger
 from qdbm_desktop.core.watermark import Watermark
 from qdbm_desktop.gui.table_models import FrozenRowsModel
+from qdbm_desktop.gui.workers import TaskRunner
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -203,11 +206,14 @@ class SchedulesPage(QWidget):
     status_message = Signal(str)
 
     def __init__(self, context: AppContext, scheduler: SchedulerService | None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, runner: TaskRunner | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("schedulesPage")
         self._context = context
         self._scheduler = scheduler
+        # Exporting asks both databases for the columns: off the GUI thread when a runner is given.
+        self._runner = runner
+        self._exporting = False
         self._paused = False
         self._model = SchedulesModel(self)
         self._proxy = QSortFilterProxyModel(self)
@@ -237,6 +243,10 @@ class SchedulesPage(QWidget):
     @property
     def jobs_table(self) -> QTableView:
         return self._jobs_table
+
+    @property
+    def spark_button(self) -> QPushButton:
+        return self._spark_button
 
     @property
     def state_label(self) -> QLabel:
@@ -420,6 +430,61 @@ class SchedulesPage(QWidget):
                                  else f"Mark of “{job.name}” cleared: the next run reads every row")
         return True
 
+    def export_for_spark(self, path: str | None = None) -> bool:
+        """Write the selected job as a PySpark script (asking where when ``path`` is None).
+
+        True when the export started (with a runner it finishes in the background and says so
+        in ``status_message``; a failure is shown in a message box).
+        """
+        job = self.selected_job()
+        if job is None or self._exporting:
+            return False
+        if path is None:
+            suggested = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in job.name) + "_spark.py"
+            path, _filter = QFileDialog.getSaveFileName(self, "Export for Spark", suggested,
+                                                        "Python files (*.py)")
+            if not path:
+                return False
+        if not path.lower().endswith(".py"):
+            path += ".py"
+        context = self._context
+        mark = None
+        try:
+            mark = context.schedules.watermark(job.name) if job.incremental_column else None
+        except (QdbmError, OSError) as exc:
+            QMessageBox.warning(self, "Export for Spark", f"The job's mark cannot be read: {exc}")
+            return False
+        settings = context.settings.get()
+        variables = " and ".join(sorted({password_variable(job.source), password_variable(job.target)}))
+
+        def export(_report: object, _cancel: object) -> str:
+            return str(export_spark_job(job, context.connections, settings, path, mark))
+
+        def succeeded(written: object) -> None:
+            self._exporting = False
+            self._update_buttons()
+            self.status_message.emit(f"Job “{job.name}” exported for Spark to {written}; set {variables} "
+                                     "and run it with spark-submit")
+
+        def failed(message: str) -> None:
+            self._exporting = False
+            self._update_buttons()
+            QMessageBox.warning(self, "Export for Spark", f"The job was not exported: {message}")
+
+        self._exporting = True
+        self._update_buttons()
+        if self._runner is not None:
+            self._runner.start(f"Export {job.name} for Spark", export, on_success=succeeded,
+                               on_failure=failed)
+            return True
+        try:
+            written = export(None, None)
+        except QdbmError as exc:
+            failed(str(exc))
+            return False
+        succeeded(written)
+        return True
+
     def delete_selected_job(self, confirm: bool = True) -> bool:
         job = self.selected_job()
         if job is None:
@@ -488,8 +553,12 @@ class SchedulesPage(QWidget):
         self._reset_mark_button = self._button(bottom, "Reset &mark…", "Set or clear the mark of this "
                                                "incremental job (cleared: the next run reads every row)",
                                                self.reset_mark)
+        self._spark_button = self._button(bottom, "Export for S&park…", "Write this job as a PySpark "
+                                          "script that runs it on a Spark cluster (no password in the file)",
+                                          self.export_for_spark)
+        self._spark_button.setObjectName("exportSparkButton")
         for button in (self._schedule_job_button, self._run_job_button, self._reset_mark_button,
-                       self._delete_job_button):
+                       self._spark_button, self._delete_job_button):
             job_buttons.addWidget(button)
         bottom_layout.addLayout(job_buttons)
         splitter.addWidget(top)
@@ -549,6 +618,7 @@ class SchedulesPage(QWidget):
         has_job = job is not None
         self._reset_mark_button.setEnabled(job is not None and bool(job.incremental_column))
         self._schedule_job_button.setEnabled(has_job)
+        self._spark_button.setEnabled(has_job and not self._exporting)
         self._delete_job_button.setEnabled(has_job)
         self._run_job_button.setEnabled(has_job and self._scheduler is not None)
 

@@ -94,6 +94,21 @@ class LoadMode(str, Enum):
     UPSERT = "upsert"
 
 
+@dataclass(frozen=True)
+class SwapPlan:
+    """The SQL of a finalize step, for a target whose existence is known.
+
+    ``statements`` run in order, in one transaction when ``transactional`` (otherwise there is
+    exactly one, atomic on its own, such as MySQL's two-table ``RENAME TABLE``); ``after_commit``
+    runs once that has committed (dropping what is left over). ``finalize`` runs it, and an
+    exported Spark job runs the same text over JDBC.
+    """
+
+    statements: tuple[str, ...]
+    transactional: bool
+    after_commit: tuple[str, ...] = ()
+
+
 class ReadStream(Protocol):
     """A query being read: its result columns, then its rows in batches."""
 
@@ -216,8 +231,21 @@ class Dialect(ABC):
     def prepare_preview(self, connection: Any, rows: int) -> None:  # noqa: B027 - optional hook
         """Tell the server that only ``rows`` rows of the next query will be read (a preview)."""
 
-    def prepare_for_load(self, connection: Any) -> None:  # noqa: B027 - optional hook
+    def load_session_sql(self) -> tuple[str, ...]:
+        """The session settings a load runs under (UTC, strict modes), as statements."""
+        return ()
+
+    def prepare_for_load(self, connection: Any) -> None:
         """Session settings for loading (UTC, strict modes); called once after connecting."""
+        statements = self.load_session_sql()
+        if not statements:
+            return
+        cursor = connection.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
 
     def table_exists(self, connection: Any, table: TableName) -> bool:
         raise self.unsupported()
@@ -275,6 +303,17 @@ class Dialect(ABC):
 
         A writer that needs files (MySQL's LOAD DATA) keeps them in a folder of its own under
         ``work_dir`` (the run's private folder), or under the system's temporary folder when None.
+        """
+        raise self.unsupported()
+
+    def swap_plan(self, mode: LoadMode, target: TableName, staging: TableName, columns: Sequence[Column],
+                  keys: Sequence[str], target_exists: bool,
+                  casts: Mapping[str, str] | None = None) -> SwapPlan:
+        """The SQL ``finalize`` runs to move ``staging`` into ``target`` (in the same schema).
+
+        ``casts`` gives, per column, a target type its staged text must be cast to on insert
+        (types the portable model does not know, staged as text). The checks ``finalize`` makes
+        first (the mode against the target's existence, the upsert key) are not part of it.
         """
         raise self.unsupported()
 

@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from qdbm_desktop.core.dialects.base import (
     ConnectParams,
     Dialect,
     LoadMode,
+    SwapPlan,
     TableName,
     lock_digest,
 )
@@ -1279,14 +1280,9 @@ class MySQLDialect(Dialect):
 
     # -- loading --------------------------------------------------------------------------------
 
-    def prepare_for_load(self, connection: Any) -> None:
-        cursor = connection.cursor()
-        try:
-            cursor.execute("SET SESSION time_zone = '+00:00'")
-            cursor.execute(f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'")
-            cursor.execute("SET NAMES utf8mb4")
-        finally:
-            cursor.close()
+    def load_session_sql(self) -> tuple[str, ...]:
+        return ("SET SESSION time_zone = '+00:00'", f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'",
+                "SET NAMES utf8mb4")
 
     def _locate(self, connection: Any, table: TableName) -> tuple[str, str] | None:
         """The (schema, name) the server stores for ``table``, or None when it does not exist."""
@@ -1416,52 +1412,65 @@ class MySQLDialect(Dialect):
             # A writer that failed may have left these off; upserts need the unique checks.
             cursor.execute("SET SESSION unique_checks = 1, SESSION foreign_key_checks = 1")
             connection.commit()
-            target_q, staging_q = self.qualified(target), self.qualified(staging)
-            names = ", ".join(self.quote_identifier(c.name) for c in columns)
             exists_now = self.table_exists(connection, target)
-            # A missing target is made from the staging table in every mode (the pipeline gave
-            # the staging table the upsert key in that case).
-            if mode is LoadMode.CREATE or not exists_now:
-                if exists_now:
-                    raise UsageError(f"table {target} already exists (mode create); choose append, "
-                                     "truncate, replace or upsert")
-                # RENAME is one DDL statement: it either happens or not (it fails if the target
-                # appeared meanwhile).
-                cursor.execute(f"RENAME TABLE {staging_q} TO {target_q}")
-                return
-            if mode is LoadMode.REPLACE:
-                old = TableName(_old_name(staging.name), target.schema)
-                # Both renames in one statement are atomic; a crash before the DROP leaves a
-                # qdbm_old_<run> table that the next run finds by name and drops.
-                cursor.execute(f"RENAME TABLE {target_q} TO {self.qualified(old)}, {staging_q} TO {target_q}")
-                cursor.execute(f"DROP TABLE {self.qualified(old)}")
-                return
-            cursor.execute("START TRANSACTION")
-            try:
-                if mode is LoadMode.TRUNCATE:
-                    # DELETE, not TRUNCATE: TRUNCATE is DDL and would commit on its own.
-                    cursor.execute(f"DELETE FROM {target_q}")
-                    cursor.execute(f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q}")
-                elif mode is LoadMode.APPEND:
-                    cursor.execute(f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q}")
-                elif mode is LoadMode.UPSERT:
-                    self._check_unique_key(connection, target, keys, [c.name for c in columns])
-                    updates = [c.name for c in columns if c.name not in set(keys)] or list(keys[:1])
-                    # VALUES(col) is the form MariaDB understands (MySQL 8 still accepts it).
-                    assignments = ", ".join(f"{self.quote_identifier(n)} = VALUES({self.quote_identifier(n)})"
-                                            for n in updates)
-                    cursor.execute(f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q} "
-                                   f"ON DUPLICATE KEY UPDATE {assignments}")
-                else:
-                    raise UsageError(f"unknown load mode {mode!r}")
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
-            # After the commit: DROP is DDL and would have committed the step half-way.
-            cursor.execute(f"DROP TABLE IF EXISTS {staging_q}")
+            if mode is LoadMode.CREATE and exists_now:
+                raise UsageError(f"table {target} already exists (mode create); choose append, "
+                                 "truncate, replace or upsert")
+            if exists_now and mode is LoadMode.UPSERT:
+                self._check_unique_key(connection, target, keys, [c.name for c in columns])
+            plan = self.swap_plan(mode, target, staging, columns, keys, exists_now)
+            if not plan.transactional:
+                for statement in plan.statements:
+                    cursor.execute(statement)
+            else:
+                cursor.execute("START TRANSACTION")
+                try:
+                    for statement in plan.statements:
+                        cursor.execute(statement)
+                    connection.commit()
+                except BaseException:
+                    connection.rollback()
+                    raise
+            for statement in plan.after_commit:
+                cursor.execute(statement)
         finally:
             cursor.close()
+
+    def swap_plan(self, mode: LoadMode, target: TableName, staging: TableName, columns: Sequence[Column],
+                  keys: Sequence[str], target_exists: bool,
+                  casts: Mapping[str, str] | None = None) -> SwapPlan:
+        target_q, staging_q = self.qualified(target), self.qualified(staging)
+        names = ", ".join(self.quote_identifier(c.name) for c in columns)
+        # A missing target is made from the staging table in every mode (the pipeline gave
+        # the staging table the upsert key in that case).
+        if mode is LoadMode.CREATE or not target_exists:
+            # RENAME is one DDL statement: it either happens or not (it fails if the target
+            # appeared meanwhile).
+            return SwapPlan((f"RENAME TABLE {staging_q} TO {target_q}",), transactional=False)
+        if mode is LoadMode.REPLACE:
+            old = self.qualified(TableName(_old_name(staging.name), target.schema))
+            # Both renames in one statement are atomic; a crash before the DROP leaves a
+            # qdbm_old_<run> table that the next run finds by name and drops.
+            return SwapPlan((f"RENAME TABLE {target_q} TO {old}, {staging_q} TO {target_q}",),
+                            transactional=False, after_commit=(f"DROP TABLE {old}",))
+        insert = f"INSERT INTO {target_q} ({names}) SELECT {names} FROM {staging_q}"
+        if mode is LoadMode.TRUNCATE:
+            # DELETE, not TRUNCATE: TRUNCATE is DDL and would commit on its own.
+            statements: tuple[str, ...] = (f"DELETE FROM {target_q}", insert)
+        elif mode is LoadMode.APPEND:
+            statements = (insert,)
+        elif mode is LoadMode.UPSERT:
+            if not keys:
+                raise UsageError("upsert needs key columns")
+            updates = [c.name for c in columns if c.name not in set(keys)] or list(keys[:1])
+            # VALUES(col) is the form MariaDB understands (MySQL 8 still accepts it).
+            assignments = ", ".join(f"{self.quote_identifier(n)} = VALUES({self.quote_identifier(n)})"
+                                    for n in updates)
+            statements = (f"{insert} ON DUPLICATE KEY UPDATE {assignments}",)
+        else:
+            raise UsageError(f"unknown load mode {mode!r}")
+        # After the commit: DROP is DDL and would have committed the step half-way.
+        return SwapPlan(statements, transactional=True, after_commit=(f"DROP TABLE IF EXISTS {staging_q}",))
 
     def _check_unique_key(self, connection: Any, target: TableName, keys: Sequence[str],
                           names: Sequence[str]) -> None:

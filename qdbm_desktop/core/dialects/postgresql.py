@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +22,7 @@ from qdbm_desktop.core.dialects.base import (
     LoadMode,
     ReadFailed,
     ReadStream,
+    SwapPlan,
     TableName,
     lock_digest,
 )
@@ -619,9 +620,8 @@ class PostgreSQLDialect(Dialect):
 
     # -- loading --------------------------------------------------------------------------------
 
-    def prepare_for_load(self, connection: Any) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SET TIME ZONE 'UTC'")
+    def load_session_sql(self) -> tuple[str, ...]:
+        return ("SET TIME ZONE 'UTC'",)
 
     def _regclass(self, connection: Any, table: TableName) -> int | None:
         with connection.cursor() as cursor:
@@ -777,65 +777,87 @@ class PostgreSQLDialect(Dialect):
             if mode is LoadMode.CREATE and exists:
                 raise UsageError(f"table {target} already exists (mode 'create' makes a new table; "
                                  "use append, truncate, replace or upsert for an existing one)")
-            if mode is LoadMode.REPLACE and exists:
-                cursor.execute(f"DROP TABLE {self.qualified(target)}")
-            if mode in (LoadMode.REPLACE, LoadMode.CREATE) or not exists:
-                self._rename(cursor, staging, target)
-                if mode is LoadMode.UPSERT and keys and not self._has_unique_key(cursor, target, keys):
-                    # A new table made by upsert gets its key, so the next upsert finds it.
-                    cursor.execute(f"ALTER TABLE {self.qualified(target)} ADD PRIMARY KEY "
-                                   f"({', '.join(self.quote_identifier(k) for k in keys)})")
+            renames = mode in (LoadMode.REPLACE, LoadMode.CREATE) or not exists
+            casts: dict[str, str] = {}
+            if renames:
+                if (target.schema or None) != (staging.schema or None):
+                    staging = self._move_to_schema(cursor, staging, target)
             else:
-                if mode is LoadMode.TRUNCATE:
-                    cursor.execute(f"TRUNCATE TABLE {self.qualified(target)}")
-                self._insert_select(connection, cursor, mode, target, staging, columns, keys)
-                cursor.execute(f"DROP TABLE {self.qualified(staging)}")
+                casts = self._insert_casts(connection, target, columns)
+                if mode is LoadMode.UPSERT:
+                    self._check_upsert_keys(cursor, target, columns, keys)
+            for statement in self.swap_plan(mode, target, staging, columns, keys, exists, casts).statements:
+                cursor.execute(statement)
+            new_upsert_table = renames and mode is LoadMode.UPSERT and keys
+            if new_upsert_table and not self._has_unique_key(cursor, target, keys):
+                # A new table made by upsert gets its key, so the next upsert finds it.
+                cursor.execute(f"ALTER TABLE {self.qualified(target)} ADD PRIMARY KEY "
+                               f"({', '.join(self.quote_identifier(k) for k in keys)})")
         if not connection.autocommit:
             connection.commit()
 
-    def _rename(self, cursor: Any, staging: TableName, target: TableName) -> None:
-        if (target.schema or None) != (staging.schema or None):
-            cursor.execute("SELECT current_schema()")
-            default = cursor.fetchone()[0]
-            if (target.schema or default) != (staging.schema or default):
-                cursor.execute(f"ALTER TABLE {self.qualified(staging)} SET SCHEMA "
-                               f"{self.quote_identifier(target.schema or default)}")
-                staging = TableName(staging.name, target.schema or default)
-        # RENAME TO takes a bare name: the table stays in its (now the target's) schema.
-        cursor.execute(f"ALTER TABLE {self.qualified(staging)} "
-                       f"RENAME TO {self.quote_identifier(target.name)}")
-
-    def _insert_select(self, connection: Any, cursor: Any, mode: LoadMode, target: TableName,
-                       staging: TableName, columns: Sequence[Column], keys: Sequence[str]) -> None:
+    def swap_plan(self, mode: LoadMode, target: TableName, staging: TableName, columns: Sequence[Column],
+                  keys: Sequence[str], target_exists: bool,
+                  casts: Mapping[str, str] | None = None) -> SwapPlan:
+        target_q, staging_q = self.qualified(target), self.qualified(staging)
+        statements: list[str] = []
+        if mode in (LoadMode.REPLACE, LoadMode.CREATE) or not target_exists:
+            if mode is LoadMode.REPLACE and target_exists:
+                statements.append(f"DROP TABLE {target_q}")
+            # RENAME TO takes a bare name: the table stays in its (the target's) schema.
+            statements.append(f"ALTER TABLE {staging_q} RENAME TO {self.quote_identifier(target.name)}")
+            return SwapPlan(tuple(statements), transactional=True)
+        if mode is LoadMode.TRUNCATE:
+            statements.append(f"TRUNCATE TABLE {target_q}")
         names = [c.name for c in columns]
-        target_types = self._column_types(connection, target)
-        # Target types without a portable kind (enums, interval, arrays ...) were staged as their
-        # text form; an explicit cast runs their input function. Known types rely on assignment
-        # casts, which refuse rather than truncate (varchar(n), numeric overflow).
-        selected = []
-        for name in names:
-            pg_type = target_types.get(name)
-            if pg_type is None:
-                raise UsageError(f"table {target} has no column {name!r}")
-            quoted = self.quote_identifier(name)
-            selected.append(quoted if pg_type.oid in _KIND_BY_OID else f"CAST({quoted} AS {pg_type.display})")
+        selected = [f"CAST({self.quote_identifier(n)} AS {casts[n]})" if casts and n in casts
+                    else self.quote_identifier(n) for n in names]
         column_list = ", ".join(self.quote_identifier(n) for n in names)
-        statement = (f"INSERT INTO {self.qualified(target)} ({column_list}) "
-                     f"SELECT {', '.join(selected)} FROM {self.qualified(staging)}")
+        statement = f"INSERT INTO {target_q} ({column_list}) SELECT {', '.join(selected)} FROM {staging_q}"
         if mode is LoadMode.UPSERT:
             if not keys:
                 raise UsageError("upsert needs key columns")
-            unknown = [k for k in keys if k not in names]
-            if unknown:
-                raise UsageError(f"upsert key {unknown[0]!r} is not a column of the loaded data")
-            if not self._has_unique_key(cursor, target, keys):
-                raise UsageError(f"upsert into {target} needs a primary key or unique index on exactly "
-                                 f"({', '.join(keys)}); create one or choose other key columns")
             updates = [f"{self.quote_identifier(n)} = EXCLUDED.{self.quote_identifier(n)}"
                        for n in names if n not in keys]
             conflict = f" ON CONFLICT ({', '.join(self.quote_identifier(k) for k in keys)}) "
             statement += conflict + (f"DO UPDATE SET {', '.join(updates)}" if updates else "DO NOTHING")
-        cursor.execute(statement)
+        statements.append(statement)
+        statements.append(f"DROP TABLE {staging_q}")
+        return SwapPlan(tuple(statements), transactional=True)
+
+    def _move_to_schema(self, cursor: Any, staging: TableName, target: TableName) -> TableName:
+        cursor.execute("SELECT current_schema()")
+        default = cursor.fetchone()[0]
+        if (target.schema or default) == (staging.schema or default):
+            return TableName(staging.name, target.schema)
+        cursor.execute(f"ALTER TABLE {self.qualified(staging)} SET SCHEMA "
+                       f"{self.quote_identifier(target.schema or default)}")
+        return TableName(staging.name, target.schema)
+
+    def _insert_casts(self, connection: Any, target: TableName, columns: Sequence[Column]) -> dict[str, str]:
+        """Target types without a portable kind (enums, interval, arrays ...) were staged as their
+        text form; an explicit cast runs their input function. Known types rely on assignment
+        casts, which refuse rather than truncate (varchar(n), numeric overflow)."""
+        target_types = self._column_types(connection, target)
+        casts = {}
+        for column in columns:
+            pg_type = target_types.get(column.name)
+            if pg_type is None:
+                raise UsageError(f"table {target} has no column {column.name!r}")
+            if pg_type.oid not in _KIND_BY_OID:
+                casts[column.name] = pg_type.display
+        return casts
+
+    def _check_upsert_keys(self, cursor: Any, target: TableName, columns: Sequence[Column],
+                           keys: Sequence[str]) -> None:
+        if not keys:
+            raise UsageError("upsert needs key columns")
+        unknown = [k for k in keys if k not in [c.name for c in columns]]
+        if unknown:
+            raise UsageError(f"upsert key {unknown[0]!r} is not a column of the loaded data")
+        if not self._has_unique_key(cursor, target, keys):
+            raise UsageError(f"upsert into {target} needs a primary key or unique index on exactly "
+                             f"({', '.join(keys)}); create one or choose other key columns")
 
     def _has_unique_key(self, cursor: Any, table: TableName, keys: Sequence[str]) -> bool:
         # ON CONFLICT (keys) needs a non-partial unique index whose columns are exactly the keys.
