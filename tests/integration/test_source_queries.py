@@ -560,3 +560,58 @@ def test_a_copy_of_the_query_that_fails_to_start_is_the_source_s_error(pg_databa
     assert result.status is Status.FAILED
     assert result.error == ("read failed on 'pg source': cannot execute SELECT FOR UPDATE in a read-only "
                             "transaction")
+
+
+def _fails_everywhere(source: Endpoint, target: Endpoint, query: str, message: str) -> None:
+    """The query passes the check but the server refuses it: on run, count first and preview."""
+    for count in (False, True):
+        result = run(source, target, query, count=count)
+        assert result.status is Status.FAILED
+        assert result.error is not None and message in result.error, result.error
+        assert result.error.startswith(f"read failed on {source.label!r}")
+    with pytest.raises(UsageError, match=message):
+        preview_query(source, query)
+
+
+def test_a_postgresql_select_that_writes_through_a_function_changes_nothing(pg_database: Server,
+                                                                           tmp_path: Path) -> None:
+    with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                         dbname=pg_database.database, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE important_seq")
+        conn.execute("CREATE TABLE important (id int)")
+        conn.execute("CREATE FUNCTION sneaky() RETURNS int LANGUAGE sql AS "
+                     "$$ INSERT INTO important VALUES (1) RETURNING id $$")
+    source = pg_endpoint(pg_database, "pg source")
+    for query in ("select nextval('important_seq') as n -- moves the sequence",
+                  "select sneaky() as n /* inserts */"):
+        for target in (pg_endpoint(pg_database, "pg target"), sqlite_endpoint(tmp_path / "t.sqlite")):
+            _fails_everywhere(source, target, query, "read-only transaction")
+    with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
+                         dbname=pg_database.database) as conn:
+        assert conn.execute("SELECT last_value, is_called FROM important_seq").fetchone() == (1, False)
+        assert conn.execute("SELECT count(*) FROM important").fetchone() == (0,)
+
+
+def test_a_mariadb_select_that_writes_through_a_function_changes_nothing(mysql_database: Server,
+                                                                        tmp_path: Path) -> None:
+    conn = _maria(mysql_database)
+    cursor = conn.cursor()
+    cursor.execute("CREATE TABLE important (id INT)")
+    cursor.execute("CREATE FUNCTION sneaky() RETURNS INT MODIFIES SQL DATA "
+                   "BEGIN INSERT INTO important VALUES (1); RETURN 1; END")
+    cursor.close()
+    conn.close()
+    source = mysql_endpoint(mysql_database, "maria source")
+    for target in (mysql_endpoint(mysql_database, "maria target"), sqlite_endpoint(tmp_path / "t.sqlite")):
+        _fails_everywhere(source, target, "select sneaky() as n -- inserts a row", "READ ONLY")
+    conn = _maria(mysql_database)
+    cursor = conn.cursor()
+    cursor.execute("SELECT COUNT(*) FROM important")
+    assert cursor.fetchone() == (0,)
+    conn.close()
+
+
+def test_a_sqlite_query_cannot_load_an_extension(tmp_path: Path) -> None:
+    source = _sqlite_source(tmp_path / "source.sqlite")
+    _fails_everywhere(source, sqlite_endpoint(tmp_path / "t.sqlite"),
+                      f"select load_extension('{tmp_path}/nothing') as x", "not authorized")
