@@ -63,13 +63,14 @@ cleanup() {
     for proc in /proc/[0-9]*; do
         if [ "$(readlink "$proc/root" 2>/dev/null)" = "$root" ]; then kill -9 "${proc#/proc/}" 2>/dev/null; fi
     done
-    for mount in $(awk -v r="$root" 'index($2, r) == 1 {print $2}' /proc/self/mounts | sort -r); do
-        umount -l "$mount" 2>/dev/null
+    for mount in $(awk -v r="$root/" 'index($2, r) == 1 {print $2}' /proc/self/mounts | sort -r); do
+        umount "$mount" 2>/dev/null || umount -l "$mount"
     done
-    if awk -v r="$root" 'index($2, r) == 1 {found=1} END {exit !found}' /proc/self/mounts; then
+    # Removed only with nothing mounted below it, and never across into another file system.
+    if awk -v r="$root/" 'index($2, r) == 1 {found=1} END {exit !found}' /proc/self/mounts; then
         echo "== fresh-check: mounts left under $root; not removing it" >&2
     else
-        rm -rf "$root"
+        rm -rf --one-file-system "$root"
     fi
 }
 trap cleanup EXIT
@@ -103,9 +104,22 @@ for folder in /opt/wheels /opt/pypi /opt/pypi-more; do
     if [ -d "$folder" ]; then mount_ro "$folder"; fi
 done
 mount -t proc proc "$root/proc"
-mount -t sysfs sysfs "$root/sys"
-mount --rbind /dev "$root/dev"
-mount --make-rslave "$root/dev"
+mount -t sysfs -o ro sysfs "$root/sys"
+# A /dev of its own (tmpfs with the usual nodes, its own pts and shm), never this machine's: a
+# bind of the host's /dev would let anything that deletes under the root delete the host's nodes.
+mount -t tmpfs -o mode=755,size=16m tmpfs "$root/dev"
+for node in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
+    set -- $node
+    mknod -m 666 "$root/dev/$1" c "$2" "$3"
+done
+mkdir -p "$root/dev/pts" "$root/dev/shm"
+mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
+ln -s pts/ptmx "$root/dev/ptmx"
+mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
+ln -s /proc/self/fd "$root/dev/fd"
+ln -s /proc/self/fd/0 "$root/dev/stdin"
+ln -s /proc/self/fd/1 "$root/dev/stdout"
+ln -s /proc/self/fd/2 "$root/dev/stderr"
 # Downloaded .deb files are kept between checks (the root itself is always fresh).
 mkdir -p "$cache/apt-archives/partial"
 mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives"
