@@ -69,5 +69,13 @@ installer-test:
 	dist/qdbm-desktop/qdbm --home "$$home" migrate --source "Demo shop (SQLite)" \
 	    --target "Local warehouse (SQLite)" --query "SELECT * FROM orders" --table orders --mode replace
 
+# The README's set-up on a machine with nothing installed: a bare Debian 12 root (debootstrap,
+# made once in /var/cache/qdbm-fresh-check, copied afresh for each check) with HEAD in it, where
+# `make test`, the app's --self-test and `make run` must work. Needs root; for this network it
+# copies the machine's CA bundle and pip settings into the root (see .ci/fresh-check.sh).
+.PHONY: fresh-check
+fresh-check:
+	.ci/fresh-check.sh
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
