@@ -68,6 +68,13 @@ _PAGES_WITH_OWN_TITLE = frozenset({"connections", "settings"})
 _SHUTDOWN_WAIT_MS = 15_000
 _STATUS_REFRESH_MS = 30_000
 TRAY_HINT_FLAG = "tray_hint_shown"
+KEY_NOTICE_FLAG = "key_file_notice_shown"
+
+
+def key_file_notice(key_file: Path) -> str:
+    """The banner's one-time word on the key file; the keyring's own (long) reason is in the tip."""
+    return (f"no usable OS keyring: saved passwords are encrypted with a key kept in {key_file}, readable "
+            f"only by you (the status bar's “{KEY_FILE_LABEL}” says why)")
 
 
 def about_text() -> str:
@@ -102,6 +109,8 @@ class MainWindow(QMainWindow):
         self._tray: QSystemTrayIcon | None = None
         self._quitting = False
         self._scheduler_note: str | None = None
+        #: The key-file notice is shown in the session of the first start without a keyring only.
+        self._show_key_notice = not self._ui_state.window_flag(STATE_KEY, KEY_NOTICE_FLAG)
         self._bridge = SchedulerBridge(self)
         # Connected before the scheduler starts: a run due at start reports from its thread, and
         # queued signals reach only the slots connected when they are sent (delivered once the
@@ -523,8 +532,12 @@ class MainWindow(QMainWindow):
             if status.file_fallback:
                 self._keyring_label.setText(KEY_FILE_LABEL)
                 self._keyring_label.setToolTip(status.warning or "")
-                if status.warning:
-                    notices.append(status.warning)
+                if status.warning and self._show_key_notice:
+                    # Once, on the first start that finds no keyring (it does not change from one
+                    # start to the next); the status bar says it from then on, its tip says why.
+                    notices.append(key_file_notice(self._context.paths.key_file))
+                    if not self._ui_state.window_flag(STATE_KEY, KEY_NOTICE_FLAG):
+                        self._ui_state.set_window_flag(STATE_KEY, KEY_NOTICE_FLAG)
             else:
                 self._keyring_label.setText(f"Keyring: {status.backend}")
                 self._keyring_label.setToolTip("Saved passwords are encrypted with a key kept there")

@@ -10,7 +10,7 @@ import pytest
 from cryptography.fernet import Fernet
 from keyring.backends import fail
 from PySide6.QtCore import QSize, Qt, qVersion
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from qdbm_desktop import __version__
 from qdbm_desktop.core.connections import ConnectionProfile
@@ -107,9 +107,30 @@ def test_banner_warns_of_the_key_file_when_the_keyring_fails(
     status = context.secret_box.status
     assert status.file_fallback and status.warning
     assert window.notice_banner.isVisible()
-    assert status.warning in window.notice_banner.messages()
     assert str(paths.key_file) in window.notice_banner.text()
     assert window.keyring_label.text() == KEY_FILE_LABEL
+    assert window.keyring_label.toolTip() == status.warning
+
+
+def test_the_key_file_notice_is_shown_once_then_only_the_status_bar_says_it(
+        paths: AppPaths, open_window: OpenWindow, qtbot: Any) -> None:
+    context = AppContext.create(paths, keyring_backend=fail.Keyring())
+    first = open_window(context)
+    first.resize(1024, 700)
+    QApplication.processEvents()
+    assert first.notice_banner.isVisible()
+    # At most two lines at the smallest supported width (the keyring's own reason ran to three).
+    label = first.notice_banner.findChild(QLabel, "noticeText")
+    assert label.height() <= 2 * label.fontMetrics().lineSpacing() + 4, label.text()
+    first.refresh()
+    assert first.notice_banner.isVisible(), "it stays for the session that showed it"
+    first.close()
+
+    second = open_window(AppContext.create(paths, keyring_backend=fail.Keyring()))
+    assert not second.notice_banner.isVisible()
+    assert second.keyring_label.text() == KEY_FILE_LABEL
+    assert second.keyring_label.isVisible()
+    assert "no usable OS keyring" in second.keyring_label.toolTip()
 
 
 def test_status_bar_names_the_keyring_backend(context: AppContext, open_window: OpenWindow) -> None:
