@@ -8,8 +8,8 @@ from html import escape
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QSize, QTimer, qVersion
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, QTimer, QUrl, qVersion
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -48,6 +48,7 @@ from qdbm_desktop.gui.scheduler_bridge import SchedulerBridge
 from qdbm_desktop.gui.schedules_page import SchedulesPage
 from qdbm_desktop.gui.settings_page import SettingsPage
 from qdbm_desktop.gui.ui_state import UiStateFile
+from qdbm_desktop.gui.user_guide import UserGuideDialog
 from qdbm_desktop.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self._tray: QSystemTrayIcon | None = None
         self._quitting = False
         self._scheduler_note: str | None = None
+        self._guide: UserGuideDialog | None = None
         #: The key-file notice is shown in the session of the first start without a keyring only.
         self._show_key_notice = not self._ui_state.window_flag(STATE_KEY, KEY_NOTICE_FLAG)
         self._bridge = SchedulerBridge(self)
@@ -279,6 +281,10 @@ class MainWindow(QMainWindow):
     def import_action(self) -> QAction:
         return self._import_action
 
+    @property
+    def help_menu(self) -> QMenu:
+        return self._help_menu
+
     def current_page(self) -> str:
         return list(self._pages)[self._stack.currentIndex()]
 
@@ -296,6 +302,23 @@ class MainWindow(QMainWindow):
         self._migrate_page.refresh_connections()
         self._update_next_run()
         self._banner.set_messages(self._notices(self._update_key_status()))
+
+    def show_user_guide(self) -> UserGuideDialog:
+        """The user guide in its own window (one at a time; it stays open beside the main window)."""
+        if self._guide is None:
+            self._guide = UserGuideDialog(self)
+        self._guide.show()
+        self._guide.raise_()
+        self._guide.activateWindow()
+        return self._guide
+
+    def open_data_folder(self) -> bool:
+        """Show the app-data folder in the file manager; False (and says so) when none could."""
+        home = self._context.paths.home
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(home))):
+            return True
+        self._show_status(f"No file manager could open {home}")
+        return False
 
     def save_ui_state(self) -> None:
         self._ui_state.set_window_geometry(STATE_KEY, bytes(self.saveGeometry().data()))
@@ -340,6 +363,16 @@ class MainWindow(QMainWindow):
         self._quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self._quit_action.triggered.connect(self._on_quit_action_triggered)
 
+        self._guide_action = QAction("&User guide", self)
+        self._guide_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self._guide_action.setToolTip("How to use QDBM Desktop (F1)")
+        self._guide_action.triggered.connect(self.show_user_guide)
+
+        self._data_folder_action = QAction("Open the &data folder", self)
+        self._data_folder_action.setToolTip(
+            "Show the folder of the connections, jobs, history and settings in the file manager")
+        self._data_folder_action.triggered.connect(self.open_data_folder)
+
         self._about_action = QAction(f"&About {APP_NAME}", self)
         self._about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self._about_action.triggered.connect(self._on_about_action_triggered)
@@ -364,7 +397,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self._refresh_action)
-        help_menu = self.menuBar().addMenu("&Help")
+        help_menu = self._help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._guide_action)
+        help_menu.addAction(self._data_folder_action)
+        help_menu.addSeparator()
         help_menu.addAction(self._about_action)
 
     def _create_central_widget(self) -> None:

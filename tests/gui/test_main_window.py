@@ -4,12 +4,13 @@ import base64
 import json
 import platform
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from keyring.backends import fail
-from PySide6.QtCore import QSize, Qt, qVersion
+from PySide6.QtCore import QSize, Qt, QUrl, qVersion
 from PySide6.QtWidgets import QApplication, QLabel
 
 from qdbm_desktop import __version__
@@ -18,6 +19,7 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.secrets import KEYRING_SERVICE, KEYRING_USERNAME
+from qdbm_desktop.gui import main_window, user_guide
 from qdbm_desktop.gui.connections_model import REENTER_PASSWORD, Column
 from qdbm_desktop.gui.main_window import (
     DEFAULT_SIZE,
@@ -26,6 +28,7 @@ from qdbm_desktop.gui.main_window import (
     MainWindow,
     about_text,
 )
+from qdbm_desktop.gui.user_guide import UserGuideDialog, guide_path
 
 OpenWindow = Callable[[AppContext], MainWindow]
 
@@ -237,3 +240,39 @@ def test_unreadable_connections_file_leaves_an_empty_list_and_says_why(
     assert _names(window) == []
     assert "cannot be read" in window.notice_banner.text()
 
+
+
+def test_help_holds_the_user_guide_the_data_folder_and_about(
+        context: AppContext, open_window: OpenWindow, qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = open_window(context)
+    titles = [a.text().replace("&", "") for a in window.help_menu.actions() if not a.isSeparator()]
+    assert titles == ["User guide", "Open the data folder", "About QDBM Desktop"]
+
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    guide = window.findChild(UserGuideDialog)
+    assert guide is not None and guide.isVisible()
+    text = guide.browser.toPlainText()
+    assert text.startswith("QDBM Desktop user guide")
+    for section in ("First start", "Load modes", "Replace and truncate ask first", "Your data folder"):
+        assert section in text
+    assert guide_path() is not None and guide.open_in_browser_button.isEnabled()
+    assert window.show_user_guide() is guide, "one guide window, brought to the front again"
+    opened: list[QUrl] = []
+    monkeypatch.setattr(user_guide.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    qtbot.mouseClick(guide.open_in_browser_button, Qt.MouseButton.LeftButton)
+    assert [Path(u.toLocalFile()) for u in opened] == [guide_path()]
+    guide.close()
+
+
+def test_open_the_data_folder_shows_the_app_data_folder_or_says_it_could_not(
+        context: AppContext, open_window: OpenWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = open_window(context)
+    opened: list[QUrl] = []
+    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    action = next(a for a in window.help_menu.actions() if a.text() == "Open the &data folder")
+    action.trigger()
+    assert [u.toLocalFile() for u in opened] == [str(context.paths.home)]
+    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: False)
+    assert not window.open_data_folder()
+    assert window.statusBar().findChildren(QLabel)[0].text() == f"No file manager could open {context.paths.home}"
