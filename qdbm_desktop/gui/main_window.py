@@ -8,8 +8,16 @@ from html import escape
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QSize, QTimer, QUrl, qVersion
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, qVersion
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QIcon,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -21,6 +29,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QStyle,
     QSystemTrayIcon,
@@ -89,6 +98,38 @@ def about_text() -> str:
         f"Python {escape(platform.python_version())} on {escape(platform.system())}</p>"
         f"<table cellspacing='4'>{drivers}</table>"
     )
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never asks for more width than it gets: a long text is cut with "…"
+    and shown whole in its tooltip. The status bar's message is one, so a long message never
+    pushes the permanent labels (runs, next run, keyring) out of a small window.
+
+    Signals: those of QLabel.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+
+    @property
+    def full_text(self) -> str:
+        return self._full
+
+    def setText(self, text: str) -> None:  # noqa: N802 - mirrors QLabel
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, width)))
 
 
 class MainWindow(QMainWindow):
@@ -260,6 +301,11 @@ class MainWindow(QMainWindow):
     @property
     def keyring_label(self) -> QLabel:
         return self._keyring_label
+
+    @property
+    def status_text(self) -> str:
+        """The status bar's message, whole (the label elides it to fit)."""
+        return self._message_label.full_text
 
     @property
     def running_label(self) -> QLabel:
@@ -460,7 +506,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _create_status_bar(self) -> None:
-        self._message_label = QLabel(self)
+        self._message_label = ElidedLabel(self)
+        self._message_label.setObjectName("statusMessage")
         self._running_label = QLabel(self)
         self._running_label.setObjectName("runningStatus")
         self._next_run_label = QLabel(self)

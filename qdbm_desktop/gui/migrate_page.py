@@ -81,6 +81,8 @@ _DONT_ASK_PREFIX = "dont_ask_destructive:"
 _DESTRUCTIVE_MODES = frozenset({LoadMode.REPLACE, LoadMode.TRUNCATE})
 
 PREVIEW_ROWS = 100
+#: The connection pickers show this many characters of a name whatever the window's size.
+CONNECTION_COMBO_CHARS = 24
 STALE_PREVIEW_TEXT = "The query or its source changed since this preview: Preview again (Ctrl+Enter)."
 #: Typing in the table field waits this long before the target is looked at.
 TARGET_CHECK_DELAY_MS = 600
@@ -609,6 +611,8 @@ class MigratePage(QWidget):
         self._source_combo.setObjectName("sourceCombo")
         self._source_combo.setIconSize(QSize(18, 18))
         self._source_combo.setMinimumWidth(160)
+        self._source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._source_combo.setMinimumContentsLength(CONNECTION_COMBO_CHARS)
         self._source_combo.setAccessibleName("Source connection")
         self._source_combo.currentIndexChanged.connect(self._on_source_combo_changed)
         source_label.setBuddy(self._source_combo)
@@ -677,6 +681,10 @@ class MigratePage(QWidget):
         self._target_combo.setObjectName("targetCombo")
         self._target_combo.setIconSize(QSize(18, 18))
         self._target_combo.setAccessibleName("Destination connection")
+        # Wide enough for a name such as "Local warehouse (SQLite)" at any window size (the pane
+        # keeps this width when the window shrinks); a longer name is elided, whole in the tip.
+        self._target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._target_combo.setMinimumContentsLength(CONNECTION_COMBO_CHARS)
         self._target_combo.currentIndexChanged.connect(self._on_target_combo_changed)
         self._target_combo.activated.connect(self._on_target_combo_activated)
         form.addRow("&Connection", self._target_combo)
@@ -863,6 +871,7 @@ class MigratePage(QWidget):
         self._target_chosen = True
 
     def _on_source_combo_changed(self) -> None:
+        self._source_combo.setToolTip(self._source_combo.currentData() or "")
         if not self._target_chosen and self._target_combo.count() \
                 and self._target_combo.currentData() == self._source_combo.currentData():
             self._target_combo.setCurrentIndex(self._default_target())
@@ -912,6 +921,7 @@ class MigratePage(QWidget):
 
     def _on_target_combo_changed(self) -> None:
         name = self._target_combo.currentData()
+        self._target_combo.setToolTip(name or "")
         profile = self._context.connections.find(name) if name else None
         try:
             dialect = get_dialect(profile.type) if profile else None

@@ -275,4 +275,4 @@ def test_open_the_data_folder_shows_the_app_data_folder_or_says_it_could_not(
     assert [u.toLocalFile() for u in opened] == [str(context.paths.home)]
     monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: False)
     assert not window.open_data_folder()
-    assert window.statusBar().findChildren(QLabel)[0].text() == f"No file manager could open {context.paths.home}"
+    assert window.status_text == f"No file manager could open {context.paths.home}"
