@@ -780,6 +780,7 @@ class MigratePage(QWidget):
         splitter.setStretchFactor(1, 0)
         self._splitter = splitter
         self._destination_pane = right
+        self._query_pane = left
         self._pane_fitted = False
         self._on_mode_combo_changed()
 
@@ -796,7 +797,7 @@ class MigratePage(QWidget):
         extra = self._target_combo.fontMetrics().averageCharWidth() \
             * (CONNECTION_COMBO_CHARS - TARGET_COMBO_MIN_CHARS)
         wanted = self._destination_pane.minimumSizeHint().width() + extra
-        left_min = self._splitter.widget(0).minimumSizeHint().width()
+        left_min = self._query_pane.minimumSizeHint().width()
         right = max(self._destination_pane.minimumSizeHint().width(), min(wanted, total - left_min))
         self._splitter.setSizes([max(left_min, total - right), right])
 
