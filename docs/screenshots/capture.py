@@ -19,6 +19,7 @@ from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
 from qdbm_desktop.core.triggers import DAYS, ScheduleTrigger
 from qdbm_desktop.gui.app import application, open_main_window
+from qdbm_desktop.gui.migrate_dialogs import JobNameDialog
 
 OUT = Path(__file__).resolve().parent
 
@@ -63,6 +64,25 @@ def main() -> int:
     wait_until(lambda: "exists" in page.target_status_label.text())
     settle()
     window.grab().save(str(OUT / "migrate-run.png"))
+    # F5 again in mode replace: the table now exists, so the run asks first.
+    page.mode_combo.setCurrentIndex(page.mode_combo.findData("replace"))
+    page.start_migration()
+    wait_until(lambda: page.pending_question is not None and page.pending_question.isVisible())
+    settle()
+    question = page.pending_question
+    question.grab().save(str(OUT / "migrate-replace-question.png"))
+    question.reject()
+    page.mode_combo.setCurrentIndex(page.mode_combo.findData("append"))
+    naming = JobNameDialog("orders_report from Demo shop (SQLite)", window)
+    naming.show()
+    settle()
+    naming.grab().save(str(OUT / "save-as-job.png"))
+    naming.reject()
+    guide = window.show_user_guide()
+    guide.resize(760, 560)
+    settle()
+    guide.grab().save(str(OUT / "user-guide.png"))
+    guide.close()
     context = window.context
     page.save_as_job("orders report")
     report = context.schedules.get_job("orders report")

@@ -1,4 +1,4 @@
-"""The column mapping grid: per query column, whether it goes, its target name, type and nullability."""
+"""The column mapping grid: per query column, whether it goes, its target name, type and NOT NULL."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ class Column(IntEnum):
     TARGET = 3
     TYPE = 4
     NATIVE = 5
-    NULLABLE = 6
+    #: Ticked: the target column is created NOT NULL (the DDL's own words, as Show SQL prints them).
+    NOT_NULL = 6
 
     @property
     def title(self) -> str:
@@ -41,7 +42,7 @@ _TITLES = {
     Column.TARGET: "Target column",
     Column.TYPE: "Target type",
     Column.NATIVE: "Created as",
-    Column.NULLABLE: "Nullable",
+    Column.NOT_NULL: "NOT NULL",
 }
 
 
@@ -191,6 +192,10 @@ class ColumnMappingModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return Column(section).title
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole \
+                and section == Column.NOT_NULL:
+            return ("Ticked: the column is created NOT NULL, and a NULL in the data fails the run naming "
+                    "its row. It starts as the source column is declared")
         return None
 
     def flags(self, index: _AnyIndex) -> Qt.ItemFlag:
@@ -198,7 +203,7 @@ class ColumnMappingModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         column = Column(index.column())
-        if column in (Column.INCLUDE, Column.NULLABLE):
+        if column in (Column.INCLUDE, Column.NOT_NULL):
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         elif column in (Column.TARGET, Column.TYPE):
             flags |= Qt.ItemFlag.ItemIsEditable
@@ -212,8 +217,8 @@ class ColumnMappingModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.CheckStateRole:
             if column is Column.INCLUDE:
                 return Qt.CheckState.Checked if row.include else Qt.CheckState.Unchecked
-            if column is Column.NULLABLE:
-                return Qt.CheckState.Checked if row.nullable else Qt.CheckState.Unchecked
+            if column is Column.NOT_NULL:
+                return Qt.CheckState.Unchecked if row.nullable else Qt.CheckState.Checked
             return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return self._text(row, column, role == Qt.ItemDataRole.EditRole)
@@ -243,12 +248,12 @@ class ColumnMappingModel(QAbstractTableModel):
             return False
         row = self._rows[index.row()]
         column = Column(index.column())
-        if role == Qt.ItemDataRole.CheckStateRole and column in (Column.INCLUDE, Column.NULLABLE):
+        if role == Qt.ItemDataRole.CheckStateRole and column in (Column.INCLUDE, Column.NOT_NULL):
             checked = Qt.CheckState(value) == Qt.CheckState.Checked
             if column is Column.INCLUDE:
                 row = replace(row, include=checked)
             else:
-                row = replace(row, nullable=checked)
+                row = replace(row, nullable=not checked)
         elif role == Qt.ItemDataRole.EditRole and column is Column.TARGET:
             text = str(value).strip()
             row = replace(row, target="" if text == row.source.name else text)

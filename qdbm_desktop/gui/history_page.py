@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 #: The page shows at most this many runs; the filters narrow to older ones.
 DISPLAY_LIMIT = 5000
 _FILTER_DELAY_MS = 250
+CONNECTION_COMBO_CHARS = 18
 
 
 def write_csv(path: Path, records: list[RunRecord]) -> None:
@@ -273,6 +274,10 @@ class HistoryPage(QWidget):
         self._connection_combo.setObjectName("historyConnection")
         self._connection_combo.setAccessibleName("Connection filter")
         self._connection_combo.setMinimumWidth(120)
+        # Sized for a typical name, not the longest one, so a long name never pushes the filter
+        # row wider than a small window; the list itself shows names whole.
+        self._connection_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._connection_combo.setMinimumContentsLength(CONNECTION_COMBO_CHARS)
         self._connection_combo.addItem("Any connection", None)
         self._connection_combo.currentIndexChanged.connect(self._filter_timer.start)
         filters.addWidget(QLabel("Connection", self))

@@ -8,8 +8,16 @@ from html import escape
 from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
-from PySide6.QtCore import QByteArray, QSize, QTimer, qVersion
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, QUrl, qVersion
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QIcon,
+    QKeySequence,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -21,6 +29,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QStyle,
     QSystemTrayIcon,
@@ -48,6 +57,7 @@ from qdbm_desktop.gui.scheduler_bridge import SchedulerBridge
 from qdbm_desktop.gui.schedules_page import SchedulesPage
 from qdbm_desktop.gui.settings_page import SettingsPage
 from qdbm_desktop.gui.ui_state import UiStateFile
+from qdbm_desktop.gui.user_guide import UserGuideDialog
 from qdbm_desktop.gui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -68,6 +78,13 @@ _PAGES_WITH_OWN_TITLE = frozenset({"connections", "settings"})
 _SHUTDOWN_WAIT_MS = 15_000
 _STATUS_REFRESH_MS = 30_000
 TRAY_HINT_FLAG = "tray_hint_shown"
+KEY_NOTICE_FLAG = "key_file_notice_shown"
+
+
+def key_file_notice(key_file: Path) -> str:
+    """The banner's one-time word on the key file; the keyring's own (long) reason is in the tip."""
+    return (f"no usable OS keyring: saved passwords are encrypted with a key kept in {key_file}, readable "
+            f"only by you (the status bar's “{KEY_FILE_LABEL}” says why)")
 
 
 def about_text() -> str:
@@ -81,6 +98,38 @@ def about_text() -> str:
         f"Python {escape(platform.python_version())} on {escape(platform.system())}</p>"
         f"<table cellspacing='4'>{drivers}</table>"
     )
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never asks for more width than it gets: a long text is cut with "…"
+    and shown whole in its tooltip. The status bar's message is one, so a long message never
+    pushes the permanent labels (runs, next run, keyring) out of a small window.
+
+    Signals: those of QLabel.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+
+    @property
+    def full_text(self) -> str:
+        return self._full
+
+    def setText(self, text: str) -> None:  # noqa: N802 - mirrors QLabel
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = self.contentsRect().width()
+        super().setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, max(0, width)))
 
 
 class MainWindow(QMainWindow):
@@ -102,6 +151,9 @@ class MainWindow(QMainWindow):
         self._tray: QSystemTrayIcon | None = None
         self._quitting = False
         self._scheduler_note: str | None = None
+        self._guide: UserGuideDialog | None = None
+        #: The key-file notice is shown in the session of the first start without a keyring only.
+        self._show_key_notice = not self._ui_state.window_flag(STATE_KEY, KEY_NOTICE_FLAG)
         self._bridge = SchedulerBridge(self)
         # Connected before the scheduler starts: a run due at start reports from its thread, and
         # queued signals reach only the slots connected when they are sent (delivered once the
@@ -251,6 +303,11 @@ class MainWindow(QMainWindow):
         return self._keyring_label
 
     @property
+    def status_text(self) -> str:
+        """The status bar's message, whole (the label elides it to fit)."""
+        return self._message_label.full_text
+
+    @property
     def running_label(self) -> QLabel:
         return self._running_label
 
@@ -270,6 +327,10 @@ class MainWindow(QMainWindow):
     def import_action(self) -> QAction:
         return self._import_action
 
+    @property
+    def help_menu(self) -> QMenu:
+        return self._help_menu
+
     def current_page(self) -> str:
         return list(self._pages)[self._stack.currentIndex()]
 
@@ -287,6 +348,23 @@ class MainWindow(QMainWindow):
         self._migrate_page.refresh_connections()
         self._update_next_run()
         self._banner.set_messages(self._notices(self._update_key_status()))
+
+    def show_user_guide(self) -> UserGuideDialog:
+        """The user guide in its own window (one at a time; it stays open beside the main window)."""
+        if self._guide is None:
+            self._guide = UserGuideDialog(self)
+        self._guide.show()
+        self._guide.raise_()
+        self._guide.activateWindow()
+        return self._guide
+
+    def open_data_folder(self) -> bool:
+        """Show the app-data folder in the file manager; False (and says so) when none could."""
+        home = self._context.paths.home
+        if QDesktopServices.openUrl(QUrl.fromLocalFile(str(home))):
+            return True
+        self._show_status(f"No file manager could open {home}")
+        return False
 
     def save_ui_state(self) -> None:
         self._ui_state.set_window_geometry(STATE_KEY, bytes(self.saveGeometry().data()))
@@ -331,6 +409,16 @@ class MainWindow(QMainWindow):
         self._quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self._quit_action.triggered.connect(self._on_quit_action_triggered)
 
+        self._guide_action = QAction("&User guide", self)
+        self._guide_action.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self._guide_action.setToolTip("How to use QDBM Desktop (F1)")
+        self._guide_action.triggered.connect(self.show_user_guide)
+
+        self._data_folder_action = QAction("Open the &data folder", self)
+        self._data_folder_action.setToolTip(
+            "Show the folder of the connections, jobs, history and settings in the file manager")
+        self._data_folder_action.triggered.connect(self.open_data_folder)
+
         self._about_action = QAction(f"&About {APP_NAME}", self)
         self._about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self._about_action.triggered.connect(self._on_about_action_triggered)
@@ -355,7 +443,10 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self._refresh_action)
-        help_menu = self.menuBar().addMenu("&Help")
+        help_menu = self._help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self._guide_action)
+        help_menu.addAction(self._data_folder_action)
+        help_menu.addSeparator()
         help_menu.addAction(self._about_action)
 
     def _create_central_widget(self) -> None:
@@ -415,7 +506,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _create_status_bar(self) -> None:
-        self._message_label = QLabel(self)
+        self._message_label = ElidedLabel(self)
+        self._message_label.setObjectName("statusMessage")
         self._running_label = QLabel(self)
         self._running_label.setObjectName("runningStatus")
         self._next_run_label = QLabel(self)
@@ -523,8 +615,12 @@ class MainWindow(QMainWindow):
             if status.file_fallback:
                 self._keyring_label.setText(KEY_FILE_LABEL)
                 self._keyring_label.setToolTip(status.warning or "")
-                if status.warning:
-                    notices.append(status.warning)
+                if status.warning and self._show_key_notice:
+                    # Once, on the first start that finds no keyring (it does not change from one
+                    # start to the next); the status bar says it from then on, its tip says why.
+                    notices.append(key_file_notice(self._context.paths.key_file))
+                    if not self._ui_state.window_flag(STATE_KEY, KEY_NOTICE_FLAG):
+                        self._ui_state.set_window_flag(STATE_KEY, KEY_NOTICE_FLAG)
             else:
                 self._keyring_label.setText(f"Keyring: {status.backend}")
                 self._keyring_label.setToolTip("Saved passwords are encrypted with a key kept there")

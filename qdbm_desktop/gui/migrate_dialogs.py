@@ -24,7 +24,7 @@ from qdbm_desktop.core.jobs import MAX_JOB_NAME
 from qdbm_desktop.gui.colours import error_style
 
 #: The name field is at least this many characters wide, whatever the suggestion.
-_MIN_NAME_CHARS = 40
+_MIN_NAME_CHARS = 60
 
 
 class JobNameDialog(QDialog):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -81,6 +81,11 @@ _DONT_ASK_PREFIX = "dont_ask_destructive:"
 _DESTRUCTIVE_MODES = frozenset({LoadMode.REPLACE, LoadMode.TRUNCATE})
 
 PREVIEW_ROWS = 100
+#: The connection pickers show this many characters of a name whatever the window's size.
+CONNECTION_COMBO_CHARS = 24
+#: Narrower windows (down to the smallest the page allows) may shrink the pickers to this.
+TARGET_COMBO_MIN_CHARS = 14
+SOURCE_COMBO_MIN_CHARS = 10
 STALE_PREVIEW_TEXT = "The query or its source changed since this preview: Preview again (Ctrl+Enter)."
 #: Typing in the table field waits this long before the target is looked at.
 TARGET_CHECK_DELAY_MS = 600
@@ -608,6 +613,10 @@ class MigratePage(QWidget):
         self._source_combo.setObjectName("sourceCombo")
         self._source_combo.setIconSize(QSize(18, 18))
         self._source_combo.setMinimumWidth(160)
+        self._source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        # The source row has the width of the query editor, so the name shows whole from 1024
+        # pixels on; the minimum only keeps a narrower window possible.
+        self._source_combo.setMinimumContentsLength(SOURCE_COMBO_MIN_CHARS)
         self._source_combo.setAccessibleName("Source connection")
         self._source_combo.currentIndexChanged.connect(self._on_source_combo_changed)
         source_label.setBuddy(self._source_combo)
@@ -676,6 +685,10 @@ class MigratePage(QWidget):
         self._target_combo.setObjectName("targetCombo")
         self._target_combo.setIconSize(QSize(18, 18))
         self._target_combo.setAccessibleName("Destination connection")
+        # Sized for a typical name, not the longest (which would push the window wider than a
+        # small screen): a longer one is elided, whole in the tooltip. See _fit_destination_pane.
+        self._target_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self._target_combo.setMinimumContentsLength(TARGET_COMBO_MIN_CHARS)
         self._target_combo.currentIndexChanged.connect(self._on_target_combo_changed)
         self._target_combo.activated.connect(self._on_target_combo_activated)
         form.addRow("&Connection", self._target_combo)
@@ -761,10 +774,31 @@ class MigratePage(QWidget):
 
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([860, 360])
+        # A wider window widens the query and the grids; the destination form keeps its width.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        self._splitter = splitter
+        self._destination_pane = right
+        self._query_pane = left
+        self._pane_fitted = False
         self._on_mode_combo_changed()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if not self._pane_fitted:
+            self._pane_fitted = True
+            self._fit_destination_pane()
+
+    def _fit_destination_pane(self) -> None:
+        """Give the destination form the width that shows CONNECTION_COMBO_CHARS of a name (the
+        demo's "Local warehouse (SQLite)" whole), leaving the query at least its minimum."""
+        total = self._splitter.width()
+        extra = self._target_combo.fontMetrics().averageCharWidth() \
+            * (CONNECTION_COMBO_CHARS - TARGET_COMBO_MIN_CHARS)
+        wanted = self._destination_pane.minimumSizeHint().width() + extra
+        left_min = self._query_pane.minimumSizeHint().width()
+        right = max(self._destination_pane.minimumSizeHint().width(), min(wanted, total - left_min))
+        self._splitter.setSizes([max(left_min, total - right), right])
 
     def _create_actions(self) -> None:
         self._preview_action = QAction("Preview", self)
@@ -863,6 +897,7 @@ class MigratePage(QWidget):
         self._target_chosen = True
 
     def _on_source_combo_changed(self) -> None:
+        self._source_combo.setToolTip(self._source_combo.currentData() or "")
         if not self._target_chosen and self._target_combo.count() \
                 and self._target_combo.currentData() == self._source_combo.currentData():
             self._target_combo.setCurrentIndex(self._default_target())
@@ -912,6 +947,7 @@ class MigratePage(QWidget):
 
     def _on_target_combo_changed(self) -> None:
         name = self._target_combo.currentData()
+        self._target_combo.setToolTip(name or "")
         profile = self._context.connections.find(name) if name else None
         try:
             dialect = get_dialect(profile.type) if profile else None

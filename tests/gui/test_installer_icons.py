@@ -51,3 +51,22 @@ def test_spec_draws_an_icon_file_holding_every_size_from_the_app_svg(
 
     assert QImageReader(str(written)).format().data().decode() == suffix[1:]
     assert _images(written) == [(size, size, True) for size in sizes]
+
+
+def test_the_user_guide_ships_in_the_package_data_and_the_installer_bundle() -> None:
+    import glob
+
+    tomllib = pytest.importorskip("tomllib")
+    guide = ROOT / "resources" / "user-guide.html"
+    assert guide.is_file()
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["qdbm_desktop.resources"]
+    assert any(guide.match(pattern) for pattern in package_data), package_data
+    # The spec's first `datas = [...]`, evaluated as PyInstaller would (it needs no build context).
+    tree = ast.parse(SPEC.read_text(encoding="utf-8"))
+    assign = next(node for node in tree.body if isinstance(node, ast.Assign)
+                  and any(isinstance(t, ast.Name) and t.id == "datas" for t in node.targets))
+    datas = eval(compile(ast.Expression(assign.value), str(SPEC), "eval"),  # noqa: S307 - our own spec
+                 {"str": str, "RESOURCES": ROOT / "resources"})
+    bundled = [(Path(found), dest) for source, dest in datas for found in glob.glob(source)]
+    assert (guide, "qdbm_desktop/resources") in bundled, datas

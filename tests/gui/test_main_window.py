@@ -4,13 +4,14 @@ import base64
 import json
 import platform
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from keyring.backends import fail
-from PySide6.QtCore import QSize, Qt, qVersion
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSize, Qt, QUrl, qVersion
+from PySide6.QtWidgets import QApplication, QLabel
 
 from qdbm_desktop import __version__
 from qdbm_desktop.core.connections import ConnectionProfile
@@ -18,6 +19,7 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.secrets import KEYRING_SERVICE, KEYRING_USERNAME
+from qdbm_desktop.gui import main_window, user_guide
 from qdbm_desktop.gui.connections_model import REENTER_PASSWORD, Column
 from qdbm_desktop.gui.main_window import (
     DEFAULT_SIZE,
@@ -26,6 +28,7 @@ from qdbm_desktop.gui.main_window import (
     MainWindow,
     about_text,
 )
+from qdbm_desktop.gui.user_guide import UserGuideDialog, guide_path
 
 OpenWindow = Callable[[AppContext], MainWindow]
 
@@ -107,9 +110,30 @@ def test_banner_warns_of_the_key_file_when_the_keyring_fails(
     status = context.secret_box.status
     assert status.file_fallback and status.warning
     assert window.notice_banner.isVisible()
-    assert status.warning in window.notice_banner.messages()
     assert str(paths.key_file) in window.notice_banner.text()
     assert window.keyring_label.text() == KEY_FILE_LABEL
+    assert window.keyring_label.toolTip() == status.warning
+
+
+def test_the_key_file_notice_is_shown_once_then_only_the_status_bar_says_it(
+        paths: AppPaths, open_window: OpenWindow, qtbot: Any) -> None:
+    context = AppContext.create(paths, keyring_backend=fail.Keyring())
+    first = open_window(context)
+    first.resize(1024, 700)
+    QApplication.processEvents()
+    assert first.notice_banner.isVisible()
+    # At most two lines at the smallest supported width (the keyring's own reason ran to three).
+    label = first.notice_banner.findChild(QLabel, "noticeText")
+    assert label.height() <= 2 * label.fontMetrics().lineSpacing() + 4, label.text()
+    first.refresh()
+    assert first.notice_banner.isVisible(), "it stays for the session that showed it"
+    first.close()
+
+    second = open_window(AppContext.create(paths, keyring_backend=fail.Keyring()))
+    assert not second.notice_banner.isVisible()
+    assert second.keyring_label.text() == KEY_FILE_LABEL
+    assert second.keyring_label.isVisible()
+    assert "no usable OS keyring" in second.keyring_label.toolTip()
 
 
 def test_status_bar_names_the_keyring_backend(context: AppContext, open_window: OpenWindow) -> None:
@@ -216,3 +240,39 @@ def test_unreadable_connections_file_leaves_an_empty_list_and_says_why(
     assert _names(window) == []
     assert "cannot be read" in window.notice_banner.text()
 
+
+
+def test_help_holds_the_user_guide_the_data_folder_and_about(
+        context: AppContext, open_window: OpenWindow, qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = open_window(context)
+    titles = [a.text().replace("&", "") for a in window.help_menu.actions() if not a.isSeparator()]
+    assert titles == ["User guide", "Open the data folder", "About QDBM Desktop"]
+
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    guide = window.findChild(UserGuideDialog)
+    assert guide is not None and guide.isVisible()
+    text = guide.browser.toPlainText()
+    assert text.startswith("QDBM Desktop user guide")
+    for section in ("First start", "Load modes", "Replace and truncate ask first", "Your data folder"):
+        assert section in text
+    assert guide_path() is not None and guide.open_in_browser_button.isEnabled()
+    assert window.show_user_guide() is guide, "one guide window, brought to the front again"
+    opened: list[QUrl] = []
+    monkeypatch.setattr(user_guide.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    qtbot.mouseClick(guide.open_in_browser_button, Qt.MouseButton.LeftButton)
+    assert [Path(u.toLocalFile()) for u in opened] == [guide_path()]
+    guide.close()
+
+
+def test_open_the_data_folder_shows_the_app_data_folder_or_says_it_could_not(
+        context: AppContext, open_window: OpenWindow, monkeypatch: pytest.MonkeyPatch) -> None:
+    window = open_window(context)
+    opened: list[QUrl] = []
+    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+    action = next(a for a in window.help_menu.actions() if a.text() == "Open the &data folder")
+    action.trigger()
+    assert [u.toLocalFile() for u in opened] == [str(context.paths.home)]
+    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: False)
+    assert not window.open_data_folder()
+    assert window.status_text == f"No file manager could open {context.paths.home}"

@@ -635,6 +635,8 @@ def test_replace_into_a_table_that_does_not_exist_runs_without_a_question(
     page.start_migration()
     card = _wait_for_card(qtbot, page)
     assert card.state_text == "succeeded" and page.pending_question is None
+
+
 def test_a_second_run_into_the_same_table_shows_it_is_waiting_then_both_arrive_in_full(
         qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
     _pg_connection(context, pg_database)
@@ -666,3 +668,27 @@ def test_a_second_run_into_the_same_table_shows_it_is_waiting_then_both_arrive_i
     assert "waiting for another run into shared" in second.log_text
     assert _pg_rows(pg_database, "SELECT count(*), count(DISTINCT id) FROM shared") == [(60_000, 30_000)]
     assert _pg_rows(pg_database, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'qdbm_%'") == [(0,)]
+
+
+def test_the_mapping_grid_says_not_null_as_the_readme_and_show_sql_do_and_a_ticked_column_is_created_so(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
+    _pg_connection(context, pg_database)
+    page = open_window(context).migrate_page
+    page.select_source(DEMO_SOURCE_NAME)
+    page.select_target("Warehouse PG")
+    page.editor.set_query("SELECT customer_id, email FROM customers")
+    _preview(qtbot, page)
+    assert page.preview_status_label.text() == "2 columns; the first 100 rows.", page.preview_status_label.text()
+    mapping = page.mapping_model
+    assert mapping.headerData(MapColumn.NOT_NULL, Qt.Orientation.Horizontal) == "NOT NULL"
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "NOT NULL" in readme and "Nullable" not in readme
+    assert mapping.index(1, MapColumn.NOT_NULL).data(Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Unchecked
+    mapping.setData(mapping.index(0, MapColumn.NOT_NULL), Qt.CheckState.Checked.value, Qt.ItemDataRole.CheckStateRole)
+    page.table_edit.setText("people")
+    page.start_migration()
+    card = _wait_for_card(qtbot, page)
+    assert card.state_text == "succeeded", card.stats_text
+    assert _pg_rows(pg_database, "SELECT column_name, is_nullable FROM information_schema.columns "
+                                 "WHERE table_name = 'people' ORDER BY ordinal_position") == [
+        ("customer_id", "NO"), ("email", "YES")]
