@@ -130,3 +130,24 @@ def test_runs_of_the_command_line_are_in_its_history(home: Path, capsys: pytest.
     assert header.split()[:4] == ["ID", "STARTED", "STATUS", "JOB"] and row.split()[4] == "-"
     code, out, _ = run(capsys, "history", "--log", str(runs[1]["id"]))
     assert code == 0 and "succeeded: 3,000 rows" in out
+
+
+@pytest.mark.parametrize("value", ["-1", "ten", "9" * 30, "nan", "inf", " 5x"])
+def test_a_bad_wait_timeout_is_one_clear_line_and_exit_2(home: Path, capsys: pytest.CaptureFixture[str],
+                                                         value: str) -> None:
+    code, out, text = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                          "--query", "SELECT 1", "--table", "t", "--wait-timeout", value)
+    assert code == 2
+    err = text.strip().splitlines()
+    assert "give a number of seconds from 0 to 604800" in err[-1] and "Traceback" not in "".join(err)
+
+
+def test_a_run_of_the_command_line_keeps_its_temporary_files_in_the_app_folder_and_leaves_nothing(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                         "--query", "SELECT * FROM customers", "--table", "customers_copy", "--wait-timeout", "0")
+    assert code == 0, err
+    runs = home / "runs"
+    assert runs.is_dir() and oct(runs.stat().st_mode & 0o777) == "0o700"
+    assert list(runs.iterdir()) == []
+    assert not list((home / "demo").glob("*.qdbm-*.lock"))

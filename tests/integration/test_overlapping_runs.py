@@ -455,3 +455,46 @@ def test_a_sweep_trying_a_starting_runs_lock_for_a_moment_does_not_stop_that_run
     assert result.status is Status.SUCCEEDED, result.error
     assert labels(target, "t") == {"a": 10}
     assert list(runs.iterdir()) == [] and leftovers(target) == []
+
+
+def test_lock_files_beside_a_sqlite_file_are_as_open_as_the_file_itself(tmp_path: Path) -> None:
+    private, shared = sqlite_endpoint(tmp_path / "private.sqlite"), sqlite_endpoint(tmp_path / "shared.sqlite")
+    os.chmod(private.params.path or "", 0o600)
+    os.chmod(shared.params.path or "", 0o664)
+    for endpoint, mode in ((private, 0o600), (shared, 0o664)):
+        locks = TargetLocks(endpoint.dialect, endpoint.params, 10)
+        try:
+            assert locks.hold("qdbm_stg_0123456789ab")
+            (lock_file,) = Path(endpoint.params.path or "").parent.glob(f"{Path(endpoint.params.path or '').name}.qdbm-*")
+            assert lock_file.stat().st_mode & 0o777 == mode
+        finally:
+            locks.close()
+
+
+def test_without_locks_a_run_says_so_goes_on_and_keeps_every_leftover_it_cannot_judge(
+        source: Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As an Oracle login without EXECUTE on DBMS_LOCK: the server refuses every lock.
+    from qdbm_desktop.core import migration
+    from qdbm_desktop.core.dialects import get_dialect
+    from qdbm_desktop.core.dialects.base import LocksUnavailable
+    from qdbm_desktop.core.dialects.sqlite import SQLiteDialect
+
+    class NoLocks(SQLiteDialect):
+        def try_lock(self, session: Any, name: str) -> bool:
+            raise LocksUnavailable("this login cannot use DBMS_LOCK (ORA-06550); ask for GRANT EXECUTE")
+
+    no_locks = NoLocks()
+    monkeypatch.setattr(migration, "get_dialect", lambda name: no_locks if name == "sqlite-nolocks" else get_dialect(name))
+    target = Endpoint("no locks", "sqlite-nolocks", sqlite_endpoint(tmp_path / "target.sqlite").params)
+    with sqlite3.connect(target.params.path or "") as db:
+        db.execute(f"CREATE TABLE {STAGING_PREFIX}deadbeef0007 (x INTEGER)")
+    db.close()
+
+    result = run_migration(request(source, target, "t", query(1, 20, "a"), LoadMode.CREATE))
+
+    assert result.status is Status.SUCCEEDED, result.error
+    warnings = [e.message for e in result.log if e.level == "warning"]
+    assert any("offers no locks to this login" in w and "GRANT EXECUTE" in w for w in warnings), warnings
+    assert any(f"kept {STAGING_PREFIX}deadbeef0007" in w and "drop them by hand" in w for w in warnings), warnings
+    assert labels(sqlite_endpoint(tmp_path / "target.sqlite"), "t") == {"a": 20}
+    assert leftovers(sqlite_endpoint(tmp_path / "target.sqlite")) == [f"{STAGING_PREFIX}deadbeef0007"]

@@ -907,14 +907,19 @@ class SQLiteLockSession:
     def __init__(self, database: Path) -> None:
         self.database = database
         self._held: dict[str, FileLock] = {}
+        # Whoever may write the database may take its locks: a file shared by a group gets lock
+        # files the group can open too. They hold no data.
+        try:
+            self._mode = (database.stat().st_mode & 0o666) | 0o600
+        except OSError:
+            self._mode = 0o600
 
     def path_for(self, name: str) -> Path:
         key = name if re.fullmatch(r"[A-Za-z0-9_]{1,40}", name) else lock_digest(name, 24)
         return self.database.with_name(f"{self.database.name}.qdbm-{key}.lock")
 
-    @staticmethod
-    def _take(path: Path) -> FileLock | None:
-        lock = FileLock(str(path), mode=0o600, thread_local=False)
+    def _take(self, path: Path) -> FileLock | None:
+        lock = FileLock(str(path), mode=self._mode, thread_local=False)
         try:
             lock.acquire(timeout=0)
         except Timeout:
