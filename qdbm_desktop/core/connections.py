@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from filelock import Timeout
+
 from qdbm_desktop.core.dialects import ConnectParams, get_dialect
 from qdbm_desktop.core.errors import (
+    ConfigFileError,
     QdbmError,
     SecretUnavailable,
     UsageError,
@@ -258,6 +262,11 @@ class ConnectionStore:
         self._touch(name, last_used=now_iso())
 
     def _touch(self, name: str, **changes: str) -> None:
+        # Bookkeeping only: a full or read-only disk is never worth failing a run or a test over.
+        with suppress(ConfigFileError, OSError, Timeout):
+            self._touch_locked(name, **changes)
+
+    def _touch_locked(self, name: str, **changes: str) -> None:
         with self._file.locked():
             document = self._file.load()
             if self._file.read_only:
