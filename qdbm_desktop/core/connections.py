@@ -24,7 +24,7 @@ from qdbm_desktop.core.errors import (
 )
 from qdbm_desktop.core.jsonfile import JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
-from qdbm_desktop.core.redaction import is_secret_key
+from qdbm_desktop.core.redaction import is_secret_key, mask_credentials
 from qdbm_desktop.core.secrets import SecretBox
 
 FORMAT_VERSION = 1
@@ -287,7 +287,8 @@ class ConnectionStore:
         options: dict[str, str] = {}
         plain: dict[str, str | None] = dict(secrets)
         for key, value in profile.options.items():
-            if is_secret_option(key):
+            # An option of any name whose value holds a credential (options='... password=x') too.
+            if is_secret_option(key) or mask_credentials(value) != value:
                 plain[_OPTION_PREFIX + key] = value
             else:
                 options[key] = value
