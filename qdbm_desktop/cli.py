@@ -13,6 +13,7 @@ import logging
 import os
 import platform
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -407,6 +408,10 @@ def _report_run(result: MigrationResult, request: MigrationRequest, context: App
                "rows_written": result.rows_written, "seconds": round(result.seconds, 3),
                "rows_per_second": round(result.rows_per_second), "stage": result.stage.value,
                "error": result.error}
+    # Warnings go to stderr with --json too (a run the history could not record, say): stdout stays JSON.
+    for entry in result.log:
+        if entry.level != "info":
+            print(f"{PROG}: {entry.level}: {entry.message}", file=sys.stderr)
     if as_json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -930,8 +935,12 @@ def _cmd_info(args: argparse.Namespace, context: AppContext) -> int:
     print(f"{APP_NAME} {__version__}")
     print(f"Python {platform.python_version()} on {platform.platform()}")
     print(f"app data: {context.paths.home}")
-    status = context.secret_box.status
-    print(f"keyring: {status.backend}" + (" (fallback: no OS keyring)" if status.file_fallback else ""))
+    try:
+        status = context.secret_box.status
+    except QdbmError as exc:  # a full or read-only disk where the key file would go
+        print(f"keyring: unavailable ({exc})")
+    else:
+        print(f"keyring: {status.backend}" + (" (fallback: no OS keyring)" if status.file_fallback else ""))
     for label, text in driver_versions():
         print(f"{label}: {text}")
     return 0
@@ -1187,7 +1196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         context = AppContext.create(AppPaths.from_environment(override=args.home),
                                     origin=getattr(args, "origin", "cli"))
-        ensure_first_run(context)
+        try:
+            ensure_first_run(context)
+        except (QdbmError, OSError, sqlite3.Error) as exc:
+            # A full or read-only app-data disk: the demo can wait; the command still runs.
+            context.first_run_notices.append(f"the demo could not be set up: {exc}")
         code = int(args.handler(args, context))
     except _RunCancelled as exc:  # asked for, so not an error
         error, code = str(exc), exc.exit_code

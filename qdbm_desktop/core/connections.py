@@ -6,13 +6,17 @@ import builtins
 import re
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
+from filelock import Timeout
+
 from qdbm_desktop.core.dialects import DIALECTS, ConnectParams, get_dialect
 from qdbm_desktop.core.errors import (
+    ConfigFileError,
     QdbmError,
     SecretUnavailable,
     UsageError,
@@ -21,7 +25,7 @@ from qdbm_desktop.core.errors import (
 )
 from qdbm_desktop.core.jsonfile import Document, JsonDocumentFile
 from qdbm_desktop.core.paths import AppPaths
-from qdbm_desktop.core.redaction import is_secret_key
+from qdbm_desktop.core.redaction import is_secret_key, mask_credentials
 from qdbm_desktop.core.schema import (
     Anything,
     BadEntry,
@@ -320,6 +324,11 @@ class ConnectionStore:
         self._touch(name, last_used=now_iso())
 
     def _touch(self, name: str, **changes: str) -> None:
+        # Bookkeeping only: a full or read-only disk is never worth failing a run or a test over.
+        with suppress(ConfigFileError, OSError, Timeout):
+            self._touch_locked(name, **changes)
+
+    def _touch_locked(self, name: str, **changes: str) -> None:
         with self._file.locked():
             document = self._file.load()
             if self._file.read_only:
@@ -340,7 +349,8 @@ class ConnectionStore:
         options: dict[str, str] = {}
         plain: dict[str, str | None] = dict(secrets)
         for key, value in profile.options.items():
-            if is_secret_option(key):
+            # An option of any name whose value holds a credential (options='... password=x') too.
+            if is_secret_option(key) or mask_credentials(value) != value:
                 plain[_OPTION_PREFIX + key] = value
             else:
                 options[key] = value

@@ -20,7 +20,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from qdbm_desktop.core.errors import UsageError, redact
+from qdbm_desktop.core.errors import UsageError, one_line, redact
 from qdbm_desktop.core.paths import create_private_file
 
 SCHEMA_VERSION = 1
@@ -183,6 +183,16 @@ class HistoryStore:
         self._origin = origin
         #: Things the user must be told (a damaged file set aside).
         self.notices: list[str] = []
+        #: Why the history cannot be written (a full or read-only disk), once a write has failed:
+        #: runs go on, unrecorded, and reading still works as far as the file can be read.
+        self.write_problem: str | None = None
+        try:
+            self._open()
+        except (sqlite3.OperationalError, OSError) as exc:
+            self._cannot_write(exc)
+
+    def _open(self) -> None:
+        path = self._path
         try:
             self._create_schema()
         except sqlite3.DatabaseError as exc:
@@ -197,6 +207,12 @@ class HistoryStore:
                                 f"{aside.name} and a new, empty history started")
             self._create_schema()
         self.mark_interrupted()
+
+    def _cannot_write(self, exc: BaseException) -> None:
+        if self.write_problem is None:
+            reason = one_line(str(exc)) or type(exc).__name__
+            self.write_problem = (f"the run history {self._path} cannot be written ({reason}; is the disk "
+                                  "full or read-only?): runs go on, but are not recorded")
 
     def _create_schema(self) -> None:
         with self._connect() as db:
@@ -219,15 +235,56 @@ class HistoryStore:
         return self._origin
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection to write with; a failure to write is remembered in ``write_problem``."""
+        try:
+            with self._connect() as db:
+                yield db
+        except (sqlite3.OperationalError, OSError) as exc:
+            self._cannot_write(exc)
+            raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection to read with, also from a full or read-only disk.
+
+        Opening a WAL database creates its -wal and -shm files, which a full or read-only disk
+        refuses; the file is then read as it is (``immutable``), without them. A history that
+        does not exist reads as empty.
+        """
+        try:
+            connection = self._open_connection()
+        except (sqlite3.OperationalError, OSError):
+            try:
+                connection = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+            except sqlite3.Error:
+                connection = sqlite3.connect(":memory:")
+        with closing(connection) as db:
+            # A history the disk had no room to create holds no table yet: it reads as empty.
+            if db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0] == 0:
+                with closing(sqlite3.connect(":memory:")) as empty:
+                    empty.executescript(_SCHEMA)
+                    yield empty
+                return
+            yield db
+
+    def _open_connection(self) -> sqlite3.Connection:
         if not self._path.exists():
             create_private_file(self._path)
-        with closing(sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S)) as db:
+        db = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S)
+        try:
             db.execute("PRAGMA foreign_keys = ON")
             # WAL lets a reader (the History page) and a writer (a run) work at once.
             db.execute("PRAGMA journal_mode = WAL")
-            with db:
-                yield db
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(self._open_connection()) as db, db:
+            yield db
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -249,7 +306,7 @@ class HistoryStore:
         """Record a run that starts now (or, with ``status=SKIPPED``, one that did not); its row id."""
         started = _now()
         finished = None if status is RunStatus.RUNNING else _iso(started)
-        with self._connect() as db:
+        with self._writing() as db:
             cursor = db.execute(
                 "INSERT INTO runs (run_id, job, source, target, query, target_table, mode, trigger, status, "
                 "started, finished, error, origin, pid, job_snapshot) "
@@ -263,7 +320,7 @@ class HistoryStore:
         return row_id
 
     def add_log(self, run: int, at: str, level: str, stage: str, message: str) -> None:
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute(
                 "INSERT INTO run_log (run, seq, at, level, stage, message) "
                 "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM run_log WHERE run = ?), ?, ?, ?, ?)",
@@ -271,7 +328,7 @@ class HistoryStore:
             )
 
     def update_counts(self, run: int, rows_read: int, rows_written: int) -> None:
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute("UPDATE runs SET rows_read = ?, rows_written = ? WHERE id = ?",
                        (rows_read, rows_written, run))
 
@@ -279,7 +336,7 @@ class HistoryStore:
                    error: str | None = None) -> None:
         if status is RunStatus.RUNNING:
             raise ValueError("a finished run needs its outcome")
-        with self._connect() as db:
+        with self._writing() as db:
             db.execute(
                 "UPDATE runs SET status = ?, finished = ?, rows_read = ?, rows_written = ?, error = ? "
                 "WHERE id = ?",
@@ -287,16 +344,22 @@ class HistoryStore:
             )
 
     def mark_interrupted(self) -> int:
-        """Runs left ``running`` by processes that have died become ``interrupted``; how many."""
-        with self._connect() as db:
-            rows = db.execute("SELECT id, pid FROM runs WHERE status = ?",
-                              (RunStatus.RUNNING.value,)).fetchall()
-            dead = [row_id for row_id, pid in rows if pid != os.getpid() and not pid_alive(int(pid or 0))]
-            for row_id in dead:
-                db.execute(
-                    "UPDATE runs SET status = ?, error = COALESCE(error, ?) WHERE id = ?",
-                    (RunStatus.INTERRUPTED.value, INTERRUPTED_ERROR, row_id),
-                )
+        """Runs left ``running`` by processes that have died become ``interrupted``; how many.
+
+        On a full or read-only disk nothing can be marked: 0, and ``write_problem`` says why.
+        """
+        try:
+            with self._writing() as db:
+                rows = db.execute("SELECT id, pid FROM runs WHERE status = ?",
+                                  (RunStatus.RUNNING.value,)).fetchall()
+                dead = [row_id for row_id, pid in rows if pid != os.getpid() and not pid_alive(int(pid or 0))]
+                for row_id in dead:
+                    db.execute(
+                        "UPDATE runs SET status = ?, error = COALESCE(error, ?) WHERE id = ?",
+                        (RunStatus.INTERRUPTED.value, INTERRUPTED_ERROR, row_id),
+                    )
+        except (sqlite3.OperationalError, OSError):
+            return 0  # _writing has recorded why
         return len(dead)
 
     def delete(self, older_than: datetime | None = None) -> int:
@@ -306,7 +369,7 @@ class HistoryStore:
         if older_than is not None:
             where += " AND started < ?"
             params.append(_iso(older_than))
-        with self._connect() as db:
+        with self._writing() as db:
             return db.execute(f"DELETE FROM runs WHERE {where}", params).rowcount
 
     def apply_retention(self, days: int) -> int:
@@ -318,14 +381,14 @@ class HistoryStore:
     # -- reading ----------------------------------------------------------------------------
 
     def get(self, run: int) -> RunRecord:
-        with self._connect() as db:
+        with self._reading() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run,)).fetchone()
         if row is None:
             raise UsageError(f"there is no run {run} in the history")
         return _record(row)
 
     def find_run_id(self, run_id: str) -> RunRecord | None:
-        with self._connect() as db:
+        with self._reading() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE run_id = ? ORDER BY id DESC",
                              (run_id,)).fetchone()
         return _record(row) if row else None
@@ -358,18 +421,18 @@ class HistoryStore:
         if f.limit is not None:
             sql += " LIMIT ?"
             params.append(max(0, f.limit))
-        with self._connect() as db:
+        with self._reading() as db:
             return [_record(row) for row in db.execute(sql, params)]
 
     def log(self, run: int) -> list[LogLine]:
-        with self._connect() as db:
+        with self._reading() as db:
             rows = db.execute("SELECT at, level, stage, message FROM run_log WHERE run = ? ORDER BY seq",
                               (run,)).fetchall()
         return [LogLine(at, level, stage, redact(message)) for at, level, stage, message in rows]
 
     def connections(self) -> list[str]:
         """Every connection name that appears in the history, for the filter's list."""
-        with self._connect() as db:
+        with self._reading() as db:
             rows = db.execute("SELECT source FROM runs UNION SELECT target FROM runs ORDER BY 1").fetchall()
         return [redact(name) for (name,) in rows]
 

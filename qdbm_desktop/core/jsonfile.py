@@ -128,7 +128,9 @@ class JsonDocumentFile:
         self._remove_stale_temp_files()
         if not self.path.exists():
             document = {"version": self.version, **self.default()}
-            self._write(document)
+            # A full or read-only disk: the default still serves a reading command; a save says why.
+            with suppress(ConfigFileError):
+                self._write(document)
             return document
         try:
             data = self.path.read_bytes()

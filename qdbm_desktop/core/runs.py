@@ -6,9 +6,10 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
-from qdbm_desktop.core.errors import redact
+from qdbm_desktop.core.errors import one_line, redact
 from qdbm_desktop.core.history import HistoryStore, RunStatus, RunTrigger
 from qdbm_desktop.core.migration import (
     LogCallback,
@@ -45,13 +46,19 @@ def run_recorded(
 ) -> MigrationResult:
     """Run ``request`` and record it, its log and its outcome in ``history`` as it goes.
 
-    A history that cannot be written (a full disk, say) does not stop the run: the failure is
-    logged, and the run's result still says what happened.
+    A history that cannot be written (a full disk, say) does not stop the run: the run's result
+    still says what happened, and its log ends with one warning saying what was not recorded.
     """
     run_id = run_id or new_run_id()
     record: int | None = None
     # The history masks credentials by their position; the values themselves it can only learn here.
     secrets = request.source.params.secret_values() + request.target.params.secret_values()
+    failures: list[BaseException] = []
+
+    def failed(exc: BaseException, what: str) -> None:
+        log.debug("%s could not be written to the history", what, exc_info=True)
+        failures.append(exc)
+
     if history is not None:
         try:
             record = history.start_run(
@@ -60,8 +67,8 @@ def run_recorded(
                 target_table=str(request.table), mode=request.mode.value, trigger=trigger, job=job,
                 job_snapshot=job_snapshot,
             )
-        except Exception:  # noqa: BLE001 - the run matters more than its record
-            log.exception("the history cannot be written; the run goes on without it")
+        except Exception as exc:  # noqa: BLE001 - the run matters more than its record
+            failed(exc, "the run")
     last_counts = time.monotonic()
 
     def logged(entry: LogEntry) -> None:
@@ -69,8 +76,8 @@ def run_recorded(
             try:
                 history.add_log(record, entry.at, entry.level, entry.stage.value,
                                 redact(entry.message, secrets))
-            except Exception:  # noqa: BLE001
-                log.exception("a log line could not be written to the history")
+            except Exception as exc:  # noqa: BLE001
+                failed(exc, "a log line")
         if on_log is not None:
             on_log(entry)
 
@@ -81,8 +88,8 @@ def run_recorded(
             last_counts = now
             try:
                 history.update_counts(record, progress.rows_read, progress.rows_written)
-            except Exception:  # noqa: BLE001
-                log.exception("the run's counts could not be written to the history")
+            except Exception as exc:  # noqa: BLE001
+                failed(exc, "the counts")
         if on_progress is not None:
             on_progress(progress)
 
@@ -91,6 +98,30 @@ def run_recorded(
         try:
             history.finish_run(record, _STATUS[result.status], result.rows_read, result.rows_written,
                                redact(result.error, secrets) if result.error else None)
-        except Exception:  # noqa: BLE001
-            log.exception("the run's outcome could not be written to the history")
+        except Exception as exc:  # noqa: BLE001
+            failed(exc, "the outcome")
+    if failures:
+        _warn_unrecorded(result, failures, whole=record is None or not _finished(history, record),
+                         on_log=on_log)
     return result
+
+
+def _finished(history: HistoryStore | None, record: int) -> bool:
+    try:
+        return history is not None and history.get(record).status is not RunStatus.RUNNING
+    except Exception:  # noqa: BLE001 - unreadable too
+        return False
+
+
+def _warn_unrecorded(result: MigrationResult, failures: list[BaseException], *, whole: bool,
+                     on_log: LogCallback | None) -> None:
+    """End the run's log with one warning: what the history could not record, and why."""
+    reason = one_line(str(failures[0])) or type(failures[0]).__name__
+    what = "this run could not be recorded in the history" if whole else \
+        "part of this run's log could not be recorded in the history"
+    entry = LogEntry(datetime.now(timezone.utc).isoformat(timespec="milliseconds"), result.stage,
+                     f"{what} ({reason}; is the app-data disk full or read-only?); the run itself "
+                     f"{result.status.value}", "warning")
+    result.log.append(entry)
+    if on_log is not None:
+        on_log(entry)

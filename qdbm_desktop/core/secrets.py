@@ -158,6 +158,13 @@ class SecretBox:
         return text
 
     def _create_key_file(self) -> str:
+        try:
+            return self._write_new_key_file()
+        except OSError as exc:
+            raise SecretUnavailable(f"no encryption key could be stored in {self._key_file} "
+                                    f"({exc.strerror or exc}); saved passwords cannot be used") from exc
+
+    def _write_new_key_file(self) -> str:
         key = Fernet.generate_key().decode("ascii")
         private_folder(self._key_file.parent)
         # O_EXCL: two processes starting at once must not each write their own key.
@@ -172,8 +179,13 @@ class SecretBox:
             os.replace(self._key_file, kept)
             log.warning("key file %s was unreadable and is kept as %s", self._key_file, kept.name)
             fd = os.open(self._key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(key + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(key + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            # A full disk: an empty key file left behind would be taken for a damaged one next time.
+            self._key_file.unlink(missing_ok=True)
+            raise
         return key

@@ -632,8 +632,15 @@ class MainWindow(QMainWindow):
     def _notices(self, key_notices: list[str]) -> list[str]:
         load_error = self._connections_page.load_error
         scheduler = [self._scheduler_note] if self._scheduler_note else []
+        history = self._context.history.write_problem
         return [*key_notices, *([load_error] if load_error else []), *scheduler, *self._context.notices(),
-                *self._ui_state.notices]
+                *([history] if history else []), *self._ui_state.notices]
+
+    def _refresh_history_notice(self) -> None:
+        # A run that could not be recorded (a full disk) says so in its card; the banner keeps it in view.
+        problem = self._context.history.write_problem
+        if problem and problem not in self._banner.messages():
+            self._banner.set_messages([*self._banner.messages(), problem])
 
     def _show_status(self, text: str) -> None:
         self._message_label.setText(text)
@@ -686,6 +693,7 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_run_finished(self, event: RunEvent) -> None:
         self._show_status(event.message)
+        self._refresh_history_notice()
         self._history_page.refresh()
         self._schedules_page.refresh()
         self._update_next_run()
@@ -711,6 +719,7 @@ class MainWindow(QMainWindow):
 
     def _on_migrate_page_run_finished(self, result: MigrationResult, summary: str) -> None:
         self._show_status(summary)
+        self._refresh_history_notice()
         self._history_page.refresh()
         if self.isActiveWindow():
             return

@@ -173,6 +173,19 @@ def test_secret_looking_options_are_encrypted_and_returned_in_connect_params(con
     assert params.password == PASSWORD
 
 
+def test_an_option_whose_value_holds_a_credential_is_encrypted_whatever_its_name(context, paths):
+    store = context.connections
+    store.add(pg(options={"sslmode": "require", "options": "-c search_path=x password=Hid-den-77"}))
+
+    profile = store.get("Sales")
+
+    assert profile.options == {"sslmode": "require"}
+    assert files_containing(paths.home, "Hid-den-77") == []
+    params = store.connect_params(profile)
+    assert params.options["options"] == "-c search_path=x password=Hid-den-77"
+    assert "Hid-den-77" in params.secret_values()
+
+
 def test_plain_secret_for_an_unknown_field_is_refused(context):
     with pytest.raises(UsageError, match="'host' is not a secret field"):
         context.connections.add(pg(), {"host": "x"})

@@ -45,6 +45,7 @@ class ConnectParams:
         it holds, the values of options naming a password, secret or token."""
         values = [v for v in (self.password, self.dsn) if v]
         values += [str(v) for k, v in self.options.items() if v and is_secret_key(k)]
+        values += [found for v in self.options.values() for found in secrets_in(str(v))]
         values += secrets_in(self.dsn)
         values += [v for v in self.spellings if v]
         return values
