@@ -22,7 +22,10 @@ from typing import Any
 import pytest
 
 from qdbm_desktop.cli import main
+from qdbm_desktop.core.connections import ConnectionProfile
+from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME
+from qdbm_desktop.core.paths import AppPaths
 
 GOOD_JOB = "good job"
 REPO = Path(__file__).resolve().parents[2]
@@ -477,3 +480,42 @@ def test_the_scheduler_runs_briefly_on_a_malformed_file_names_its_bad_entries_on
     stored = _stored_text(home, case.file)
     for entry in case.bad_entries:
         assert json.dumps(entry, allow_nan=True) in stored.replace("\n", "") or _in_json(entry, home, case)
+
+
+def test_remove_commands_remove_an_entry_that_cannot_be_read(
+        template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    path = home / "schedules.json"
+    path.write_bytes(_with_entries("schedules", _schedule("neg", _interval(-5)))(json.loads(path.read_text())))
+    path.write_bytes(_with_entries("jobs", _job("broken", batch_size="big"))(json.loads(path.read_text())))
+
+    assert main(["--home", str(home), "schedule", "remove", "neg"]) == 0
+    assert main(["--home", str(home), "jobs", "remove", "broken"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "schedule", "list"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "neg" not in path.read_text() and "broken" not in path.read_text()
+    assert "good1" in out and not _notice_lines(err, "schedules.json")
+
+
+def test_adding_a_connection_under_the_name_of_one_that_cannot_be_read_says_so_and_replace_replaces_it(
+        template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    path = home / "connections.json"
+    path.write_bytes(_with_entries("connections", _conn(name="pg1", port="abc"))(json.loads(path.read_text())))
+    add = ["--home", str(home), "connections", "add", "pg1", "--type", "postgresql", "--host", "db.example"]
+
+    assert main(add) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read" in err.splitlines()[-1] and '"abc"' in path.read_text()
+    assert main(add[:-4] + ["--url", "postgresql://u@db.example:5433/d"]) == 1
+    capsys.readouterr()
+
+    context = AppContext.create(AppPaths(home))
+    context.connections.add(ConnectionProfile(name="pg1", type="postgresql", host="db.example", port=5433),
+                            replace_existing=True)
+    entries = json.loads(path.read_text())["connections"]
+    assert [e.get("port") for e in entries if e.get("name") == "pg1"] == [5433]
