@@ -748,8 +748,12 @@ def _cmd_schedule_list(args: argparse.Namespace, context: AppContext) -> int:
 
 
 def _cmd_schedule_remove(args: argparse.Namespace, context: AppContext) -> int:
-    schedule = context.schedules.get_schedule(args.id)
-    context.schedules.remove_schedule(schedule.id)
+    # Also one that cannot be read (named in a notice): removing it is how a user fixes the file.
+    schedule = next((s for s in context.schedules.schedules() if s.id == args.id), None)
+    context.schedules.remove_schedule(args.id)
+    if schedule is None:
+        print(f"removed schedule {args.id}")
+        return 0
     print(f"removed schedule {schedule.id} of job {schedule.job!r} ({schedule.trigger.describe()})")
     return 0
 

@@ -90,6 +90,8 @@ class Kind:
         raise NotImplementedError
 
     def wrong_type(self, value: Any) -> Invalid:
+        if value is None:
+            return Invalid(f"null instead of {self.expected}")
         return Invalid(f"{shown(value)} is {type_name(value)}, not {self.expected}")
 
 

@@ -8,7 +8,12 @@ entries, and leave each bad entry in the file (or in its set-aside copy) after i
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +22,13 @@ from typing import Any
 import pytest
 
 from qdbm_desktop.cli import main
+from qdbm_desktop.core.connections import ConnectionProfile
+from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME
+from qdbm_desktop.core.paths import AppPaths
 
 GOOD_JOB = "good job"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -425,3 +434,88 @@ def test_bom_at_the_start_of_a_job_file_is_read(tmp_path: Path, template: Path,
     assert main(["--home", str(home), "jobs", "import", str(path)]) == 0, capsys.readouterr().err
     assert "imported job 'from file'" in capsys.readouterr().out
 
+
+
+# Every schedules.json entry case; of the whole-file cases (one path in the code for every store), a few.
+SCHEDULER_CASES = [c for c in ALL_CASES if (c.file == "schedules.json" and not c.set_aside) or c.id in {
+    "schedules-schedules-is-text", "schedules-not-utf8", "schedules-top-level-list", "connections-non-objects",
+    "connections-port-text", "connections-connections-is-text", "settings-wrong-values"}]
+
+
+@pytest.mark.parametrize("case", SCHEDULER_CASES, ids=lambda c: c.id)
+def test_the_scheduler_runs_briefly_on_a_malformed_file_names_its_bad_entries_once_and_stops_on_sigterm(
+        case: Case, template: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    original = case.build(json.loads((home / case.file).read_text(encoding="utf-8")))
+    (home / case.file).write_bytes(original)
+    out_path, err_path = tmp_path / "out", tmp_path / "err"
+    env = {**os.environ, "QDBM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    with out_path.open("w") as out, err_path.open("w") as err:
+        process = subprocess.Popen([sys.executable, "-m", "qdbm_desktop.cli", "scheduler", "--check-every", "1"],
+                                   env=env, cwd=REPO, stdout=out, stderr=err)
+    try:
+        deadline = time.monotonic() + 30
+        while "runs the schedules of" not in out_path.read_text(encoding="utf-8"):
+            assert process.poll() is None, err_path.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline, "the scheduler did not start"
+            time.sleep(0.1)
+        time.sleep(1.2)  # a heartbeat or two: the file is read again, and nothing is said twice
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    out, err = out_path.read_text(encoding="utf-8"), err_path.read_text(encoding="utf-8")
+
+    assert "Traceback" not in err and "unexpected error" not in err, err
+    assert len(err.splitlines()) == len(set(err.splitlines())), "a line was repeated"
+    lines = _notice_lines(err, case.file)
+    if case.file == "schedules.json":
+        assert len(lines) == (1 if case.set_aside else case.bad), err
+        if not case.set_aside:
+            assert "good1" in out and "good2" in out
+    assert "qdbm scheduler stopped" in out
+    stored = _stored_text(home, case.file)
+    for entry in case.bad_entries:
+        assert json.dumps(entry, allow_nan=True) in stored.replace("\n", "") or _in_json(entry, home, case)
+
+
+def test_remove_commands_remove_an_entry_that_cannot_be_read(
+        template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    path = home / "schedules.json"
+    path.write_bytes(_with_entries("schedules", _schedule("neg", _interval(-5)))(json.loads(path.read_text())))
+    path.write_bytes(_with_entries("jobs", _job("broken", batch_size="big"))(json.loads(path.read_text())))
+
+    assert main(["--home", str(home), "schedule", "remove", "neg"]) == 0
+    assert main(["--home", str(home), "jobs", "remove", "broken"]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "schedule", "list"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "neg" not in path.read_text() and "broken" not in path.read_text()
+    assert "good1" in out and not _notice_lines(err, "schedules.json")
+
+
+def test_adding_a_connection_under_the_name_of_one_that_cannot_be_read_says_so_and_replace_replaces_it(
+        template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    path = home / "connections.json"
+    path.write_bytes(_with_entries("connections", _conn(name="pg1", port="abc"))(json.loads(path.read_text())))
+    add = ["--home", str(home), "connections", "add", "pg1", "--type", "postgresql", "--host", "db.example"]
+
+    assert main(add) == 1
+    err = capsys.readouterr().err
+    assert "cannot be read" in err.splitlines()[-1] and '"abc"' in path.read_text()
+    assert main(add[:-4] + ["--url", "postgresql://u@db.example:5433/d"]) == 1
+    capsys.readouterr()
+
+    context = AppContext.create(AppPaths(home))
+    context.connections.add(ConnectionProfile(name="pg1", type="postgresql", host="db.example", port=5433),
+                            replace_existing=True)
+    entries = json.loads(path.read_text())["connections"]
+    assert [e.get("port") for e in entries if e.get("name") == "pg1"] == [5433]

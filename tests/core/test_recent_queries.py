@@ -159,3 +159,57 @@ def test_app_context_offers_the_recent_queries(context: AppContext) -> None:
     context.recent_queries.add("Shop", "SELECT 1")
 
     assert RecentQueries(context.paths).list("Shop") == ["SELECT 1"]
+
+
+def test_a_connection_entry_that_is_not_a_list_is_named_and_kept_aside_before_it_is_replaced(
+        paths: AppPaths) -> None:
+    paths.home.mkdir(parents=True)
+    original = json.dumps({"version": 1, "connections": {"Shop": ["SELECT 1"], "Other": {"q": "SELECT 2"}}})
+    paths.recent_queries_file.write_text(original, encoding="utf-8")
+    recent = RecentQueries(paths)
+
+    assert recent.list("Other") == []
+    assert recent.list("Shop") == ["SELECT 1"]
+    (notice,) = recent.notices
+    assert '"Other"' in notice and "is an object, not a list" in notice
+    recent.add("Other", "SELECT 3")
+
+    assert RecentQueries(paths).list("Other") == ["SELECT 3"]
+    (kept,) = paths.home.glob("recent-queries.json.corrupt-*")
+    assert kept.read_text(encoding="utf-8") == original
+    assert any(kept.name in n for n in recent.notices)
+    # A list no bad entry was dropped from needs no copy.
+    recent.add("Shop", "SELECT 4")
+    assert len(list(paths.home.glob("recent-queries.json.corrupt-*"))) == 1
+
+
+@pytest.mark.parametrize("connections", ["abc", [], None, 5])
+def test_a_connections_field_of_the_wrong_shape_sets_the_file_aside_instead_of_resetting_it(
+        paths: AppPaths, connections: object) -> None:
+    paths.home.mkdir(parents=True)
+    original = json.dumps({"version": 1, "connections": connections})
+    paths.recent_queries_file.write_text(original, encoding="utf-8")
+    recent = RecentQueries(paths)
+
+    assert recent.list("Shop") == []
+    recent.add("Shop", "SELECT 1")
+
+    (kept,) = paths.home.glob("recent-queries.json.corrupt-*")
+    assert kept.read_text(encoding="utf-8") == original
+    assert RecentQueries(paths).list("Shop") == ["SELECT 1"]
+    assert "could not be read" in recent.notices[0]
+
+
+def test_a_query_that_is_not_text_is_named_once_and_the_rest_of_the_list_is_kept(paths: AppPaths) -> None:
+    paths.home.mkdir(parents=True)
+    paths.recent_queries_file.write_text(
+        json.dumps({"version": 1, "connections": {"Shop": ["SELECT 1", 7, None, "SELECT 2"]}}), encoding="utf-8")
+    recent = RecentQueries(paths)
+
+    for _ in range(3):
+        assert recent.list("Shop") == ["SELECT 1", "SELECT 2"]
+
+    assert sorted(recent.notices) == sorted(['recent-queries.json: query 2 of "Shop" is skipped: 7 is a whole '
+                                             'number, not text; it is kept in the file',
+                                             'recent-queries.json: query 3 of "Shop" is skipped: null instead of '
+                                             'text; it is kept in the file'])
