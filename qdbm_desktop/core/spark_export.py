@@ -103,8 +103,10 @@ def jdbc_url(profile: ConnectionProfile, role: str) -> str:
     port = profile.port or get_dialect(engine).default_port
     database = quote(profile.database or "", safe="")
     if engine == "postgresql":
-        # unspecified: text sent for uuid, json and time columns is parsed by the server.
-        return f"jdbc:postgresql://{host}:{port}/{database}?stringtype=unspecified"
+        # unspecified: text sent for uuid, json and time columns is parsed by the server;
+        # the executors' batches of INSERTs go as multi-row statements.
+        options = "stringtype=unspecified" + ("&reWriteBatchedInserts=true" if role == "target" else "")
+        return f"jdbc:postgresql://{host}:{port}/{database}?{options}"
     if engine == "mysql":
         # jdbc:mysql: (not jdbc:mariadb:) so that Spark quotes names with backquotes.
         options = "useUnicode=true&characterEncoding=UTF-8&zeroDateTimeBehavior=CONVERT_TO_NULL"

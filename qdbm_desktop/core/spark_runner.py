@@ -317,6 +317,9 @@ def spark_session(config: dict[str, Any]) -> Any:
         # QDBM's own sessions do (a JVM in another zone shifts timestamps without a zone).
         conf.set("spark.executor.extraJavaOptions", (options + " -Duser.timezone=UTC").strip())
     conf.set("spark.sql.session.timeZone", "UTC")
+    # A speculative copy of a write task commits its partition a second time; the count check
+    # would then fail the run, so every partition is written by one attempt at a time.
+    conf.set("spark.speculation", "false")
     builder = SparkSession.builder.appName(f"qdbm: {config['job']['name']}").config(conf=conf)
     spark = builder.getOrCreate()
     jvm: Any = spark.sparkContext._jvm

@@ -37,7 +37,7 @@ from tests.integration.spark_support import (
     spark_submit,
 )
 
-pytestmark = [pytest.mark.postgresql, pytest.mark.mysql]
+pytestmark = [pytest.mark.postgresql, pytest.mark.mysql, pytest.mark.spark]
 
 #: Every connection here has no password; the variables must still be set (empty) for the script.
 NO_PASSWORDS = {"QDBM_PASSWORD_PG_SOURCE": "", "QDBM_PASSWORD_MARIADB": "", "QDBM_PASSWORD_PG_TARGET": ""}
