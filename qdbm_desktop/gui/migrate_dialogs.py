@@ -112,7 +112,7 @@ class DestructiveRun:
     def question(self) -> str:
         where = f"“{self.table}” on {self.connection}"
         if self.unknown_reason is not None:
-            return f"{where} could not be looked at ({self.unknown_reason})."
+            return f"{where} could not be looked at: it may exist."
         rows = "?" if self.rows is None else f"{self.rows:,}"
         columns = "?" if self.columns is None else str(self.columns)
         return (f"{where} holds {rows} row{'s' if self.rows != 1 else ''} "
@@ -140,9 +140,10 @@ class DestructiveRunQuestion(QMessageBox):
         verb = "Replace" if run.mode is LoadMode.REPLACE else "Empty"
         self.setWindowTitle(f"{verb} {run.table}?")
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setText(f"<b>{escape(run.question())}</b>")
-        self.setInformativeText(f"{escape(run.consequence())} The old rows are gone once the run commits; "
-                                "a run that fails or is cancelled changes nothing.")
+        self.setText(f"<b>{escape(run.question(), quote=False)}</b>")
+        why = f"({escape(run.unknown_reason, quote=False)})<br><br>" if run.unknown_reason else ""
+        self.setInformativeText(f"{why}{escape(run.consequence(), quote=False)} The old rows are gone once "
+                                "the run commits; a run that fails or is cancelled changes nothing.")
         self._confirm = self.addButton("Replace the table" if run.mode is LoadMode.REPLACE
                                        else "Empty and load", QMessageBox.ButtonRole.DestructiveRole)
         self._confirm.setObjectName("confirmDestructiveRun")

@@ -139,6 +139,7 @@ class MigratePage(QWidget):
         self._job_name: str | None = None
         #: A destructive run is being looked at or asked about: F5 waits for the answer.
         self._confirming = False
+        self._confirm_generation = 0
         self._question: DestructiveRunQuestion | None = None
         self._ui_state = UiStateFile(context.paths)
 
@@ -399,6 +400,7 @@ class MigratePage(QWidget):
         rows = self._mapping_model.rows
         known = (sum(1 for row in rows if row.include)
                  if rows and not self._mapping_model.stale else None)
+        generation = self._confirm_generation
 
         def work(report: Callable[[object], None], cancel: threading.Event) -> tuple[TargetInfo, int | None]:
             info = describe_target(request.target, request.table)
@@ -411,6 +413,8 @@ class MigratePage(QWidget):
             return info, new_columns
 
         def looked(result: tuple[TargetInfo, int | None]) -> None:
+            if generation != self._confirm_generation:
+                return  # the window is closing
             info, new_columns = result
             if not info.exists:
                 self._set_confirming(False)
@@ -422,6 +426,8 @@ class MigratePage(QWidget):
                 len(info.columns), new_columns), request, key, dont_ask_text)
 
         def not_looked(message: str) -> None:
+            if generation != self._confirm_generation:
+                return
             self._ask_before_destroying(DestructiveRun(
                 request.mode, str(request.table), request.target.label, None, None, None,
                 unknown_reason=message), request, key, dont_ask_text)
@@ -568,9 +574,8 @@ class MigratePage(QWidget):
         except (QdbmError, OSError):
             return None
         form = (self._source_combo.currentData(), self._target_combo.currentData(), self._editor.query(),
-                self._table_edit.text().strip(), self._mode_combo.currentData(),
-                keys,
-                column_map, batch if batch != default_batch else None, self._count_check.isChecked(),
+                self._table_edit.text().strip(), self._mode_combo.currentData(), keys, column_map,
+                batch if batch != default_batch else None, self._count_check.isChecked(),
                 self._incremental_edit.text().strip() or None)
         stored = (saved.source, saved.target, saved.query, saved.table, saved.mode, saved.keys,
                   saved.column_map, saved.batch_size, saved.count_rows, saved.incremental_column)
@@ -589,6 +594,7 @@ class MigratePage(QWidget):
         self._target_timer.stop()
         self._target_generation += 1
         self._preview_generation += 1
+        self._confirm_generation += 1
         for running in self._running.values():
             running.task.cancel()
 

@@ -692,3 +692,27 @@ def test_the_mapping_grid_says_not_null_as_the_readme_and_show_sql_do_and_a_tick
     assert _pg_rows(pg_database, "SELECT column_name, is_nullable FROM information_schema.columns "
                                  "WHERE table_name = 'people' ORDER BY ordinal_position") == [
         ("customer_id", "NO"), ("email", "YES")]
+
+
+def test_a_table_that_cannot_be_looked_at_still_asks_before_a_replace_and_says_why(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    context.connections.add(ConnectionProfile(name="Down", type="postgresql", host="127.0.0.1", port=port,
+                                              database="dwh", user="postgres"))
+    page = open_window(context).migrate_page
+    page.select_source(DEMO_SOURCE_NAME)
+    page.select_target("Down")
+    _fill_replace_form(page)
+    assert page.start_migration() is None
+    assert not page.migrate_button.isEnabled(), "a second F5 waits for the answer"
+    question = _question(qtbot, page)
+    assert question.text() == "<b>“orders_wide” on Down could not be looked at: it may exist.</b>"
+    assert question.informativeText().startswith("(cannot connect to 'Down'")
+    assert "Replace drops it" in question.informativeText()
+    question.reject()
+    qtbot.waitUntil(lambda: page.pending_question is None)
+    assert page.run_panel.cards == [] and page.migrate_button.isEnabled()
