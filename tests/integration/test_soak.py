@@ -9,7 +9,7 @@ Every run must end succeeded (having waited for another run into its table, when
 or be refused clearly; every table must hold exactly the rows its runs put there; no staging
 table, lock file or temporary file may be left. The figures are printed (``pytest -s`` shows them).
 
-Cost: the migrate part takes about 40-60 s; the scheduler part 3-4 minutes (it waits for three
+Cost: the migrate part takes about a minute; the scheduler part 3-4 minutes (it waits for three
 minute boundaries), mostly idle. Marked ``soak`` so it can be left out with ``-m "not soak"``.
 """
 
