@@ -322,12 +322,21 @@ SLOW_PG_QUERY = ("SELECT g AS id, repeat('x', 40) AS label, "
                  "FROM generate_series(1, 40000) AS g")
 
 
-def test_kill_9_mid_mysql_load_leaves_its_rows_only_in_the_app_folder_and_the_next_run_removes_them(
-        pg_database: Server, mysql_database: Server, tmp_path: Path) -> None:
+def endpoint_url(endpoint: Endpoint) -> str:
+    """The endpoint as a connection URL, for a `qdbm` process."""
+    params = endpoint.params
+    if endpoint.type == "sqlite":
+        return f"sqlite:///{Path(params.path or '').resolve()}"
+    scheme = "postgresql" if endpoint.type == "postgresql" else "mysql"
+    auth = f"{params.user}:{params.password}" if params.password else f"{params.user}"
+    return f"{scheme}://{auth}@{params.host}:{params.port}/{params.database}"
+
+
+def test_kill_9_mid_load_leaves_files_only_in_the_app_folder_and_the_next_run_removes_them_and_the_staging_table(
+        pg_database: Server, target: Endpoint, tmp_path: Path) -> None:
     home = tmp_path / "home"
     runs = home / "runs"
     source = pg_endpoint(pg_database)
-    target = mysql_endpoint(mysql_database)
     # A live run, held with its staging table loaded and its folder in place.
     live = HeldRun(MigrationRequest(source=source, target=target,
                                     query="SELECT g AS id FROM generate_series(1, 3000) g",
@@ -336,15 +345,19 @@ def test_kill_9_mid_mysql_load_leaves_its_rows_only_in_the_app_folder_and_the_ne
         (live_folder,) = [p for p in runs.iterdir() if p.is_dir()]
         killed = subprocess.Popen(
             [sys.executable, "-m", "qdbm_desktop.cli", "migrate", "--source", pg_url(pg_database),
-             "--target", mysql_url(mysql_database), "--query", SLOW_PG_QUERY, "--table", "killed",
+             "--target", endpoint_url(target), "--query", SLOW_PG_QUERY, "--table", "killed",
              "--mode", "create", "--batch-size", "500"],
             env=environment(home), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            # The live run's writer removed its load folder already; this one is the killed run's.
-            wait_for(lambda: any(runs.glob("*/qdbm-load-*")) or killed.poll() is not None, 60,
-                     "the killed run's load folder")
+            wait_for(lambda: len(leftovers(target, lock_files=False)) == 2 or killed.poll() is not None, 60,
+                     "the killed run's staging table")
+            if target.type == "mysql":
+                # The live run's writer removed its load folder already; this one is the killed run's.
+                wait_for(lambda: any(runs.glob("*/qdbm-load-*")) or killed.poll() is not None, 60,
+                         "the killed run's load folder")
+            else:
+                time.sleep(1)  # well into its load
             assert killed.poll() is None, killed.stderr.read().decode() if killed.stderr else ""
-            wait_for(lambda: len(leftovers(target)) == 2, 30, "the killed run's staging table")
         finally:
             if killed.poll() is None:
                 os.kill(killed.pid, signal.SIGKILL)
@@ -372,16 +385,24 @@ def test_kill_9_mid_mysql_load_leaves_its_rows_only_in_the_app_folder_and_the_ne
     assert folders_during == [live_folder.name]  # the killed run's folder went, the live one's stayed
     assert tables_during == [f"{STAGING_PREFIX}{live_result.run_id}"]
     assert live_result.status is Status.SUCCEEDED, live_result.error
+    assert labels_or_count(target, "killed") is None  # the killed run never reached its target
     assert list(runs.iterdir()) == []
-    assert leftovers(target) == []
+    assert leftovers(target) == []  # for SQLite also the killed run's lock files
+
+
+def labels_or_count(endpoint: Endpoint, table: str) -> int | None:
+    dialect = endpoint.dialect
+    conn = dialect.connect(endpoint.params, 10)
+    try:
+        if not dialect.table_exists(conn, TableName(table)):
+            return None
+        return dialect.row_count(conn, TableName(table))
+    finally:
+        conn.close()
 
 
 def pg_url(server: Server) -> str:
     return server.url("postgresql")
-
-
-def mysql_url(server: Server) -> str:
-    return server.url("mysql")
 
 
 def test_a_run_folder_is_swept_only_once_its_run_is_gone(tmp_path: Path) -> None:
