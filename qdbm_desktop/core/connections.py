@@ -40,6 +40,7 @@ from qdbm_desktop.core.schema import (
     Timestamp,
     bad_entry_notice,
     check_entries,
+    keep_undeclared,
     shown,
 )
 from qdbm_desktop.core.secrets import SecretBox
@@ -297,7 +298,7 @@ class ConnectionStore:
             if any(i != index and _entry_name(e).casefold() == profile.name.casefold()
                    for i, e in enumerate(entries)):
                 raise QdbmError(f"a connection named {profile.name!r} already exists")
-            entries[index] = profile.to_json()
+            entries[index] = keep_undeclared(profile.to_json(), entries[index], CONNECTION_ENTRY)
             self._file.save(document)
         return profile
 

@@ -85,9 +85,13 @@ def _pick(entry: dict[str, Any], keys: tuple[str, ...]) -> str | None:
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise QdbmError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+    except UnicodeDecodeError as exc:
+        raise QdbmError(f"{path} is not UTF-8 text (offset {exc.start})") from None
+    except (ValueError, RecursionError) as exc:
+        raise QdbmError(f"{path} is not JSON this program can read ({str(exc)[:80]})") from None
     except OSError as exc:
         raise QdbmError(f"cannot read {path}: {exc.strerror or exc}") from exc
 

@@ -34,6 +34,7 @@ from qdbm_desktop.core.schema import (
     Timestamp,
     bad_entry_notice,
     check_entries,
+    keep_undeclared,
     require,
     shown,
 )
@@ -209,7 +210,8 @@ class ScheduleStore:
                 raise UsageError(f"no saved job named {replace_name!r}")
             created = jobs[index].get("created_at") or job.created_at
             state = jobs[index].get("state")
-            jobs[index] = replace(job, created_at=created, updated_at=now_iso()).to_json()
+            jobs[index] = keep_undeclared(replace(job, created_at=created, updated_at=now_iso()).to_json(),
+                                          jobs[index], JOB_ENTRY)
             # The mark belongs to its column: a job that now follows another column starts afresh.
             if isinstance(state, dict) and state.get("column") == job.incremental_column:
                 jobs[index]["state"] = state
@@ -334,7 +336,7 @@ class ScheduleStore:
             for index, entry in self._good("schedules", SCHEDULE_ENTRY, document):
                 if entry.get("id") == schedule_id:
                     updated = replace(Schedule.from_checked(entry), **changes)
-                    entries[index] = updated.to_json()
+                    entries[index] = keep_undeclared(updated.to_json(), entry, SCHEDULE_ENTRY)
                     return
             raise UsageError(f"no schedule with id {schedule_id!r}")
 
@@ -354,7 +356,8 @@ class ScheduleStore:
             for index, entry in self._good("schedules", SCHEDULE_ENTRY, document):
                 fields = changes.get(entry["id"])
                 if fields is not None:
-                    entries[index] = replace(Schedule.from_checked(entry), **fields).to_json()
+                    changed = replace(Schedule.from_checked(entry), **fields)
+                    entries[index] = keep_undeclared(changed.to_json(), entry, SCHEDULE_ENTRY)
 
         if changes:
             self._change(change)

@@ -295,6 +295,15 @@ class Record(Kind):
         _semantic(self.check_record, value)
 
 
+def keep_undeclared(new: dict[str, Any], old: Any, record: Record) -> dict[str, Any]:
+    """``new`` with the fields of ``old`` that ``record`` does not declare: what a newer minor version
+    (or a user's note) put in an entry is not lost when this version rewrites the entry."""
+    if not isinstance(old, dict):
+        return new
+    extra = {key: value for key, value in old.items() if key not in record.fields and key not in new}
+    return {**new, **extra}
+
+
 @dataclass(frozen=True)
 class BadEntry:
     """An entry of a stored list that failed its check: where it is, what it is called, and why."""

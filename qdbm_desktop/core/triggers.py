@@ -190,7 +190,12 @@ class ScheduleTrigger:
                 unknown = [d for d in self.days if d not in DAYS]
                 if unknown:
                     raise UsageError(f"{unknown[0]!r} is not a day (mon, tue, wed, thu, fri, sat, sun)")
-        self.apscheduler_trigger()
+        trigger = self.apscheduler_trigger()
+        # A date no calendar has (31 February): APScheduler searches to the year 9999 at every
+        # look, close to a second each time, for a schedule that can never run.
+        now = datetime.now(timezone.utc)
+        if self.kind is TriggerKind.CRON and trigger.get_next_fire_time(None, now) is None:
+            raise UsageError(f"the cron expression {self.cron!r} never fires (no month has that day)")
 
     def once_time(self) -> datetime:
         return _aware_time(self.at, "a one-off time")

@@ -162,7 +162,8 @@ SCHEDULE_CASES = [
                  _schedule("a", {"kind": "cron", "timezone": "UTC", "cron": "61 * * * *"}),
                  _schedule("b", {"kind": "cron", "timezone": "UTC", "cron": "* * *"}),
                  _schedule("c", {"kind": "cron", "timezone": "UTC", "cron": 12}),
-                 _schedule("d", {"kind": "cron", "timezone": "UTC", "cron": "0 6 * * 9"})),
+                 _schedule("d", {"kind": "cron", "timezone": "UTC", "cron": "0 6 * * 9"}),
+                 _schedule("e", {"kind": "cron", "timezone": "UTC", "cron": "0 0 31 2 *"})),
     entries_case("schedules-bad-days-and-times", "schedules.json", "schedules",
                  _schedule("a", {"kind": "weekly", "timezone": "UTC", "time": "06:30", "days": ["mon", "xyz"]}),
                  _schedule("b", {"kind": "weekly", "timezone": "UTC", "time": "06:30", "days": "mon"}),
@@ -519,3 +520,26 @@ def test_adding_a_connection_under_the_name_of_one_that_cannot_be_read_says_so_a
                             replace_existing=True)
     entries = json.loads(path.read_text())["connections"]
     assert [e.get("port") for e in entries if e.get("name") == "pg1"] == [5433]
+
+
+def test_fields_this_version_does_not_know_survive_an_update_of_their_entry(
+        template: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    path = home / "schedules.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["schedules"][0]["note"] = "ask Ana before changing"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    connections = home / "connections.json"
+    document = json.loads(connections.read_text(encoding="utf-8"))
+    document["connections"][0]["team"] = "finance"
+    connections.write_text(json.dumps(document), encoding="utf-8")
+
+    assert main(["--home", str(home), "schedule", "disable", "good1"]) == 0
+    assert main(["--home", str(home), "connections", "test", DEMO_SOURCE_NAME]) == 0
+    capsys.readouterr()
+
+    (good1,) = [s for s in json.loads(path.read_text())["schedules"] if s["id"] == "good1"]
+    assert (good1["enabled"], good1["note"]) == (False, "ask Ana before changing")
+    demo = json.loads(connections.read_text())["connections"][0]
+    assert demo["team"] == "finance" and demo["last_test"].startswith("ok")

@@ -121,3 +121,9 @@ def test_intervals_in_words() -> None:
     assert [parse_interval(t) for t in ("30m", "2h", "90s", "1d")] == [1800, 7200, 90, 86400]
     with pytest.raises(UsageError):
         parse_interval("soon")
+
+
+@pytest.mark.parametrize("expression", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"])
+def test_a_cron_expression_that_can_never_fire_is_refused(expression: str) -> None:
+    with pytest.raises(UsageError, match="never fires"):
+        ScheduleTrigger.from_cron(expression, "UTC").validate()
