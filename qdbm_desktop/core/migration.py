@@ -576,6 +576,7 @@ class _Run:
             if not failing:
                 raise self.fail(Stage.READ, self.request.source, exc) from exc
             log.debug("[%s] closing the read after an error: %s", self.run_id, exc)
+
     def hold_target(self, target_conn: Any) -> None:
         """Take this run's locks on the target (waiting for another run into the same table) and
         make its private folder, before anything on the target is touched."""
@@ -586,10 +587,15 @@ class _Run:
             folder = RunFolder(request.work_dir, self.run_id)
             try:
                 swept = folder.create()
-            except Exception as exc:  # noqa: BLE001 - a folder we cannot make is no place for data
-                raise StageError(Stage.CONNECT, f"cannot make the run's folder under {request.work_dir}: "
-                                                f"{one_line(str(exc))}") from exc
-            self.folder = folder
+            except Exception as exc:  # noqa: BLE001 - a full or read-only app-data disk
+                # does not stop a run: load files (if the target needs any) go to a private folder in
+                # the system's temporary folder instead.
+                swept = []
+                self.note(Stage.CONNECT, f"cannot make the run's folder under {request.work_dir} "
+                                         f"({one_line(str(exc))}); temporary load files, if any, go to a "
+                                         "folder of this user's in the system's temporary folder", "warning")
+            else:
+                self.folder = folder
             if swept:
                 self.note(Stage.CONNECT, f"removed the temporary files of {len(swept)} interrupted "
                                          f"run(s) ({', '.join(swept)})", "warning")
