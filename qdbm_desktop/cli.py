@@ -55,7 +55,7 @@ from qdbm_desktop.core.migration import (
     validate_request,
 )
 from qdbm_desktop.core.paths import AppPaths
-from qdbm_desktop.core.runs import run_recorded
+from qdbm_desktop.core.runs import run_recorded, unrecorded_warning
 from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
 from qdbm_desktop.core.settings import USER_KEYS
@@ -673,6 +673,9 @@ class _StderrRunListener:
         if not message.startswith(f"{event.job}: "):
             message = f"{event.job}: {message}"
         self._say(f"{event.status.value}: {message}")
+        warning = unrecorded_warning(event.result) if event.result is not None else None
+        if warning:
+            self._say(f"warning: {event.job}: {warning}")
 
     def runs_missed(self, missed: list[MissedRun]) -> None:
         for run in missed:

@@ -373,10 +373,14 @@ class HistoryStore:
             return db.execute(f"DELETE FROM runs WHERE {where}", params).rowcount
 
     def apply_retention(self, days: int) -> int:
-        """Drop runs older than ``days`` (0 keeps everything)."""
+        """Drop runs older than ``days`` (0 keeps everything); 0 on a full or read-only disk, where
+        nothing can go (``write_problem`` says why), since it is housekeeping that can wait."""
         if days <= 0:
             return 0
-        return self.delete(_now() - timedelta(days=days))
+        try:
+            return self.delete(_now() - timedelta(days=days))
+        except (sqlite3.OperationalError, OSError):
+            return 0
 
     # -- reading ----------------------------------------------------------------------------
 
