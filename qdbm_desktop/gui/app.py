@@ -64,7 +64,11 @@ def open_main_window(paths: AppPaths, keyring_backend: Any | None = None, *,
     ``keyring_backend`` replaces the system keyring (tests pass an in-memory one).
     """
     context = AppContext.create(paths, keyring_backend=keyring_backend)
-    ensure_first_run(context)
+    try:
+        ensure_first_run(context)
+    except (QdbmError, OSError, sqlite3.Error) as exc:
+        # A full or read-only app-data disk: the demo can wait; the app still starts.
+        context.first_run_notices.append(f"the demo could not be set up: {exc}")
     try:
         removed = context.history.apply_retention(context.settings.get().history_retention_days)
     except (QdbmError, OSError, sqlite3.Error) as exc:
