@@ -1040,7 +1040,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error, code = "interrupted", 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
         if os.environ.get("QDBM_DEBUG"):
-            traceback.print_exc()
+            sys.stderr.write(redact(traceback.format_exc()))
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         error = f"unexpected error: {type(exc).__name__}: {first_line} (set QDBM_DEBUG=1 for details)"
         code = 1
