@@ -142,7 +142,7 @@ CREATE TABLE IF NOT EXISTS run_log (
 """
 
 _COLUMNS = ("id, run_id, job, source, target, query, target_table, mode, trigger, status, started, finished, "
-            "rows_read, rows_written, error, origin, job_snapshot")
+            "rows_read, rows_written, error, origin, job_snapshot, pid")
 
 
 def _now() -> datetime:
@@ -471,7 +471,10 @@ def _masked(text: str | None) -> str | None:
 
 def _record(row: Sequence[Any]) -> RunRecord:
     (row_id, run_id, job, source, target, query, table, mode, trigger, status, started, finished,
-     rows_read, rows_written, error, origin, snapshot) = row
+     rows_read, rows_written, error, origin, snapshot, pid) = row
+    if status == RunStatus.RUNNING.value and pid != os.getpid() and not pid_alive(int(pid or 0)):
+        # Its process is gone, and a full or read-only disk kept mark_interrupted from saying so.
+        status, error = RunStatus.INTERRUPTED.value, error or INTERRUPTED_ERROR
     return RunRecord(
         # Masked on the way out too: a history written before every credential form was masked.
         id=row_id, run_id=run_id, job=job, source=redact(source), target=redact(target), query=query,

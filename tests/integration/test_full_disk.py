@@ -186,3 +186,18 @@ def test_the_headless_scheduler_starts_and_runs_a_job_on_a_full_disk_and_says_it
     assert "succeeded: nightly" in errors
     assert "warning: nightly: this run could not be recorded in the history" in errors
     assert rows(target, "scheduled") == 500
+
+
+def test_a_run_whose_process_died_reads_as_interrupted_even_where_the_history_cannot_be_written(
+        read_only_view: tuple[Path, Path], tmp_path: Path) -> None:
+    writable, view = read_only_view
+    prepared_home(writable / "home", tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    with sqlite3.connect(writable / "home" / "history.sqlite3") as db:
+        db.execute("UPDATE runs SET status = 'running', finished = NULL, pid = ?", (int(dead.stdout),))
+
+    runs = json.loads(qdbm(view / "home", "history", "--json").stdout)
+
+    assert [(run["table"], run["status"]) for run in runs] == [("first", "interrupted")]
+    assert "the process stopped before the run ended" in runs[0]["error"]
