@@ -79,6 +79,8 @@ def test_a_url_label_keeps_the_host_and_database_and_masks_the_password_and_secr
     label = parse_connection_url(url).label
     assert label == f"postgresql://alice:{MASK}@db.example:6432/sales?sslmode=require&password={MASK}"
     assert mask_url("sqlite:////data/shop.db?mode=ro") == "sqlite:////data/shop.db?mode=ro"
+    assert parse_connection_url("postgresql://u:pw@h/db?application_name=me@x").label == \
+        f"postgresql://u:{MASK}@h/db?application_name=me@x"
 
 
 def test_a_parsed_url_knows_its_secrets_as_typed_and_decoded() -> None:
