@@ -60,7 +60,7 @@ from qdbm_desktop.core.migration import (
     validate_request,
 )
 from qdbm_desktop.core.paths import AppPaths
-from qdbm_desktop.core.runs import run_recorded
+from qdbm_desktop.core.runs import run_recorded, unrecorded_warning
 from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
 from qdbm_desktop.core.settings import USER_KEYS
@@ -794,6 +794,9 @@ class _StderrRunListener:
         if not message.startswith(f"{event.job}: "):
             message = f"{event.job}: {message}"
         self._say(f"{event.status.value}: {message}")
+        warning = unrecorded_warning(event.result) if event.result is not None else None
+        if warning:
+            self._say(f"warning: {event.job}: {warning}")
 
     def runs_missed(self, missed: list[MissedRun]) -> None:
         for run in missed:
@@ -1218,7 +1221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         error, code = "interrupted", 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
         if os.environ.get("QDBM_DEBUG"):
-            traceback.print_exc()
+            sys.stderr.write(redact(traceback.format_exc()))
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         error = f"unexpected error: {type(exc).__name__}: {first_line} (set QDBM_DEBUG=1 for details)"
         code = 1

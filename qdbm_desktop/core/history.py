@@ -24,6 +24,8 @@ from qdbm_desktop.core.errors import UsageError, one_line, redact
 from qdbm_desktop.core.paths import create_private_file
 
 SCHEMA_VERSION = 1
+#: Marks a history whose credentials recorded by versions before every form was masked are masked.
+_SCRUB_STEP = "mask-credentials-1"
 _BUSY_TIMEOUT_S = 10.0
 INTERRUPTED_ERROR = ("the process stopped before the run ended; unless the log shows the final step "
                      "committed, the target is unchanged")
@@ -124,6 +126,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE TABLE IF NOT EXISTS qdbm_maintenance (
+    step TEXT PRIMARY KEY,
+    done TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS run_log (
     run INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     seq INTEGER NOT NULL,
@@ -136,7 +142,7 @@ CREATE TABLE IF NOT EXISTS run_log (
 """
 
 _COLUMNS = ("id, run_id, job, source, target, query, target_table, mode, trigger, status, started, finished, "
-            "rows_read, rows_written, error, origin, job_snapshot")
+            "rows_read, rows_written, error, origin, job_snapshot, pid")
 
 
 def _now() -> datetime:
@@ -206,7 +212,25 @@ class HistoryStore:
             self.notices.append(f"the run history {path.name} could not be read ({exc}); it was kept as "
                                 f"{aside.name} and a new, empty history started")
             self._create_schema()
+        self._scrub_credentials()
         self.mark_interrupted()
+
+    def _scrub_credentials(self) -> None:
+        """Once per history: mask the credentials an older version recorded as typed, and overwrite
+        the old text on disk too (secure_delete, then a checkpoint that empties the WAL)."""
+        with self._writing() as db:
+            if db.execute("SELECT 1 FROM qdbm_maintenance WHERE step = ?", (_SCRUB_STEP,)).fetchone():
+                return
+            db.create_function("qdbm_masked", 1, _masked, deterministic=True)
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute("UPDATE runs SET source = qdbm_masked(source), target = qdbm_masked(target), "
+                       "error = qdbm_masked(error) WHERE source IS NOT qdbm_masked(source) "
+                       "OR target IS NOT qdbm_masked(target) OR error IS NOT qdbm_masked(error)")
+            db.execute("UPDATE run_log SET message = qdbm_masked(message) "
+                       "WHERE message IS NOT qdbm_masked(message)")
+            db.execute("INSERT INTO qdbm_maintenance (step, done) VALUES (?, ?)", (_SCRUB_STEP, _iso(_now())))
+        with closing(self._open_connection()) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _cannot_write(self, exc: BaseException) -> None:
         if self.write_problem is None:
@@ -373,10 +397,14 @@ class HistoryStore:
             return db.execute(f"DELETE FROM runs WHERE {where}", params).rowcount
 
     def apply_retention(self, days: int) -> int:
-        """Drop runs older than ``days`` (0 keeps everything)."""
+        """Drop runs older than ``days`` (0 keeps everything); 0 on a full or read-only disk, where
+        nothing can go (``write_problem`` says why), since it is housekeeping that can wait."""
         if days <= 0:
             return 0
-        return self.delete(_now() - timedelta(days=days))
+        try:
+            return self.delete(_now() - timedelta(days=days))
+        except (sqlite3.OperationalError, OSError):
+            return 0
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -443,7 +471,10 @@ def _masked(text: str | None) -> str | None:
 
 def _record(row: Sequence[Any]) -> RunRecord:
     (row_id, run_id, job, source, target, query, table, mode, trigger, status, started, finished,
-     rows_read, rows_written, error, origin, snapshot) = row
+     rows_read, rows_written, error, origin, snapshot, pid) = row
+    if status == RunStatus.RUNNING.value and pid != os.getpid() and not pid_alive(int(pid or 0)):
+        # Its process is gone, and a full or read-only disk kept mark_interrupted from saying so.
+        status, error = RunStatus.INTERRUPTED.value, error or INTERRUPTED_ERROR
     return RunRecord(
         # Masked on the way out too: a history written before every credential form was masked.
         id=row_id, run_id=run_id, job=job, source=redact(source), target=redact(target), query=query,

@@ -4,7 +4,7 @@ places a URL or connection string holds one even when its value is not known.
 Two layers, both applied by ``errors.redact``:
 
 * a known secret (a password, a DSN, a secret option) is masked in every form it can take in a
-  message: as given, percent-encoded (``%40`` or ``%40`` in lower case, ``+`` for spaces),
+  message: as given, percent-encoded (``%2F`` or ``%2f``, ``+`` for spaces),
   decoded, JSON- or repr-escaped, and quoted the way SQL, libpq and ODBC quote values;
 * wherever text holds a connection string, the credential in it is masked by its position:
   a URL's ``user:password@``, ``password=`` / ``PWD=`` / ``sslpassword=`` (any key naming a
@@ -32,10 +32,11 @@ SECRET_KEY = re.compile(r"pass|pwd|secret|token", re.IGNORECASE)
 _MASK_RE = re.escape(MASK)
 
 # A URL's userinfo password. The password runs to the last "@" of the token, as urlsplit reads
-# a raw "@" in a password; a bare port ("host:5432/db") is not a password.
+# a raw "@" in a password; a bare port ("host:5432/db") is not a password, and one masked already
+# is left alone (an "@" in the query after it is no part of it).
 _URL_PASSWORD = re.compile(
     r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#'\"]*:)"
-    r"(?!\d+(?:[/?#;,\s'\"]|$))"
+    r"(?!\d+(?:[/?#;,\s'\"]|$))(?!" + _MASK_RE + r"@)"
     r"(?P<secret>[^\s'\"]*)(?=@)"
 )
 

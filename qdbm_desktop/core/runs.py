@@ -106,6 +106,18 @@ def run_recorded(
     return result
 
 
+_UNRECORDED = ("this run could not be recorded in the history",
+               "part of this run's log could not be recorded in the history")
+
+
+def unrecorded_warning(result: MigrationResult) -> str | None:
+    """The warning a run's log ends with when the history could not record it, if it does."""
+    last = result.log[-1] if result.log else None
+    if last is not None and last.level == "warning" and last.message.startswith(_UNRECORDED):
+        return last.message
+    return None
+
+
 def _finished(history: HistoryStore | None, record: int) -> bool:
     try:
         return history is not None and history.get(record).status is not RunStatus.RUNNING
@@ -117,8 +129,7 @@ def _warn_unrecorded(result: MigrationResult, failures: list[BaseException], *, 
                      on_log: LogCallback | None) -> None:
     """End the run's log with one warning: what the history could not record, and why."""
     reason = one_line(str(failures[0])) or type(failures[0]).__name__
-    what = "this run could not be recorded in the history" if whole else \
-        "part of this run's log could not be recorded in the history"
+    what = _UNRECORDED[0] if whole else _UNRECORDED[1]
     entry = LogEntry(datetime.now(timezone.utc).isoformat(timespec="milliseconds"), result.stage,
                      f"{what} ({reason}; is the app-data disk full or read-only?); the run itself "
                      f"{result.status.value}", "warning")

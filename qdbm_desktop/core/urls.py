@@ -73,7 +73,9 @@ def _password_spills_over(url: str) -> bool:
     """
     rest = url.split("://", 1)[1]
     end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    tail = rest[end:]
+    netloc, tail = rest[:end], rest[end:]
+    if ":" not in netloc and "@" not in netloc:
+        return False  # no user:password before the host: an "@" further on is the user's own
     path, _, after = tail.partition("?")
     query, _, fragment = (after if "?" in tail else "").partition("#")
     path, hash_, path_fragment = path.partition("#")

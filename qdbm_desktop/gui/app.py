@@ -9,9 +9,10 @@ import signal
 import sqlite3
 import sys
 import threading
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any
 
 from PySide6.QtCore import QTimer
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from qdbm_desktop import APP_NAME, __version__
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import ensure_first_run
-from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.errors import QdbmError, redact
 from qdbm_desktop.core.paths import HOME_ENV, AppPaths
 from qdbm_desktop.core.redaction import RedactingFormatter
 from qdbm_desktop.gui.icons import app_icon
@@ -64,7 +65,11 @@ def open_main_window(paths: AppPaths, keyring_backend: Any | None = None, *,
     ``keyring_backend`` replaces the system keyring (tests pass an in-memory one).
     """
     context = AppContext.create(paths, keyring_backend=keyring_backend)
-    ensure_first_run(context)
+    try:
+        ensure_first_run(context)
+    except (QdbmError, OSError, sqlite3.Error) as exc:
+        # A full or read-only app-data disk: the demo can wait; the app still starts.
+        context.first_run_notices.append(f"the demo could not be set up: {exc}")
     try:
         removed = context.history.apply_retention(context.settings.get().history_retention_days)
     except (QdbmError, OSError, sqlite3.Error) as exc:
@@ -88,6 +93,8 @@ def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = Non
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(RedactingFormatter(f"{APP_NAME}: %(levelname)s: %(message)s"))
     logging.basicConfig(level=logging.WARNING, handlers=[handler])
+    if sys.excepthook is sys.__excepthook__:  # a test harness's own hook stays
+        sys.excepthook = _redacted_excepthook
     app = application([sys.argv[0] if sys.argv else "qdbm-desktop", *qt_args])
     paths = AppPaths.from_environment(override=args.home)
     try:
@@ -118,6 +125,11 @@ def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = Non
     # Dropped here, while the QApplication still exists, never after it is gone.
     del window
     return int(status)
+
+
+def _redacted_excepthook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+    """An exception no slot caught, printed as Python would, its credentials masked."""
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, error, tb))))
 
 
 def _self_test(qt_args: Sequence[str]) -> int:

@@ -50,7 +50,15 @@ class SingleInstance(QObject):
     def acquire(self) -> bool:
         """True when this is the only instance (it then listens for others); False when one runs."""
         if not self._lock.tryLock(100):
-            return False
+            if self._lock.error() == QLockFile.LockError.LockFailedError:
+                return False  # held by a running instance
+            # The lock file cannot be written (a full or read-only disk): the socket alone says
+            # whether an instance runs, so that the app still starts.
+            probe = QLocalSocket()
+            probe.connectToServer(self._name)
+            if probe.waitForConnected(_CONNECT_TIMEOUT_MS // 3):
+                probe.abort()
+                return False
         # QLockFile creates it with the umask's permissions.
         make_private(self._lock_path)
         # A socket file left by a crashed instance would make listen() fail.

@@ -79,6 +79,8 @@ def test_a_url_label_keeps_the_host_and_database_and_masks_the_password_and_secr
     label = parse_connection_url(url).label
     assert label == f"postgresql://alice:{MASK}@db.example:6432/sales?sslmode=require&password={MASK}"
     assert mask_url("sqlite:////data/shop.db?mode=ro") == "sqlite:////data/shop.db?mode=ro"
+    assert parse_connection_url("postgresql://u:pw@h/db?application_name=me@x").label == \
+        f"postgresql://u:{MASK}@h/db?application_name=me@x"
 
 
 def test_a_parsed_url_knows_its_secrets_as_typed_and_decoded() -> None:
@@ -104,3 +106,19 @@ def test_an_unknown_scheme_is_named_without_what_follows_it() -> None:
     with pytest.raises(UsageError) as caught:
         parse_connection_url("ftp://u:ftp-secret@h/x")
     assert "ftp-secret" not in str(caught.value) and "'ftp'" in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:ab/cd@h/db", "postgresql://u:ab?cd@h/db",
+                                 "postgresql://u:ab#cd@h/db", "mysql://u:a@b/c@h:3306/db"])
+def test_a_url_whose_password_holds_a_raw_slash_question_mark_or_hash_is_refused_without_echo(url: str) -> None:
+    from qdbm_desktop.core.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        parse_connection_url(url)
+    assert "percent-encoded" in str(caught.value) and "cd" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:a@b@h/db", "postgresql://h/db?application_name=me@x",
+                                 "postgresql://h/db@archive", "mysql://u:p%2Fq@h:3306/db"])
+def test_an_at_sign_that_is_no_password_spill_is_accepted(url: str) -> None:
+    assert parse_connection_url(url).host is not None

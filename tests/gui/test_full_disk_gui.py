@@ -7,13 +7,16 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, ensure_first_run
 from qdbm_desktop.core.paths import AppPaths
-from qdbm_desktop.gui.app import open_main_window
+from qdbm_desktop.gui.app import main, open_main_window
+from qdbm_desktop.gui.main_window import MainWindow
 from tests.integration.disk_faults import fill, small_disk_fixture  # noqa: F401
 
 
@@ -45,3 +48,21 @@ def test_the_app_starts_and_runs_a_migration_on_a_full_disk_and_warns_it_was_not
     with sqlite3.connect(target) as db:
         assert db.execute("SELECT count(*) FROM customers").fetchone()[0] == 500
     window.close()
+
+
+def test_the_desktop_app_starts_on_a_full_disk_where_its_lock_file_cannot_be_written(
+        qtbot: QtBot, small_disk: Path, memory_keyring: Any) -> None:
+    home = small_disk / "home"
+    ensure_first_run(AppContext.create(AppPaths(home), keyring_backend=memory_keyring))
+    fill(small_disk)
+    seen: dict[str, object] = {}
+
+    def look_then_close() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        seen["windows"] = len(windows)
+        for window in windows:
+            window.close()
+
+    QTimer.singleShot(0, look_then_close)
+    assert main(["--home", str(home)], keyring_backend=memory_keyring) == 0
+    assert seen == {"windows": 1}

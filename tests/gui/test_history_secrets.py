@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.context import AppContext
@@ -42,3 +43,16 @@ def test_the_history_page_masks_urls_and_connection_strings_written_by_an_older_
     for secret in ("Ab%40cd%2Fef", "Ab@cd/ef", "Key99phrase", "p%2Bw0rd", "p+w0rd", "qu0ted", "brace",
                    "d}}pw", "d}pw"):
         assert secret not in text
+
+
+def test_an_exception_no_slot_caught_is_printed_with_its_credentials_masked(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from qdbm_desktop.gui.app import _redacted_excepthook
+
+    try:
+        raise ValueError(f"while opening {RAW_TARGET}")
+    except ValueError as exc:
+        _redacted_excepthook(ValueError, exc, exc.__traceback__)
+    printed = capsys.readouterr().err
+    assert "Traceback" in printed and "mysql://bob:********@maria.example/dw" in printed
+    assert "p%2Bw0rd" not in printed

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -152,3 +155,49 @@ def test_a_disk_that_comes_back_records_runs_again(fault: str, request: pytest.F
     assert kept.returncode == 0 and "could not be recorded" not in kept.stderr, kept.stderr
     tables = [run["table"] for run in json.loads(qdbm(home, "history", "--json").stdout)]
     assert tables == ["kept", "first"]
+
+
+def test_the_headless_scheduler_starts_and_runs_a_job_on_a_full_disk_and_says_it_was_not_recorded(
+        small_disk: Path, tmp_path: Path) -> None:
+    home = small_disk / "home"
+    target = prepared_home(home, tmp_path)
+    for args in (["connections", "add", "out", "--url", target],
+                 ["jobs", "add", "nightly", "--source", DEMO, "--target", "out", "--query",
+                  "select * from customers", "--table", "scheduled"],
+                 ["schedule", "add", "nightly", "--at", "+4s"]):
+        assert qdbm(home, *args).returncode == 0
+    fill(small_disk)
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    scheduler = subprocess.Popen([sys.executable, "-m", "qdbm_desktop.cli", "--home", str(home), "scheduler",
+                                  "--check-every", "1"], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and scheduler.poll() is None:
+            with suppress(sqlite3.Error):
+                if rows(target, "scheduled") == 500:
+                    break
+            time.sleep(0.5)
+        time.sleep(1)
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        _, errors = scheduler.communicate(timeout=30)
+    assert "unexpected error" not in errors and "Traceback" not in errors, errors
+    assert "succeeded: nightly" in errors
+    assert "warning: nightly: this run could not be recorded in the history" in errors
+    assert rows(target, "scheduled") == 500
+
+
+def test_a_run_whose_process_died_reads_as_interrupted_even_where_the_history_cannot_be_written(
+        read_only_view: tuple[Path, Path], tmp_path: Path) -> None:
+    writable, view = read_only_view
+    prepared_home(writable / "home", tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    with sqlite3.connect(writable / "home" / "history.sqlite3") as db:
+        db.execute("UPDATE runs SET status = 'running', finished = NULL, pid = ?", (int(dead.stdout),))
+
+    runs = json.loads(qdbm(view / "home", "history", "--json").stdout)
+
+    assert [(run["table"], run["status"]) for run in runs] == [("first", "interrupted")]
+    assert "the process stopped before the run ended" in runs[0]["error"]
