@@ -35,6 +35,7 @@ from tests.integration.spark_support import (
     pg_connect,
     run_spark,
     spark_submit,
+    standalone_cluster,
 )
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.mysql, pytest.mark.spark]
@@ -198,3 +199,31 @@ def test_an_incremental_spark_job_reads_past_its_mark_and_prints_one_reset_mark_
         assert cursor.fetchone() == (10, 2991)
         cursor.execute("SELECT note FROM events WHERE id = 2000")
         assert cursor.fetchone() == ("it's 2000",)
+
+
+def test_the_same_exported_script_runs_on_a_standalone_cluster_whose_executors_are_in_another_zone(
+        cli_home: AppContext, pg_database: Server, mysql_database: Server, tmp_path: Path) -> None:
+    rows = 20_000
+    create_pg_bench(pg_database, "bench_src", rows)
+    with closing(pg_connect(pg_database)) as conn:
+        # Wall-clock times that do not exist in New York (the spring-forward hour): a JVM there
+        # would move them by an hour.
+        conn.execute("UPDATE bench_src SET ts = timestamp '2026-03-08 02:30:00.123456' + id * interval '1 second' "
+                     "WHERE id <= 50")
+    save_connection(cli_home, "pg source", "postgresql", pg_database)
+    save_connection(cli_home, "mariadb", "mysql", mysql_database)
+    job = Job(name="bench on a cluster", source="pg source", target="mariadb", query="SELECT * FROM bench_src",
+              table="bench_copy", mode=LoadMode.REPLACE.value)
+    cli_home.schedules.save_job(job)
+    script = export(tmp_path, job, "--partition-by", "id", "--partitions", "4")
+
+    with standalone_cluster(tmp_path / "cluster", "America/New_York") as master:
+        run = run_spark(script, env={**NO_PASSWORDS, "TZ": "America/New_York"}, master=master)
+
+    assert run.returncode == 0, run.output[-4000:]
+    # The tasks ran in an executor process of the worker, not in the driver.
+    assert "Registered executor" in run.output
+    assert any(f"succeeded: {rows:,} rows" in line for line in run.ours), run.ours
+    assert_same_rows(bench_rows("mysql", mysql_database, "bench_copy"),
+                     bench_rows("postgresql", pg_database, "bench_src"))
+    assert staging_tables(mysql_database) == []
