@@ -200,6 +200,18 @@ def test_an_incremental_spark_job_reads_past_its_mark_and_prints_one_reset_mark_
         cursor.execute("SELECT note FROM events WHERE id = 2000")
         assert cursor.fetchone() == ("it's 2000",)
 
+    # Nothing past the mark, read by a timestamp partition column: no row, no bounds to split by;
+    # the run succeeds, changes nothing and keeps the mark it started from.
+    later = "2027-01-01T00:00:00.000000+00:00"
+    empty = run_spark(script, "--mark", later, "--partition-by", "at", "--partitions", "2", env=NO_PASSWORDS)
+    assert empty.returncode == 0, empty.output[-4000:]
+    assert any("succeeded: 0 rows" in line for line in empty.ours), empty.ours
+    assert [line for line in empty.ours if line.startswith("QDBM_MARK=")] == [f"QDBM_MARK={later}"]
+    with closing(mysql_connect(mysql_database)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT MIN(id), COUNT(*) FROM events")
+        assert cursor.fetchone() == (10, 2991)
+
 
 def test_the_same_exported_script_runs_on_a_standalone_cluster_whose_executors_are_in_another_zone(
         cli_home: AppContext, pg_database: Server, mysql_database: Server, tmp_path: Path) -> None:
