@@ -239,3 +239,46 @@ def test_the_same_exported_script_runs_on_a_standalone_cluster_whose_executors_a
     assert_same_rows(bench_rows("mysql", mysql_database, "bench_copy"),
                      bench_rows("postgresql", pg_database, "bench_src"))
     assert staging_tables(mysql_database) == []
+
+
+def test_a_spark_jobs_password_never_shows_and_a_wrong_one_fails_in_one_line_leaving_the_target(
+        cli_home: AppContext, pg_database: Server, mysql_user_with_password: Server, tmp_path: Path) -> None:
+    server = mysql_user_with_password
+    with closing(pg_connect(pg_database)) as conn:
+        conn.execute("CREATE TABLE src (id bigint, label text)")
+        conn.execute("INSERT INTO src SELECT g, 'row ' || g FROM generate_series(1, 100) g")
+    with closing(mysql_connect(server)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("CREATE TABLE dst (id BIGINT, label TEXT)")
+        cursor.execute("INSERT INTO dst VALUES (-1, 'kept')")
+    save_connection(cli_home, "pg source", "postgresql", pg_database)
+    cli_home.connections.add(ConnectionProfile(name="warehouse", type="mysql", host=server.host, port=server.port,
+                                               user=server.user, database=server.database),
+                             {"password": server.password})
+    job = Job(name="to warehouse", source="pg source", target="warehouse", query="SELECT id, label FROM src",
+              table="dst", mode=LoadMode.REPLACE.value)
+    cli_home.schedules.save_job(job)
+    script = export(tmp_path, job)
+    assert server.password not in script.read_text(encoding="utf-8")
+
+    wrong = run_spark(script, env={"QDBM_PASSWORD_PG_SOURCE": "", "QDBM_PASSWORD_WAREHOUSE": "wrong-" + server.password})
+
+    assert wrong.returncode == 1, wrong.output[-4000:]
+    last = wrong.ours[-1]
+    assert last.startswith("qdbm-spark: failed: ") and last.endswith("; the target is unchanged"), wrong.ours
+    assert "Access denied" in last and "Traceback" not in wrong.output
+    # The wrong password holds the right one: neither appears anywhere, Spark's log included.
+    assert server.password not in wrong.output
+    with closing(mysql_connect(server)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT id, label FROM dst")
+        assert cursor.fetchall() == [(-1, "kept")]
+
+    right = run_spark(script, env={"QDBM_PASSWORD_PG_SOURCE": "", "QDBM_PASSWORD_WAREHOUSE": server.password})
+
+    assert right.returncode == 0, right.output[-4000:]
+    assert server.password not in right.output
+    with closing(mysql_connect(server)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT COUNT(*), SUM(id), MAX(label) FROM dst")
+        assert cursor.fetchone() == (100, 5050, "row 99")
