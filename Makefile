@@ -53,7 +53,7 @@ bench: $(VENV)/.test-installed
 # local mode, PostgreSQL <-> MariaDB; see docs/scaling-out.md. Installs the spark extra (pyspark,
 # ~500 MB); needs Java 17+ and the JDBC jars: apt-get install openjdk-17-jre-headless
 # libpostgresql-jdbc-java libmariadb-java. Fails, rather than skips, when one is missing. Costs
-# about 1 min of install, 0.7 GB of disk and 3 min of tests (figures in docs/scaling-out.md).
+# about 1 min of install, 0.7 GB of disk and 2.5 to 5 min of tests (figures in docs/scaling-out.md).
 .PHONY: spark-test
 $(VENV)/.spark-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,spark]"

@@ -445,15 +445,21 @@ def load_staging(spark: Any, config: dict[str, Any], args: argparse.Namespace, s
     column = args.partition_by or partitioning.get("column")
     partitions = args.partitions or partitioning.get("partitions") or spark.sparkContext.defaultParallelism
     reader = spark.read.format("jdbc").options(**options)
-    if column:
+    lower = args.lower_bound or partitioning.get("lower")
+    upper = args.upper_bound or partitioning.get("upper")
+    if column and lower is None:
         opening, closing = config["source"]["quote"]
         quoted = opening + column.replace(closing, closing * 2) + closing
-        lower = args.lower_bound or partitioning.get("lower")
-        upper = args.upper_bound or partitioning.get("upper")
-        if lower is None:
-            found = partition_bounds(spark, {k: v for k, v in options.items() if k != "customSchema"},
-                                     query, quoted)
-            lower, upper = found or ("0", "0")
+        found = partition_bounds(spark, {k: v for k, v in options.items() if k != "customSchema"},
+                                 query, quoted)
+        if found is None:
+            # No row (an incremental run with nothing new): there is nothing to split, and "0"
+            # would not be a bound of a date or timestamp column.
+            print(f"{PROG}: the query returns no row; reading it in one partition", file=sys.stderr)
+            column = None
+        else:
+            lower, upper = found
+    if column:
         print(f"{PROG}: reading in {partitions} partitions by {column} from {lower} to {upper}",
               file=sys.stderr)
         reader = (reader.option("dbtable", f"({query}) qdbm_src").option("partitionColumn", column)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
-from collections.abc import Sequence
-from contextlib import closing
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -77,19 +79,85 @@ class SparkRun:
                 if line.startswith(("qdbm-spark:", "QDBM_MARK="))]
 
 
-def run_spark(script: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900) -> SparkRun:
-    """``spark-submit --master local[2]`` with modest memory: the machine's cores are shared."""
-    submit = spark_submit()
+def _spark_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("SPARK_", "PYSPARK_"))}
     environment.update({"PATH": f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}",
-                        "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable})
+                        "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+                        "SPARK_LOCAL_IP": "127.0.0.1"})
     environment.update(env or {})
-    command = [str(submit), "--master", "local[2]", "--driver-memory", "1g",
+    return environment
+
+
+def run_spark(script: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900,
+              master: str = "local[2]") -> SparkRun:
+    """``spark-submit --master local[2]`` with modest memory: the machine's cores are shared."""
+    submit = spark_submit()
+    environment = _spark_environment(env)
+    cluster = [] if master.startswith("local") else ["--executor-memory", "1g", "--total-executor-cores", "2"]
+    command = [str(submit), "--master", master, "--driver-memory", "1g", *cluster,
                "--conf", "spark.ui.enabled=false", "--conf", "spark.sql.shuffle.partitions=2",
                "--jars", ",".join(str(j) for j in JARS), str(script), *args]
     result = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=timeout,
                             cwd=script.parent)
     return SparkRun(result.returncode, result.stdout + result.stderr)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text(errors="replace"):
+            return
+        if process.poll() is not None:
+            break
+        time.sleep(0.5)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    pytest.fail(f"the Spark standalone daemon did not log {text!r}:\n{tail}")
+
+
+@contextmanager
+def standalone_cluster(folder: Path, zone: str) -> Iterator[str]:
+    """A Spark standalone master and one worker (2 cores, 2 GB) on loopback ports of their own,
+    the worker's executors in the time zone ``zone``; yields the master's URL and stops both."""
+    spark_submit()
+    spark_class = str(Path(sys.executable).with_name("spark-class"))
+    folder.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    # No REST server (its port is fixed) and the web UIs on ports of their own.
+    environment = _spark_environment({"SPARK_MASTER_OPTS": "-Dspark.master.rest.enabled=false",
+                                      "SPARK_WORKER_DIR": str(folder / "work"), "TZ": zone})
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        master_log = folder / "master.log"
+        with master_log.open("wb") as out:
+            master = subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
+                                       "--port", str(port), "--webui-port", "0"], stdout=out,
+                                      stderr=subprocess.STDOUT, env=environment)
+        started.append(master)
+        _wait_for(master_log, "I have been elected leader", master)
+        url = f"spark://127.0.0.1:{port}"
+        worker_log = folder / "worker.log"
+        with worker_log.open("wb") as out:
+            worker = subprocess.Popen([spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
+                                       "--cores", "2", "--memory", "2g", "--webui-port", "0",
+                                       "--work-dir", str(folder / "work"), url], stdout=out,
+                                      stderr=subprocess.STDOUT, env=environment)
+        started.append(worker)
+        _wait_for(worker_log, "Successfully registered with master", worker)
+        yield url
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
 
 
 # -- the benchmark's table ------------------------------------------------------------------------

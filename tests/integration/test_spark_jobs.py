@@ -35,6 +35,7 @@ from tests.integration.spark_support import (
     pg_connect,
     run_spark,
     spark_submit,
+    standalone_cluster,
 )
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.mysql, pytest.mark.spark]
@@ -198,3 +199,86 @@ def test_an_incremental_spark_job_reads_past_its_mark_and_prints_one_reset_mark_
         assert cursor.fetchone() == (10, 2991)
         cursor.execute("SELECT note FROM events WHERE id = 2000")
         assert cursor.fetchone() == ("it's 2000",)
+
+    # Nothing past the mark, read by a timestamp partition column: no row, no bounds to split by;
+    # the run succeeds, changes nothing and keeps the mark it started from.
+    later = "2027-01-01T00:00:00.000000+00:00"
+    empty = run_spark(script, "--mark", later, "--partition-by", "at", "--partitions", "2", env=NO_PASSWORDS)
+    assert empty.returncode == 0, empty.output[-4000:]
+    assert any("succeeded: 0 rows" in line for line in empty.ours), empty.ours
+    assert [line for line in empty.ours if line.startswith("QDBM_MARK=")] == [f"QDBM_MARK={later}"]
+    with closing(mysql_connect(mysql_database)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT MIN(id), COUNT(*) FROM events")
+        assert cursor.fetchone() == (10, 2991)
+
+
+def test_the_same_exported_script_runs_on_a_standalone_cluster_whose_executors_are_in_another_zone(
+        cli_home: AppContext, pg_database: Server, mysql_database: Server, tmp_path: Path) -> None:
+    rows = 20_000
+    create_pg_bench(pg_database, "bench_src", rows)
+    with closing(pg_connect(pg_database)) as conn:
+        # Wall-clock times that do not exist in New York (the spring-forward hour): a JVM there
+        # would move them by an hour.
+        conn.execute("UPDATE bench_src SET ts = timestamp '2026-03-08 02:30:00.123456' + id * interval '1 second' "
+                     "WHERE id <= 50")
+    save_connection(cli_home, "pg source", "postgresql", pg_database)
+    save_connection(cli_home, "mariadb", "mysql", mysql_database)
+    job = Job(name="bench on a cluster", source="pg source", target="mariadb", query="SELECT * FROM bench_src",
+              table="bench_copy", mode=LoadMode.REPLACE.value)
+    cli_home.schedules.save_job(job)
+    script = export(tmp_path, job, "--partition-by", "id", "--partitions", "4")
+
+    with standalone_cluster(tmp_path / "cluster", "America/New_York") as master:
+        run = run_spark(script, env={**NO_PASSWORDS, "TZ": "America/New_York"}, master=master)
+
+    assert run.returncode == 0, run.output[-4000:]
+    # The tasks ran in an executor process of the worker, not in the driver.
+    assert "Registered executor" in run.output
+    assert any(f"succeeded: {rows:,} rows" in line for line in run.ours), run.ours
+    assert_same_rows(bench_rows("mysql", mysql_database, "bench_copy"),
+                     bench_rows("postgresql", pg_database, "bench_src"))
+    assert staging_tables(mysql_database) == []
+
+
+def test_a_spark_jobs_password_never_shows_and_a_wrong_one_fails_in_one_line_leaving_the_target(
+        cli_home: AppContext, pg_database: Server, mysql_user_with_password: Server, tmp_path: Path) -> None:
+    server = mysql_user_with_password
+    with closing(pg_connect(pg_database)) as conn:
+        conn.execute("CREATE TABLE src (id bigint, label text)")
+        conn.execute("INSERT INTO src SELECT g, 'row ' || g FROM generate_series(1, 100) g")
+    with closing(mysql_connect(server)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("CREATE TABLE dst (id BIGINT, label TEXT)")
+        cursor.execute("INSERT INTO dst VALUES (-1, 'kept')")
+    save_connection(cli_home, "pg source", "postgresql", pg_database)
+    cli_home.connections.add(ConnectionProfile(name="warehouse", type="mysql", host=server.host, port=server.port,
+                                               user=server.user, database=server.database),
+                             {"password": server.password})
+    job = Job(name="to warehouse", source="pg source", target="warehouse", query="SELECT id, label FROM src",
+              table="dst", mode=LoadMode.REPLACE.value)
+    cli_home.schedules.save_job(job)
+    script = export(tmp_path, job)
+    assert server.password not in script.read_text(encoding="utf-8")
+
+    wrong = run_spark(script, env={"QDBM_PASSWORD_PG_SOURCE": "", "QDBM_PASSWORD_WAREHOUSE": "wrong-" + server.password})
+
+    assert wrong.returncode == 1, wrong.output[-4000:]
+    last = wrong.ours[-1]
+    assert last.startswith("qdbm-spark: failed: ") and last.endswith("; the target is unchanged"), wrong.ours
+    assert "Access denied" in last and "Traceback" not in wrong.output
+    # The wrong password holds the right one: neither appears anywhere, Spark's log included.
+    assert server.password not in wrong.output
+    with closing(mysql_connect(server)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT id, label FROM dst")
+        assert cursor.fetchall() == [(-1, "kept")]
+
+    right = run_spark(script, env={"QDBM_PASSWORD_PG_SOURCE": "", "QDBM_PASSWORD_WAREHOUSE": server.password})
+
+    assert right.returncode == 0, right.output[-4000:]
+    assert server.password not in right.output
+    with closing(mysql_connect(server)) as conn:
+        cursor = conn.cursor()
+        cursor.execute("SELECT COUNT(*), SUM(id), MAX(label) FROM dst")
+        assert cursor.fetchone() == (100, 5050, "row 99")
