@@ -59,7 +59,13 @@ def parse_connection_url(url: str) -> ParsedUrl:
             raise UsageError("the SQLite URL names no file")
         return ParsedUrl(type=kind, path=os.path.abspath(os.path.expanduser(path)),
                          options=dict(parse_qsl(query)))
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        # The URL is not echoed: it may hold a password.
+        raise UsageError(f"the connection URL is not valid ({exc}); it looks like "
+                         "postgresql://user:password@host:5432/database") from None
     try:
         port = parts.port
     except ValueError:
@@ -71,7 +77,7 @@ def parse_connection_url(url: str) -> ParsedUrl:
         driver = next((options.pop(k) for k in list(options) if k.lower() == "driver"), None)
     return ParsedUrl(
         type=kind,
-        host=unquote(parts.hostname) if parts.hostname else None,
+        host=unquote(hostname) if hostname else None,
         port=port,
         database=database,
         user=unquote(parts.username) if parts.username is not None else None,
