@@ -579,6 +579,8 @@ def _cmd_jobs_reset_mark(args: argparse.Namespace, context: AppContext) -> int:
         context.schedules.set_watermark(job.name, None)
         print(f"job {job.name!r}: mark cleared; the next run reads every row of its query")
         return 0
+    if not args.to.strip():
+        raise UsageError("--to needs a value (leave --to out to clear the mark)")
     current = context.schedules.watermark(job.name)
     mark = Watermark.parse(args.to, current.type if current is not None else None)
     context.schedules.set_watermark(job.name, mark)

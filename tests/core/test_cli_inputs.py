@@ -113,6 +113,7 @@ TEMPLATES: list[tuple[list[str], bool]] = [
     (["jobs", "add", "k", *MIGRATE[1:], "--batch-size", "{}"], True),
     (["jobs", "add", "k", *MIGRATE[1:], "--incremental", "x", "--lookback", "{}"], True),
     (["jobs", "show", "{}"], True),
+    (["jobs", "reset-mark", "j", "--to", "{}"], True),  # j is not incremental
     (["jobs", "remove", "{}"], True),
     (["jobs", "import", "{}"], True),
     (["run", "{}"], True),
@@ -190,13 +191,16 @@ def test_the_issue_inputs_each_get_their_own_clear_message(home: Path, capsys: p
         (["--home", "/proc/1", "info"], 1, "cannot use the app-data folder /proc/1"),
         (["--home", "/tmp/" + "a" * 5000, "info"], 2, "too long for a folder name"),
         (["schedule", "add", "j", "--weekly", "mon;rm@06:30"], 2, "'mon;rm' is not a day"),
+        (["jobs", "add", "inc", *MIGRATE[1:], "--incremental", "x"], 0, ""),
+        (["jobs", "reset-mark", "inc", "--to", " "], 2, "--to needs a value"),
         ([*MIGRATE, "--batch-size", " 5"], 2, "' 5' is not a whole number"),
     ]
     for args, expected_code, message in cases:
         code, out, err = run(capsys, *args)
         assert code == expected_code, (args[:4], err)
-        lines = err.strip().splitlines()
-        assert len(lines) == 1 and message in lines[0], (args[:4], err)
+        if expected_code:
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and message in lines[0], (args[:4], err)
     # Nothing of it was saved.
     _, out, _ = run(capsys, "schedule", "list", "--json")
     assert out.strip() == "[]"
