@@ -1,7 +1,8 @@
 """``qdbm``: the command line over the same core as the desktop app.
 
-Exit codes: 0 success, 1 a failed operation, 2 bad usage. Expected errors print one line on
-stderr and never a traceback (set QDBM_DEBUG=1 to see one for an unexpected error).
+Exit codes: 0 success, 1 a failed operation, 2 bad usage, 128 + the signal's number (130 for
+SIGINT, 143 for SIGTERM) for a run cancelled by that signal. Expected errors print one line on
+stderr, once, and never a traceback (set QDBM_DEBUG=1 to see one for an unexpected error).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 import os
 import platform
+import re
 import signal
 import sqlite3
 import sys
@@ -19,6 +21,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,7 +36,7 @@ from qdbm_desktop.core.connections import (
     no_connection_named,
 )
 from qdbm_desktop.core.context import AppContext
-from qdbm_desktop.core.demo import ensure_first_run
+from qdbm_desktop.core.demo import create_empty_database, ensure_first_run
 from qdbm_desktop.core.dialects import DIALECTS
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.drivers import driver_versions
@@ -63,7 +66,7 @@ from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.runs import run_recorded, unrecorded_warning
 from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
-from qdbm_desktop.core.settings import USER_KEYS
+from qdbm_desktop.core.settings import MAX_BATCH_SIZE, USER_KEYS
 from qdbm_desktop.core.spark_export import SparkPartitioning, export_spark_job, password_variable
 from qdbm_desktop.core.triggers import ScheduleTrigger, local_zone_name, parse_interval, zone
 from qdbm_desktop.core.types import PortableType
@@ -154,9 +157,50 @@ def _profile_from_args(args: argparse.Namespace) -> tuple[ConnectionProfile, dic
 
 def _cmd_connections_add(args: argparse.Namespace, context: AppContext) -> int:
     profile, secrets = _profile_from_args(args)
-    profile = context.connections.add(profile, secrets)
-    print(f"saved connection {profile.name!r} ({profile.display_type}, {profile.location})")
+    clash = context.connections.find(profile.name)
+    if clash is not None:  # said before a file is looked at or made
+        raise QdbmError(f"a connection named {clash.name!r} already exists")
+    created = _sqlite_file_for(profile, create=args.create)
+    try:
+        profile = context.connections.add(profile, secrets)
+    except BaseException:
+        if created is not None:
+            created.unlink(missing_ok=True)
+        raise
+    made = f"; created the empty database {created}" if created is not None else ""
+    print(f"saved connection {profile.name!r} ({profile.display_type}, {profile.location}){made}")
     return 0
+
+
+def _sqlite_file_for(profile: ConnectionProfile, *, create: bool) -> Path | None:
+    """A SQLite profile's file must exist, or be made now with ``--create``: the file it made, if any."""
+    if profile.type != "sqlite":
+        if create:
+            raise UsageError("--create makes a new SQLite database file; it does not apply to "
+                             f"{profile.display_type}")
+        return None
+    if not profile.path:
+        raise UsageError("a SQLite connection needs the database file: give --path FILE or a sqlite:/// URL")
+    path = Path(profile.path)
+    try:
+        if path.is_file():
+            return None
+        if path.exists():
+            raise UsageError(f"{path} is not a file (a SQLite connection needs a database file)")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot use {str(path)[:200]!r} as a SQLite database file: "
+                         f"{getattr(exc, 'strerror', None) or one_line(str(exc))}") from None
+    if not create:
+        raise UsageError(f"the SQLite database file {path} does not exist; give --create to make an empty "
+                         "database there")
+    try:
+        create_empty_database(path)
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        with suppress(OSError, ValueError):
+            path.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(str(exc))
+        raise UsageError(f"cannot create the SQLite database {path}: {reason}") from None
+    return path
 
 
 def _cmd_connections_list(args: argparse.Namespace, context: AppContext) -> int:
@@ -555,6 +599,8 @@ def _cmd_jobs_reset_mark(args: argparse.Namespace, context: AppContext) -> int:
         context.schedules.set_watermark(job.name, None)
         print(f"job {job.name!r}: mark cleared; the next run reads every row of its query")
         return 0
+    if not args.to.strip():
+        raise UsageError("--to needs a value (leave --to out to clear the mark)")
     current = context.schedules.watermark(job.name)
     mark = Watermark.parse(args.to, current.type if current is not None else None)
     context.schedules.set_watermark(job.name, mark)
@@ -882,7 +928,7 @@ def _scheduler_started(args: argparse.Namespace, context: AppContext) -> None:
 
 def _cmd_settings_get(args: argparse.Namespace, context: AppContext) -> int:
     settings = context.settings.get()
-    keys = [args.key] if args.key else list(USER_KEYS)
+    keys = [args.key] if args.key is not None else list(USER_KEYS)
     for key in keys:
         if key not in USER_KEYS:
             raise UsageError(f"unknown setting {key!r} (known: {', '.join(USER_KEYS)})")
@@ -961,7 +1007,7 @@ def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--type", choices=list(DIALECTS), help="database type")
     parser.add_argument("--url", help="e.g. postgresql://user:password@host:5432/db, sqlite:///file.db")
     parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
+    parser.add_argument("--port", type=_whole_number(1, 65535))
     parser.add_argument("--database", help="database name (Oracle: service name)")
     parser.add_argument("--user")
     parser.add_argument("--password-stdin", action="store_true",
@@ -970,6 +1016,8 @@ def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Oracle DSN or SQL Server connection string from standard input "
                         "(kept encrypted)")
     parser.add_argument("--path", help="SQLite database file")
+    parser.add_argument("--create", action="store_true",
+                        help="SQLite: make an empty database file when it does not exist yet")
     parser.add_argument("--driver", help="SQL Server ODBC driver name")
     parser.add_argument("--option", action="append", metavar="KEY=VALUE",
                         help="driver option such as sslmode=require (repeatable)")
@@ -985,18 +1033,24 @@ def _add_migration_arguments(parser: argparse.ArgumentParser, connection: str) -
     parser.add_argument("--mode", choices=[m.value for m in LoadMode],
                         help="default: the default_mode setting (append)")
     parser.add_argument("--key", help="key columns for upsert, COL[,COL]")
-    parser.add_argument("--batch-size", type=int, help="rows per batch (default: the batch_size setting)")
+    parser.add_argument("--batch-size", type=_whole_number(1, MAX_BATCH_SIZE),
+                        help="rows per batch (default: the batch_size setting)")
     parser.add_argument("--map", action="append", metavar="COL=TYPE",
                         help="target type for a column, e.g. total=decimal(14,2) (repeatable)")
     parser.add_argument("--count", action="store_true",
                         help="count the query's rows first, to show a percentage and an ETA")
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut short when it is long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    # float() would also take " 5", "1_0", "nan" and "inf".
+    if not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?|\.[0-9]{1,6}", text):
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a number of seconds")
+    value = float(text)
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError("give a number of seconds between 0 and 3600")
     return value
@@ -1012,10 +1066,38 @@ def _wait_seconds(text: str) -> float:
     return value
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: digits only (int() would also take " 5", "+5", "1_0" and other scripts' digits)."""
+
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"[0-9]{1,19}", text) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number from {low:,} to {high:,}")
+        return int(text)
+
+    return parse
+
+
+def _home_folder(text: str) -> str:
+    """``--home``: a folder that exists or can be made (checked before anything is written there)."""
+    if not text.strip() or "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a folder name")
+    try:
+        encoded = os.fsencode(text)
+    except UnicodeError:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a folder name") from None
+    if len(encoded) >= 4096 or any(len(part) > 255 for part in encoded.split(b"/")):
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is too long for a folder name")
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a folder")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description=f"{APP_NAME} command line.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--home", help="app-data folder (default: $QDBM_HOME or the platform's)")
+    parser.add_argument("--home", type=_home_folder,
+                        help="app-data folder (default: $QDBM_HOME or the platform's)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -1030,7 +1112,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(handler=_cmd_connections_list)
     test = conn_cmds.add_parser("test", help="connect and print the server version")
     test.add_argument("name", help="saved connection name (or a connection URL)")
-    test.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+    test.add_argument("--timeout", type=_positive_seconds, default=10.0, help="seconds (default 10)")
     test.set_defaults(handler=_cmd_connections_test)
     rm = conn_cmds.add_parser("remove", help="delete a saved connection")
     rm.add_argument("name")
@@ -1167,16 +1249,30 @@ def build_parser() -> argparse.ArgumentParser:
     legacy.set_defaults(handler=_cmd_import_legacy)
 
     history = commands.add_parser("history", help="past runs, newest first")
-    history.add_argument("--limit", type=int, default=50, help="at most N runs (default 50; 0 = all)")
+    history.add_argument("--limit", type=_whole_number(0, 1_000_000_000), default=50,
+                         help="at most N runs (default 50; 0 = all)")
     history.add_argument("--status", action="append", choices=[s.value for s in RunStatus],
                          help="only runs with this status (repeatable)")
-    history.add_argument("--log", type=int, metavar="ID", help="print the full log of run ID")
+    history.add_argument("--log", type=_whole_number(1, 2**63 - 1), metavar="ID",
+                         help="print the full log of run ID")
     history.add_argument("--json", action="store_true", help="print the runs as JSON")
     history.set_defaults(handler=_cmd_history)
 
     info = commands.add_parser("info", help="versions, drivers, keyring and app-data folder")
     info.set_defaults(handler=_cmd_info)
     return parser
+
+
+def _open_context(args: argparse.Namespace) -> AppContext:
+    """The app context over ``--home`` (or $QDBM_HOME): a folder that cannot be used is one line."""
+    try:
+        return AppContext.create(AppPaths.from_environment(override=args.home),
+                                 origin=getattr(args, "origin", "cli"))
+    except (OSError, sqlite3.Error, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else one_line(str(exc))
+        shown = str(args.home or os.environ.get("QDBM_HOME") or "")
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        raise QdbmError(f"cannot use the app-data folder {shown}: {reason}") from None
 
 
 class _StderrFormatter(logging.Formatter):
@@ -1192,7 +1288,16 @@ def _not_a_run_note(record: logging.LogRecord) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    for number, text in enumerate(arguments, start=1):
+        # Not echoed: a NUL, or bytes that are not UTF-8, would not survive a message or a file.
+        if "\x00" in text:
+            parser.error(f"argument {number} holds a NUL character")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            parser.error(f"argument {number} is not valid UTF-8 text")
+    args = parser.parse_args(arguments)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_StderrFormatter())
     if getattr(args, "origin", "cli") != "scheduler":
@@ -1201,8 +1306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     context: AppContext | None = None
     error: str | None = None
     try:
-        context = AppContext.create(AppPaths.from_environment(override=args.home),
-                                    origin=getattr(args, "origin", "cli"))
+        context = _open_context(args)
         try:
             ensure_first_run(context)
         except (QdbmError, OSError, sqlite3.Error) as exc:
@@ -1219,18 +1323,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = 0
     except KeyboardInterrupt:
         error, code = "interrupted", 130
+    except OSError as exc:  # a file or folder named on the command line
+        where = f": {_shown(str(exc.filename), 200)}" if exc.filename else ""
+        error, code = f"error: {exc.strerror or one_line(str(exc))}{where}", 1
     except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
         if os.environ.get("QDBM_DEBUG"):
             sys.stderr.write(redact(traceback.format_exc()))
-        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        first_line = str(exc).splitlines()[0][:300] if str(exc) else ""
         error = f"unexpected error: {type(exc).__name__}: {first_line} (set QDBM_DEBUG=1 for details)"
         code = 1
     # Notices first, so that the error (when there is one) is the last line a user sees.
     for notice in context.notices() if context else []:
         print(f"{PROG}: notice: {redact(notice)}", file=sys.stderr)
     if error:
-        # A driver's or the parser's message may echo a connection string given on the command line.
-        print(f"{PROG}: {redact(error)}", file=sys.stderr)
+        # A driver's or the parser's message may echo a connection string given on the command line;
+        # and it stays one line, whatever it quotes (a file name may hold a line break).
+        print(f"{PROG}: {redact(error)}".replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
     return code
 
 

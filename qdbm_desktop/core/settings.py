@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
@@ -36,21 +37,33 @@ class Settings:
     first_run_done: bool = False
 
 
+def _whole_number(text: object) -> int | None:
+    """Plain ASCII digits, optionally grouped with ``_`` (int() would also take " 5", "+5" and other
+    scripts' digits); None for anything else. A minus sign is read, for the range's message."""
+    raw = str(text)
+    if len(raw) > 30 or not re.fullmatch(r"-?[0-9]+(_[0-9]+)*", raw):
+        return None
+    return int(raw.replace("_", ""))
+
+
+def _shown(text: object) -> str:
+    raw = str(text)
+    return repr(raw if len(raw) <= 40 else raw[:40] + "...")
+
+
 def _parse_batch_size(text: str) -> int:
-    try:
-        value = int(str(text).replace("_", "").strip())
-    except ValueError:
-        raise UsageError(f"batch_size must be a whole number of rows, not {text!r}") from None
+    value = _whole_number(text)
+    if value is None:
+        raise UsageError(f"batch_size must be a whole number of rows, not {_shown(text)}")
     if not 1 <= value <= MAX_BATCH_SIZE:
         raise UsageError(f"batch_size must be between 1 and {MAX_BATCH_SIZE:,} rows, not {value:,}")
     return value
 
 
 def _parse_retention_days(text: str) -> int:
-    try:
-        value = int(str(text).replace("_", "").strip())
-    except ValueError:
-        raise UsageError(f"history_retention_days must be a whole number of days, not {text!r}") from None
+    value = _whole_number(text)
+    if value is None:
+        raise UsageError(f"history_retention_days must be a whole number of days, not {_shown(text)}")
     if not 0 <= value <= MAX_HISTORY_RETENTION_DAYS:
         raise UsageError(
             f"history_retention_days must be between 0 (keep forever) and {MAX_HISTORY_RETENTION_DAYS:,}, "

@@ -32,7 +32,7 @@ _CRON_DAY_NUMBERS = {0: "sun", 1: "mon", 2: "tue", 3: "wed", 4: "thu", 5: "fri",
 MIN_INTERVAL_SECONDS = 60
 #: A year and a day: a longer interval is a typo (and beyond what the fire-time arithmetic can hold).
 MAX_INTERVAL_SECONDS = 366 * 86400
-_TIME_TEXT = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_TIME_TEXT = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 
 class TriggerKind(str, Enum):
@@ -99,6 +99,15 @@ def cron_day_of_week(field_text: str) -> str:
     return ",".join(sorted(days, key=DAYS.index))
 
 
+def _day_key(text: str) -> str:
+    """``mon`` for mon, Mon, monday; ``UsageError`` for anything else."""
+    name = text.strip().lower()
+    key = name[:3]
+    if len(name) < 3 or key not in DAYS or not _DAY_NAMES[key].lower().startswith(name):
+        raise UsageError(f"{_shown(text)} is not a day (mon, tue, wed, thu, fri, sat, sun)")
+    return key
+
+
 def _day_number(text: str, field_text: str) -> int:
     if text.isdigit() and 0 <= int(text) <= 7:
         return int(text)
@@ -150,8 +159,7 @@ class ScheduleTrigger:
     def weekly(cls, days: tuple[str, ...] | list[str], time_text: str,
                tz: str | None = None) -> ScheduleTrigger:
         hour, minute = parse_time_of_day(time_text)
-        chosen = tuple(sorted({d.strip().lower()[:3] for d in days},
-                              key=lambda d: DAYS.index(d) if d in DAYS else 99))
+        chosen = tuple(sorted({_day_key(d) for d in days}, key=DAYS.index))
         return cls(TriggerKind.WEEKLY, tz or local_zone_name(), time=f"{hour:02d}:{minute:02d}", days=chosen)
 
     @classmethod
@@ -372,14 +380,26 @@ def cron_text(expression: str) -> str:
         return f"cron {expression}"
 
 
-INTERVAL_TEXT = re.compile(r"(\d+)\s*([smhd])")
+INTERVAL_TEXT = re.compile(r"([0-9]{1,15})\s*([smhd])")
+#: The longest duration written as text (an interval, a grace, a one-off delay): ten years (longer
+#: ones overflow the date types). A schedule's interval is held to MAX_INTERVAL_SECONDS besides.
+MAX_DURATION_SECONDS = 3650 * 86400
 
 
 def parse_interval(text: str) -> int:
     """``30m``, ``2h``, ``90s``, ``1d`` as seconds."""
     match = INTERVAL_TEXT.fullmatch(text.strip().lower())
     if not match:
-        raise UsageError(f"{text!r} is not an interval (examples: 30m, 2h, 1d)")
-    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+        raise UsageError(f"{_shown(text)} is not an interval (examples: 30m, 2h, 1d)")
+    seconds = int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        longest = MAX_DURATION_SECONDS // 86400
+        raise UsageError(f"{_shown(text)} is too long: an interval is at most {longest}d (ten years)")
+    return seconds
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, cut short when it is long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 

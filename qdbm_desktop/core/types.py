@@ -155,10 +155,13 @@ INT_RANGES: Mapping[Kind, tuple[int, int]] = {
     Kind.INT32: (-(2**31), 2**31 - 1),
     Kind.INT64: (-(2**63), 2**63 - 1),
 }
-def int_range_check(low: int, high: int, type_name: str) -> Callable[[int], int]:
-    """A converter that passes integers within [low, high] and refuses others, naming the type."""
+def int_range_check(low: int, high: int, type_name: str) -> Callable[[Any], int]:
+    """A converter that passes whole numbers within [low, high] as ints (see ``as_int``) and refuses
+    others, naming the value and the type."""
 
-    def check(value: int) -> int:
+    def check(value: Any) -> int:
+        if type(value) is not int and type(value) is not bool:  # a bool is already one
+            value = as_int(value, type_name)
         if not low <= value <= high:
             raise ValueError(f"{value} is out of range for {type_name}")
         return value
@@ -166,8 +169,22 @@ def int_range_check(low: int, high: int, type_name: str) -> Callable[[int], int]
     return check
 
 
-def as_int(value: Any) -> int:
-    """``value`` as an int when it is a whole number (bool, int, an integral Decimal or float)."""
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,40}")
+_VALUE_KINDS = {str: "text", Decimal: "decimal", float: "float", bytes: "binary"}
+
+
+def shown_value(value: Any, limit: int = 40) -> str:
+    """A value as a message shows it: text quoted and cut short, numbers as they are written."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= limit else value[:limit] + "...")
+    text = str(value) if isinstance(value, (Decimal, float, int)) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def as_int(value: Any, type_name: str = "an integer column") -> int:
+    """``value`` as an int when it is a whole number: a bool, an int, an integral decimal or float, or
+    text holding an integer literal (as the engines themselves take it). Anything else is refused
+    naming the value, its kind and ``type_name``."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -175,17 +192,16 @@ def as_int(value: Any) -> int:
     if isinstance(value, (Decimal, float)) and value == value and not math.isinf(value) \
             and value == int(value):
         return int(value)
-    raise ValueError(f"{value!r} is not an integer")
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)
+    kind = _VALUE_KINDS.get(type(value), type(value).__name__)
+    raise ValueError(f"{shown_value(value)} ({kind}) cannot be stored in {type_name}: "
+                     "it is not a whole number")
 
 
 def int_kind_check(kind: Kind, label: str) -> Callable[[Any], int]:
     """A converter to an int within ``kind``'s range, naming the target type ``label`` when refused."""
-    in_range = int_range_check(*INT_RANGES[kind], label)
-
-    def check(value: Any) -> int:
-        return in_range(value if type(value) is int else as_int(value))
-
-    return check
+    return int_range_check(*INT_RANGES[kind], label)
 
 
 def naive_utc_timestamp(value: Any) -> datetime:

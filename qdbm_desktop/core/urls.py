@@ -112,7 +112,13 @@ def parse_connection_url(url: str) -> ParsedUrl:
     if _password_spills_over(url):
         raise UsageError("the URL's password holds a '/', '?' or '#' that is not percent-encoded: write "
                          "them as %2F, %3F and %23 (and '@' as %40, ':' as %3A)")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        # The URL is not echoed: it may hold a password.
+        raise UsageError(f"the connection URL is not valid ({exc}); it looks like "
+                         "postgresql://user:password@host:5432/database") from None
     try:
         port = parts.port
     except ValueError:
@@ -124,7 +130,7 @@ def parse_connection_url(url: str) -> ParsedUrl:
         driver = next((options.pop(k) for k in list(options) if k.lower() == "driver"), None)
     return ParsedUrl(
         type=kind,
-        host=unquote(parts.hostname) if parts.hostname else None,
+        host=unquote(hostname) if hostname else None,
         port=port,
         database=database,
         user=unquote(parts.username) if parts.username is not None else None,

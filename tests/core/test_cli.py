@@ -90,8 +90,8 @@ def test_password_in_a_url_is_encrypted_too(home: Path, capsys: pytest.CaptureFi
     [
         (["connections", "add", "x"], "--type"),
         (["connections", "add", "x", "--type", "nosuchdb"], "invalid choice"),
-        (["connections", "add", "x", "--type", "postgresql", "--port", "abc"], "invalid int"),
-        (["connections", "add", "x", "--type", "postgresql", "--port", "70000"], "out of range"),
+        (["connections", "add", "x", "--type", "postgresql", "--port", "abc"], "not a whole number from 1 to 65,535"),
+        (["connections", "add", "x", "--type", "postgresql", "--port", "70000"], "not a whole number from 1 to 65,535"),
         (["connections", "add", "x", "--type", "sqlite"], "--path"),
         (["connections", "add", "x", "--url", "ftp://h/db"], "unknown URL scheme"),
         (["connections", "add", "x", "--type", "postgresql", "--option", "novalue"], "KEY=VALUE"),
@@ -126,7 +126,9 @@ def test_failed_operations_exit_1_with_one_line(home: Path, capsys: pytest.Captu
                        "--path", "x.db")
     assert code == 1 and "already exists" in err
     code, _, err = run(capsys, monkeypatch, "connections", "add", "gone", "--type", "sqlite",
-                       "--path", str(home / "missing.db"))
+                       "--path", str(home / "missing.db"), "--create")
+    assert code == 0, err
+    (home / "missing.db").unlink()
     code, _, err = run(capsys, monkeypatch, "connections", "test", "gone")
     assert code == 1 and "database file not found" in err
     assert not (home / "missing.db").exists()

@@ -90,7 +90,7 @@ def test_a_job_is_saved_listed_shown_and_removed_with_its_schedules(home: Path, 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--batch-size", "0"], "batch size must be between"),
+        (["--batch-size", "0"], "not a whole number from 1 to 10,000,000"),
         (["--query", "SELECT 1; DELETE FROM customers"], "2 statements"),
         (["--query", "delete from customers -- all"], "the query must be one SELECT (this is a DELETE)"),
         (["--query", "ATTACH 'x.db' AS x"], "the query must be one SELECT (this is an ATTACH)"),

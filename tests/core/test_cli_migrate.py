@@ -64,7 +64,7 @@ def test_dry_run_prints_the_ddl_and_changes_nothing(home: Path, capsys: pytest.C
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--batch-size", "0"], "batch size must be between"),
+        (["--batch-size", "0"], "not a whole number from 1 to 10,000,000"),
         (["--query", "SELECT 1; DELETE FROM customers"], "2 statements"),
         (["--query", "UPDATE customers SET name = 'x' -- all"], "the query must be one SELECT (this is an UPDATE)"),
         (["--query", "pragma journal_mode = wal"], "the query must be one SELECT (this is a PRAGMA)"),
@@ -77,6 +77,7 @@ def test_dry_run_prints_the_ddl_and_changes_nothing(home: Path, capsys: pytest.C
 )
 def test_bad_usage_exits_2_and_touches_nothing(home: Path, capsys: pytest.CaptureFixture[str],
                                                args: list[str], message: str) -> None:
+    run(capsys, "connections", "list")  # the first start makes the demo warehouse looked at below
     base = {"--source": DEMO_SOURCE_NAME, "--target": DEMO_TARGET_NAME, "--query": "SELECT * FROM orders",
             "--table": "orders_copy"}
     for flag, value in zip(args[::2], args[1::2], strict=True):

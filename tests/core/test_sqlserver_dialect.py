@@ -301,6 +301,8 @@ def test_values_are_checked_and_converted_as_sql_server_takes_them() -> None:
     assert convert(Column("t", T("time")), time(23, 59, 59, 999999)) == "23:59:59.999999"
     assert convert(Column("u", T("uuid")), uuid.UUID(int=5)) == "00000000-0000-0000-0000-000000000005"
     assert convert(Column("b", T("boolean")), 1) is True
+    # Whole numbers of another kind are stored as the integers they are.
+    assert [convert(Column("i", T("int32")), v) for v in ("42", Decimal("7.000"), 8.0, "-3")] == [42, 7, 8, -3]
     assert convert(Column("d", T("decimal(12,2)")), Decimal("1.50")) == Decimal("1.50")
     refused = [
         (Column("f", T("float64")), math.inf, "SQL Server has no NaN or Infinity"),
@@ -311,6 +313,9 @@ def test_values_are_checked_and_converted_as_sql_server_takes_them() -> None:
         (Column("d", T("decimal(4,2)")), Decimal("100"), "out of range"),
         (Column("d", T("decimal")), Decimal("NaN"), "no NaN"),
         (Column("i", T("int16")), 32768, "out of range for smallint"),
+        (Column("i", T("int32")), "abc", r"'abc' \(text\) cannot be stored in int: it is not a whole number"),
+        (Column("i", T("int64")), Decimal("1.5"), r"1.5 \(decimal\) cannot be stored in bigint"),
+        (Column("i", T("int64")), 2.5, r"2.5 \(float\) cannot be stored in bigint"),
         # nvarchar(n) counts UTF-16 code units: an emoji takes two.
         (Column("v", T("varchar(2)")), "a🎉", r"3 UTF-16 code units is longer than nvarchar\(2\)"),
         (Column("v", T("varchar(2)")), "abc", r"3 characters is longer than nvarchar\(2\)"),

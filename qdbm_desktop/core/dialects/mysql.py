@@ -39,7 +39,7 @@ from qdbm_desktop.core.dialects.base import (
 )
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.sqlcheck import query_body
-from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected, decimal_fit_error
+from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected, as_int, decimal_fit_error
 
 log = logging.getLogger(__name__)
 
@@ -399,22 +399,14 @@ def _bytes_to_time(raw: bytes) -> dt.time:
 def _int_checker(low: int, high: int, label: str) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if type(value) is not int:
-            value = _as_int(value)
+            try:
+                value = as_int(value, label)
+            except ValueError as exc:
+                raise _BadValue(str(exc)) from None
         if not low <= value <= high:
             raise _BadValue(f"{value} is out of range for {label} ({low} to {high})")
         return int(value)
     return check
-
-
-def _as_int(value: Any) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (Decimal, float)) and value == value and not math.isinf(value) \
-            and value == int(value):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    raise _BadValue(f"{value!r} is not an integer")
 
 
 def _decimal_checker(precision: int, scale: int) -> Callable[[Any], Decimal]:

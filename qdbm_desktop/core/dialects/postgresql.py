@@ -467,6 +467,10 @@ class _PgCopyWriter:
                 for index, convert in self._converters:
                     if index == i:
                         value = convert(value)
+            except (ValueError, TypeError, ArithmeticError) as cause:
+                # Our own check: its message names the value and the column's type.
+                return ValueRejected(f"column {self._names[i]!r}, row {number}: {one_line(str(cause))}")
+            try:
                 dumper = self._cursor.adapters.get_dumper_by_oid(self._copy_types[i], fmt)
                 dumper(type(value), self._cursor).dump(value)
             except Exception as cause:

@@ -701,6 +701,14 @@ def _suspect_for(ptype: PortableType) -> Callable[[Sequence[Any]], bool] | None:
                 return True
 
         return nan_suspect
+    if kind is Kind.INT64:
+        def kind_suspect(values: Sequence[Any]) -> bool:
+            # SQLite would keep text or a float in an INTEGER column as it is; the range sqlite3 checks.
+            classes = set(map(type, values))
+            classes.discard(_NONE_TYPE)
+            return not classes <= {int, bool}
+
+        return kind_suspect
     if kind in (Kind.INT16, Kind.INT32):
         low, high = _INT_RANGE[kind]
 
@@ -765,7 +773,7 @@ def _column_writer_for(ptype: PortableType) -> ColumnConverter | None:
 
 def _checker_for(ptype: PortableType) -> Converter | None:
     kind = ptype.kind
-    if kind in (Kind.INT16, Kind.INT32):
+    if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
         return _write_int(kind)
     if kind in (Kind.FLOAT32, Kind.FLOAT64):
         return _write_float
@@ -816,10 +824,11 @@ class _SQLiteWriter:
                         if (suspect := _suspect_for(c.type)) is not None]
 
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
-        # Checks scan a column without copying rows; only kinds that change form pay for a copy.
+        # Checks scan a column without copying rows; only a batch with a suspect value pays for a copy
+        # (which then holds the checked values: a whole number of another type becomes an int).
         for i, suspect, check in self._checks:
             if suspect(list(map(itemgetter(i), rows))) and check is not None:
-                self._convert(rows, first_row_number, [(i, check)])
+                rows = [tuple(row) for row in self._convert(rows, first_row_number, [(i, check)])]
         data = self._convert_columns(rows, first_row_number) if self._converters else rows
         if not self._connection.in_transaction:
             self._connection.execute("BEGIN")
