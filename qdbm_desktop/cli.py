@@ -452,10 +452,7 @@ def _report_run(result: MigrationResult, request: MigrationRequest, context: App
                "rows_written": result.rows_written, "seconds": round(result.seconds, 3),
                "rows_per_second": round(result.rows_per_second), "stage": result.stage.value,
                "error": result.error}
-    # Warnings go to stderr with --json too (a run the history could not record, say): stdout stays JSON.
-    for entry in result.log:
-        if entry.level != "info":
-            print(f"{PROG}: {entry.level}: {entry.message}", file=sys.stderr)
+    # The run's warnings reached stderr as they came (also with --json: stdout stays JSON).
     if as_json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
