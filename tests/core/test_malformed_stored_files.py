@@ -228,7 +228,7 @@ COMMANDS = [
     Command("connections-list", ("connections", "list"), CONNECTIONS, shows=(DEMO_SOURCE_NAME, DEMO_TARGET_NAME)),
     Command("connections-test", ("connections", "test", DEMO_SOURCE_NAME), CONNECTIONS, writes="connections.json",
             shows=("ok: SQLite",)),
-    Command("connections-add", ("connections", "add", "added", "--type", "sqlite", "--path", "added.sqlite"),
+    Command("connections-add", ("connections", "add", "added", "--type", "sqlite", "--path", "added.sqlite", "--create"),
             CONNECTIONS, writes="connections.json", shows=("saved connection 'added'",)),
     Command("migrate", ("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME, "--query",
                         "SELECT 1 AS a", "--table", "matrix_t", "--mode", "replace"),
