@@ -540,3 +540,20 @@ def test_a_batch_loaded_in_chunks_reports_as_one_load(dialect: MySQLDialect, tar
     writer.finish()
     target.commit()
     assert fetch(target, "SELECT id FROM chunked ORDER BY id") == [(i,) for i in range(10)]
+
+
+def test_a_preview_keeps_the_catalog_types_of_every_column_not_only_the_first(
+        source: Any, dialect: MySQLDialect) -> None:
+    # A preview's sql_select_limit must not cut the information_schema look-up short as well.
+    cursor = source.cursor()
+    cursor.execute("CREATE TABLE flags (id BIGINT, note LONGTEXT, flag TINYINT(1), amount DECIMAL(12,2))")
+    source.commit()
+    cursor.close()
+    dialect.prepare_preview(source, 1)
+    stream = dialect.open_read(source, "SELECT * FROM flags", 10)
+    try:
+        kinds = {c.name: (c.type.kind, c.source_type) for c in stream.columns}
+    finally:
+        stream.close()
+    assert kinds["flag"] == (Kind.BOOLEAN, "tinyint(1)")
+    assert kinds["amount"][1] == "decimal(12,2)"

@@ -1206,7 +1206,9 @@ class MySQLDialect(Dialect):
             cursor.execute(
                 "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, "
                 "c.CHARACTER_MAXIMUM_LENGTH, c.IS_NULLABLE, c.DATA_TYPE "
-                f"FROM information_schema.COLUMNS c WHERE {where} ORDER BY c.ORDINAL_POSITION", params)
+                # The LIMIT overrides a preview's sql_select_limit, which would cut the catalog short.
+                f"FROM information_schema.COLUMNS c WHERE {where} ORDER BY c.ORDINAL_POSITION "
+                f"LIMIT {_NO_LIMIT}", params)
             rows = cursor.fetchall()
             json_columns = self._mariadb_json_columns(cursor, tables) if any(
                 _text(r[6]).lower() == "longtext" for r in rows) else set()
@@ -1229,7 +1231,7 @@ class MySQLDialect(Dialect):
         where = " OR ".join(["(CONSTRAINT_SCHEMA = %s AND TABLE_NAME = %s)"] * len(tables))
         try:
             cursor.execute("SELECT CONSTRAINT_SCHEMA, TABLE_NAME, CHECK_CLAUSE "
-                           f"FROM information_schema.CHECK_CONSTRAINTS WHERE {where}",
+                           f"FROM information_schema.CHECK_CONSTRAINTS WHERE {where} LIMIT {_NO_LIMIT}",
                            [p for pair in tables for p in pair])
             rows = cursor.fetchall()
         except Exception:  # noqa: BLE001 - an old server without the table has no JSON checks
@@ -1573,6 +1575,10 @@ def _origins(fields: Sequence[tuple[Any, ...]]) -> dict[int, tuple[str, str, str
     """(database, table, column) of each result column taken straight from a table or view."""
     return {i: (_text(f[1]), _text(f[3]), _text(f[5])) for i, f in enumerate(fields)
             if f and f[1] and f[3] and f[5]}
+
+
+#: MySQL's largest LIMIT: an explicit LIMIT is what lifts a session's sql_select_limit.
+_NO_LIMIT = 18446744073709551615
 
 
 def _catalog_of_result(known: dict[tuple[str, str, str], Column],
