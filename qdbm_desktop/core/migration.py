@@ -851,9 +851,9 @@ class _Run:
             raise
         finally:
             reader.join(timeout=_READER_GRACE)
-        for warning in getattr(stream, "warnings", []):
+        for warning in stream.warnings:
             self.note(Stage.READ, warning, "warning")
-        for warning in getattr(writer, "warnings", []):
+        for warning in writer.warnings:
             self.note(Stage.LOAD, warning, "warning")
         self.note(Stage.LOAD, f"{self.result.rows_written:,} rows loaded into the staging table")
 

@@ -1,11 +1,18 @@
-"""The database dialects, one module each behind :class:`~.base.Dialect`."""
+"""The database dialects, one package (or module) each behind :class:`~.base.Dialect`.
+
+Adding a database means adding one package here, ``dialects/<engine>/``, whose ``__init__`` exposes
+a subclass of ``Dialect`` implementing every abstract method (its connections, streams and
+writers meet the ``Connection``, ``ReadStream`` and ``BulkWriter`` protocols of ``base``), listing
+it in ``DIALECTS`` below, and its tests (tests/core/test_dialect_contract.py checks the contract
+for every entry of ``DIALECTS``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from qdbm_desktop.core.dialects.base import ConnectParams, Dialect
+from qdbm_desktop.core.dialects.base import Connection, ConnectParams, Cursor, Dialect, LockSession
 from qdbm_desktop.core.dialects.mysql import MySQLDialect
 from qdbm_desktop.core.dialects.oracle import OracleDialect
 from qdbm_desktop.core.dialects.postgresql import PostgreSQLDialect
@@ -29,4 +36,4 @@ def get_dialect(type_name: str) -> Dialect:
         raise UsageError(f"unknown database type {type_name!r} (known: {known})") from None
 
 
-__all__ = ["DIALECTS", "ConnectParams", "Dialect", "get_dialect"]
+__all__ = ["DIALECTS", "ConnectParams", "Connection", "Cursor", "Dialect", "LockSession", "get_dialect"]

@@ -110,10 +110,75 @@ class SwapPlan:
     after_commit: tuple[str, ...] = ()
 
 
+class Cursor(Protocol):
+    """What QDBM uses of a DB-API 2.0 cursor (PEP 249); every driver's own cursor is one.
+
+    Rows are sequences, but drivers type them differently (tuples, ``pyodbc.Row``, untyped), so
+    fetched rows are ``Any``; a dialect that needs more uses its driver's own cursor type.
+    """
+
+    @property
+    def description(self) -> Sequence[Sequence[Any]] | None:
+        """One entry per result column (its name first), or None after a statement without rows."""
+        ...
+
+    @property
+    def rowcount(self) -> int:
+        ...
+
+    def execute(self, operation: str, parameters: Any = ..., /) -> object:
+        ...
+
+    def fetchone(self) -> Any:
+        """The next row, or None when there is none."""
+        ...
+
+    def fetchmany(self, size: int = ..., /) -> Sequence[Any]:
+        ...
+
+    def fetchall(self) -> Sequence[Any]:
+        ...
+
+    def close(self) -> object:
+        ...
+
+
+class Connection(Protocol):
+    """What the pipeline uses of a DB-API 2.0 connection: ``Dialect.connect`` returns the driver's
+    own connection object, and each dialect uses the rest of its driver's interface itself."""
+
+    def cursor(self) -> Cursor:
+        ...
+
+    def commit(self) -> object:
+        ...
+
+    def rollback(self) -> object:
+        ...
+
+    def close(self) -> object:
+        ...
+
+
+class LockSession(Protocol):
+    """A session holding named locks (see ``Dialect.open_lock_session``): a connection of its own,
+    or for a database file an object managing the lock files beside it."""
+
+    def close(self) -> object:
+        """End the session: every lock it still holds is released."""
+        ...
+
+
 class ReadStream(Protocol):
     """A query being read: its result columns, then its rows in batches."""
 
     columns: list[Column]
+
+    @property
+    def warnings(self) -> Sequence[str]:
+        """One line per kind of value changed on the way (zero dates read as NULL ...), complete
+        once ``batches`` has ended; the run log shows them. Empty for most streams."""
+        ...
 
     def batches(self) -> Iterator[list[tuple[Any, ...]]]:
         """Rows in lists of at most the batch size, as canonical Python values (see types.py)."""
@@ -126,6 +191,11 @@ class ReadStream(Protocol):
 
 class BulkWriter(Protocol):
     """Loads rows into one table with the target's fastest path; never commits."""
+
+    @property
+    def warnings(self) -> Sequence[str]:
+        """One line per kind of value the target changed on the way, complete after ``finish``."""
+        ...
 
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
         """Load ``rows``; ``first_row_number`` (1-based) is for error messages.
@@ -142,8 +212,14 @@ class BulkWriter(Protocol):
 class Dialect(ABC):
     """One database engine: how to reach it, read from it and load into it.
 
-    Dialects are stateless; each connection they open belongs to the caller. Every method that
-    takes a connection works inside the caller's transaction unless it says it commits.
+    Dialects are stateless; each connection they open belongs to the caller, and whatever a
+    connection was opened with (an option, a cursor running on it) is kept with that connection,
+    never in the dialect or its module. Every method that takes a connection works inside the
+    caller's transaction unless it says it commits.
+
+    Every abstract method is part of the contract: a subclass that leaves one out cannot be
+    made. The others are shared implementations or optional hooks, each saying which engines
+    need it.
     """
 
     name: str
@@ -157,13 +233,24 @@ class Dialect(ABC):
     #: a literal ``%`` in a query read with parameters is then written ``%%``.
     percent_placeholders: bool = False
 
+    # -- connecting -----------------------------------------------------------------------------
+
     @abstractmethod
-    def connect(self, params: ConnectParams, timeout: float) -> Any:
+    def connect(self, params: ConnectParams, timeout: float) -> Connection:
         """Open a DB-API connection, giving up after ``timeout`` seconds."""
 
     @abstractmethod
-    def server_version(self, connection: Any) -> str:
+    def server_version(self, connection: Connection) -> str:
         """The server's product and version, as the user would recognise it."""
+
+    @abstractmethod
+    def cancel_running(self, connection: Connection, params: ConnectParams) -> None:
+        """Stop the statement running on ``connection`` now, if any; called from another thread.
+
+        The interrupted call then fails with the driver's error in the thread that made it, and the
+        connection stays usable (after a rollback). Harmless when nothing runs. ``params`` are the
+        connection's own, for an engine that needs a second connection to do it.
+        """
 
     def describe_location(self, params: ConnectParams) -> str:
         """Where the database is, for lists and messages (never a secret)."""
@@ -180,11 +267,12 @@ class Dialect(ABC):
 
     # -- names ----------------------------------------------------------------------------------
 
+    @abstractmethod
     def quote_identifier(self, name: str) -> str:
         """``name`` quoted for this engine; ``UsageError`` when it is too long (never truncated)."""
-        raise self.unsupported()
 
     def check_identifier(self, name: str) -> None:
+        """``UsageError`` for a name this engine cannot hold (empty, NUL, too long)."""
         if not name:
             raise UsageError("an identifier cannot be empty")
         if "\x00" in name:
@@ -201,42 +289,37 @@ class Dialect(ABC):
 
     # -- reading --------------------------------------------------------------------------------
 
-    def open_read(self, connection: Any, query: str, batch_size: int,
+    @abstractmethod
+    def open_read(self, connection: Connection, query: str, batch_size: int,
                   params: Sequence[Any] | None = None) -> ReadStream:
         """Start ``query`` in a read-only transaction with memory bounded by the batch size.
 
         ``params`` are bound to the query's markers (see ``param_marker``), in order.
         """
-        raise self.unsupported()
 
+    @abstractmethod
     def param_marker(self, index: int) -> str:
         """How a query read by ``open_read`` refers to its ``index``-th (0-based) parameter."""
-        raise self.unsupported()
 
-    def cancel_running(self, connection: Any, params: ConnectParams) -> None:  # noqa: B027 - optional hook
-        """Stop the statement running on ``connection`` now, if any; called from another thread.
+    def prepare_preview(self, connection: Connection, rows: int) -> None:  # noqa: B027 - optional hook
+        """Tell the server that only ``rows`` rows of the next query will be read (a preview).
 
-        The interrupted call then fails with the driver's error in the thread that made it, and the
-        connection stays usable (after a rollback). Harmless when nothing runs. ``params`` are the
-        connection's own, for an engine that needs a second connection to do it.
+        Only engines whose protocol reads a whole result before a cursor can close (MySQL) need it.
         """
 
     # -- types ----------------------------------------------------------------------------------
 
+    @abstractmethod
     def native_type(self, ptype: PortableType) -> str:
         """The DDL type for a portable type; ``UsageError`` when this engine cannot hold it."""
-        raise self.unsupported()
 
     # -- loading --------------------------------------------------------------------------------
 
-    def prepare_preview(self, connection: Any, rows: int) -> None:  # noqa: B027 - optional hook
-        """Tell the server that only ``rows`` rows of the next query will be read (a preview)."""
-
     def load_session_sql(self) -> tuple[str, ...]:
-        """The session settings a load runs under (UTC, strict modes), as statements."""
+        """The session settings a load runs under (UTC, strict modes), as statements; none by default."""
         return ()
 
-    def prepare_for_load(self, connection: Any) -> None:
+    def prepare_for_load(self, connection: Connection) -> None:
         """Session settings for loading (UTC, strict modes); called once after connecting."""
         statements = self.load_session_sql()
         if not statements:
@@ -248,46 +331,51 @@ class Dialect(ABC):
         finally:
             cursor.close()
 
-    def table_exists(self, connection: Any, table: TableName) -> bool:
-        raise self.unsupported()
+    @abstractmethod
+    def table_exists(self, connection: Connection, table: TableName) -> bool:
+        """Whether ``table`` exists, as the engine resolves its name."""
 
-    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+    @abstractmethod
+    def table_columns(self, connection: Connection, table: TableName) -> list[Column]:
         """The existing table's columns, in order, with portable types."""
-        raise self.unsupported()
 
-    def row_count(self, connection: Any, table: TableName) -> int:
+    def row_count(self, connection: Connection, table: TableName) -> int:
+        """The table's row count, with ``SELECT COUNT(*)``."""
         cursor = connection.cursor()
         try:
             cursor.execute(f"SELECT COUNT(*) FROM {self.qualified(table)}")
-            return int(cursor.fetchone()[0])
+            row = cursor.fetchone()
+            return int(row[0])
         finally:
             cursor.close()
 
+    @abstractmethod
     def create_table_sql(self, table: TableName, columns: Sequence[Column],
                          primary_key: Sequence[str] = ()) -> str:
         """The CREATE TABLE statement for ``columns``."""
-        raise self.unsupported()
 
-    def create_table(self, connection: Any, table: TableName, columns: Sequence[Column],
+    def create_table(self, connection: Connection, table: TableName, columns: Sequence[Column],
                      primary_key: Sequence[str] = ()) -> None:
+        """Run ``create_table_sql`` inside the caller's transaction."""
         cursor = connection.cursor()
         try:
             cursor.execute(self.create_table_sql(table, columns, primary_key))
         finally:
             cursor.close()
 
-    def drop_table(self, connection: Any, table: TableName) -> None:
+    def drop_table(self, connection: Connection, table: TableName) -> None:
+        """``DROP TABLE IF EXISTS`` inside the caller's transaction."""
         cursor = connection.cursor()
         try:
             cursor.execute(f"DROP TABLE IF EXISTS {self.qualified(table)}")
         finally:
             cursor.close()
 
-    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+    @abstractmethod
+    def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         """Tables in ``schema`` (the connection's default when None) whose name starts with ``prefix``."""
-        raise self.unsupported()
 
-    def copy_between(self, stream: ReadStream, target_connection: Any, table: TableName,
+    def copy_between(self, stream: ReadStream, target_connection: Connection, table: TableName,
                      should_stop: Callable[[], bool], on_rows: Callable[[int], None]) -> int | None:
         """Move the rows of ``stream`` (opened by this dialect, not yet read) into ``table`` on a
         connection of the same engine without decoding them, when every column has the same type
@@ -295,17 +383,18 @@ class Dialect(ABC):
 
         Raises ``InterruptedError`` when ``should_stop()`` turns true, ``ReadFailed`` when the
         source fails; ``on_rows`` is told the running count now and then. Never commits.
+        An optional fast path (PostgreSQL's binary COPY); by default there is none.
         """
         return None
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+    @abstractmethod
+    def open_writer(self, connection: Connection, table: TableName, columns: Sequence[Column],
                     work_dir: Path | None = None) -> BulkWriter:
         """A bulk writer into ``table`` (whose columns are ``columns``, in that order).
 
         A writer that needs files (MySQL's LOAD DATA) keeps them in a folder of its own under
         ``work_dir`` (the run's private folder), or under the system's temporary folder when None.
         """
-        raise self.unsupported()
 
     def swap_plan(self, mode: LoadMode, target: TableName, staging: TableName, columns: Sequence[Column],
                   keys: Sequence[str], target_exists: bool,
@@ -315,10 +404,13 @@ class Dialect(ABC):
         ``casts`` gives, per column, a target type its staged text must be cast to on insert
         (types the portable model does not know, staged as text). The checks ``finalize`` makes
         first (the mode against the target's existence, the upsert key) are not part of it.
+        Only the engines an exported Spark job loads into (PostgreSQL, MySQL) give one; the
+        others finalize with statements of their own and refuse here.
         """
         raise self.unsupported()
 
-    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+    @abstractmethod
+    def finalize(self, connection: Connection, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
         """Move the loaded staging table into the target in ONE atomic step, then commit.
 
@@ -330,7 +422,6 @@ class Dialect(ABC):
         key). On any error nothing of the step stays: the target is as it was. The staging
         table is gone afterwards (renamed or dropped), except after an error.
         """
-        raise self.unsupported()
 
     # -- locks between runs -----------------------------------------------------------------------
     # Runs from other processes and other machines may load into the same database at once. Each
@@ -341,29 +432,29 @@ class Dialect(ABC):
     # operating system) releases them when that session or its process dies.
 
     @abstractmethod
-    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> LockSession:
         """A session that holds named locks for as long as it is open: a connection of its own in
         autocommit, or for a database file the lock files beside it."""
 
     @abstractmethod
-    def try_lock(self, session: Any, name: str) -> bool:
+    def try_lock(self, session: LockSession, name: str) -> bool:
         """Take the exclusive lock ``name`` on ``session`` without waiting; False when another
         session holds it. ``LocksUnavailable`` when the server offers no locks to this login."""
 
     @abstractmethod
-    def unlock(self, session: Any, name: str) -> None:
+    def unlock(self, session: LockSession, name: str) -> None:
         """Release the lock ``name`` taken on ``session`` (nothing when it does not hold it)."""
 
     @abstractmethod
-    def table_lock_name(self, session: Any, table: TableName) -> str:
+    def table_lock_name(self, session: LockSession, table: TableName) -> str:
         """The lock name that stands for ``table``: the same for every spelling that reaches the
         same table (the default schema resolved, case folded as the engine compares names)."""
 
-    def close_lock_session(self, session: Any) -> None:
+    def close_lock_session(self, session: LockSession) -> None:
         """End ``session``: every lock it still holds is released."""
         session.close()
 
-    def set_lock_wait(self, connection: Any, seconds: float) -> None:  # noqa: B027 - optional hook
+    def set_lock_wait(self, connection: Connection, seconds: float) -> None:  # noqa: B027 - optional hook
         """How long a statement on ``connection`` may wait for another connection's write to end.
 
         Only engines that lock a whole database file for a write (SQLite) need it: there, a run

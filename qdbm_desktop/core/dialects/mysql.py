@@ -787,6 +787,9 @@ class LoadDataWriter:
     so every value is checked here first, and any warning the server still raises fails the load.
     """
 
+    #: Nothing is changed on the way: a value the server refuses fails the load.
+    warnings: tuple[str, ...] = ()
+
     def __init__(self, dialect: MySQLDialect, connection: Any, table: TableName,
                  columns: Sequence[Column], work_dir: Path | None = None) -> None:
         self._connection = connection
@@ -967,6 +970,9 @@ class InsertWriter:
 
     The fallback where the server refuses ``LOAD DATA LOCAL`` (``local_infile=OFF``).
     """
+
+    #: Nothing is changed on the way: a value the server refuses fails the load.
+    warnings: tuple[str, ...] = ()
 
     def __init__(self, dialect: MySQLDialect, connection: Any, table: TableName,
                  columns: Sequence[Column], max_packet: int) -> None:

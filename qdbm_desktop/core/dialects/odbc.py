@@ -128,6 +128,9 @@ class OdbcBatchLoader:
     unbounded (``max``) columns from reserving gigabytes a row. Never commits.
     """
 
+    #: Nothing is changed on the way: a value the server refuses fails the load.
+    warnings: tuple[str, ...] = ()
+
     def __init__(self, connection: Any, sql: str, params: Sequence[OdbcParam],
                  chunk_rows: int = CHUNK_ROWS, max_chunk_bytes: int = MAX_CHUNK_BYTES) -> None:
         if sql.count("?") < len(params):

@@ -120,6 +120,9 @@ def _numbered_markers(query: str) -> str:
 class _PgReadStream:
     """A query streamed in chunks of ``batch_size`` rows (libpq chunked-rows mode)."""
 
+    #: Nothing is changed on the way: a value with no equal elsewhere ('infinity') fails the read.
+    warnings: tuple[str, ...] = ()
+
     def __init__(self, connection: Any, query: str, batch_size: int, columns: list[Column],
                  cursor: Any, transaction: Any, type_ids: list[tuple[int, int]],
                  params: Sequence[Any] | None = None) -> None:
@@ -343,6 +346,9 @@ class _PgCopyWriter:
     One COPY per batch keeps the connection out of COPY state between calls, so a failure
     anywhere in the pipeline can simply roll back, and server errors name a row of this batch.
     """
+
+    #: Nothing is changed on the way: a value PostgreSQL cannot hold is refused.
+    warnings: tuple[str, ...] = ()
 
     def __init__(self, connection: Any, dialect: PostgreSQLDialect, table: TableName,
                  columns: Sequence[Column], binary: bool | None = None) -> None:
