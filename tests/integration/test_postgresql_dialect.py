@@ -449,7 +449,8 @@ def test_a_server_side_refusal_names_a_column_whose_name_holds_commas_and_colons
 ])
 def test_a_column_passed_whole_is_one_every_value_of_which_its_converter_leaves_alone(
         oid: int, typmod: int, values: list[Any]) -> None:
-    from qdbm_desktop.core.dialects.postgresql import _PgCopyWriter, _PgType, _unchanged_column_check
+    from qdbm_desktop.core.dialects.postgresql.types import _PgType
+    from qdbm_desktop.core.dialects.postgresql.write import _PgCopyWriter, _unchanged_column_check
 
     pg_type = _PgType(oid, typmod, "t")
     convert = _PgCopyWriter._converter_for(pg_type, True)
