@@ -428,7 +428,7 @@ def date_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], dat
 
     def check(value: Any) -> date:
         if isinstance(value, datetime):
-            raise ValueError(f"{value!r} is a timestamp, not a date")
+            raise ValueError(f"{value!r} is not a date: it is a timestamp")
         if not isinstance(value, date):
             raise ValueError(f"{value!r} is not a date")
         # Oracle's DATE carries a time of day: a date is stored at midnight.
