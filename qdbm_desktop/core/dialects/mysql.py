@@ -1,7 +1,9 @@
 """MySQL and MariaDB through mysql-connector-python, with its C extension where it loads.
 
 Reading uses an unbuffered cursor with ``raw=True`` and our own per-column converters (4x the
-driver's own conversion, and the only way to see and count zero dates). Loading uses
+driver's own conversion, and the only way to see and count zero dates), except for a result holding
+a FLOAT column: the text protocol sends FLOAT with 6 significant digits, so such a result is read
+with the binary protocol (a prepared statement), which sends the float32 itself. Loading uses
 ``LOAD DATA LOCAL INFILE`` from TSV chunks when the server allows it, else multi-row INSERT
 statements sized below the server's ``max_allowed_packet``.
 """
@@ -23,7 +25,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import Any
@@ -1194,7 +1196,7 @@ class MySQLDialect(Dialect):
             # its derived tables a first time).
             tables = self._resolved(connection, referenced)
             looked_up = self._catalog_columns(connection, tables) if tables else {}
-        if looked_up is None or not any(c.type.kind is Kind.FLOAT32 for c in looked_up.values()):
+        if looked_up is None or not _may_select_float(query, looked_up.values()):
             cursor = connection.cursor(buffered=False, raw=True)
             cursor.execute(query)
             description = cursor.description
@@ -1656,6 +1658,15 @@ def _fetch_fields(connection: Any, cursor: Any) -> list[tuple[Any, ...]]:
         with contextlib.suppress(Exception):
             return [tuple(f) for f in native.fetch_fields()]
     return [()] * len(cursor.description or ())
+
+
+def _may_select_float(query: str, columns: Iterable[Column]) -> bool:
+    """Whether the query may return one of these FLOAT columns: it names one, or selects ``*``."""
+    names = {c.name.lower() for c in columns if c.type.kind is Kind.FLOAT32}
+    if not names:
+        return False
+    words = {w.strip("`").replace("``", "`").lower() for w in re.findall(r"`(?:[^`]|``)+`|\w+", query)}
+    return "*" in query or not names.isdisjoint(words)
 
 
 def _prepared_fields(cursor: Any) -> list[tuple[Any, ...]]:
