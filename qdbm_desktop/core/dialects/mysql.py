@@ -1196,7 +1196,11 @@ class MySQLDialect(Dialect):
             # its derived tables a first time).
             tables = self._resolved(connection, referenced)
             looked_up = self._catalog_columns(connection, tables) if tables else {}
-        if looked_up is None or not _may_select_float(query, looked_up.values()):
+        if looked_up is None:
+            text_first = not any(ptype.kind is Kind.FLOAT32 for ptype, _, _ in catalog.values())
+        else:
+            text_first = not _may_select_float(query, looked_up.values())
+        if text_first:
             cursor = connection.cursor(buffered=False, raw=True)
             cursor.execute(query)
             description = cursor.description
