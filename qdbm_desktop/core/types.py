@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Context, Decimal
+from decimal import Context, Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
@@ -164,7 +165,8 @@ def int_range_check(low: int, high: int, type_name: str) -> Callable[[Any], int]
             value = as_int(value, type_name)
         if not low <= value <= high:
             raise ValueError(f"{value} is out of range for {type_name}")
-        return value
+        checked: int = value  # a bool stays a bool
+        return checked
 
     return check
 
@@ -249,3 +251,215 @@ def decimal_fit_error(value: Decimal, precision: int | None, scale: int | None) 
 
 class ValueRejected(Exception):
     """A value the target cannot hold; the pipeline adds the column and row to the message."""
+
+
+# -- checking values for a target: one table of checks, each engine's limits as data ---------------
+
+#: The largest float32 and the smallest normal float32 and float64 (IEEE 754).
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_MIN_NORMAL, FLOAT64_MIN_NORMAL = 1.1754943508222875e-38, 2.2250738585072014e-308
+_FLOAT32 = struct.Struct("<f")
+
+
+def as_float32(value: float) -> float:
+    """``value`` rounded to the nearest float32 (held in a Python float, exactly); ``OverflowError``
+    when it rounds past the largest float32. NaN and the infinities stay as they are."""
+    result: float = _FLOAT32.unpack(_FLOAT32.pack(value))[0]
+    return result
+
+
+@dataclass(frozen=True)
+class TargetLimits:
+    """What one target engine's column types hold, for the checks of ``value_check``.
+
+    ``nan`` is true when its float types hold NaN and the infinities, ``subnormals`` when they hold
+    numbers closer to zero than the smallest normal one. ``unbounded_digits`` and
+    ``unbounded_exponents`` bound a decimal column without precision (Oracle's ``NUMBER``).
+    """
+
+    engine: str
+    decimal_name: str
+    float_names: tuple[str, str]
+    #: Ends "... cannot be stored: <no_nan>" for a NaN or infinity refused.
+    no_nan: str
+    nan: bool = False
+    subnormals: bool = True
+    bool_as_int: bool = False
+    date_as_timestamp: bool = False
+    binary_name: str = "binary"
+    #: How a text's length is counted: "characters", or "utf-16" code units (SQL Server's nvarchar).
+    text_units: str = "characters"
+    unbounded_digits: int | None = None
+    unbounded_exponents: tuple[int, int] | None = None
+    #: The precision and scale a decimal type is checked against (the engine's widest when None).
+    decimal_precision: Callable[[PortableType], tuple[int | None, int | None]] = field(
+        default=lambda p: (p.precision, p.scale if p.precision else None))
+    #: How a type is named in a refusal (the engine's own spelling, or the portable one).
+    label: Callable[[PortableType], str] = field(default=str)
+
+
+def _as_decimal(value: Any, limits: TargetLimits) -> Decimal:
+    if value.__class__ is Decimal:
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{value} cannot be stored in {limits.decimal_name}: {limits.no_nan}")
+    try:
+        return Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+def decimal_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], Decimal]:
+    """Exact numbers: refused when not finite or when the column would round them."""
+    precision, scale = limits.decimal_precision(ptype)
+    digits_limit, exponents = limits.unbounded_digits, limits.unbounded_exponents
+
+    def check(given: Any) -> Decimal:
+        value = _as_decimal(given, limits)
+        if not value.is_finite():
+            raise ValueError(f"{value} cannot be stored in {limits.decimal_name}: {limits.no_nan}")
+        if precision is None and digits_limit is not None:
+            # Significant digits, trailing zeros aside (normalize() would round to the context's 28).
+            digits = len("".join(map(str, value.as_tuple().digits)).rstrip("0")) or 1
+            if digits > digits_limit:
+                raise ValueError(f"{value} has {digits} significant digits; {limits.decimal_name} keeps "
+                                 f"{digits_limit}")
+            if exponents is not None and value and not exponents[0] <= value.adjusted() <= exponents[1]:
+                raise ValueError(f"{value} is out of {limits.decimal_name}'s range (1e{exponents[0]} to "
+                                 f"1e{exponents[1] + 1})")
+        problem = decimal_fit_error(value, precision, scale)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    return check
+
+
+def float_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], float]:
+    """Floats: a float32 column gets the value rounded to float32 (as the engine stores it), refused
+    only when that rounding passes the largest float32; NaN, infinities and subnormal numbers as the
+    engine allows."""
+    single = ptype.kind is Kind.FLOAT32
+    name = limits.float_names[0 if single else 1]
+    smallest = 0.0 if limits.subnormals else (FLOAT32_MIN_NORMAL if single else FLOAT64_MIN_NORMAL)
+
+    def check(given: Any) -> float:
+        value = float(given)
+        if not math.isfinite(value):
+            if not limits.nan:
+                raise ValueError(f"{value} cannot be stored: {limits.no_nan}")
+            return value
+        if single:
+            try:
+                value = as_float32(value)
+            except OverflowError:
+                raise ValueError(f"{value!r} is out of range for {name}") from None
+        if 0 < abs(value) < smallest:
+            raise ValueError(f"{value!r} is too close to zero for {limits.engine}'s {name} (it holds no "
+                             "subnormal numbers)")
+        return value
+
+    return check
+
+
+def bool_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], Any]:
+    as_int_value = limits.bool_as_int
+
+    def check(value: Any) -> Any:
+        if value is True or value is False or value in (0, 1):
+            return int(value) if as_int_value else bool(value)
+        raise ValueError(f"{value!r} is not a boolean")
+
+    return check
+
+
+def text_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], str]:
+    """Text, no longer than the column (counted as the engine counts), never bytes."""
+    length = ptype.length if ptype.kind is not Kind.TEXT else None
+    label, utf16 = limits.label(ptype), limits.text_units == "utf-16"
+
+    def check(given: Any) -> str:
+        if isinstance(given, (bytes, bytearray, memoryview)):
+            raise ValueError(f"a bytes value cannot be stored in {label}")
+        value = given if type(given) is str else str(given)
+        if not utf16 or value.isascii():
+            if length is not None and len(value) > length:
+                raise ValueError(f"text of {len(value)} characters is longer than {label}")
+            return value
+        try:
+            units = len(value.encode("utf-16-le")) // 2
+        except UnicodeEncodeError:
+            raise ValueError("text holding a lone surrogate is not valid Unicode") from None
+        if length is not None and units > length:
+            # nvarchar(n) counts UTF-16 code units: a character outside the BMP takes two.
+            raise ValueError(f"text of {units} UTF-16 code units is longer than {label}")
+        return value
+
+    return check
+
+
+def json_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], str]:
+    text = text_check(PortableType(Kind.TEXT), limits)
+
+    def check(value: Any) -> str:
+        if type(value) is not str:
+            raise ValueError(f"a {type(value).__name__} value is not JSON text")
+        return text(str(value))
+
+    return check
+
+
+def binary_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], bytes]:
+    length = ptype.length
+
+    def check(given: Any) -> bytes:
+        if not isinstance(given, (bytes, bytearray, memoryview)):
+            raise ValueError(f"a {type(given).__name__} value is not binary")
+        value = given if type(given) is bytes else bytes(given)
+        if length is not None and len(value) > length:
+            raise ValueError(f"{len(value)} bytes are longer than {limits.binary_name}({length})")
+        return value
+
+    return check
+
+
+def date_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], date]:
+    at_midnight = limits.date_as_timestamp
+
+    def check(value: Any) -> date:
+        if isinstance(value, datetime):
+            raise ValueError(f"{value!r} is not a date: it is a timestamp")
+        if not isinstance(value, date):
+            raise ValueError(f"{value!r} is not a date")
+        # Oracle's DATE carries a time of day: a date is stored at midnight.
+        return datetime(value.year, value.month, value.day) if at_midnight else value
+
+    return check
+
+
+def _int_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], int]:
+    return int_kind_check(ptype.kind, limits.label(ptype))
+
+
+CheckFactory = Callable[[PortableType, TargetLimits], Callable[[Any], Any]]
+
+#: For each kind, the check of one non-NULL canonical value for a column of that kind: it returns
+#: the value to send, or raises ``ValueError`` saying why the target cannot hold it (the caller
+#: adds the column and row). Engines differ only in their ``TargetLimits``; a dialect that sends a
+#: kind in a form of its own (Oracle's intervals, SQL Server's time as text) keeps that kind's own.
+VALUE_CHECKS: Mapping[Kind, CheckFactory] = {
+    Kind.INT16: _int_check, Kind.INT32: _int_check, Kind.INT64: _int_check,
+    Kind.DECIMAL: decimal_check, Kind.FLOAT32: float_check, Kind.FLOAT64: float_check,
+    Kind.BOOLEAN: bool_check, Kind.CHAR: text_check, Kind.VARCHAR: text_check, Kind.TEXT: text_check,
+    Kind.JSON: json_check, Kind.BINARY: binary_check, Kind.DATE: date_check,
+    Kind.TIMESTAMP: lambda p, t: naive_utc_timestamp, Kind.TIMESTAMPTZ: lambda p, t: naive_utc_timestamp,
+    Kind.UUID: lambda p, t: uuid_text,
+}
+
+
+def value_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], Any]:
+    """The check for a column of ``ptype`` in the engine ``limits`` describes (see ``VALUE_CHECKS``)."""
+    factory = VALUE_CHECKS.get(ptype.kind)
+    if factory is None:
+        raise UsageError(f"{ptype} values cannot be checked for {limits.engine}")
+    return factory(ptype, limits)

@@ -1,7 +1,9 @@
 """MySQL and MariaDB through mysql-connector-python, with its C extension where it loads.
 
 Reading uses an unbuffered cursor with ``raw=True`` and our own per-column converters (4x the
-driver's own conversion, and the only way to see and count zero dates). Loading uses
+driver's own conversion, and the only way to see and count zero dates), except for a result holding
+a FLOAT column: the text protocol sends FLOAT with 6 significant digits, so such a result is read
+with the binary protocol (a prepared statement), which sends the float32 itself. Loading uses
 ``LOAD DATA LOCAL INFILE`` from TSV chunks when the server allows it, else multi-row INSERT
 statements sized below the server's ``max_allowed_packet``.
 """
@@ -23,7 +25,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,15 @@ from qdbm_desktop.core.dialects.base import (
 )
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.sqlcheck import query_body
-from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected, as_int, decimal_fit_error
+from qdbm_desktop.core.types import (
+    Column,
+    Kind,
+    PortableType,
+    TargetLimits,
+    ValueRejected,
+    as_float32,
+    value_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +87,7 @@ _STRING_CODES = frozenset({_VARCHAR, _VAR_STRING, _STRING, _ENUM, _SET, _TINY_BL
 _COLUMN_TYPE = re.compile(r"\s*([a-z][a-z0-9_ ]*?)\s*(?:\(([^)]*)\))?\s*(unsigned)?\s*(zerofill)?\s*",
                           re.IGNORECASE)
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_DATE_KINDS = frozenset({Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ})
 
 
 def driver_description() -> str:
@@ -235,14 +246,18 @@ class MySQLReadStream:
     """A query being read through an unbuffered cursor, inside a read-only transaction.
 
     ``warnings`` collects one line per kind of value that was changed on the way (zero dates read
-    as NULL, with their count); ``zero_dates`` is that count.
+    as NULL, with their count); ``zero_dates`` is that count. ``binary`` marks a result read with
+    the binary protocol (a prepared statement), whose values the driver has decoded already; the
+    text protocol's values are the server's raw text.
     """
 
     def __init__(self, connection: Any, cursor: Any, columns: list[Column],
-                 converters: list[Callable[[Any], Any] | None], batch_size: int) -> None:
+                 converters: list[Callable[[Any], Any] | None], batch_size: int,
+                 binary: bool = False) -> None:
         self.columns = columns
         self.warnings: list[str] = []
         self.zero_dates = 0
+        self.binary = binary
         self._zero_by_column: dict[str, int] = {}
         self._connection = connection
         self._cursor = cursor
@@ -250,6 +265,8 @@ class MySQLReadStream:
         self._batch_size = batch_size
         self._rows_read = 0
         self._closed = False
+        self._finished = False
+        self._fetch = _binary_fetch(cursor) if binary else cursor.fetchmany
 
     def _zero_date(self, index: int) -> None:
         name = self.columns[index].name
@@ -257,22 +274,16 @@ class MySQLReadStream:
         self._zero_by_column[name] = self._zero_by_column.get(name, 0) + 1
 
     def _converter(self, index: int, kind: Kind, type_code: int) -> Callable[[Any], Any] | None:
-        if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
-            return _bits_to_int if type_code == _BIT else int
-        if kind is Kind.DECIMAL:
-            return _bits_to_decimal if type_code == _BIT else _bytes_to_decimal
-        if kind in (Kind.FLOAT32, Kind.FLOAT64):
-            return float
-        if kind is Kind.BOOLEAN:
-            return _bit_to_bool if type_code == _BIT else _tinyint_to_bool
-        if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT, Kind.JSON):
-            return bytes.decode  # UTF-8, strict: the connection's character set is utf8mb4
+        if self.binary:
+            if type_code == _LONGLONG and kind is Kind.DECIMAL:
+                return _binary_unsigned_bigint
+            return _binary_reader(kind, self.columns[index].source_type)
+        if type_code == _BIT and kind in _BIT_READERS:
+            return _BIT_READERS[kind]
+        if kind in _TEXT_READERS:
+            return _TEXT_READERS[kind]
         if kind is Kind.BINARY:
             return None  # raw bytes already
-        if kind is Kind.UUID:
-            return _bytes_to_uuid
-        if kind is Kind.TIME:
-            return _bytes_to_time
         if kind is Kind.DATE:
             def to_date(raw: bytes) -> dt.date | None:
                 try:
@@ -304,8 +315,9 @@ class MySQLReadStream:
         pairs = list(enumerate(converters))
         try:
             while True:
-                raw_rows = self._cursor.fetchmany(self._batch_size)
+                raw_rows = self._fetch(self._batch_size)
                 if not raw_rows:
+                    self._finished = True
                     break
                 if identity:
                     batch = [tuple(r) for r in raw_rows]
@@ -317,10 +329,19 @@ class MySQLReadStream:
                     except (_BadValue, ValueError, UnicodeDecodeError):
                         batch = [self._convert_slowly(r, self._rows_read + k + 1, pairs)
                                  for k, r in enumerate(raw_rows)]
+                if self.binary:
+                    self._count_binary_zero_dates(batch)
                 self._rows_read += len(batch)
                 yield batch
         finally:
             self._summarise()
+
+    def _count_binary_zero_dates(self, batch: list[tuple[Any, ...]]) -> None:
+        # The binary protocol hands a zero date over as NULL: only a NOT NULL column tells them apart.
+        for index, column in enumerate(self.columns):
+            if not column.nullable and column.type.kind in _DATE_KINDS:
+                for _ in range(sum(1 for row in batch if row[index] is None)):
+                    self._zero_date(index)
 
     def _convert_slowly(self, row: Sequence[Any], row_number: int,
                         pairs: list[tuple[int, Callable[[Any], Any] | None]]) -> tuple[Any, ...]:
@@ -345,7 +366,9 @@ class MySQLReadStream:
             return
         self._closed = True
         try:
-            if getattr(self._connection, "unread_result", False):
+            if self.binary:
+                _end_binary_result(self._connection, self._cursor)
+            elif getattr(self._connection, "unread_result", False):
                 # The protocol has no way to stop a result half-way: the client reads and drops
                 # the rest (no conversion, so much faster than reading it).
                 self._connection.consume_results()
@@ -388,94 +411,152 @@ def _bytes_to_time(raw: bytes) -> dt.time:
     text = raw.decode("ascii")
     hours = text.split(":", 1)[0]
     if text.startswith("-") or len(hours) > 2 or int(hours) > 23:
-        raise _BadValue(f"TIME value {text!r} is outside 00:00:00-23:59:59 (MySQL TIME is a duration); "
-                        "read it as text (CAST(col AS CHAR)) or seconds (TIME_TO_SEC(col))")
+        raise _time_refused(text)
     return dt.time.fromisoformat(_fraction_padded(text))
 
 
+
+def _time_refused(text: str) -> _BadValue:
+    return _BadValue(f"TIME value {text!r} is outside 00:00:00-23:59:59 (MySQL TIME is a duration); "
+                     "read it as text (CAST(col AS CHAR)) or seconds (TIME_TO_SEC(col))")
+
+
+#: Text-protocol readers (raw bytes -> canonical value) that need nothing but the kind.
+_TEXT_READERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.INT16: int, Kind.INT32: int, Kind.INT64: int, Kind.DECIMAL: _bytes_to_decimal,
+    Kind.FLOAT32: float, Kind.FLOAT64: float, Kind.BOOLEAN: _tinyint_to_bool,
+    # UTF-8, strict: the connection's character set is utf8mb4.
+    Kind.CHAR: bytes.decode, Kind.VARCHAR: bytes.decode, Kind.TEXT: bytes.decode, Kind.JSON: bytes.decode,
+    Kind.UUID: _bytes_to_uuid, Kind.TIME: _bytes_to_time,
+}
+#: BIT(n) columns arrive as big-endian bytes.
+_BIT_READERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.INT16: _bits_to_int, Kind.INT32: _bits_to_int, Kind.INT64: _bits_to_int,
+    Kind.DECIMAL: _bits_to_decimal, Kind.BOOLEAN: _bit_to_bool,
+}
+
+
+# -- reading: binary protocol values -> canonical values ------------------------------------------
+#
+# The text protocol sends FLOAT as the server's 6-digit text (16777216 arrives as "16777200"), so
+# a result holding a FLOAT column is read with the binary protocol instead, which sends its four
+# bytes. The driver's C extension decodes those values itself; these readers only put them in
+# their canonical form.
+
+
+def _binary_int(value: Any) -> int:
+    return value if type(value) is int else int.from_bytes(value, "big")
+
+
+def _binary_decimal(value: Any) -> Decimal:
+    if type(value) is Decimal:
+        return value
+    return Decimal(value) if isinstance(value, int) else _bytes_to_decimal(bytes(value))
+
+
+def _binary_unsigned_bigint(value: Any) -> Decimal:
+    # The C extension reads a BIGINT UNSIGNED as signed: 18446744073709551615 arrives as -1.
+    return Decimal(value + 2**64 if value < 0 else value)
+
+
+def _binary_bool(value: Any) -> bool:
+    if isinstance(value, (bytes, bytearray)):
+        return value != b"\x00" * len(value)
+    if value in (0, 1):
+        return bool(value)
+    raise _BadValue(f"tinyint(1) value {value} is not a boolean (0 or 1); "
+                    "cast the column in the query (CAST(col AS SIGNED)) to read it as a number")
+
+
+def _binary_text(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, (set, frozenset)):  # a SET without its definition: its members sorted
+        return ",".join(sorted(value))
+    return bytes(value).decode()
+
+
+def _binary_bytes(value: Any) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def _binary_uuid(value: Any) -> uuid.UUID:
+    return uuid.UUID(value) if isinstance(value, str) else _bytes_to_uuid(bytes(value))
+
+
+def _binary_time(value: Any) -> dt.time:
+    if isinstance(value, dt.time):
+        return value
+    span: dt.timedelta = value  # the driver's reading of a TIME
+    if not dt.timedelta(0) <= span < dt.timedelta(days=1):
+        seconds = abs(span) // dt.timedelta(seconds=1)
+        sign = "-" if span < dt.timedelta(0) else ""
+        raise _time_refused(f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}")
+    return (dt.datetime.min + span).time()
+
+
+def _binary_utc(value: Any) -> dt.datetime:
+    stamp: dt.datetime = value
+    return stamp.replace(tzinfo=_UTC)
+
+
+_BINARY_READERS: dict[Kind, Callable[[Any], Any]] = {
+    Kind.INT16: _binary_int, Kind.INT32: _binary_int, Kind.INT64: _binary_int, Kind.DECIMAL: _binary_decimal,
+    Kind.BOOLEAN: _binary_bool, Kind.CHAR: _binary_text, Kind.VARCHAR: _binary_text, Kind.TEXT: _binary_text,
+    Kind.JSON: _binary_text, Kind.BINARY: _binary_bytes, Kind.UUID: _binary_uuid, Kind.TIME: _binary_time,
+    Kind.TIMESTAMPTZ: _binary_utc,
+}
+
+
+def _binary_set(members: Sequence[str]) -> Callable[[Any], str]:
+    """A SET value (which the driver gives as a Python set) as the text protocol sends it: the
+    members in the order of the column's definition, comma-separated."""
+    rank = {m: i for i, m in enumerate(members)}
+
+    def to_text(value: Any) -> str:
+        if not isinstance(value, (set, frozenset)):
+            return _binary_text(value)
+        return ",".join(sorted(value, key=lambda m: (rank.get(m, len(rank)), m)))
+    return to_text
+
+
+def _binary_reader(kind: Kind, source_type: str) -> Callable[[Any], Any] | None:
+    if kind is Kind.VARCHAR and source_type.lower().startswith("set"):
+        members = re.findall(r"'((?:[^']|'')*)'", source_type)
+        return _binary_set([m.replace("''", "'") for m in members])
+    return _BINARY_READERS.get(kind)
+
+
+def _binary_fetch(cursor: Any) -> Callable[[int], list[Any]]:
+    """``fetchmany`` for a prepared statement's result: the C extension's row call in a loop (its
+    cursor's own ``fetchmany`` looks one row ahead in Python, about 15x slower)."""
+    fetch_row = getattr(getattr(cursor, "_stmt", None), "fetch_row", None)
+    if fetch_row is None:
+        return cursor.fetchmany  # type: ignore[no-any-return]
+
+    def fetch(size: int) -> list[Any]:
+        rows = []
+        for _ in range(size):
+            row = fetch_row()
+            if row is None:
+                break
+            rows.append(row)
+        return rows
+    return fetch
+
+
+def _end_binary_result(connection: Any, cursor: Any) -> None:
+    """Drop what is left of a prepared statement's result so that the connection is usable again."""
+    stmt = getattr(cursor, "_stmt", None)
+    if stmt is None:
+        return
+    with contextlib.suppress(Exception):
+        stmt.free_result()  # reads and drops the rows not fetched
+    if hasattr(connection, "_unread_result"):
+        connection._unread_result = False  # what the driver's own get_rows() does after free_result()
+
+
 # -- writing: canonical values -> checked values ------------------------------------------------
-
-
-def _int_checker(low: int, high: int, label: str) -> Callable[[Any], int]:
-    def check(value: Any) -> int:
-        if type(value) is not int:
-            try:
-                value = as_int(value, label)
-            except ValueError as exc:
-                raise _BadValue(str(exc)) from None
-        if not low <= value <= high:
-            raise _BadValue(f"{value} is out of range for {label} ({low} to {high})")
-        return int(value)
-    return check
-
-
-def _decimal_checker(precision: int, scale: int) -> Callable[[Any], Decimal]:
-    def check(value: Any) -> Decimal:
-        if not isinstance(value, Decimal):
-            if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-                raise _BadValue(f"{value} cannot be stored in a DECIMAL column")
-            try:
-                value = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
-            except (InvalidOperation, TypeError):
-                raise _BadValue(f"{value!r} is not a number") from None
-        if not value.is_finite():
-            raise _BadValue(f"{value} cannot be stored in a DECIMAL column (MySQL has no NaN or Infinity)")
-        problem = decimal_fit_error(value, precision, scale)
-        if problem:
-            raise _BadValue(problem)
-        return value
-    return check
-
-
-def _float_checker(kind: Kind) -> Callable[[Any], float]:
-    limit = 3.4028234663852886e38 if kind is Kind.FLOAT32 else math.inf
-
-    def check(value: Any) -> float:
-        value = float(value)
-        if math.isnan(value) or math.isinf(value):
-            raise _BadValue(f"{value} cannot be stored: MySQL and MariaDB have no NaN or Infinity")
-        if abs(value) > limit:
-            raise _BadValue(f"{value} is out of range for FLOAT")
-        return value
-    return check
-
-
-def _text_checker(length: int | None, label: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if type(value) is not str:
-            if isinstance(value, (bytes, bytearray)):
-                raise _BadValue(f"bytes value cannot be stored in {label}")
-            value = str(value)
-        if length is not None and len(value) > length:
-            raise _BadValue(f"text of {len(value)} characters is longer than {label}")
-        return value
-    return check
-
-
-def _binary_checker(length: int | None) -> Callable[[Any], bytes]:
-    def check(value: Any) -> bytes:
-        if not isinstance(value, bytes):
-            if not isinstance(value, (bytearray, memoryview)):
-                raise _BadValue(f"{type(value).__name__} value is not binary")
-            value = bytes(value)
-        if length is not None and len(value) > length:
-            raise _BadValue(f"{len(value)} bytes are longer than binary({length})")
-        return value
-    return check
-
-
-def _check_bool(value: Any) -> int:
-    if value is True or value is False or value in (0, 1):
-        return 1 if value else 0
-    raise _BadValue(f"{value!r} is not a boolean")
-
-
-def _check_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        raise _BadValue(f"{value!r} is a timestamp, not a date")
-    if not isinstance(value, dt.date):
-        raise _BadValue(f"{value!r} is not a date")
-    return value
 
 
 def _check_time(value: Any) -> dt.time:
@@ -484,63 +565,12 @@ def _check_time(value: Any) -> dt.time:
     return value.replace(tzinfo=None) if value.tzinfo else value
 
 
-def _check_datetime(value: Any) -> dt.datetime:
-    # Without a zone in the column, an aware value is stored as its UTC wall time; a naive value
-    # into a timestamptz column is taken to be UTC already.
-    if not isinstance(value, dt.datetime):
-        if isinstance(value, dt.date):
-            return dt.datetime(value.year, value.month, value.day)
-        raise _BadValue(f"{value!r} is not a timestamp")
-    if value.tzinfo is not None:
-        value = value.astimezone(_UTC).replace(tzinfo=None)
-    return value
-
-
-def _check_json(value: Any) -> str:
-    if type(value) is not str:
-        raise _BadValue(f"{type(value).__name__} value is not JSON text")
-    return value
-
-
-def _check_uuid(value: Any) -> str:
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    try:
-        return str(uuid.UUID(str(value)))
-    except ValueError:
-        raise _BadValue(f"{value!r} is not a UUID") from None
-
-
 def value_checker(ptype: PortableType) -> Callable[[Any], Any]:
     """The function that checks one non-NULL value for a column of ``ptype`` and returns what the
-    driver (or the TSV formatter) should send."""
-    kind = ptype.kind
-    if kind is Kind.INT16:
-        return _int_checker(-(2**15), 2**15 - 1, "int16 (SMALLINT)")
-    if kind is Kind.INT32:
-        return _int_checker(-(2**31), 2**31 - 1, "int32 (INT)")
-    if kind is Kind.INT64:
-        return _int_checker(_INT64_MIN, _INT64_MAX, "int64 (BIGINT)")
-    if kind is Kind.DECIMAL:
-        precision, scale = _decimal_precision(ptype)
-        return _decimal_checker(precision, scale)
-    if kind in (Kind.FLOAT32, Kind.FLOAT64):
-        return _float_checker(kind)
-    if kind is Kind.BOOLEAN:
-        return _check_bool
-    if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
-        return _text_checker(ptype.length, str(ptype))
-    if kind is Kind.BINARY:
-        return _binary_checker(ptype.length)
-    if kind is Kind.DATE:
-        return _check_date
-    if kind is Kind.TIME:
+    driver (or the TSV formatter) should send (see ``types.VALUE_CHECKS``)."""
+    if ptype.kind is Kind.TIME:
         return _check_time
-    if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
-        return _check_datetime
-    if kind is Kind.JSON:
-        return _check_json
-    return _check_uuid
+    return value_check(ptype, LIMITS)
 
 
 def _decimal_precision(ptype: PortableType) -> tuple[int, int]:
@@ -552,6 +582,12 @@ def _decimal_precision(ptype: PortableType) -> tuple[int, int]:
     if scale > 30:
         raise UsageError(f"{ptype} has more decimal places than MySQL's DECIMAL allows (30)")
     return precision, scale
+
+
+#: What MySQL's and MariaDB's column types hold, for the shared value checks.
+LIMITS = TargetLimits(engine="MySQL and MariaDB", decimal_name="DECIMAL", float_names=("FLOAT", "DOUBLE"),
+                      no_nan="MySQL and MariaDB have no NaN or Infinity", bool_as_int=True,
+                      decimal_precision=_decimal_precision)
 
 
 # TSV for LOAD DATA: tab between fields, newline after rows, backslash escapes, \N for NULL.
@@ -657,13 +693,14 @@ def _decimal_column(precision: int, scale: int) -> Callable[[Sequence[Any]], lis
 
 
 def _float_column(kind: Kind) -> Callable[[Sequence[Any]], list[str]]:
-    limit = 3.4028234663852886e38 if kind is Kind.FLOAT32 else math.inf
+    # A float32 value is sent rounded to float32, as the per-value check does: the server compares
+    # the text it reads with the largest float32 before rounding, so 3.4028235e38 would be refused.
+    single = kind is Kind.FLOAT32
 
     def fmt(values: list[Any]) -> list[str]:
-        if not _types_within(values, (float,)) or not all(map(math.isfinite, values)) or \
-                (limit != math.inf and max(map(abs, values)) > limit):
+        if not _types_within(values, (float,)) or not all(map(math.isfinite, values)):
             raise _NotFast
-        return list(map(repr, values))
+        return list(map(repr, map(as_float32, values) if single else values))
     return lambda column: _with_nulls(column, fmt)
 
 
@@ -1130,25 +1167,14 @@ class MySQLDialect(Dialect):
         finally:
             cursor.close()
         try:
-            referenced = referenced_tables(query)
-            if referenced is None:
-                catalog = self._describe_query(connection, query)
-            else:
-                # Looked up before the query runs, so that it runs once (a describe would compute
-                # its derived tables a first time).
-                tables = self._resolved(connection, referenced)
-                looked_up = self._catalog_columns(connection, tables) if tables else {}
-            cursor = connection.cursor(buffered=False, raw=True)
-            cursor.execute(query)
-            if referenced is not None:
-                catalog = _catalog_of_result(looked_up, _fetch_fields(connection, cursor))
+            cursor, description, catalog, binary = self._run_query(connection, query)
         except BaseException:
             with contextlib.suppress(Exception):
                 connection.rollback()
             raise
         columns: list[Column] = []
-        stream = MySQLReadStream(connection, cursor, columns, [], batch_size)
-        for index, desc in enumerate(cursor.description):
+        stream = MySQLReadStream(connection, cursor, columns, [], batch_size, binary)
+        for index, desc in enumerate(description):
             name, type_code, flags, charset = desc[0], int(desc[1]), int(desc[7]), int(desc[8])
             known = catalog.get(index)
             if known is not None:
@@ -1160,6 +1186,44 @@ class MySQLDialect(Dialect):
             columns.append(Column(name, ptype, nullable, source_type))
             stream._converters.append(stream._converter(index, ptype.kind, type_code))
         return stream
+
+    def _run_query(self, connection: Any, query: str
+                   ) -> tuple[Any, Any, dict[int, tuple[PortableType, str, bool]], bool]:
+        """Run ``query`` unbuffered: the cursor, its description, the catalog types of its columns
+        and whether it is read with the binary protocol (when it holds a FLOAT column, which the
+        text protocol sends with 6 significant digits only)."""
+        referenced = referenced_tables(query)
+        looked_up: dict[tuple[str, str, str], Column] | None = None
+        catalog: dict[int, tuple[PortableType, str, bool]] = {}
+        if referenced is None:
+            catalog = self._describe_query(connection, query)
+        else:
+            # Looked up before the query runs, so that it runs once (a describe would compute
+            # its derived tables a first time).
+            tables = self._resolved(connection, referenced)
+            looked_up = self._catalog_columns(connection, tables) if tables else {}
+        if looked_up is None:
+            text_first = not any(ptype.kind is Kind.FLOAT32 for ptype, _, _ in catalog.values())
+        else:
+            text_first = not _may_select_float(query, looked_up.values())
+        if text_first:
+            cursor = connection.cursor(buffered=False, raw=True)
+            cursor.execute(query)
+            description = cursor.description
+            if not any(int(d[1]) == _FLOAT for d in description or ()):
+                if looked_up is not None:
+                    catalog = _catalog_of_result(looked_up, _fetch_fields(connection, cursor))
+                return cursor, description, catalog, False
+            # A FLOAT the catalog did not foresee (an expression, a table found by a describe):
+            # drop the text result unread and run the query again in the binary protocol.
+            connection.consume_results()
+            cursor.close()
+        cursor = connection.cursor(prepared=True)
+        cursor.execute(query)
+        description = cursor.description
+        if looked_up is not None:
+            catalog = _catalog_of_result(looked_up, _prepared_fields(cursor))
+        return cursor, description, catalog, True
 
     def _resolved(self, connection: Any, tables: Sequence[tuple[str | None, str]]) -> list[tuple[str, str]]:
         """``(database, table)`` pairs, the connection's current database where none is named."""
@@ -1603,6 +1667,24 @@ def _fetch_fields(connection: Any, cursor: Any) -> list[tuple[Any, ...]]:
     if native is not None:
         with contextlib.suppress(Exception):
             return [tuple(f) for f in native.fetch_fields()]
+    return [()] * len(cursor.description or ())
+
+
+def _may_select_float(query: str, columns: Iterable[Column]) -> bool:
+    """Whether the query may return one of these FLOAT columns: it names one, or selects ``*``."""
+    names = {c.name.lower() for c in columns if c.type.kind is Kind.FLOAT32}
+    if not names:
+        return False
+    words = {w.strip("`").replace("``", "`").lower() for w in re.findall(r"`(?:[^`]|``)+`|\w+", query)}
+    return "*" in query or not names.isdisjoint(words)
+
+
+def _prepared_fields(cursor: Any) -> list[tuple[Any, ...]]:
+    """Column origins of a prepared statement's result, as ``_fetch_fields`` gives them."""
+    stmt = getattr(cursor, "_stmt", None)
+    if stmt is not None and hasattr(stmt, "fetch_fields"):
+        with contextlib.suppress(Exception):
+            return [tuple(f) for f in stmt.fetch_fields()]
     return [()] * len(cursor.description or ())
 
 

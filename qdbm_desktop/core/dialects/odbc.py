@@ -8,13 +8,14 @@ dialect: callers give it their statements and, for loads, one :class:`OdbcParam`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from qdbm_desktop.core.dialects.fetch import FetchStream
 from qdbm_desktop.core.errors import DriverMissing, QdbmError, one_line
 from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
 
@@ -289,75 +290,16 @@ def portable_from_description(description: Sequence[Any]) -> PortableType:
     return PortableType(Kind.TEXT)
 
 
-class OdbcReadStream:
-    """A query's rows fetched ``batch_size`` at a time, each column through its converter."""
+class OdbcReadStream(FetchStream):
+    """A query's rows fetched ``batch_size`` at a time, each column through its converter; closing a
+    result not read to its end cancels it first."""
 
     def __init__(self, connection: Any, cursor: Any, columns: list[Column],
                  converters: Sequence[Callable[[Any], Any] | None], batch_size: int,
                  end_transaction: bool = True, on_close: Callable[[], None] | None = None) -> None:
-        if batch_size < 1:
-            raise ValueError("the batch size must be at least 1")
-        self.columns = columns
-        self.warnings: list[str] = []
-        self._connection = connection
-        self._cursor = cursor
-        self._converters = [(i, c) for i, c in enumerate(converters) if c is not None]
-        self._batch_size = batch_size
-        self._end_transaction = end_transaction
-        self._on_close = on_close
-        self._finished = False
-        self._closed = False
+        super().__init__(connection, cursor, columns, converters, batch_size, end_transaction=end_transaction,
+                         cancel_unfinished=True, on_close=on_close)
         cursor.arraysize = batch_size
-
-    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
-        row_number = 0
-        while True:
-            fetched = self._cursor.fetchmany(self._batch_size)
-            if not fetched:
-                self._finished = True
-                return
-            if self._converters:
-                batch = self._convert(fetched, row_number + 1)
-            else:
-                batch = [tuple(row) for row in fetched]
-            row_number += len(batch)
-            yield batch
-
-    def _convert(self, fetched: list[Any], first_row_number: int) -> list[tuple[Any, ...]]:
-        columns = [list(values) for values in zip(*fetched, strict=False)]
-        for index, convert in self._converters:
-            values = columns[index]
-            try:
-                columns[index] = [None if v is None else convert(v) for v in values]
-            except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
-                for offset, value in enumerate(values):
-                    if value is None:
-                        continue
-                    try:
-                        convert(value)
-                    except (ValueError, TypeError, OverflowError, ArithmeticError) as found:
-                        raise ValueRejected(f"column {self.columns[index].name!r}, row "
-                                            f"{first_row_number + offset}: {found}") from None
-                raise ValueRejected(f"column {self.columns[index].name!r}: {exc}") from None
-        return list(zip(*columns, strict=False))
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            if not self._finished:
-                # Ask the server to stop sending: closing alone would read the rest of the result.
-                with suppress(Exception):
-                    self._cursor.cancel()
-            with suppress(Exception):
-                self._cursor.close()
-        finally:
-            if self._end_transaction:
-                with suppress(Exception):
-                    self._connection.rollback()
-            if self._on_close is not None:
-                self._on_close()
 
 
 __all__ = ["CHUNK_ROWS", "MAX_CHUNK_BYTES", "ConnectionLost", "OdbcBatchLoader", "OdbcParam",

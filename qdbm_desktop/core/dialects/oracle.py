@@ -13,14 +13,14 @@ them in ``warnings``, which the run log shows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import re
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, time, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +34,17 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
     lock_digest,
 )
+from qdbm_desktop.core.dialects.fetch import FetchStream
 from qdbm_desktop.core.errors import UsageError, one_line
 from qdbm_desktop.core.sqlcheck import query_body, wrap_query
 from qdbm_desktop.core.types import (
     Column,
     Kind,
     PortableType,
+    TargetLimits,
     ValueRejected,
-    decimal_fit_error,
-    int_kind_check,
-    naive_utc_timestamp,
     uuid_text,
+    value_check,
 )
 
 MAX_PRECISION = 38
@@ -193,7 +193,8 @@ def _interval_to_time(value: Any) -> time:
 
 
 def _as_utc(value: Any) -> datetime:
-    return value.replace(tzinfo=_UTC) if value.tzinfo is None else value
+    stamp: datetime = value
+    return stamp.replace(tzinfo=_UTC) if stamp.tzinfo is None else stamp
 
 
 def _json_text(value: Any) -> str:
@@ -209,57 +210,13 @@ def _interval_ym_text(value: Any) -> str:
 # -- types: portable -> values to bind ----------------------------------------------------------
 
 
-def _decimal_check(precision: int | None, scale: int | None) -> Callable[[Any], Decimal]:
-    def check(value: Any) -> Decimal:
-        if value.__class__ is not Decimal:
-            if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-                raise ValueError(f"{value} cannot be stored in NUMBER (use a float type for NaN and "
-                                 "Infinity)")
-            try:
-                value = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
-            except (InvalidOperation, TypeError):
-                raise ValueError(f"{value!r} is not a number") from None
-        if not value.is_finite():
-            raise ValueError(f"{value} cannot be stored in NUMBER (it has no NaN or Infinity)")
-        if precision is None:
-            # Significant digits, trailing zeros aside (normalize() would round to the context's 28).
-            digits = len("".join(map(str, value.as_tuple().digits)).rstrip("0")) or 1
-            if digits > MAX_PRECISION:
-                raise ValueError(f"{value} has {digits} significant digits; NUMBER keeps {MAX_PRECISION}")
-            if value and not -130 <= value.adjusted() <= 125:
-                raise ValueError(f"{value} is out of NUMBER's range (1e-130 to 1e126)")
-        problem = decimal_fit_error(value, precision, scale)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    return check
-
-
-def _float_check(single: bool) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        value = float(value)
-        if single and not math.isinf(value) and abs(value) > _FLOAT32_MAX:
-            raise ValueError(f"{value!r} is out of range for BINARY_FLOAT")
-        return value
-
-    return check
-
-
-def _bool_check(native: bool) -> Callable[[Any], Any]:
-    def check(value: Any) -> Any:
-        if value is True or value is False or value in (0, 1):
-            return bool(value) if native else int(value)
-        raise ValueError(f"{value!r} is not a boolean")
-
-    return check
-
-
-def _date_check(value: Any) -> datetime:
-    # Oracle's DATE carries a time of day: a date is stored at midnight.
-    if isinstance(value, datetime) or not isinstance(value, date):
-        raise ValueError(f"{value!r} is not a date")
-    return datetime(value.year, value.month, value.day)
+#: What Oracle's column types hold, for the shared value checks: BINARY_FLOAT and BINARY_DOUBLE
+#: hold NaN and the infinities, NUMBER without precision keeps 38 digits from 1e-130 to 1e126.
+LIMITS = TargetLimits(engine="Oracle", decimal_name="NUMBER", float_names=("BINARY_FLOAT", "BINARY_DOUBLE"),
+                      no_nan="it has no NaN or Infinity (use a float type for them)", nan=True,
+                      date_as_timestamp=True, unbounded_digits=MAX_PRECISION, unbounded_exponents=(-130, 125))
+#: The same with booleans as NUMBER(1) holding 0/1 (before Oracle 23ai's BOOLEAN).
+LIMITS_NUMERIC_BOOLEAN = dataclasses.replace(LIMITS, bool_as_int=True)
 
 
 def _time_interval(value: Any) -> timedelta:
@@ -278,18 +235,18 @@ class _BinaryCheck:
         self.empty = 0
 
     def __call__(self, value: Any) -> bytes:
-        if not isinstance(value, bytes):
-            if not isinstance(value, (bytearray, memoryview)):
-                raise ValueError(f"a {type(value).__name__} value is not binary")
-            value = bytes(value)
-        if not value:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise ValueError(f"a {type(value).__name__} value is not binary")
+        value = bytes(value) if type(value) is not bytes else value
+        checked: bytes = value
+        if not checked:
             if not self.column.nullable:
                 raise ValueError("an empty binary value cannot go into a NOT NULL column: Oracle stores "
                                  "it as NULL")
             self.empty += 1
         if self.limit is not None and len(value) > self.limit:
             raise ValueError(f"{len(value)} bytes are longer than RAW({self.limit})")
-        return value
+        return checked
 
 
 class _TextCheck:
@@ -304,11 +261,10 @@ class _TextCheck:
         self.json_only = json_only
         self.empty = 0
 
-    def __call__(self, value: Any) -> str:
-        if type(value) is not str:
-            if self.json_only or isinstance(value, (bytes, bytearray, memoryview)):
-                raise ValueError(f"a {type(value).__name__} value cannot be stored in {self.label}")
-            value = str(value)
+    def __call__(self, given: Any) -> str:
+        if type(given) is not str and (self.json_only or isinstance(given, (bytes, bytearray, memoryview))):
+            raise ValueError(f"a {type(given).__name__} value cannot be stored in {self.label}")
+        value = given if type(given) is str else str(given)
         if not value:
             if not self.column.nullable:
                 raise ValueError(f"an empty string cannot go into NOT NULL column {self.label}: Oracle "
@@ -433,57 +389,8 @@ def _map_error(exc: Any, where: str) -> Exception:
     return RuntimeError(f"{where}: {message}")
 
 
-class OracleReadStream:
-    """A query's rows, ``batch_size`` at a time, in a read-only transaction."""
-
-    def __init__(self, connection: Any, cursor: Any, columns: list[Column],
-                 converters: list[Callable[[Any], Any] | None], batch_size: int) -> None:
-        self.columns = columns
-        self.warnings: list[str] = []
-        self._connection = connection
-        self._cursor = cursor
-        self._converters = [(i, c) for i, c in enumerate(converters) if c is not None]
-        self._batch_size = batch_size
-        self._closed = False
-
-    def batches(self) -> Iterator[list[tuple[Any, ...]]]:
-        row_number = 0
-        while True:
-            fetched = self._cursor.fetchmany(self._batch_size)
-            if not fetched:
-                return
-            if self._converters:
-                fetched = self._convert(fetched, row_number + 1)
-            row_number += len(fetched)
-            yield fetched
-
-    def _convert(self, fetched: list[tuple[Any, ...]], first_row_number: int) -> list[tuple[Any, ...]]:
-        columns = [list(values) for values in zip(*fetched, strict=False)]
-        for index, convert in self._converters:
-            values = columns[index]
-            try:
-                columns[index] = [None if v is None else convert(v) for v in values]
-            except (ValueError, TypeError, OverflowError) as exc:
-                for offset, value in enumerate(values):
-                    try:
-                        if value is not None:
-                            convert(value)
-                    except (ValueError, TypeError, OverflowError) as found:
-                        name, row = self.columns[index].name, first_row_number + offset
-                        raise ValueRejected(f"column {name!r}, row {row}: {found}") from None
-                raise ValueRejected(f"column {self.columns[index].name!r}: {exc}") from None
-        return list(zip(*columns, strict=False))
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            with suppress(Exception):
-                self._cursor.close()
-        finally:
-            with suppress(Exception):
-                self._connection.rollback()  # ends the read-only transaction
+class OracleReadStream(FetchStream):
+    """A query's rows, ``batch_size`` at a time, in a read-only transaction (ended on close)."""
 
 
 _THICK_OPTIONS = ("instant_client", "lib_dir")
@@ -676,18 +583,9 @@ class OracleDialect(Dialect):
         """The check (non-NULL value -> value to bind) and the input type for one column."""
         ptype, kind = column.type, column.type.kind
         native = self.native_type(ptype)
-        if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
-            return int_kind_check(kind, str(ptype)), oracledb.DB_TYPE_NUMBER
-        if kind is Kind.DECIMAL:
-            scale = ptype.scale if ptype.precision else None
-            return _decimal_check(ptype.precision, scale), oracledb.DB_TYPE_NUMBER
-        if kind in (Kind.FLOAT32, Kind.FLOAT64):
-            single = kind is Kind.FLOAT32
-            float_type = oracledb.DB_TYPE_BINARY_FLOAT if single else oracledb.DB_TYPE_BINARY_DOUBLE
-            return _float_check(single), float_type
-        if kind is Kind.BOOLEAN:
-            bool_type = oracledb.DB_TYPE_BOOLEAN if native_boolean else oracledb.DB_TYPE_NUMBER
-            return _bool_check(native_boolean), bool_type
+        limits = LIMITS if native_boolean else LIMITS_NUMERIC_BOOLEAN
+        if kind in _PLAIN_BINDS:
+            return value_check(ptype, limits), getattr(oracledb, _PLAIN_BINDS[kind])
         if kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT, Kind.JSON):
             if native == "CLOB":
                 # LONG binds any length and goes into a CLOB without a temporary LOB per value.
@@ -699,12 +597,8 @@ class OracleDialect(Dialect):
             if native == "BLOB":
                 return _BinaryCheck(column, None), oracledb.DB_TYPE_LONG_RAW
             return _BinaryCheck(column, ptype.length), oracledb.DB_TYPE_RAW
-        if kind is Kind.DATE:
-            return _date_check, oracledb.DB_TYPE_DATE
         if kind is Kind.TIME:
             return _time_interval, oracledb.DB_TYPE_INTERVAL_DS
-        if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
-            return naive_utc_timestamp, oracledb.DB_TYPE_TIMESTAMP
         return uuid_text, 36
 
     # -- statements -----------------------------------------------------------------------------
@@ -1056,6 +950,15 @@ def _read_converter(type_name: str) -> Callable[[Any], Any] | None:
         return bool
     return None
 
+
+#: Kinds whose values go through the shared check as they are, with their input type in python-oracledb.
+_PLAIN_BINDS = {
+    Kind.INT16: "DB_TYPE_NUMBER", Kind.INT32: "DB_TYPE_NUMBER", Kind.INT64: "DB_TYPE_NUMBER",
+    Kind.DECIMAL: "DB_TYPE_NUMBER", Kind.FLOAT32: "DB_TYPE_BINARY_FLOAT",
+    Kind.FLOAT64: "DB_TYPE_BINARY_DOUBLE",
+    Kind.BOOLEAN: "DB_TYPE_NUMBER", Kind.DATE: "DB_TYPE_DATE", Kind.TIMESTAMP: "DB_TYPE_TIMESTAMP",
+    Kind.TIMESTAMPTZ: "DB_TYPE_TIMESTAMP",
+}
 
 _FIXED_NATIVE: dict[Kind, str] = {
     Kind.INT16: "NUMBER(5)", Kind.INT32: "NUMBER(10)", Kind.INT64: "NUMBER(19)",

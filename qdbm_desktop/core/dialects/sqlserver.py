@@ -9,14 +9,12 @@ job, in :mod:`.odbc`, which is tested through other ODBC drivers where no SQL Se
 from __future__ import annotations
 
 import json
-import math
 import re
 import struct
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +56,8 @@ from qdbm_desktop.core.types import (
     Column,
     Kind,
     PortableType,
-    decimal_fit_error,
-    int_kind_check,
-    naive_utc_timestamp,
-    uuid_text,
+    TargetLimits,
+    value_check,
 )
 
 PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
@@ -90,8 +86,6 @@ MAX_IDENTIFIER = 128
 _UTC = timezone.utc
 #: The cursor of the query each connection (by id) is reading now: what cancel_running stops.
 _READING: dict[int, Any] = {}
-_FLOAT32_MAX = 3.4028234663852886e38
-_FLOAT32_MIN_NORMAL, _FLOAT64_MIN_NORMAL = 1.1754943508222875e-38, 2.2250738585072014e-308
 
 
 def _pyodbc() -> Any:
@@ -218,92 +212,6 @@ def _read_converter(kind: Kind) -> Callable[[Any], Any] | None:
 # -- types: portable -> values to bind ---------------------------------------------------------
 
 
-def _decimal_check(precision: int, scale: int) -> Callable[[Any], Decimal]:
-    def check(value: Any) -> Decimal:
-        if value.__class__ is not Decimal:
-            if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-                raise ValueError(f"{value} cannot be stored: SQL Server has no NaN or Infinity")
-            try:
-                value = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
-            except (InvalidOperation, TypeError):
-                raise ValueError(f"{value!r} is not a number") from None
-        if not value.is_finite():
-            raise ValueError(f"{value} cannot be stored: SQL Server has no NaN or Infinity")
-        problem = decimal_fit_error(value, precision, scale)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    return check
-
-
-def _float_check(single: bool) -> Callable[[Any], float]:
-    def check(value: Any) -> float:
-        value = float(value)
-        if math.isnan(value) or math.isinf(value):
-            raise ValueError(f"{value} cannot be stored: SQL Server has no NaN or Infinity")
-        magnitude = abs(value)
-        if single and magnitude > _FLOAT32_MAX:
-            raise ValueError(f"{value!r} is out of range for real")
-        if 0 < magnitude < (_FLOAT32_MIN_NORMAL if single else _FLOAT64_MIN_NORMAL):
-            # SQL Server's float and real hold no subnormal numbers: it would refuse or flush them.
-            kind = "real" if single else "float"
-            raise ValueError(f"{value!r} is too close to zero for SQL Server's {kind} (it holds no subnormal "
-                             "numbers)")
-        return value
-
-    return check
-
-
-def _bool_check(value: Any) -> bool:
-    if value is True or value is False:
-        return value
-    if value in (0, 1):
-        return bool(value)
-    raise ValueError(f"{value!r} is not a boolean")
-
-
-def _text_check(limit: int | None, label: str) -> Callable[[Any], str]:
-    def check(value: Any) -> str:
-        if type(value) is not str:
-            if isinstance(value, (bytes, bytearray, memoryview)):
-                raise ValueError(f"a bytes value cannot be stored in {label}")
-            value = str(value)
-        if value.isascii():
-            if limit is not None and len(value) > limit:
-                raise ValueError(f"text of {len(value)} characters is longer than {label}")
-            return value
-        try:
-            units = len(value.encode("utf-16-le")) // 2
-        except UnicodeEncodeError:
-            raise ValueError("text holding a lone surrogate is not valid Unicode") from None
-        if limit is not None and units > limit:
-            # nvarchar(n) counts UTF-16 code units: a character outside the BMP takes two.
-            raise ValueError(f"text of {units} UTF-16 code units is longer than {label}")
-        return value
-
-    return check
-
-
-def _binary_check(limit: int | None) -> Callable[[Any], bytes]:
-    def check(value: Any) -> bytes:
-        if not isinstance(value, bytes):
-            if not isinstance(value, (bytearray, memoryview)):
-                raise ValueError(f"a {type(value).__name__} value is not binary")
-            value = bytes(value)
-        if limit is not None and len(value) > limit:
-            raise ValueError(f"{len(value)} bytes are longer than varbinary({limit})")
-        return value
-
-    return check
-
-
-def _date_check(value: Any) -> date:
-    if isinstance(value, datetime) or not isinstance(value, date):
-        raise ValueError(f"{value!r} is not a date")
-    return value
-
-
 def _time_text(value: Any) -> str:
     # Bound as text: ODBC's SQL_TYPE_TIME has no fraction of a second; time(7) parses this one.
     if not isinstance(value, time):
@@ -316,15 +224,24 @@ def _timestamptz_text(value: Any) -> str:
     # DATEFORMAT; a value without zone is taken to be UTC.
     if not isinstance(value, datetime):
         raise ValueError(f"{value!r} is not a timestamp")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=_UTC)
-    return value.isoformat(timespec="microseconds")
+    stamp: datetime = value if value.tzinfo is not None else value.replace(tzinfo=_UTC)
+    return stamp.isoformat(timespec="microseconds")
 
 
-def _json_check(value: Any) -> str:
-    if type(value) is not str:
-        raise ValueError(f"a {type(value).__name__} value is not JSON text")
-    return _text_check(None, "nvarchar(max)")(value)
+#: Kinds SQL Server gets in a form of its own (ODBC's time has no fraction; datetimeoffset as text).
+_OWN_CHECKS: dict[Kind, Callable[[Any], Any]] = {Kind.TIME: _time_text, Kind.TIMESTAMPTZ: _timestamptz_text}
+#: How each kind is bound: ODBC type, column size, decimal digits, and what a chunk's size is measured by.
+_BINDS: dict[Kind, tuple[int, int, int, str | None]] = {
+    Kind.INT16: (SQL_SMALLINT, 0, 0, None), Kind.INT32: (SQL_INTEGER, 0, 0, None),
+    Kind.INT64: (SQL_BIGINT, 0, 0, None), Kind.DECIMAL: (SQL_DECIMAL, 0, 0, None),
+    Kind.FLOAT32: (SQL_REAL, 0, 0, None), Kind.FLOAT64: (SQL_DOUBLE, 0, 0, None),
+    Kind.BOOLEAN: (SQL_BIT, 1, 0, None), Kind.CHAR: (SQL_WVARCHAR, 0, 0, "text"),
+    Kind.VARCHAR: (SQL_WVARCHAR, 0, 0, "text"), Kind.TEXT: (SQL_WVARCHAR, 0, 0, "text"),
+    Kind.JSON: (SQL_WVARCHAR, 0, 0, "text"), Kind.BINARY: (SQL_VARBINARY, 0, 0, "binary"),
+    Kind.DATE: (SQL_TYPE_DATE, 10, 0, None), Kind.TIME: (SQL_WVARCHAR, 16, 0, None),
+    Kind.TIMESTAMP: (SQL_TYPE_TIMESTAMP, 27, 7, None), Kind.TIMESTAMPTZ: (SQL_WVARCHAR, 32, 0, None),
+    Kind.UUID: (SQL_WVARCHAR, 36, 0, None),
+}
 
 
 class SQLServerDialect(Dialect):
@@ -511,43 +428,32 @@ class SQLServerDialect(Dialect):
             return f"varbinary({length})" if fits else "varbinary(max)"
         return _FIXED_NATIVE[kind]
 
+    def limits(self) -> TargetLimits:
+        """What SQL Server's column types hold, for the shared value checks: no NaN or infinities,
+        no subnormal numbers, text lengths in UTF-16 code units, types named as in its DDL."""
+        return TargetLimits(engine="SQL Server", decimal_name="decimal", float_names=("real", "float"),
+                            no_nan="SQL Server has no NaN or Infinity", subnormals=False,
+                            binary_name="varbinary", text_units="utf-16",
+                            decimal_precision=self.decimal_precision, label=self._check_label)
+
+    def _check_label(self, ptype: PortableType) -> str:
+        return "nvarchar(max)" if ptype.kind is Kind.JSON else self.native_type(ptype)
+
     def bulk_params(self, columns: Sequence[Column]) -> list[OdbcParam]:
         """How each column's values are checked and bound for an INSERT into a table of ``columns``."""
+        limits = self.limits()
         params = []
         for column in columns:
-            ptype, name = column.type, column.name
-            kind = ptype.kind
-            if kind in (Kind.INT16, Kind.INT32, Kind.INT64):
-                sql_type = {Kind.INT16: SQL_SMALLINT, Kind.INT32: SQL_INTEGER, Kind.INT64: SQL_BIGINT}[kind]
-                params.append(OdbcParam(name, sql_type, 0, 0, int_kind_check(kind, self.native_type(ptype))))
-            elif kind is Kind.DECIMAL:
-                precision, scale = self.decimal_precision(ptype)
-                check = _decimal_check(precision, scale)
-                params.append(OdbcParam(name, SQL_DECIMAL, precision, scale, check))
-            elif kind in (Kind.FLOAT32, Kind.FLOAT64):
-                single = kind is Kind.FLOAT32
-                params.append(OdbcParam(name, SQL_REAL if single else SQL_DOUBLE, 0, 0, _float_check(single)))
-            elif kind is Kind.BOOLEAN:
-                params.append(OdbcParam(name, SQL_BIT, 1, 0, _bool_check))
-            elif kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
-                native = self.native_type(ptype)
-                limit = ptype.length if ptype.length is not None and ptype.length <= MAX_NCHAR else None
-                params.append(OdbcParam(name, SQL_WVARCHAR, 0, 0, _text_check(limit, native), "text"))
-            elif kind is Kind.JSON:
-                params.append(OdbcParam(name, SQL_WVARCHAR, 0, 0, _json_check, "text"))
-            elif kind is Kind.BINARY:
-                limit = ptype.length if ptype.length is not None and ptype.length <= MAX_VARBINARY else None
-                params.append(OdbcParam(name, SQL_VARBINARY, 0, 0, _binary_check(limit), "binary"))
-            elif kind is Kind.DATE:
-                params.append(OdbcParam(name, SQL_TYPE_DATE, 10, 0, _date_check))
-            elif kind is Kind.TIME:
-                params.append(OdbcParam(name, SQL_WVARCHAR, 16, 0, _time_text))
-            elif kind is Kind.TIMESTAMP:
-                params.append(OdbcParam(name, SQL_TYPE_TIMESTAMP, 27, 7, naive_utc_timestamp))
-            elif kind is Kind.TIMESTAMPTZ:
-                params.append(OdbcParam(name, SQL_WVARCHAR, 32, 0, _timestamptz_text))
-            else:
-                params.append(OdbcParam(name, SQL_WVARCHAR, 36, 0, uuid_text))
+            ptype, kind = column.type, column.type.kind
+            sql_type, size, digits, measure = _BINDS[kind]
+            if kind is Kind.DECIMAL:
+                size, digits = self.decimal_precision(ptype)
+            elif kind in (Kind.CHAR, Kind.VARCHAR, Kind.BINARY):
+                longest = MAX_VARBINARY if kind is Kind.BINARY else MAX_NCHAR
+                if ptype.length is None or ptype.length > longest:  # a (max) type: no length to check
+                    ptype = PortableType(Kind.TEXT if kind is not Kind.BINARY else kind)
+            check = _OWN_CHECKS[kind] if kind in _OWN_CHECKS else value_check(ptype, limits)
+            params.append(OdbcParam(column.name, sql_type, size, digits, check, measure))
         return params
 
     # -- statements -----------------------------------------------------------------------------
