@@ -41,8 +41,8 @@ def test_column_mapping_model_passes_the_model_tester_through_edits(qtmodelteste
     model.set_columns(_COLUMNS)
     qtmodeltester.check(model)
     assert model.columnCount() == len(MappingColumn)
-    assert model.headerData(MappingColumn.NOT_NULL, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole) \
-        .startswith("Ticked: the column is created NOT NULL")
+    tip = model.headerData(MappingColumn.NOT_NULL, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert str(tip).startswith("Ticked: the column is created NOT NULL")
     not_null = model.index(0, MappingColumn.NOT_NULL)
     assert model.data(not_null, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
     assert model.setData(not_null, Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole)
