@@ -62,8 +62,8 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE
-from qdbm_desktop.gui.colours import error_style
 from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
+from qdbm_desktop.gui.error_line import StatusLabel
 from qdbm_desktop.gui.icons import database_icon
 from qdbm_desktop.gui.migrate_dialogs import DestructiveRun, DestructiveRunQuestion, JobNameDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
@@ -643,8 +643,7 @@ class MigratePage(QWidget):
             f"Run the query for its first {PREVIEW_ROWS} rows and its column types (Ctrl+Enter)")
         self._preview_button.clicked.connect(self.preview)
         preview_row.addWidget(self._preview_button)
-        self._preview_status = QLabel(query_box)
-        self._preview_status.setObjectName("previewStatus")
+        self._preview_status = StatusLabel(query_box, object_name="previewStatus")
         self._preview_status.setWordWrap(True)
         self._preview_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         preview_row.addWidget(self._preview_status, 1)
@@ -704,8 +703,7 @@ class MigratePage(QWidget):
         self._table_edit.setAccessibleName("Target table")
         self._table_edit.textChanged.connect(self._on_table_edit_text_changed)
         form.addRow("&Table", self._table_edit)
-        self._target_status = QLabel(target_box)
-        self._target_status.setObjectName("targetStatus")
+        self._target_status = StatusLabel(target_box, object_name="targetStatus")
         self._target_status.setWordWrap(True)
         form.addRow("", self._target_status)
         self._mode_combo = QComboBox(target_box)
@@ -771,8 +769,7 @@ class MigratePage(QWidget):
         self._schedule_button.clicked.connect(self._on_schedule_button_clicked)
         job_buttons.addWidget(self._schedule_button)
         right_layout.addLayout(job_buttons)
-        self._message = QLabel(right)
-        self._message.setObjectName("migrateMessage")
+        self._message = StatusLabel(right, object_name="migrateMessage")
         self._message.setWordWrap(True)
         self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         right_layout.addWidget(self._message)
@@ -882,8 +879,7 @@ class MigratePage(QWidget):
         self._recent_button.set_connection(self._source_combo.currentData())
 
     def _show_message(self, text: str, *, error: bool = False) -> None:
-        self._message.setText(text)
-        self._message.setStyleSheet(error_style(self.palette()) if error else "")
+        self._message.show_message(text, error=error)
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -944,12 +940,10 @@ class MigratePage(QWidget):
         self._show_mapping_state()
 
     def _set_target_status(self, text: str, *, error: bool = False) -> None:
-        self._target_status.setText(text)
-        self._target_status.setStyleSheet(error_style(self.palette()) if error else "")
+        self._target_status.show_message(text, error=error)
 
     def _set_preview_status(self, text: str, *, error: bool = False) -> None:
-        self._preview_status.setText(text)
-        self._preview_status.setStyleSheet(error_style(self.palette()) if error else "")
+        self._preview_status.show_message(text, error=error)
 
     def _on_target_combo_changed(self) -> None:
         name = self._target_combo.currentData()

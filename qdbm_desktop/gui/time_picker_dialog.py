@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, available_timezones
 
-from PySide6.QtCore import QDate, QSize, Qt, QTime, QTimer
+from PySide6.QtCore import QDate, Qt, QTime, QTimer
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCalendarWidget,
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.triggers import DAYS, ScheduleTrigger, TriggerKind, local_zone_name, zone
-from qdbm_desktop.gui.icons import load_icon
+from qdbm_desktop.gui.error_line import ErrorLine
 
 KIND_LABELS = {
     TriggerKind.ONCE: "Once",
@@ -187,7 +187,7 @@ class TimePickerDialog(QDialog):
 
     def error_text(self) -> str:
         """The reason the choice is not valid, as shown; empty when it is valid."""
-        return self._error.text() if not self._error_line.isHidden() else ""
+        return self._error_line.text()
 
     def note_text(self) -> str:
         """The note about a time the clock change skips or repeats; empty when there is none."""
@@ -381,24 +381,8 @@ class TimePickerDialog(QDialog):
             self._stack.addWidget(page)
         side.addWidget(self._stack)
 
-        # An icon and bold text rather than a colour: the palette has no "error" role, and a
-        # fixed red would be unreadable on some themes.
-        self._error_line = QWidget(self)
-        error_layout = QHBoxLayout(self._error_line)
-        error_layout.setContentsMargins(0, 0, 0, 0)
-        error_layout.setSpacing(4)
-        icon = QLabel(self._error_line)
-        icon.setPixmap(load_icon("warning").pixmap(QSize(16, 16), self.devicePixelRatioF()))
-        error_layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        self._error = QLabel(self._error_line)
-        self._error.setObjectName("fieldError")
-        self._error.setWordWrap(True)
-        self._error.setTextFormat(Qt.TextFormat.PlainText)
-        font = self._error.font()
-        font.setBold(True)
-        self._error.setFont(font)
-        error_layout.addWidget(self._error, 1)
-        self._error_line.setVisible(False)
+        self._error_line = ErrorLine(self)
+        self._error = self._error_line.label
 
         self._note = QLabel(self)
         self._note.setObjectName("timeNote")
@@ -702,8 +686,7 @@ class TimePickerDialog(QDialog):
         self._accepted = None
         self._show_zone()
         check = self._check()
-        self._error.setText(check.error[0].upper() + check.error[1:] if check.error else "")
-        self._error_line.setVisible(bool(check.error))
+        self._error_line.set_message(check.error)
         self._note.setText(check.note or "")
         self._note.setVisible(bool(check.note))
         if check.trigger is None:
