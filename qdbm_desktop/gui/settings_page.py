@@ -248,6 +248,20 @@ class SettingsPage(QWidget):
         holder_layout.addStretch(0)
         scroll.setWidget(holder)
 
+        buttons = self._build_apply_row()
+        bar = QFrame(self)
+        bar.setFrameShape(QFrame.Shape.HLine)
+        bar.setFrameShadow(QFrame.Shadow.Sunken)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(bar)
+        layout.addLayout(buttons)
+
+    def _build_apply_row(self) -> QHBoxLayout:
+        """The status line with Revert and Apply."""
         self._status_label = StatusLabel(self, object_name="settingsStatus")
         self._status_label.setWordWrap(True)
         self._status_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -263,16 +277,7 @@ class SettingsPage(QWidget):
         buttons.addWidget(self._status_label, 1)
         buttons.addWidget(self._revert_button)
         buttons.addWidget(self._apply_button)
-        bar = QFrame(self)
-        bar.setFrameShape(QFrame.Shape.HLine)
-        bar.setFrameShadow(QFrame.Shadow.Sunken)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(bar)
-        layout.addLayout(buttons)
+        return buttons
 
     def _build_migrations_group(self, parent: QWidget) -> QGroupBox:
         group = QGroupBox("Migrations", parent)
