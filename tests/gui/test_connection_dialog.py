@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt, QThreadPool, QTimer
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
@@ -622,14 +623,15 @@ def test_windows_authentication_removes_a_stored_sql_server_password(
     assert context.connections.get("Reports").secrets == {}
 
 
-def test_tab_moves_through_the_postgresql_fields_in_form_order(
-        qtbot: QtBot, open_dialog: OpenDialog) -> None:
+def test_tab_moves_through_the_postgresql_fields_in_form_order(open_dialog: OpenDialog) -> None:
     dialog = open_dialog()
     _choose_type(dialog, "postgresql")
     dialog.name_edit.setFocus()
     seen = [QApplication.focusWidget()]
     for _ in range(10):
-        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
         seen.append(QApplication.focusWidget())
     assert seen == [dialog.name_edit, dialog.type_combo, dialog.host_edit, dialog.port_edit,
                     dialog.database_edit, dialog.user_edit, dialog.password_edit, dialog.options_view,
