@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import IntEnum
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -15,6 +15,7 @@ from qdbm_desktop.core.migration import ColumnMap
 from qdbm_desktop.core.types import Column as QueryColumn
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.gui.colours import error_colour
+from qdbm_desktop.gui.table_models import FrozenRowsModel
 
 _AnyIndex = QModelIndex | QPersistentModelIndex
 STALE_TIP = "From an earlier query or source: Preview again (Ctrl+Enter) to map the columns of this one"
@@ -67,17 +68,17 @@ class MappingRow:
         return PortableType.parse(text) if text else self.suggested
 
 
-class ColumnMappingModel(QAbstractTableModel):
+class ColumnMappingModel(FrozenRowsModel[MappingRow]):
     """An editable grid over ``MappingRow``s. Invalid target types are flagged in the grid.
 
     Signals: ``mapping_changed()`` after any edit.
     """
 
     mapping_changed = Signal()
+    titles = tuple(column.title for column in Column)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[MappingRow] = []
         self._dialect: Dialect | None = None
         self._stale = False
 
@@ -133,10 +134,6 @@ class ColumnMappingModel(QAbstractTableModel):
 
     # -- reading ----------------------------------------------------------------------------
 
-    @property
-    def rows(self) -> list[MappingRow]:
-        return list(self._rows)
-
     def row_error(self, row: MappingRow) -> str | None:
         """Why this row cannot be loaded as chosen, or None."""
         if not row.include:
@@ -182,18 +179,8 @@ class ColumnMappingModel(QAbstractTableModel):
 
     # -- Qt model ---------------------------------------------------------------------------
 
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return Column(section).title
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole \
-                and section == Column.NOT_NULL:
+    def header_tooltip(self, section: int) -> str | None:
+        if section == Column.NOT_NULL:
             return ("Ticked: the column is created NOT NULL, and a NULL in the data fails the run naming "
                     "its row. It starts as the source column is declared")
         return None
@@ -210,37 +197,48 @@ class ColumnMappingModel(QAbstractTableModel):
         return flags
 
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.cell_of(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         column = Column(index.column())
         if role == Qt.ItemDataRole.CheckStateRole:
-            if column is Column.INCLUDE:
-                return Qt.CheckState.Checked if row.include else Qt.CheckState.Unchecked
-            if column is Column.NOT_NULL:
-                return Qt.CheckState.Unchecked if row.nullable else Qt.CheckState.Checked
-            return None
+            return self._check_state(row, column)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return self._text(row, column, role == Qt.ItemDataRole.EditRole)
         error = self.row_error(row) if column in (Column.TYPE, Column.NATIVE, Column.TARGET) else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            if self._stale:
-                return STALE_TIP
-            if error:
-                return error
-            if column is Column.TYPE:
-                return ("A portable type: int16, int32, int64, decimal(p,s), float32, float64, boolean, "
-                        "char(n), varchar(n), text, binary, date, time, timestamp, timestamptz, json, uuid "
-                        "(bigint, numeric(p,s), integer ... work too). Empty: the suggestion.")
-            return None
+            return self._tooltip(column, error)
         if role == Qt.ItemDataRole.ForegroundRole:
-            palette = QApplication.palette()
-            if self._stale:
-                return palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
-            if error:
-                return QBrush(QColor(error_colour(palette)))
-            if not row.include:
-                return palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            return self._foreground(row, error)
+        return None
+
+    @staticmethod
+    def _check_state(row: MappingRow, column: Column) -> Qt.CheckState | None:
+        if column is Column.INCLUDE:
+            return Qt.CheckState.Checked if row.include else Qt.CheckState.Unchecked
+        if column is Column.NOT_NULL:
+            return Qt.CheckState.Unchecked if row.nullable else Qt.CheckState.Checked
+        return None
+
+    def _tooltip(self, column: Column, error: str | None) -> str | None:
+        if self._stale:
+            return STALE_TIP
+        if error:
+            return error
+        if column is Column.TYPE:
+            return ("A portable type: int16, int32, int64, decimal(p,s), float32, float64, boolean, "
+                    "char(n), varchar(n), text, binary, date, time, timestamp, timestamptz, json, uuid "
+                    "(bigint, numeric(p,s), integer ... work too). Empty: the suggestion.")
+        return None
+
+    def _foreground(self, row: MappingRow, error: str | None) -> QBrush | None:
+        palette = QApplication.palette()
+        if self._stale:
+            return palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        if error:
+            return QBrush(QColor(error_colour(palette)))
+        if not row.include:
+            return palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         return None
 
     def setData(self, index: _AnyIndex, value: object, role: int = Qt.ItemDataRole.EditRole) -> bool:

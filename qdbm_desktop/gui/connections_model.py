@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QIcon
 
 from qdbm_desktop.core.connections import ConnectionProfile, ConnectionStore, SecretState
 from qdbm_desktop.core.dialects import DIALECTS
 from qdbm_desktop.core.errors import MASK
 from qdbm_desktop.gui.icons import load_icon
+from qdbm_desktop.gui.table_models import FrozenRowsModel
 
 #: Role of a value that sorts the way a person expects (times by instant, text ignoring case).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -144,15 +137,16 @@ def _time_sort_key(text: str | None) -> float:
     return moment.timestamp()
 
 
-class ConnectionsModel(QAbstractTableModel):
+class ConnectionsModel(FrozenRowsModel[ConnectionRow]):
     """Saved connections, one frozen :class:`ConnectionRow` per row; read-only.
 
     Signals: only those of ``QAbstractTableModel`` (a reload resets the model).
     """
 
+    titles = tuple(column.title for column in Column)
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[ConnectionRow] = []
         self._icons: dict[str, QIcon] = {}
         self._testing: frozenset[str] = frozenset()
 
@@ -168,44 +162,18 @@ class ConnectionsModel(QAbstractTableModel):
     def is_testing(self, name: str) -> bool:
         return name in self._testing
 
-    def reload(self, rows: Sequence[ConnectionRow]) -> None:
-        """Replace every row (the list is small, so a reset is simpler than a diff)."""
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> ConnectionRow:
-        return self._rows[row]
-
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(Column):
-            return Column(section).title
-        return None
-
     def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._rows) \
-                or not 0 <= index.column() < len(Column):
+        row = self.cell_of(index)
+        if row is None:
             return None
-        row = self._rows[index.row()]
         column = Column(index.column())
+        testing = column is Column.LAST_TEST and row.name in self._testing
         if role == Qt.ItemDataRole.DisplayRole:
-            if column is Column.LAST_TEST and row.name in self._testing:
-                return TESTING
-            return self._display(row, column)
+            return TESTING if testing else self._display(row, column)
         if role == SORT_ROLE:
             return self._sort_key(row, column)
         if role == Qt.ItemDataRole.DecorationRole:
-            if column is Column.LAST_TEST and row.name in self._testing:
-                return None
-            name = self._icon_name(row, column)
+            name = None if testing else self._icon_name(row, column)
             return self._icon(name) if name else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, column)

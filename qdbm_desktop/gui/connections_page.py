@@ -316,7 +316,16 @@ class ConnectionsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
+        layout.addLayout(self._build_header())
+        layout.addLayout(self._build_buttons())
+        self._build_table()
+        layout.addWidget(self._table, 1)
+        order: list[QWidget] = [self._filter_edit, self._table, *self._buttons]
+        for before, after in zip(order, order[1:], strict=False):
+            QWidget.setTabOrder(before, after)
 
+    def _build_header(self) -> QHBoxLayout:
+        """The page's title, the count and the filter box."""
         header = QHBoxLayout()
         title = QLabel("Connections", self)
         font = title.font()
@@ -338,8 +347,9 @@ class ConnectionsPage(QWidget):
         self._filter_edit.setMinimumWidth(320)
         self._filter_edit.textChanged.connect(self._on_filter_edit_text_changed)
         header.addWidget(self._filter_edit)
-        layout.addLayout(header)
+        return header
 
+    def _build_buttons(self) -> QHBoxLayout:
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
         self._buttons = [self._tool_button(action) for action in (
@@ -348,8 +358,9 @@ class ConnectionsPage(QWidget):
         for button in self._buttons:
             buttons.addWidget(button)
         buttons.addStretch(1)
-        layout.addLayout(buttons)
+        return buttons
 
+    def _build_table(self) -> None:
         self._table = QTableView(self)
         self._table.setObjectName("connectionsTable")
         self._table.setAccessibleName("Saved connections")
@@ -379,11 +390,6 @@ class ConnectionsPage(QWidget):
         self._table.doubleClicked.connect(self._on_table_double_clicked)
         self._table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self._table.installEventFilter(self)
-        layout.addWidget(self._table, 1)
-
-        order: list[QWidget] = [self._filter_edit, self._table, *self._buttons]
-        for before, after in zip(order, order[1:], strict=False):
-            QWidget.setTabOrder(before, after)
 
     # -- state ------------------------------------------------------------------------------
 

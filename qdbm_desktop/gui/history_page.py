@@ -260,6 +260,21 @@ class HistoryPage(QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._build_filters())
+        layout.addLayout(self._build_date_range())
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.setChildrenCollapsible(False)
+        self._build_table(splitter)
+        self._build_detail(splitter)
+        splitter.addWidget(self._table)
+        splitter.addWidget(self._detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(self._build_buttons())
+
+    def _build_filters(self) -> QHBoxLayout:
+        """Status, connection and text filters."""
         filters = QHBoxLayout()
         self._status_combo = QComboBox(self)
         self._status_combo.setObjectName("historyStatus")
@@ -290,7 +305,9 @@ class HistoryPage(QWidget):
         self._text_edit.textChanged.connect(self._filter_timer.start)
         filters.addWidget(QLabel("Text", self))
         filters.addWidget(self._text_edit, 1)
-        layout.addLayout(filters)
+        return filters
+
+    def _build_date_range(self) -> QHBoxLayout:
         dates = QHBoxLayout()
         self._date_check = QCheckBox("From", self)
         self._date_check.setObjectName("historyDateRange")
@@ -308,10 +325,9 @@ class HistoryPage(QWidget):
         dates.addWidget(QLabel("to", self))
         dates.addWidget(self._to_date)
         dates.addStretch(1)
-        layout.addLayout(dates)
+        return dates
 
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.setChildrenCollapsible(False)
+    def _build_table(self, splitter: QSplitter) -> None:
         self._table = QTableView(splitter)
         self._table.setObjectName("historyTable")
         self._table.setAccessibleName("Runs")
@@ -334,18 +350,17 @@ class HistoryPage(QWidget):
             self._table.setColumnWidth(column, width)
         self._table.selectionModel().selectionChanged.connect(self._on_table_selection_changed)
         self._table.doubleClicked.connect(lambda _index: self._on_run_again_clicked())
+
+    def _build_detail(self, splitter: QSplitter) -> None:
+        """The selected run's query and log."""
         self._detail = QPlainTextEdit(splitter)
         self._detail.setObjectName("historyDetail")
         self._detail.setReadOnly(True)
         self._detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self._detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self._detail.setPlaceholderText("Select a run to see its query and its full log.")
-        splitter.addWidget(self._table)
-        splitter.addWidget(self._detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
 
+    def _build_buttons(self) -> QHBoxLayout:
         buttons = QHBoxLayout()
         self._count_label = QLabel(self)
         self._count_label.setObjectName("historyCount")
@@ -367,7 +382,7 @@ class HistoryPage(QWidget):
         clear.setObjectName("clearHistoryButton")
         clear.clicked.connect(lambda: self.clear())
         buttons.addWidget(clear)
-        layout.addLayout(buttons)
+        return buttons
 
     def _fill_connections(self, names: list[str]) -> None:
         current = self._connection_combo.currentData()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.jobs import MAX_JOB_NAME
-from qdbm_desktop.gui.colours import error_style
+from qdbm_desktop.gui.error_line import StatusLabel
 
 #: The name field is at least this many characters wide, whatever the suggestion.
 _MIN_NAME_CHARS = 60
@@ -56,11 +56,8 @@ class JobNameDialog(QDialog):
         hint.setWordWrap(True)
         hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         layout.addWidget(hint)
-        self._error = QLabel(self)
-        self._error.setObjectName("jobNameError")
-        self._error.setStyleSheet(error_style(self.palette()))
+        self._error = StatusLabel(self, object_name="jobNameError", hide_when_empty=True)
         self._error.setWordWrap(True)
-        self._error.hide()
         layout.addWidget(self._error)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                    | QDialogButtonBox.StandardButton.Cancel, self)
@@ -88,8 +85,7 @@ class JobNameDialog(QDialog):
 
     def accept(self) -> None:
         if not self.name():
-            self._error.setText("A job needs a name.")
-            self._error.show()
+            self._error.show_error("A job needs a name.")
             self._edit.setFocus()
             return
         super().accept()

@@ -62,8 +62,8 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE
-from qdbm_desktop.gui.colours import error_style
 from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
+from qdbm_desktop.gui.error_line import StatusLabel
 from qdbm_desktop.gui.icons import database_icon
 from qdbm_desktop.gui.migrate_dialogs import DestructiveRun, DestructiveRunQuestion, JobNameDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
@@ -609,9 +609,40 @@ class MigratePage(QWidget):
 
         left = QSplitter(Qt.Orientation.Vertical, splitter)
         left.setChildrenCollapsible(False)
+        query_box = self._build_query_box(left)
+        self._build_result_tabs(left)
+        left.addWidget(query_box)
+        left.addWidget(self._tabs)
+        left.setStretchFactor(0, 2)
+        left.setStretchFactor(1, 3)
+
+        right = self._build_destination_pane(splitter)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        # A wider window widens the query and the grids; the destination form keeps its width.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        self._splitter = splitter
+        self._destination_pane = right
+        self._query_pane = left
+        self._pane_fitted = False
+        self._on_mode_combo_changed()
+
+    def _build_query_box(self, left: QSplitter) -> QWidget:
+        """The source connection, the query editor and the Preview button."""
         query_box = QWidget(left)
         query_layout = QVBoxLayout(query_box)
         query_layout.setContentsMargins(0, 0, 0, 0)
+        query_layout.addLayout(self._build_source_row(query_box))
+        self._editor = SqlEditor(query_box)
+        self._editor.setAccessibleName("SQL query")
+        self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
+        self._editor.textChanged.connect(self._on_query_or_source_changed)
+        query_layout.addWidget(self._editor, 1)
+        query_layout.addLayout(self._build_preview_row(query_box))
+        return query_box
+
+    def _build_source_row(self, query_box: QWidget) -> QHBoxLayout:
         source_row = QHBoxLayout()
         source_label = QLabel("&Source", query_box)
         source_row.addWidget(source_label)
@@ -630,12 +661,9 @@ class MigratePage(QWidget):
         self._recent_button = RecentQueriesButton(self._context.recent_queries, query_box)
         self._recent_button.query_chosen.connect(self._on_recent_button_query_chosen)
         source_row.addWidget(self._recent_button)
-        query_layout.addLayout(source_row)
-        self._editor = SqlEditor(query_box)
-        self._editor.setAccessibleName("SQL query")
-        self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
-        self._editor.textChanged.connect(self._on_query_or_source_changed)
-        query_layout.addWidget(self._editor, 1)
+        return source_row
+
+    def _build_preview_row(self, query_box: QWidget) -> QHBoxLayout:
         preview_row = QHBoxLayout()
         self._preview_button = QPushButton("&Preview", query_box)
         self._preview_button.setObjectName("previewButton")
@@ -643,13 +671,14 @@ class MigratePage(QWidget):
             f"Run the query for its first {PREVIEW_ROWS} rows and its column types (Ctrl+Enter)")
         self._preview_button.clicked.connect(self.preview)
         preview_row.addWidget(self._preview_button)
-        self._preview_status = QLabel(query_box)
-        self._preview_status.setObjectName("previewStatus")
+        self._preview_status = StatusLabel(query_box, object_name="previewStatus")
         self._preview_status.setWordWrap(True)
         self._preview_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         preview_row.addWidget(self._preview_status, 1)
-        query_layout.addLayout(preview_row)
+        return preview_row
 
+    def _build_result_tabs(self, left: QSplitter) -> None:
+        """The preview grid, the column mapping and the runs, as tabs under the query."""
         self._tabs = QTabWidget(left)
         self._tabs.setObjectName("migrateTabs")
         self._preview_view = QTableView(self._tabs)
@@ -676,17 +705,28 @@ class MigratePage(QWidget):
         self._run_panel = RunPanel(self._tabs)
         self._run_panel.setObjectName("runPanel")
         self._tabs.addTab(self._run_panel, "Runs")
-        left.addWidget(query_box)
-        left.addWidget(self._tabs)
-        left.setStretchFactor(0, 2)
-        left.setStretchFactor(1, 3)
 
+    def _build_destination_pane(self, splitter: QSplitter) -> QWidget:
+        """The destination form, the run and job buttons and the page's message."""
         right = QWidget(splitter)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(8, 0, 0, 0)
         target_box = QGroupBox("Destination", right)
         form = QFormLayout(target_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._build_target_rows(target_box, form)
+        self._build_load_rows(target_box, form)
+        right_layout.addWidget(target_box)
+        self._build_action_buttons(right, right_layout)
+        self._message = StatusLabel(right, object_name="migrateMessage")
+        self._message.setWordWrap(True)
+        self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        right_layout.addWidget(self._message)
+        right_layout.addStretch(1)
+        return right
+
+    def _build_target_rows(self, target_box: QGroupBox, form: QFormLayout) -> None:
+        """Where the rows go: the connection and the table, with the table's status."""
         self._target_combo = QComboBox(target_box)
         self._target_combo.setObjectName("targetCombo")
         self._target_combo.setIconSize(QSize(18, 18))
@@ -704,10 +744,12 @@ class MigratePage(QWidget):
         self._table_edit.setAccessibleName("Target table")
         self._table_edit.textChanged.connect(self._on_table_edit_text_changed)
         form.addRow("&Table", self._table_edit)
-        self._target_status = QLabel(target_box)
-        self._target_status.setObjectName("targetStatus")
+        self._target_status = StatusLabel(target_box, object_name="targetStatus")
         self._target_status.setWordWrap(True)
         form.addRow("", self._target_status)
+
+    def _build_load_rows(self, target_box: QGroupBox, form: QFormLayout) -> None:
+        """How the rows are written: mode, keys, incremental column, batch size, row count."""
         self._mode_combo = QComboBox(target_box)
         self._mode_combo.setObjectName("modeCombo")
         for mode in LoadMode:
@@ -744,8 +786,8 @@ class MigratePage(QWidget):
         self._count_check.setObjectName("countCheck")
         self._count_check.setToolTip("One more query before the run, so progress shows a percentage and ETA")
         form.addRow("", self._count_check)
-        right_layout.addWidget(target_box)
 
+    def _build_action_buttons(self, right: QWidget, right_layout: QVBoxLayout) -> None:
         buttons = QHBoxLayout()
         self._show_sql_button = QPushButton("Show &SQL", right)
         self._show_sql_button.setObjectName("showSqlButton")
@@ -771,23 +813,6 @@ class MigratePage(QWidget):
         self._schedule_button.clicked.connect(self._on_schedule_button_clicked)
         job_buttons.addWidget(self._schedule_button)
         right_layout.addLayout(job_buttons)
-        self._message = QLabel(right)
-        self._message.setObjectName("migrateMessage")
-        self._message.setWordWrap(True)
-        self._message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        right_layout.addWidget(self._message)
-        right_layout.addStretch(1)
-
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        # A wider window widens the query and the grids; the destination form keeps its width.
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 0)
-        self._splitter = splitter
-        self._destination_pane = right
-        self._query_pane = left
-        self._pane_fitted = False
-        self._on_mode_combo_changed()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
@@ -882,8 +907,7 @@ class MigratePage(QWidget):
         self._recent_button.set_connection(self._source_combo.currentData())
 
     def _show_message(self, text: str, *, error: bool = False) -> None:
-        self._message.setText(text)
-        self._message.setStyleSheet(error_style(self.palette()) if error else "")
+        self._message.show_message(text, error=error)
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -944,12 +968,10 @@ class MigratePage(QWidget):
         self._show_mapping_state()
 
     def _set_target_status(self, text: str, *, error: bool = False) -> None:
-        self._target_status.setText(text)
-        self._target_status.setStyleSheet(error_style(self.palette()) if error else "")
+        self._target_status.show_message(text, error=error)
 
     def _set_preview_status(self, text: str, *, error: bool = False) -> None:
-        self._preview_status.setText(text)
-        self._preview_status.setStyleSheet(error_style(self.palette()) if error else "")
+        self._preview_status.show_message(text, error=error)
 
     def _on_target_combo_changed(self) -> None:
         name = self._target_combo.currentData()

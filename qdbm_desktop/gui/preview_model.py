@@ -6,13 +6,13 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
 from qdbm_desktop.core.types import Column
+from qdbm_desktop.gui.table_models import AnyIndex, FrozenRowsModel
 
-_AnyIndex = QModelIndex | QPersistentModelIndex
 #: Longer values are cut in the cell; the tooltip holds the whole value.
 MAX_CELL_CHARS = 200
 NULL_TEXT = "NULL"
@@ -35,7 +35,7 @@ def display_value(value: Any) -> str:
     return str(value)
 
 
-class PreviewModel(QAbstractTableModel):
+class PreviewModel(FrozenRowsModel[tuple[Any, ...]]):
     """Read-only rows of a preview. NULL is shown in italics, apart from the text 'NULL'.
 
     Signals: only those of ``QAbstractTableModel``.
@@ -44,7 +44,6 @@ class PreviewModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._columns: list[Column] = []
-        self._rows: list[tuple[Any, ...]] = []
 
     def set_preview(self, columns: list[Column], rows: list[tuple[Any, ...]]) -> None:
         self.beginResetModel()
@@ -59,29 +58,28 @@ class PreviewModel(QAbstractTableModel):
     def columns(self) -> list[Column]:
         return list(self._columns)
 
-    def rowCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: _AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
+        # Counted without building the titles: every cell's lookup asks.
         return 0 if parent.isValid() else len(self._columns)
+
+    def column_titles(self) -> list[str]:
+        return [f"{column.name}\n{column.source_type or column.type}" for column in self._columns]
+
+    def header_tooltip(self, section: int) -> str | None:
+        column = self._columns[section]
+        return f"{column.name}: {column.source_type or column.type} (as {column.type})"
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if orientation == Qt.Orientation.Vertical:
             return str(section + 1) if role == Qt.ItemDataRole.DisplayRole else None
-        if not 0 <= section < len(self._columns):
-            return None
-        column = self._columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"{column.name}\n{column.source_type or column.type}"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{column.name}: {column.source_type or column.type} (as {column.type})"
-        return None
+        return super().headerData(section, orientation, role)
 
-    def data(self, index: _AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        row = self.cell_of(index)
+        if row is None:
             return None
-        value = self._rows[index.row()][index.column()]
+        value = row[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             text = display_value(value)
             text = text.replace("\n", "⏎").replace("\t", "⇥")

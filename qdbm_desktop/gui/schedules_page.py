@@ -96,39 +96,48 @@ class SchedulesModel(FrozenRowsModel[ScheduleRow]):
         row = self.row_of(index)
         if row is None:
             return None
-        schedule = row.schedule
         column = ScheduleColumn(index.column())
         if role == Qt.ItemDataRole.DisplayRole:
-            if column is ScheduleColumn.JOB:
-                return schedule.job
-            if column is ScheduleColumn.WHEN:
-                return row.description
-            if column is ScheduleColumn.NEXT:
-                if schedule.done:
-                    return "done"
-                if not schedule.enabled:
-                    return "paused"
-                return _local(row.next_run) or "—"
-            if column is ScheduleColumn.LAST:
-                try:
-                    last = schedule.last_run_at
-                    return _local(datetime.fromisoformat(last)) if last else ""
-                except ValueError:
-                    return schedule.last_run_at
-            if column is ScheduleColumn.RESULT:
-                return schedule.last_status or ""
-            return "yes" if schedule.enabled else "no"
+            return self._display(row, column)
         if role == SORT_ROLE:
             if column is ScheduleColumn.NEXT:
                 return row.next_run.timestamp() if row.next_run else float("inf")
-            return str(self.data(index, Qt.ItemDataRole.DisplayRole)).casefold()
+            return str(self._display(row, column)).casefold()
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column is ScheduleColumn.RESULT and schedule.last_error:
-                return schedule.last_error
-            if column is ScheduleColumn.WHEN:
-                grace = schedule.grace_seconds
-                return (f"A run missed while QDBM was not running is run at start when at most "
-                        f"{grace // 60} min late" if grace else "A missed run is listed at start, not run")
+            return self._tooltip(row.schedule, column)
+        return None
+
+    @staticmethod
+    def _display(row: ScheduleRow, column: ScheduleColumn) -> str | None:
+        schedule = row.schedule
+        if column is ScheduleColumn.JOB:
+            return schedule.job
+        if column is ScheduleColumn.WHEN:
+            return row.description
+        if column is ScheduleColumn.NEXT:
+            if schedule.done:
+                return "done"
+            if not schedule.enabled:
+                return "paused"
+            return _local(row.next_run) or "—"
+        if column is ScheduleColumn.LAST:
+            try:
+                last = schedule.last_run_at
+                return _local(datetime.fromisoformat(last)) if last else ""
+            except ValueError:
+                return schedule.last_run_at
+        if column is ScheduleColumn.RESULT:
+            return schedule.last_status or ""
+        return "yes" if schedule.enabled else "no"
+
+    @staticmethod
+    def _tooltip(schedule: Schedule, column: ScheduleColumn) -> str | None:
+        if column is ScheduleColumn.RESULT and schedule.last_error:
+            return schedule.last_error
+        if column is ScheduleColumn.WHEN:
+            grace = schedule.grace_seconds
+            return (f"A run missed while QDBM was not running is run at start when at most "
+                    f"{grace // 60} min late" if grace else "A missed run is listed at start, not run")
         return None
 
 
@@ -509,7 +518,18 @@ class SchedulesPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.setChildrenCollapsible(False)
+        top = self._build_schedules_pane(splitter)
+        bottom = self._build_jobs_pane(splitter)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout.addWidget(splitter, 1)
+        self._table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self._jobs_table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
 
+    def _build_schedules_pane(self, splitter: QSplitter) -> QWidget:
+        """The schedules, the scheduler's state and the schedule buttons."""
         top = QWidget(splitter)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -533,7 +553,10 @@ class SchedulesPage(QWidget):
         for button in (self._edit_button, self._toggle_button, self._run_button, self._delete_button):
             buttons.addWidget(button)
         top_layout.addLayout(buttons)
+        return top
 
+    def _build_jobs_pane(self, splitter: QSplitter) -> QWidget:
+        """The saved jobs and their buttons."""
         bottom = QWidget(splitter)
         bottom_layout = QVBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 6, 0, 0)
@@ -561,13 +584,7 @@ class SchedulesPage(QWidget):
                        self._spark_button, self._delete_job_button):
             job_buttons.addWidget(button)
         bottom_layout.addLayout(job_buttons)
-        splitter.addWidget(top)
-        splitter.addWidget(bottom)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        layout.addWidget(splitter, 1)
-        self._table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
-        self._jobs_table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        return bottom
 
     @staticmethod
     def _make_table(parent: QWidget, name: str, accessible: str, model: QSortFilterProxyModel) -> QTableView:

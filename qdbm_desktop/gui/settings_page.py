@@ -34,7 +34,7 @@ from qdbm_desktop.core.settings import (
     Settings,
     parse_setting,
 )
-from qdbm_desktop.gui.colours import error_colour
+from qdbm_desktop.gui.error_line import StatusLabel
 from qdbm_desktop.gui.icons import load_icon
 
 log = logging.getLogger(__name__)
@@ -248,8 +248,21 @@ class SettingsPage(QWidget):
         holder_layout.addStretch(0)
         scroll.setWidget(holder)
 
-        self._status_label = QLabel(self)
-        self._status_label.setObjectName("settingsStatus")
+        buttons = self._build_apply_row()
+        bar = QFrame(self)
+        bar.setFrameShape(QFrame.Shape.HLine)
+        bar.setFrameShadow(QFrame.Shadow.Sunken)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(bar)
+        layout.addLayout(buttons)
+
+    def _build_apply_row(self) -> QHBoxLayout:
+        """The status line with Revert and Apply."""
+        self._status_label = StatusLabel(self, object_name="settingsStatus")
         self._status_label.setWordWrap(True)
         self._status_label.setTextFormat(Qt.TextFormat.PlainText)
         self._revert_button = QPushButton("Revert", self)
@@ -264,16 +277,7 @@ class SettingsPage(QWidget):
         buttons.addWidget(self._status_label, 1)
         buttons.addWidget(self._revert_button)
         buttons.addWidget(self._apply_button)
-        bar = QFrame(self)
-        bar.setFrameShape(QFrame.Shape.HLine)
-        bar.setFrameShadow(QFrame.Shadow.Sunken)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(bar)
-        layout.addLayout(buttons)
+        return buttons
 
     def _build_migrations_group(self, parent: QWidget) -> QGroupBox:
         group = QGroupBox("Migrations", parent)
@@ -289,8 +293,7 @@ class SettingsPage(QWidget):
         self._batch_size_edit.textEdited.connect(self._on_batch_size_edit_text_edited)
         self._batch_size_edit.returnPressed.connect(self._on_batch_size_edit_return_pressed)
         rows = QLabel("rows per batch", group)
-        self._batch_size_message = QLabel(group)
-        self._batch_size_message.setObjectName("batchSizeMessage")
+        self._batch_size_message = StatusLabel(group, object_name="batchSizeMessage", hide_when_empty=True)
         self._batch_size_message.setWordWrap(True)
         self._batch_size_message.setTextFormat(Qt.TextFormat.PlainText)
         self._batch_size_message.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
@@ -433,9 +436,7 @@ class SettingsPage(QWidget):
         return True
 
     def _show_batch_size_message(self, message: str | None) -> None:
-        self._batch_size_message.setText(message or "")
-        self._batch_size_message.setVisible(bool(message))
-        self._batch_size_message.setStyleSheet(f"color: {error_colour(self.palette())};")
+        self._batch_size_message.show_error(message)
 
     def _read_only_reason(self) -> str | None:
         if self._load_error:
@@ -483,8 +484,7 @@ class SettingsPage(QWidget):
             self._keyring_warning.setVisible(False)
 
     def _set_status(self, text: str, error: bool = False) -> None:
-        self._status_label.setText(text)
-        self._status_label.setStyleSheet(f"color: {error_colour(self.palette())};" if error else "")
+        self._status_label.show_message(text, error=error)
 
     # -- slots ------------------------------------------------------------------------------
 

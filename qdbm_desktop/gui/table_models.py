@@ -1,4 +1,4 @@
-"""The common part of the read-only table models: frozen rows, replaced all at once, fixed column titles."""
+"""The common part of the table models: frozen rows, replaced all at once, named columns."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ RowT = TypeVar("RowT")
 
 
 class FrozenRowsModel(QAbstractTableModel, Generic[RowT]):
-    """Rows given whole by ``reload``; a subclass names its columns in ``titles`` and writes ``data``.
+    """Rows given whole by ``reload``; a subclass names its columns in ``titles`` (or
+    ``column_titles`` when they change) and writes ``data``, reading its row with ``cell_of``.
 
     Signals: only those of ``QAbstractTableModel``.
     """
@@ -41,14 +42,33 @@ class FrozenRowsModel(QAbstractTableModel, Generic[RowT]):
             return None
         return self._rows[index.row()]
 
+    def cell_of(self, index: AnyIndex) -> RowT | None:
+        """The row behind a top-level ``index`` inside the rows and the columns, else None."""
+        if not index.isValid() or index.parent().isValid() or not 0 <= index.row() < len(self._rows) \
+                or not 0 <= index.column() < self.columnCount():
+            return None
+        return self._rows[index.row()]
+
+    def column_titles(self) -> Sequence[str]:
+        return self.titles
+
+    def header_tooltip(self, section: int) -> str | None:
+        """The tooltip of column ``section``'s header; None for none."""
+        return None
+
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008 - Qt's own default
-        return 0 if parent.isValid() else len(self.titles)
+        return 0 if parent.isValid() else len(self.column_titles())
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.titles[section]
+        titles = self.column_titles()
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(titles):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return titles[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.header_tooltip(section)
         return None

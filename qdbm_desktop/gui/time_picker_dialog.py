@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, available_timezones
 
-from PySide6.QtCore import QDate, QSize, Qt, QTime, QTimer
+from PySide6.QtCore import QDate, Qt, QTime, QTimer
 from PySide6.QtGui import QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCalendarWidget,
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.triggers import DAYS, ScheduleTrigger, TriggerKind, local_zone_name, zone
-from qdbm_desktop.gui.icons import load_icon
+from qdbm_desktop.gui.error_line import ErrorLine
 
 KIND_LABELS = {
     TriggerKind.ONCE: "Once",
@@ -187,7 +187,7 @@ class TimePickerDialog(QDialog):
 
     def error_text(self) -> str:
         """The reason the choice is not valid, as shown; empty when it is valid."""
-        return self._error.text() if not self._error_line.isHidden() else ""
+        return self._error_line.text()
 
     def note_text(self) -> str:
         """The note about a time the clock change skips or repeats; empty when there is none."""
@@ -289,7 +289,38 @@ class TimePickerDialog(QDialog):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.setSpacing(10)
+        layout.addLayout(self._build_kind_row())
+        middle = QHBoxLayout()
+        middle.setSpacing(16)
+        self._calendar = QCalendarWidget(self)
+        self._calendar.setObjectName("calendar")
+        self._calendar.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
+        self._calendar.setGridVisible(False)
+        middle.addWidget(self._calendar, 0, Qt.AlignmentFlag.AlignTop)
+        side = QVBoxLayout()
+        side.setSpacing(8)
+        side.addLayout(self._build_time_form())
+        side.addLayout(self._build_quick_buttons())
+        side.addWidget(self._build_recurrence_stack())
+        self._error_line = ErrorLine(self)
+        self._error = self._error_line.label
+        self._note = QLabel(self)
+        self._note.setObjectName("timeNote")
+        self._note.setWordWrap(True)
+        self._note.setTextFormat(Qt.TextFormat.PlainText)
+        self._note.setVisible(False)
+        side.addStretch(1)
+        middle.addLayout(side, 1)
+        layout.addLayout(middle)
+        # Full width under the section rather than in its column: a message wrapped in a column
+        # of a row is given too little height and squeezes the fields above it.
+        layout.addWidget(self._error_line)
+        layout.addWidget(self._note)
+        layout.addWidget(self._build_preview())
+        layout.addLayout(self._build_grace_rows())
+        layout.addWidget(self._build_buttons())
 
+    def _build_kind_row(self) -> QHBoxLayout:
         kind_row = QHBoxLayout()
         kind_label = QLabel("&Repeat:", self)
         self._kind_combo = QComboBox(self)
@@ -300,18 +331,10 @@ class TimePickerDialog(QDialog):
         kind_row.addWidget(kind_label)
         kind_row.addWidget(self._kind_combo)
         kind_row.addStretch(1)
-        layout.addLayout(kind_row)
+        return kind_row
 
-        middle = QHBoxLayout()
-        middle.setSpacing(16)
-        self._calendar = QCalendarWidget(self)
-        self._calendar.setObjectName("calendar")
-        self._calendar.setVerticalHeaderFormat(QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader)
-        self._calendar.setGridVisible(False)
-        middle.addWidget(self._calendar, 0, Qt.AlignmentFlag.AlignTop)
-
-        side = QVBoxLayout()
-        side.setSpacing(8)
+    def _build_time_form(self) -> QFormLayout:
+        """The time of day, the time zone and its offset now."""
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._time_edit = QTimeEdit(self)
@@ -344,8 +367,9 @@ class TimePickerDialog(QDialog):
         self._zone_label.setObjectName("zoneOffsetLabel")
         self._zone_label.setTextFormat(Qt.TextFormat.PlainText)
         form.addRow("", self._zone_label)
-        side.addLayout(form)
+        return form
 
+    def _build_quick_buttons(self) -> QGridLayout:
         quick = QGridLayout()
         quick.setSpacing(6)
         self._quick_buttons: dict[str, QPushButton] = {}
@@ -365,8 +389,10 @@ class TimePickerDialog(QDialog):
                 quick.addWidget(button, 1, 1, 1, 2)
             else:
                 quick.addWidget(button, position // 3, position % 3)
-        side.addLayout(quick)
+        return quick
 
+    def _build_recurrence_stack(self) -> QStackedWidget:
+        """One page per kind of repeat: what it does, and its own settings."""
         self._stack = QStackedWidget(self)
         self._stack.setObjectName("recurrenceStack")
         self._pages: dict[TriggerKind, QWidget] = {}
@@ -379,40 +405,10 @@ class TimePickerDialog(QDialog):
         self._pages[TriggerKind.CRON] = self._cron_page()
         for page in self._pages.values():
             self._stack.addWidget(page)
-        side.addWidget(self._stack)
+        return self._stack
 
-        # An icon and bold text rather than a colour: the palette has no "error" role, and a
-        # fixed red would be unreadable on some themes.
-        self._error_line = QWidget(self)
-        error_layout = QHBoxLayout(self._error_line)
-        error_layout.setContentsMargins(0, 0, 0, 0)
-        error_layout.setSpacing(4)
-        icon = QLabel(self._error_line)
-        icon.setPixmap(load_icon("warning").pixmap(QSize(16, 16), self.devicePixelRatioF()))
-        error_layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        self._error = QLabel(self._error_line)
-        self._error.setObjectName("fieldError")
-        self._error.setWordWrap(True)
-        self._error.setTextFormat(Qt.TextFormat.PlainText)
-        font = self._error.font()
-        font.setBold(True)
-        self._error.setFont(font)
-        error_layout.addWidget(self._error, 1)
-        self._error_line.setVisible(False)
-
-        self._note = QLabel(self)
-        self._note.setObjectName("timeNote")
-        self._note.setWordWrap(True)
-        self._note.setTextFormat(Qt.TextFormat.PlainText)
-        self._note.setVisible(False)
-        side.addStretch(1)
-        middle.addLayout(side, 1)
-        layout.addLayout(middle)
-        # Full width under the section rather than in its column: a message wrapped in a column
-        # of a row is given too little height and squeezes the fields above it.
-        layout.addWidget(self._error_line)
-        layout.addWidget(self._note)
-
+    def _build_preview(self) -> QGroupBox:
+        """What the choice means in words, and its next fire times."""
         preview = QGroupBox("Preview", self)
         preview_form = QFormLayout(preview)
         preview_form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
@@ -430,8 +426,10 @@ class TimePickerDialog(QDialog):
         self._next_runs.setMinimumHeight(self.fontMetrics().lineSpacing() * NEXT_RUNS_SHOWN)
         self._next_runs.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         preview_form.addRow("Next runs:", self._next_runs)
-        layout.addWidget(preview)
+        return preview
 
+    def _build_grace_rows(self) -> QGridLayout:
+        """Whether a run missed while the app was closed still runs at start, and how late."""
         grace = QGridLayout()
         grace.setHorizontalSpacing(6)
         grace.setVerticalSpacing(2)
@@ -452,8 +450,9 @@ class TimePickerDialog(QDialog):
         grace.addWidget(self._grace_spin, 1, 1)
         grace.addWidget(QLabel("minutes late", self), 1, 2)
         grace.setColumnStretch(3, 1)
-        layout.addLayout(grace)
+        return grace
 
+    def _build_buttons(self) -> QDialogButtonBox:
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel, self)
         ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -464,7 +463,7 @@ class TimePickerDialog(QDialog):
         self._ok_button.setDefault(True)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        return buttons
 
     def _text_page(self, text: str) -> QWidget:
         page = QWidget(self)
@@ -702,8 +701,7 @@ class TimePickerDialog(QDialog):
         self._accepted = None
         self._show_zone()
         check = self._check()
-        self._error.setText(check.error[0].upper() + check.error[1:] if check.error else "")
-        self._error_line.setVisible(bool(check.error))
+        self._error_line.set_message(check.error)
         self._note.setText(check.note or "")
         self._note.setVisible(bool(check.note))
         if check.trigger is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt, QThreadPool, QTimer
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
@@ -585,3 +586,53 @@ def test_driver_options_are_saved_and_a_credential_among_them_is_kept_encrypted(
     _save(qtbot, dialog)
     saved = context.connections.get("TLS")
     assert saved.secrets == {} and dict(saved.options) == {"sslmode": "verify-full"}
+
+
+# -- fields the engine does not have ----------------------------------------------------------
+
+
+def test_a_server_connection_changed_to_sqlite_drops_every_stored_secret(
+        qtbot: QtBot, open_dialog: OpenDialog, context: AppContext, tmp_path: Path) -> None:
+    saved = context.connections.add(
+        ConnectionProfile(name="Moved", type="postgresql", host="db", user="app"),
+        {"password": "pw", "option:sslpassword": "key-pass"})
+    assert sorted(saved.secrets) == ["option:sslpassword", "password"]
+    dialog = open_dialog(saved)
+    _choose_type(dialog, "sqlite")
+    assert not dialog.is_field_shown("host") and not dialog.is_field_shown("options")
+    _type(qtbot, dialog, path=str(tmp_path / "moved.sqlite"))
+    _save(qtbot, dialog)
+    moved = context.connections.get("Moved")
+    assert (moved.type, moved.host, moved.user, moved.port) == ("sqlite", None, None, None)
+    assert moved.secrets == {} and dict(moved.options) == {}
+
+
+def test_windows_authentication_removes_a_stored_sql_server_password(
+        qtbot: QtBot, open_dialog: OpenDialog, context: AppContext,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlserver, "installed_drivers", lambda: ["ODBC Driver 18 for SQL Server"])
+    saved = context.connections.add(
+        ConnectionProfile(name="Reports", type="sqlserver", host="sql01", user="sa"), {"password": "pw"})
+    dialog = open_dialog(saved)
+    assert not dialog.windows_auth_check.isChecked()
+    _tick(qtbot, dialog.windows_auth_check)
+    draft = dialog.draft()
+    assert draft.plain == {"password": None}
+    assert draft.profile.user is None and draft.profile.secrets == {}
+    _save(qtbot, dialog)
+    assert context.connections.get("Reports").secrets == {}
+
+
+def test_tab_moves_through_the_postgresql_fields_in_form_order(open_dialog: OpenDialog) -> None:
+    dialog = open_dialog()
+    _choose_type(dialog, "postgresql")
+    dialog.name_edit.setFocus()
+    seen = [QApplication.focusWidget()]
+    for _ in range(10):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        QTest.keyClick(focused, Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+    assert seen == [dialog.name_edit, dialog.type_combo, dialog.host_edit, dialog.port_edit,
+                    dialog.database_edit, dialog.user_edit, dialog.password_edit, dialog.options_view,
+                    dialog.add_option_button, dialog.remove_option_button, dialog.test_button]
