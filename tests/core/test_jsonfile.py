@@ -281,7 +281,7 @@ def test_lock_serialises_read_modify_write_of_two_threads(tmp_path: Path) -> Non
                     time.sleep(0.001)  # widen the window a lost update would need
                     document["count"] += 1
                     file.save(document)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which fails the test
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
