@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from qdbm_desktop.core.connections import ConnectionStore, no_connection_named
 from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
-from qdbm_desktop.core.dialects.base import LoadMode, ReadFailed, ReadStream, TableName
+from qdbm_desktop.core.dialects.base import BulkWriter, LoadMode, ReadFailed, ReadStream, TableName
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.run_locks import RunFolder, TargetLocks, WaitCancelled, WaitTimedOut, duration_text
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
@@ -339,6 +339,16 @@ def kept_positions(source_columns: Sequence[Column], column_map: Sequence[Column
     return [i for i, c in enumerate(source_columns) if c.name not in left_out]
 
 
+def row_picker(positions: list[int] | None) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
+    """A function keeping the values at ``positions`` of a row, or ``None`` when every value is kept."""
+    if positions is None:
+        return None
+    if len(positions) == 1:
+        (only,) = positions
+        return lambda row: (row[only],)  # itemgetter of one index gives no tuple
+    return operator.itemgetter(*positions)
+
+
 def tracked_position(columns: Sequence[Column], name: str | None) -> Callable[[Any], Any] | None:
     """An itemgetter for the query's column ``name`` (matched exactly, else ignoring case)."""
     if name is None:
@@ -524,7 +534,7 @@ class _Run:
             conn = self.connect_or_cancel(endpoint)
         except Cancelled:
             raise
-        except Exception as exc:  # noqa: BLE001 - any driver error
+        except Exception as exc:  # any driver error
             raise self.fail(Stage.CONNECT, endpoint, exc) from exc
         kind = endpoint.dialect.display_name  # a label such as "Local warehouse (SQLite)" names it already
         named = any(word.lower() in endpoint.label.lower() for word in kind.split(" / "))
@@ -572,7 +582,7 @@ class _Run:
         failing = sys.exc_info()[1] is not None
         try:
             stream.close()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not failing:
                 raise self.fail(Stage.READ, self.request.source, exc) from exc
             log.debug("[%s] closing the read after an error: %s", self.run_id, exc)
@@ -607,7 +617,7 @@ class _Run:
             table_lock = self.locks.table_lock_name(request.table)
         except QdbmError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self.fail(Stage.CONNECT, target, exc) from exc
         target.dialect.set_lock_wait(target_conn, max(request.connect_timeout, request.wait_timeout))
         limit = duration_text(request.wait_timeout)
@@ -630,7 +640,7 @@ class _Run:
         except WaitTimedOut as exc:
             raise StageError(Stage.WAIT, f"another run into {request.table} on {target.label!r} is still "
                                          f"going: {exc} (the limit is {limit}); nothing was changed") from exc
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self.fail(Stage.WAIT, target, exc) from exc
         if not self.locks.available:
             self.note(Stage.CONNECT, f"{target.label} offers no locks to this login ({self.locks.reason}): "
@@ -663,7 +673,7 @@ class _Run:
                                               request.query_params or None)
         except QdbmError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
         try:
             self.progress(Stage.CREATE, force=True)
@@ -688,7 +698,7 @@ class _Run:
                 target_conn.commit()
             except QdbmError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise self.fail(Stage.CREATE, target, exc) from exc
             self.result.columns = columns
             self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
@@ -714,7 +724,7 @@ class _Run:
             source_conn.rollback()
         except QdbmError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
         self.note(Stage.READ, f"the query returns {total:,} rows")
         return total
@@ -756,7 +766,7 @@ class _Run:
             raise self.fail(Stage.READ, request.source, exc) from exc
         except QdbmError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self.fail(Stage.LOAD, request.target, exc) from exc
         if rows is None:
             return False
@@ -767,21 +777,13 @@ class _Run:
         return True
 
     def stream_rows(self, stream: ReadStream, target_conn: Any, columns: list[Column]) -> None:
+        """Reads in one thread and writes in this one, a batch at a time through a short queue."""
         request = self.request
         batches: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
         done = object()
         stop = threading.Event()
-
-        positions = kept_positions(stream.columns, request.column_map)
-        pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
-        if positions is not None:
-            if len(positions) == 1:
-                (only,) = positions
-                pick = lambda row: (row[only],)  # noqa: E731 - itemgetter of one index gives no tuple
-            else:
-                pick = operator.itemgetter(*positions)
+        pick = row_picker(kept_positions(stream.columns, request.column_map))
         tracked = tracked_position(stream.columns, request.track_max_column)
-        not_null = functools.partial(operator.is_not, None)
 
         def hand_over(item: object) -> bool:
             """Put ``item`` on the queue unless the writer side has stopped (then False)."""
@@ -795,17 +797,8 @@ class _Run:
 
         def read() -> None:
             try:
-                for batch in stream.batches():
-                    if tracked is not None:
-                        # One pass in C over the batch's column; NULLs are no mark.
-                        top = max(filter(not_null, map(tracked, batch)), default=None)
-                        if top is not None and (self.result.max_value is None or top > self.result.max_value):
-                            self.result.max_value = top
-                    if pick is not None:
-                        batch = list(map(pick, batch))
-                    if not hand_over(batch):
-                        return
-                hand_over(done)
+                if self.read_batches(stream, pick, tracked, hand_over):
+                    hand_over(done)
             except BaseException as exc:  # noqa: BLE001 - handed to the writer side
                 hand_over(exc)
 
@@ -814,32 +807,7 @@ class _Run:
         writer = request.target.dialect.open_writer(target_conn, self.staging, columns,
                                                     self.folder.path if self.folder else None)
         try:
-            while True:
-                self.check_cancel()
-                try:
-                    item = batches.get(timeout=_POLL)
-                except queue.Empty:
-                    continue
-                if item is done:
-                    break
-                if isinstance(item, BaseException):
-                    raise self.fail(Stage.READ, request.source, item) from item
-                rows: list[tuple[Any, ...]] = item  # type: ignore[assignment]
-                self.result.rows_read += len(rows)
-                self.progress(Stage.LOAD)
-                try:
-                    writer.write(rows, self.result.rows_written + 1)
-                except ValueRejected as exc:
-                    raise StageError(Stage.LOAD, f"load failed on {request.target.label!r}: {exc}") from exc
-                except Exception as exc:  # noqa: BLE001
-                    first = self.result.rows_written + 1
-                    raise self.fail(
-                        Stage.LOAD,
-                        request.target,
-                        RuntimeError(f"rows {first:,}-{first + len(rows) - 1:,}: {exc}"),
-                    ) from exc
-                self.result.rows_written += len(rows)
-                self.progress(Stage.LOAD)
+            self.write_batches(batches, done, writer)
             writer.finish()
             target_conn.commit()
         except BaseException:
@@ -857,12 +825,60 @@ class _Run:
             self.note(Stage.LOAD, warning, "warning")
         self.note(Stage.LOAD, f"{self.result.rows_written:,} rows loaded into the staging table")
 
+    def read_batches(self, stream: ReadStream, pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None,
+                     tracked: Callable[[Any], Any] | None, hand_over: Callable[[object], bool]) -> bool:
+        """The reader's side: each batch, with the tracked column's highest value noted and only the
+        mapped columns kept, handed over. False when the writer side stopped taking them."""
+        not_null = functools.partial(operator.is_not, None)
+        for batch in stream.batches():
+            if tracked is not None:
+                # One pass in C over the batch's column; NULLs are no mark.
+                top = max(filter(not_null, map(tracked, batch)), default=None)
+                if top is not None and (self.result.max_value is None or top > self.result.max_value):
+                    self.result.max_value = top
+            if pick is not None:
+                batch = list(map(pick, batch))
+            if not hand_over(batch):
+                return False
+        return True
+
+    def write_batches(self, batches: queue.Queue[object], done: object, writer: BulkWriter) -> None:
+        """The writer's side: every batch the reader hands over until ``done``; a reader's error
+        fails the read stage."""
+        request = self.request
+        while True:
+            self.check_cancel()
+            try:
+                item = batches.get(timeout=_POLL)
+            except queue.Empty:
+                continue
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise self.fail(Stage.READ, request.source, item) from item
+            rows: list[tuple[Any, ...]] = item  # type: ignore[assignment]
+            self.result.rows_read += len(rows)
+            self.progress(Stage.LOAD)
+            try:
+                writer.write(rows, self.result.rows_written + 1)
+            except ValueRejected as exc:
+                raise StageError(Stage.LOAD, f"load failed on {request.target.label!r}: {exc}") from exc
+            except Exception as exc:
+                first = self.result.rows_written + 1
+                raise self.fail(
+                    Stage.LOAD,
+                    request.target,
+                    RuntimeError(f"rows {first:,}-{first + len(rows) - 1:,}: {exc}"),
+                ) from exc
+            self.result.rows_written += len(rows)
+            self.progress(Stage.LOAD)
+
     def verify_staging(self, target_conn: Any) -> None:
         self.check_cancel()
         self.progress(Stage.VERIFY, force=True)
         try:
             staged = self.request.target.dialect.row_count(target_conn, self.staging)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self.fail(Stage.VERIFY, self.request.target, exc) from exc
         if staged != self.result.rows_read:
             raise StageError(
@@ -885,7 +901,7 @@ class _Run:
             )
         except QdbmError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self.fail(Stage.FINALIZE, request.target, exc) from exc
         self.committed = True
         rows = self.result.rows_written
@@ -1020,7 +1036,7 @@ def preview_query(endpoint: Endpoint, query: str, limit: int = 100, timeout: flo
                 stream.close()
         except QdbmError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise UsageError(redact(f"the query failed on {endpoint.label!r}: {query_error(str(exc))}",
                                     endpoint.params.secret_values())) from exc
     return QueryPreview(columns, list(rows[:limit]), len(rows) > limit)
@@ -1038,14 +1054,14 @@ def _looking_at(endpoint: Endpoint, timeout: float, failed: str) -> Iterator[Any
         conn = endpoint.dialect.connect(endpoint.params, timeout)
     except QdbmError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         message = f"cannot connect to {endpoint.label!r}: {one_line(str(exc))}"
         raise UsageError(redact(message, secrets)) from exc
     try:
         yield conn
     except QdbmError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         message = f"{failed} on {endpoint.label!r}: {one_line(str(exc))}"
         raise UsageError(redact(message, secrets)) from exc
     finally:
@@ -1088,7 +1104,7 @@ def plan_migration(request: MigrationRequest) -> MigrationPlan:
             stream.close()
     except QdbmError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise run.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
     finally:
         source_conn.close()

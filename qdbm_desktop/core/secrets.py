@@ -128,7 +128,7 @@ class SecretBox:
             backend.set_password(KEYRING_SERVICE, KEYRING_USERNAME, key)
             if backend.get_password(KEYRING_SERVICE, KEYRING_USERNAME) != key:
                 raise RuntimeError("the keyring did not return the key it was given")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a keyring that refuses the key means "use the file"
             return self._file_fallback(file_key, _keyring_failure(exc))
         if file_key:
             self._key_file.unlink(missing_ok=True)

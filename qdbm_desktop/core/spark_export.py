@@ -24,8 +24,7 @@ from qdbm_desktop.core.connections import ConnectionProfile, ConnectionStore
 from qdbm_desktop.core.dialects import get_dialect
 from qdbm_desktop.core.dialects.base import Dialect, LoadMode, SwapPlan, TableName
 from qdbm_desktop.core.errors import UsageError
-from qdbm_desktop.core.incremental import WATERMARK_PLACEHOLDER
-from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.jobs import WATERMARK_PLACEHOLDER, Job
 from qdbm_desktop.core.migration import (
     STAGING_PREFIX,
     Endpoint,

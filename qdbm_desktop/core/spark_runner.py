@@ -186,7 +186,7 @@ def sql_literal(engine: str, value: Any) -> str:
 def source_query(config: dict[str, Any], mark: Any) -> str:
     """The job's query, limited to the rows past ``mark`` for an incremental job."""
     job, incremental = config["job"], config.get("incremental")
-    text = job["query"].strip().rstrip(";").rstrip()
+    text: str = job["query"].strip().rstrip(";").rstrip()
     if not incremental:
         return text
     placeholder = re.compile(r"\{\{\s*watermark\s*\}\}")

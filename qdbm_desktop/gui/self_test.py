@@ -145,7 +145,7 @@ def _app_checks(home: Path, query: str) -> Iterator[CheckResult]:
                       f"system tray {'available' if QSystemTrayIcon.isSystemTrayAvailable() else 'absent'}")
     try:
         window = open_main_window(AppPaths(home), _TemporaryKeyring(), start_scheduler=False)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a line of the report
         yield CheckResult("main window", False, f"did not open: {_reason(exc)}")
         return
     try:

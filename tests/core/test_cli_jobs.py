@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,11 +49,11 @@ def ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     return out
 
 
-def saved(home: Path) -> dict[str, list[dict[str, object]]]:
+def saved(home: Path) -> dict[str, list[dict[str, Any]]]:
     path = home / "schedules.json"
     if not path.exists():
         return {"jobs": [], "schedules": []}
-    document: dict[str, list[dict[str, object]]] = json.loads(path.read_text(encoding="utf-8"))
+    document: dict[str, list[dict[str, Any]]] = json.loads(path.read_text(encoding="utf-8"))
     return document
 
 
@@ -233,7 +234,7 @@ def test_at_counts_from_now_and_a_past_time_is_refused_with_the_reason(home: Pat
     ok(capsys, "jobs", "add", "orders", *JOB_ARGS)
     before = datetime.now(timezone.utc)
     ok(capsys, "schedule", "add", "orders", "--at", "+15m")
-    at = datetime.fromisoformat(str(saved(home)["schedules"][0]["trigger"]["at"]))  # type: ignore[index]
+    at = datetime.fromisoformat(str(saved(home)["schedules"][0]["trigger"]["at"]))
     assert before + timedelta(minutes=15) <= at <= datetime.now(timezone.utc) + timedelta(minutes=15)
 
     code, _, err = run(capsys, "schedule", "add", "orders", "--at", "2020-01-01 10:00", "--tz", "UTC")
@@ -277,7 +278,7 @@ def test_enabling_a_one_off_whose_time_passed_is_refused(home: Path, capsys: pyt
     ok(capsys, "jobs", "add", "orders", *JOB_ARGS)
     ok(capsys, "schedule", "add", "orders", "--at", "+1s", "--disabled")
     (schedule,) = saved(home)["schedules"]
-    at = datetime.fromisoformat(str(schedule["trigger"]["at"]))  # type: ignore[index]
+    at = datetime.fromisoformat(str(schedule["trigger"]["at"]))
     time.sleep(max(0.0, (at - datetime.now(timezone.utc)).total_seconds()) + 0.05)
     code, _, err = run(capsys, "schedule", "enable", str(schedule["id"]))
     assert code == 2 and "is in the past" in err

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from keyring.backends import fail
@@ -14,13 +16,15 @@ from keyring.backends import fail
 from qdbm_desktop.core.connections import ConnectionProfile, SecretState, check_connection
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError, SecretUnavailable, UsageError
+from qdbm_desktop.core.paths import AppPaths
+from tests.conftest import MemoryKeyring
 
 PASSWORD = "s3cr3t-PW!"
 OPTION_SECRET = "Opt-p4ss#word"
 
 
-def pg(name: str = "Sales", **changes) -> ConnectionProfile:
-    values = {"name": name, "type": "postgresql", "host": "db.example", "port": 5432,
+def pg(name: str = "Sales", **changes: Any) -> ConnectionProfile:
+    values: dict[str, Any] = {"name": name, "type": "postgresql", "host": "db.example", "port": 5432,
               "database": "sales", "user": "report"}
     values.update(changes)
     return ConnectionProfile(**values)
@@ -44,7 +48,7 @@ def encoded_forms(secret: str) -> set[bytes]:
 
 def files_containing(folder: Path, secret: str) -> list[str]:
     forms = encoded_forms(secret)
-    found = []
+    found: list[str] = []
     for path in folder.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
@@ -52,7 +56,7 @@ def files_containing(folder: Path, secret: str) -> list[str]:
     return found
 
 
-def test_encoded_forms_detect_a_base64_encoded_secret_inside_other_data():
+def test_encoded_forms_detect_a_base64_encoded_secret_inside_other_data() -> None:
     for prefix in (b"", b"x", b"xy"):
         blob = base64.b64encode(prefix + PASSWORD.encode() + b"tail")
         assert any(form in blob for form in encoded_forms(PASSWORD)), prefix
@@ -60,7 +64,7 @@ def test_encoded_forms_detect_a_base64_encoded_secret_inside_other_data():
 
 # -- round trip ---------------------------------------------------------------------------------
 
-def test_added_connection_is_listed_got_and_removed(context):
+def test_added_connection_is_listed_got_and_removed(context: AppContext) -> None:
     store = context.connections
     added = store.add(pg(options={"sslmode": "require"}))
     store.add(ConnectionProfile(name="Local", type="sqlite", path="/data/local.db"))
@@ -82,7 +86,7 @@ def test_added_connection_is_listed_got_and_removed(context):
         store.remove("Sales")
 
 
-def test_connections_persist_across_app_starts(context, paths, memory_keyring):
+def test_connections_persist_across_app_starts(context: AppContext, paths: AppPaths, memory_keyring: MemoryKeyring) -> None:
     context.connections.add(pg(), {"password": PASSWORD})
 
     later = AppContext.create(paths, keyring_backend=memory_keyring)
@@ -93,17 +97,18 @@ def test_connections_persist_across_app_starts(context, paths, memory_keyring):
     assert document["version"] == 1 and len(document["connections"]) == 1
 
 
-def test_connection_names_are_unique_ignoring_case(context):
+def test_connection_names_are_unique_ignoring_case(context: AppContext) -> None:
     context.connections.add(pg("Sales"))
 
     with pytest.raises(QdbmError, match="already exists"):
         context.connections.add(pg("SALES", host="other.example"))
 
     assert [(p.name, p.host) for p in context.connections.list()] == [("Sales", "db.example")]
-    assert context.connections.find("sAlEs").name == "Sales"
+    found = context.connections.find("sAlEs")
+    assert found is not None and found.name == "Sales"
 
 
-def test_renaming_onto_another_name_differing_only_in_case_is_refused(context):
+def test_renaming_onto_another_name_differing_only_in_case_is_refused(context: AppContext) -> None:
     context.connections.add(pg("Sales"))
     context.connections.add(pg("Stock"))
 
@@ -129,7 +134,7 @@ def test_renaming_onto_another_name_differing_only_in_case_is_refused(context):
     ids=["sqlite-no-path", "port-0", "port-70000", "pg-no-host", "empty-name", "blank-name",
          "padded-name", "long-name", "unknown-type"],
 )
-def test_invalid_profile_is_refused_with_a_clear_message_and_nothing_saved(context, paths, profile, message):
+def test_invalid_profile_is_refused_with_a_clear_message_and_nothing_saved(context: AppContext, paths: AppPaths, profile: ConnectionProfile, message: str) -> None:
     context.connections.list()  # the file exists before
     before = paths.connections_file.read_bytes()
 
@@ -142,7 +147,7 @@ def test_invalid_profile_is_refused_with_a_clear_message_and_nothing_saved(conte
 # -- secrets ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("keyring_kind", ["memory", "no keyring"])
-def test_password_is_in_no_file_under_home_but_connect_params_return_it(paths, memory_keyring, keyring_kind):
+def test_password_is_in_no_file_under_home_but_connect_params_return_it(paths: AppPaths, memory_keyring: MemoryKeyring, keyring_kind: str) -> None:
     backend = memory_keyring if keyring_kind == "memory" else fail.Keyring()
     context = AppContext.create(paths, keyring_backend=backend)
 
@@ -157,7 +162,7 @@ def test_password_is_in_no_file_under_home_but_connect_params_return_it(paths, m
     assert context.connections.connect_params(profile).password == PASSWORD
 
 
-def test_secret_looking_options_are_encrypted_and_returned_in_connect_params(context, paths):
+def test_secret_looking_options_are_encrypted_and_returned_in_connect_params(context: AppContext, paths: AppPaths) -> None:
     store = context.connections
     store.add(pg(options={"sslmode": "require", "sslpassword": OPTION_SECRET, "api_Token": "tok-123456"}),
               {"password": PASSWORD})
@@ -173,7 +178,7 @@ def test_secret_looking_options_are_encrypted_and_returned_in_connect_params(con
     assert params.password == PASSWORD
 
 
-def test_an_option_whose_value_holds_a_credential_is_encrypted_whatever_its_name(context, paths):
+def test_an_option_whose_value_holds_a_credential_is_encrypted_whatever_its_name(context: AppContext, paths: AppPaths) -> None:
     store = context.connections
     store.add(pg(options={"sslmode": "require", "options": "-c search_path=x password=Hid-den-77"}))
 
@@ -186,12 +191,12 @@ def test_an_option_whose_value_holds_a_credential_is_encrypted_whatever_its_name
     assert "Hid-den-77" in params.secret_values()
 
 
-def test_plain_secret_for_an_unknown_field_is_refused(context):
+def test_plain_secret_for_an_unknown_field_is_refused(context: AppContext) -> None:
     with pytest.raises(UsageError, match="'host' is not a secret field"):
         context.connections.add(pg(), {"host": "x"})
 
 
-def test_update_of_the_stored_profile_without_secrets_keeps_the_password(context):
+def test_update_of_the_stored_profile_without_secrets_keeps_the_password(context: AppContext) -> None:
     store = context.connections
     store.add(pg(), {"password": PASSWORD})
 
@@ -202,7 +207,7 @@ def test_update_of_the_stored_profile_without_secrets_keeps_the_password(context
     assert store.connect_params(profile).password == PASSWORD
 
 
-def test_update_with_a_fresh_profile_and_no_secrets_keeps_the_stored_password(context):
+def test_update_with_a_fresh_profile_and_no_secrets_keeps_the_stored_password(context: AppContext) -> None:
     store = context.connections
     store.add(pg(), {"password": PASSWORD})
 
@@ -211,7 +216,7 @@ def test_update_with_a_fresh_profile_and_no_secrets_keeps_the_stored_password(co
     assert store.connect_params(store.get("Sales")).password == PASSWORD
 
 
-def test_update_with_none_removes_the_stored_password(context):
+def test_update_with_none_removes_the_stored_password(context: AppContext) -> None:
     store = context.connections
     store.add(pg(), {"password": PASSWORD})
 
@@ -223,7 +228,7 @@ def test_update_with_none_removes_the_stored_password(context):
     assert store.connect_params(profile).password is None
 
 
-def test_update_with_a_new_password_replaces_it_and_can_rename(context, paths):
+def test_update_with_a_new_password_replaces_it_and_can_rename(context: AppContext, paths: AppPaths) -> None:
     store = context.connections
     store.add(pg(), {"password": PASSWORD})
 
@@ -234,7 +239,7 @@ def test_update_with_a_new_password_replaces_it_and_can_rename(context, paths):
     assert files_containing(paths.home, "n3w-PW!x") == []
 
 
-def test_set_secret_none_removes_the_password(context):
+def test_set_secret_none_removes_the_password(context: AppContext) -> None:
     store = context.connections
     store.add(pg(), {"password": PASSWORD})
 
@@ -243,7 +248,7 @@ def test_set_secret_none_removes_the_password(context):
     assert store.get("Sales").secrets == {}
 
 
-def test_repr_of_connect_params_and_profile_never_shows_a_secret(context):
+def test_repr_of_connect_params_and_profile_never_shows_a_secret(context: AppContext) -> None:
     store = context.connections
     store.add(pg(options={"sslpassword": OPTION_SECRET}), {"password": PASSWORD, "dsn": "dsn-S3cret-value"})
     profile = store.get("Sales")
@@ -261,7 +266,7 @@ def test_repr_of_connect_params_and_profile_never_shows_a_secret(context):
 # -- a lost or replaced key ---------------------------------------------------------------------
 
 def test_with_a_replaced_key_the_password_is_unreadable_and_other_connections_still_work(
-        context, paths, tmp_path, memory_keyring, new_memory_keyring):
+        context: AppContext, paths: AppPaths, tmp_path: Path, memory_keyring: MemoryKeyring, new_memory_keyring: Callable[[], MemoryKeyring]) -> None:
     db = tmp_path / "local.db"
     sqlite3.connect(db).close()
     context.connections.add(pg(), {"password": PASSWORD})
@@ -290,7 +295,7 @@ def test_with_a_replaced_key_the_password_is_unreadable_and_other_connections_st
 
 # -- checking a connection ----------------------------------------------------------------------
 
-def test_check_of_missing_sqlite_file_fails_with_not_found_and_does_not_create_it(context, tmp_path):
+def test_check_of_missing_sqlite_file_fails_with_not_found_and_does_not_create_it(context: AppContext, tmp_path: Path) -> None:
     missing = tmp_path / "typo" / "missing.db"
     context.connections.add(ConnectionProfile(name="Gone", type="sqlite", path=str(missing)))
 
@@ -301,11 +306,12 @@ def test_check_of_missing_sqlite_file_fails_with_not_found_and_does_not_create_i
     assert not missing.exists()
     assert not missing.parent.exists()
     recorded = context.connections.get("Gone")
+    assert recorded.last_test is not None
     assert recorded.last_test.startswith("failed: ") and "not found" in recorded.last_test
     assert recorded.last_test_at
 
 
-def test_check_of_a_real_sqlite_file_reports_its_version_and_records_it(context, tmp_path):
+def test_check_of_a_real_sqlite_file_reports_its_version_and_records_it(context: AppContext, tmp_path: Path) -> None:
     db = tmp_path / "real.db"
     with sqlite3.connect(db) as connection:
         connection.execute("CREATE TABLE t (x)")
@@ -322,7 +328,7 @@ def test_check_of_a_real_sqlite_file_reports_its_version_and_records_it(context,
     assert recorded.last_test_at
 
 
-def test_check_of_a_file_that_is_no_database_fails(context, tmp_path):
+def test_check_of_a_file_that_is_no_database_fails(context: AppContext, tmp_path: Path) -> None:
     bogus = tmp_path / "notes.db"
     bogus.write_bytes(b"this is plain text, not a SQLite database file" * 20)
     context.connections.add(ConnectionProfile(name="Bogus", type="sqlite", path=str(bogus)))

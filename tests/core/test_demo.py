@@ -7,6 +7,8 @@ import re
 import sqlite3
 from contextlib import closing
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,33 +23,35 @@ from qdbm_desktop.core.demo import (
     create_demo_database,
     ensure_first_run,
 )
+from qdbm_desktop.core.paths import AppPaths
+from tests.conftest import MemoryKeyring
 
 TABLES = ("customers", "products", "orders", "order_items")
 
 
-def rows(db_path, sql, *args):
+def rows(db_path: Path, sql: str, *args: object) -> list[Any]:
     with closing(sqlite3.connect(db_path)) as db:
         return db.execute(sql, args).fetchall()
 
 
-def table_contents(db_path):
+def table_contents(db_path: Path) -> dict[str, list[Any]]:
     with closing(sqlite3.connect(db_path)) as db:
         return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
 
 
 @pytest.fixture
-def first_run(context):
+def first_run(context: AppContext) -> tuple[AppContext, list[str]]:
     messages = ensure_first_run(context)
     return context, messages
 
 
 @pytest.fixture
-def shop(first_run):
+def shop(first_run: tuple[AppContext, list[str]]) -> Path:
     context, _ = first_run
     return context.paths.demo_dir / DEMO_SOURCE_FILE
 
 
-def test_first_run_creates_the_shop_database_with_its_four_tables(shop):
+def test_first_run_creates_the_shop_database_with_its_four_tables(shop: Path) -> None:
     names = {name for (name,) in rows(shop, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     counts = {t: rows(shop, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
 
@@ -58,7 +62,7 @@ def test_first_run_creates_the_shop_database_with_its_four_tables(shop):
     assert not list(shop.parent.glob("*.building"))
 
 
-def test_demo_data_has_unicode_names_and_null_emails(shop):
+def test_demo_data_has_unicode_names_and_null_emails(shop: Path) -> None:
     names = [name for (name,) in rows(shop, "SELECT name FROM customers")]
     null_emails = rows(shop, "SELECT count(*) FROM customers WHERE email IS NULL")[0][0]
 
@@ -67,10 +71,10 @@ def test_demo_data_has_unicode_names_and_null_emails(shop):
     assert 0 < null_emails < len(names)
 
 
-def test_demo_money_has_two_decimal_places(shop):
+def test_demo_money_has_two_decimal_places(shop: Path) -> None:
     for table, column in (("orders", "total"), ("products", "unit_price"), ("order_items", "unit_price")):
         values = [v for (v,) in rows(shop, f"SELECT {column} FROM {table}")]
-        places = [-Decimal(repr(v)).normalize().as_tuple().exponent for v in values]
+        places = [-int(Decimal(repr(v)).normalize().as_tuple().exponent) for v in values]
         assert max(places) == 2, (table, column)
         assert all(p <= 2 for p in places), (table, column)
     # The order totals add up from their lines.
@@ -80,7 +84,7 @@ def test_demo_money_has_two_decimal_places(shop):
     assert mismatched == []
 
 
-def test_demo_has_dates_and_timestamps_with_microseconds(shop):
+def test_demo_has_dates_and_timestamps_with_microseconds(shop: Path) -> None:
     signed_up = [v for (v,) in rows(shop, "SELECT signed_up FROM customers")]
     ordered_at = [v for (v,) in rows(shop, "SELECT ordered_at FROM orders")]
     paid_at = [v for (v,) in rows(shop, "SELECT paid_at FROM orders WHERE paid_at IS NOT NULL")]
@@ -93,14 +97,14 @@ def test_demo_has_dates_and_timestamps_with_microseconds(shop):
     assert rows(shop, "SELECT count(*) FROM orders WHERE paid_at IS NULL")[0][0] > 0
 
 
-def test_demo_query_runs_over_every_order(shop):
+def test_demo_query_runs_over_every_order(shop: Path) -> None:
     with closing(sqlite3.connect(shop)) as db:
         result = db.execute(DEMO_QUERY).fetchall()
 
     assert len(result) == 3000
 
 
-def test_first_run_adds_both_demo_connections_that_work(first_run):
+def test_first_run_adds_both_demo_connections_that_work(first_run: tuple[AppContext, list[str]]) -> None:
     context, messages = first_run
     store = context.connections
 
@@ -115,7 +119,7 @@ def test_first_run_adds_both_demo_connections_that_work(first_run):
     assert messages[0] in context.notices()
 
 
-def test_first_run_writes_every_config_file_with_a_version(first_run):
+def test_first_run_writes_every_config_file_with_a_version(first_run: tuple[AppContext, list[str]]) -> None:
     context, _ = first_run
 
     for path, version in ((context.paths.connections_file, 1), (context.paths.settings_file, 1),
@@ -125,7 +129,7 @@ def test_first_run_writes_every_config_file_with_a_version(first_run):
     assert context.settings.get().first_run_done is True
 
 
-def test_second_first_run_adds_nothing(first_run, paths, memory_keyring):
+def test_second_first_run_adds_nothing(first_run: tuple[AppContext, list[str]], paths: AppPaths, memory_keyring: MemoryKeyring) -> None:
     context, _ = first_run
 
     assert ensure_first_run(context) == []
@@ -135,7 +139,7 @@ def test_second_first_run_adds_nothing(first_run, paths, memory_keyring):
     assert len(later.connections.list()) == 2
 
 
-def test_demo_connection_deleted_by_the_user_is_not_added_again(first_run, paths, memory_keyring):
+def test_demo_connection_deleted_by_the_user_is_not_added_again(first_run: tuple[AppContext, list[str]], paths: AppPaths, memory_keyring: MemoryKeyring) -> None:
     context, _ = first_run
     context.connections.remove(DEMO_SOURCE_NAME)
 
@@ -145,7 +149,7 @@ def test_demo_connection_deleted_by_the_user_is_not_added_again(first_run, paths
     assert [p.name for p in later.connections.list()] == [DEMO_TARGET_NAME]
 
 
-def test_a_damaged_settings_file_does_not_bring_deleted_demo_connections_back(first_run, paths, memory_keyring):
+def test_a_damaged_settings_file_does_not_bring_deleted_demo_connections_back(first_run: tuple[AppContext, list[str]], paths: AppPaths, memory_keyring: MemoryKeyring) -> None:
     context, _ = first_run
     context.connections.remove(DEMO_SOURCE_NAME)
     paths.settings_file.write_text("{ this is not json", encoding="utf-8")
@@ -158,7 +162,7 @@ def test_a_damaged_settings_file_does_not_bring_deleted_demo_connections_back(fi
     assert any("settings.json" in n and "corrupt" in n for n in later.notices())
 
 
-def test_first_run_keeps_an_existing_shop_database(paths, memory_keyring):
+def test_first_run_keeps_an_existing_shop_database(paths: AppPaths, memory_keyring: MemoryKeyring) -> None:
     shop = paths.demo_dir / DEMO_SOURCE_FILE
     create_demo_database(shop, seed=7)
     with closing(sqlite3.connect(shop)) as db:
@@ -171,7 +175,7 @@ def test_first_run_keeps_an_existing_shop_database(paths, memory_keyring):
     assert shop.read_bytes() == before
 
 
-def test_demo_generation_is_deterministic_for_a_seed(tmp_path):
+def test_demo_generation_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     create_demo_database(tmp_path / "a.sqlite", seed=42)
     create_demo_database(tmp_path / "b.sqlite", seed=42)
     create_demo_database(tmp_path / "c.sqlite", seed=43)
@@ -182,7 +186,7 @@ def test_demo_generation_is_deterministic_for_a_seed(tmp_path):
     assert len(first["orders"]) == 3000
 
 
-def test_rebuilding_the_demo_replaces_a_leftover_partial_build(tmp_path):
+def test_rebuilding_the_demo_replaces_a_leftover_partial_build(tmp_path: Path) -> None:
     target = tmp_path / "shop.sqlite"
     (tmp_path / "shop.sqlite.building").write_bytes(b"half a database")
 
@@ -192,7 +196,7 @@ def test_rebuilding_the_demo_replaces_a_leftover_partial_build(tmp_path):
     assert rows(target, "SELECT count(*) FROM orders")[0][0] == 3000
 
 
-def test_first_run_does_nothing_when_connections_were_loaded_read_only(paths, memory_keyring):
+def test_first_run_does_nothing_when_connections_were_loaded_read_only(paths: AppPaths, memory_keyring: MemoryKeyring) -> None:
     paths.ensure()
     content = b'{"version": 9, "connections": [{"name": "Future", "type": "sqlite", "path": "/f.db"}]}'
     paths.connections_file.write_bytes(content)
@@ -205,7 +209,7 @@ def test_first_run_does_nothing_when_connections_were_loaded_read_only(paths, me
 
 
 def test_first_run_with_a_connections_file_from_a_newer_version_neither_fails_nor_writes(
-        paths, memory_keyring):
+        paths: AppPaths, memory_keyring: MemoryKeyring) -> None:
     paths.ensure()
     content = b'{"version": 9, "connections": [{"name": "Future", "type": "sqlite", "path": "/f.db"}]}'
     paths.connections_file.write_bytes(content)

@@ -10,17 +10,19 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from qdbm_desktop.core.errors import ConfigFileError, ReadOnlyConfigError
-from qdbm_desktop.core.jsonfile import JsonDocumentFile
+from qdbm_desktop.core.jsonfile import Document, JsonDocumentFile, Migration
 
 CORRUPT_NAME = re.compile(r"^data\.json\.corrupt-\d{8}T\d{6}(-\d+)?$")
 
 
-def make_file(folder: Path, version: int = 2, migrations=None) -> JsonDocumentFile:
+def make_file(folder: Path, version: int = 2, migrations: Mapping[int, Migration] | None=None) -> JsonDocumentFile:
     return JsonDocumentFile(folder / "data.json", version, default=lambda: {"items": []},
                             migrations=migrations or {})
 
@@ -35,7 +37,7 @@ def corrupt_files(folder: Path) -> list[Path]:
 
 # -- round trip ---------------------------------------------------------------------------------
 
-def test_saved_document_loads_back_equal_with_version_added(tmp_path):
+def test_saved_document_loads_back_equal_with_version_added(tmp_path: Path) -> None:
     file = make_file(tmp_path)
     document = {"items": [1, "zwei", {"drei": None}], "name": "Zoë ✓"}
 
@@ -44,7 +46,7 @@ def test_saved_document_loads_back_equal_with_version_added(tmp_path):
     assert make_file(tmp_path).load() == {"version": 2, **document}
 
 
-def test_version_is_the_first_key_written_even_when_the_document_puts_it_last(tmp_path):
+def test_version_is_the_first_key_written_even_when_the_document_puts_it_last(tmp_path: Path) -> None:
     file = make_file(tmp_path)
 
     file.save({"items": [1], "version": 99})
@@ -55,7 +57,7 @@ def test_version_is_the_first_key_written_even_when_the_document_puts_it_last(tm
     assert text.lstrip().startswith('{\n  "version": 2')
 
 
-def test_load_of_missing_file_writes_default_document_as_valid_json_with_version(tmp_path):
+def test_load_of_missing_file_writes_default_document_as_valid_json_with_version(tmp_path: Path) -> None:
     file = make_file(tmp_path)
 
     document = file.load()
@@ -66,7 +68,7 @@ def test_load_of_missing_file_writes_default_document_as_valid_json_with_version
     assert file.notices == []
 
 
-def test_save_leaves_no_temp_file_behind(tmp_path):
+def test_save_leaves_no_temp_file_behind(tmp_path: Path) -> None:
     file = make_file(tmp_path)
     file.save({"items": [1]})
     file.save({"items": [2]})
@@ -76,7 +78,7 @@ def test_save_leaves_no_temp_file_behind(tmp_path):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
-def test_saved_file_is_readable_only_by_the_user(tmp_path):
+def test_saved_file_is_readable_only_by_the_user(tmp_path: Path) -> None:
     make_file(tmp_path).save({"items": []})
 
     assert (tmp_path / "data.json").stat().st_mode & 0o777 == 0o600
@@ -84,12 +86,12 @@ def test_saved_file_is_readable_only_by_the_user(tmp_path):
 
 # -- interrupted writes -------------------------------------------------------------------------
 
-def test_failed_replace_keeps_old_file_byte_identical_and_removes_temp_file(tmp_path, monkeypatch):
+def test_failed_replace_keeps_old_file_byte_identical_and_removes_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     file = make_file(tmp_path)
     file.save({"items": ["old"]})
     before = (tmp_path / "data.json").read_bytes()
 
-    def failing_replace(src, dst):
+    def failing_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> NoReturn:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", failing_replace)
@@ -102,7 +104,7 @@ def test_failed_replace_keeps_old_file_byte_identical_and_removes_temp_file(tmp_
     assert make_file(tmp_path).load()["items"] == ["old"]
 
 
-def test_crash_between_temp_write_and_replace_keeps_old_file(tmp_path):
+def test_crash_between_temp_write_and_replace_keeps_old_file(tmp_path: Path) -> None:
     file = make_file(tmp_path)
     file.save({"items": ["old"]})
     before = (tmp_path / "data.json").read_bytes()
@@ -136,7 +138,7 @@ def test_crash_between_temp_write_and_replace_keeps_old_file(tmp_path):
     assert reopened.notices == []
 
 
-def test_stale_temp_files_are_removed_on_load_and_young_ones_kept(tmp_path):
+def test_stale_temp_files_are_removed_on_load_and_young_ones_kept(tmp_path: Path) -> None:
     file = make_file(tmp_path)
     file.save({"items": []})
     stale = tmp_path / ".data.json.abc123.tmp"
@@ -171,7 +173,7 @@ def test_stale_temp_files_are_removed_on_load_and_young_ones_kept(tmp_path):
     ],
     ids=["not-json", "json-list", "no-version", "string-version", "version-zero", "bool-version", "empty"],
 )
-def test_corrupt_file_is_kept_aside_with_bytes_intact_and_a_fresh_default_written(tmp_path, content, reason):
+def test_corrupt_file_is_kept_aside_with_bytes_intact_and_a_fresh_default_written(tmp_path: Path, content: bytes, reason: str) -> None:
     (tmp_path / "data.json").write_bytes(content)
     file = make_file(tmp_path)
 
@@ -189,7 +191,7 @@ def test_corrupt_file_is_kept_aside_with_bytes_intact_and_a_fresh_default_writte
     assert reason in notice
 
 
-def test_two_corrupt_files_in_the_same_second_are_both_kept(tmp_path):
+def test_two_corrupt_files_in_the_same_second_are_both_kept(tmp_path: Path) -> None:
     for content in (b"{first", b"{second"):
         (tmp_path / "data.json").write_bytes(content)
         make_file(tmp_path).load()
@@ -200,7 +202,7 @@ def test_two_corrupt_files_in_the_same_second_are_both_kept(tmp_path):
 
 # -- newer and older formats --------------------------------------------------------------------
 
-def test_file_from_newer_version_is_loaded_read_only_and_save_refused_leaving_it_untouched(tmp_path):
+def test_file_from_newer_version_is_loaded_read_only_and_save_refused_leaving_it_untouched(tmp_path: Path) -> None:
     content = b'{"version": 7, "items": ["from the future"], "extra": {"x": 1}}\n'
     (tmp_path / "data.json").write_bytes(content)
     file = make_file(tmp_path)
@@ -217,11 +219,11 @@ def test_file_from_newer_version_is_loaded_read_only_and_save_refused_leaving_it
     assert corrupt_files(tmp_path) == []
 
 
-def test_older_version_with_migration_is_migrated_and_backed_up(tmp_path):
+def test_older_version_with_migration_is_migrated_and_backed_up(tmp_path: Path) -> None:
     content = b'{"version": 1, "things": ["a", "b"]}\n'
     (tmp_path / "data.json").write_bytes(content)
 
-    def v1_to_v2(document):
+    def v1_to_v2(document: Document) -> Document:
         return {"version": 1, "items": document.pop("things")}
 
     file = make_file(tmp_path, version=2, migrations={1: v1_to_v2})
@@ -238,7 +240,7 @@ def test_older_version_with_migration_is_migrated_and_backed_up(tmp_path):
     assert not file.read_only
 
 
-def test_migrations_run_in_order_across_several_versions(tmp_path):
+def test_migrations_run_in_order_across_several_versions(tmp_path: Path) -> None:
     (tmp_path / "data.json").write_bytes(b'{"version": 1, "log": []}')
     migrations = {
         1: lambda d: {**d, "log": d["log"] + ["1->2"]},
@@ -250,7 +252,7 @@ def test_migrations_run_in_order_across_several_versions(tmp_path):
     assert (tmp_path / "data.json.v1.bak").exists()
 
 
-def test_older_version_without_migration_is_set_aside_as_corrupt(tmp_path):
+def test_older_version_without_migration_is_set_aside_as_corrupt(tmp_path: Path) -> None:
     content = b'{"version": 1, "things": ["a"]}\n'
     (tmp_path / "data.json").write_bytes(content)
     file = make_file(tmp_path, version=2, migrations={})
@@ -266,7 +268,7 @@ def test_older_version_without_migration_is_set_aside_as_corrupt(tmp_path):
 
 # -- locking ------------------------------------------------------------------------------------
 
-def test_lock_serialises_read_modify_write_of_two_threads(tmp_path):
+def test_lock_serialises_read_modify_write_of_two_threads(tmp_path: Path) -> None:
     make_file(tmp_path).save({"count": 0})
     errors: list[BaseException] = []
 
@@ -279,7 +281,7 @@ def test_lock_serialises_read_modify_write_of_two_threads(tmp_path):
                     time.sleep(0.001)  # widen the window a lost update would need
                     document["count"] += 1
                     file.save(document)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which fails the test
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -292,7 +294,7 @@ def test_lock_serialises_read_modify_write_of_two_threads(tmp_path):
     assert make_file(tmp_path).load()["count"] == 100
 
 
-def test_repeated_loads_of_a_newer_file_give_the_read_only_notice_once(tmp_path):
+def test_repeated_loads_of_a_newer_file_give_the_read_only_notice_once(tmp_path: Path) -> None:
     (tmp_path / "data.json").write_bytes(b'{"version": 7, "items": []}')
     file = make_file(tmp_path)
 

@@ -141,7 +141,7 @@ def _interval(seconds: Any) -> dict[str, Any]:
     return {"kind": "interval", "timezone": "UTC", "every_seconds": seconds}
 
 
-def _job(name: str, **fields: Any) -> dict[str, Any]:
+def _job(name: object, **fields: Any) -> dict[str, Any]:
     return {"name": name, "source": DEMO_SOURCE_NAME, "target": DEMO_TARGET_NAME, "query": "SELECT 1 AS a",
             "table": "t", "mode": "append", **fields}
 
@@ -452,9 +452,9 @@ def test_the_scheduler_runs_briefly_on_a_malformed_file_names_its_bad_entries_on
     (home / case.file).write_bytes(original)
     out_path, err_path = tmp_path / "out", tmp_path / "err"
     env = {**os.environ, "QDBM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    with out_path.open("w") as out, err_path.open("w") as err:
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
         process = subprocess.Popen([sys.executable, "-m", "qdbm_desktop.cli", "scheduler", "--check-every", "1"],
-                                   env=env, cwd=REPO, stdout=out, stderr=err)
+                                   env=env, cwd=REPO, stdout=out_file, stderr=err_file)
     try:
         deadline = time.monotonic() + 30
         while "runs the schedules of" not in out_path.read_text(encoding="utf-8"):

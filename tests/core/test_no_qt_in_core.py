@@ -59,7 +59,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_every_core_module_imports_with_qt_blocked():
+def test_every_core_module_imports_with_qt_blocked() -> None:
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
 
     assert result.returncode == 0, result.stderr

@@ -63,7 +63,7 @@ TARGET, STAGING = TableName("fixture copy", "app"), TableName("qdbm_stg_01234567
 
 def parse(sql: str) -> exp.Expression:
     tree = sqlglot.parse_one(sql, read="oracle")
-    assert tree is not None
+    assert isinstance(tree, exp.Expression)
     return tree
 
 
@@ -362,7 +362,8 @@ def test_host_port_and_service_or_an_easy_connect_string_reach_that_host(how: st
 ])
 def test_the_utc_wrapper_keeps_a_commented_query_inside_its_parentheses(query: str) -> None:
     sql = DIALECT.utc_query(query, ["ID", "AT"], [False, True])
-    tree = sqlglot.parse_one(sql, read="oracle")
+    tree = parse(sql)
+    assert isinstance(tree, exp.Select)
     subquery = tree.find(exp.Subquery)
     assert subquery is not None and subquery.alias == "qdbm_utc"
     assert [s.alias_or_name for s in subquery.this.selects] == ["id", "at"]

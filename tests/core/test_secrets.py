@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,22 +16,23 @@ from keyring.backends import fail
 
 from qdbm_desktop.core.errors import SecretUnavailable
 from qdbm_desktop.core.secrets import KEYRING_SERVICE, KEYRING_USERNAME, SecretBox
+from tests.conftest import MemoryKeyring
 
 SECRET = "s3cr3t-PW! Zoë ✓"
 
 
 @pytest.fixture
-def key_file(tmp_path):
+def key_file(tmp_path: Path) -> Path:
     return tmp_path / "home" / "secret.key"
 
 
-def no_keyring():
+def no_keyring() -> fail.Keyring:
     return fail.Keyring()
 
 
 # -- with a working keyring ---------------------------------------------------------------------
 
-def test_encrypted_secret_decrypts_to_the_same_text(key_file, memory_keyring):
+def test_encrypted_secret_decrypts_to_the_same_text(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     box = SecretBox(key_file, memory_keyring)
 
     token = box.encrypt(SECRET)
@@ -39,13 +42,13 @@ def test_encrypted_secret_decrypts_to_the_same_text(key_file, memory_keyring):
     assert box.can_decrypt(token)
 
 
-def test_the_same_secret_gives_different_tokens(key_file, memory_keyring):
+def test_the_same_secret_gives_different_tokens(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     box = SecretBox(key_file, memory_keyring)
 
     assert box.encrypt(SECRET) != box.encrypt(SECRET)
 
 
-def test_key_is_stored_in_the_keyring_under_the_app_service_and_no_key_file_written(key_file, memory_keyring):
+def test_key_is_stored_in_the_keyring_under_the_app_service_and_no_key_file_written(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     box = SecretBox(key_file, memory_keyring)
     token = box.encrypt(SECRET)
 
@@ -53,6 +56,7 @@ def test_key_is_stored_in_the_keyring_under_the_app_service_and_no_key_file_writ
 
     assert KEYRING_SERVICE == "QDBM Desktop"
     assert list(memory_keyring.entries) == [("QDBM Desktop", KEYRING_USERNAME)]
+    assert stored is not None
     assert Fernet(stored.encode()).decrypt(token.encode()).decode() == SECRET
     assert not key_file.exists()
     assert box.status.file_fallback is False
@@ -60,13 +64,13 @@ def test_key_is_stored_in_the_keyring_under_the_app_service_and_no_key_file_writ
     assert "MemoryKeyring" in box.status.backend
 
 
-def test_second_box_on_the_same_keyring_decrypts_the_first_ones_tokens(key_file, memory_keyring):
+def test_second_box_on_the_same_keyring_decrypts_the_first_ones_tokens(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     token = SecretBox(key_file, memory_keyring).encrypt(SECRET)
 
     assert SecretBox(key_file, memory_keyring).decrypt(token) == SECRET
 
 
-def test_each_new_keyring_gets_its_own_generated_key(tmp_path, new_memory_keyring):
+def test_each_new_keyring_gets_its_own_generated_key(tmp_path: Path, new_memory_keyring: Callable[[], MemoryKeyring]) -> None:
     first, second = new_memory_keyring(), new_memory_keyring()
     SecretBox(tmp_path / "a.key", first).encrypt("x")
     SecretBox(tmp_path / "b.key", second).encrypt("x")
@@ -75,7 +79,7 @@ def test_each_new_keyring_gets_its_own_generated_key(tmp_path, new_memory_keyrin
     assert first.entries[entry] != second.entries[entry]
 
 
-def test_token_from_another_key_raises_secret_unavailable_asking_to_re_enter(key_file, memory_keyring):
+def test_token_from_another_key_raises_secret_unavailable_asking_to_re_enter(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     foreign = Fernet(Fernet.generate_key()).encrypt(SECRET.encode()).decode()
     box = SecretBox(key_file, memory_keyring)
 
@@ -88,14 +92,14 @@ def test_token_from_another_key_raises_secret_unavailable_asking_to_re_enter(key
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token", "ü-non-ascii"])
-def test_malformed_token_raises_secret_unavailable_not_a_crash(key_file, memory_keyring, token):
+def test_malformed_token_raises_secret_unavailable_not_a_crash(key_file: Path, memory_keyring: MemoryKeyring, token: str) -> None:
     box = SecretBox(key_file, memory_keyring)
 
     with pytest.raises(SecretUnavailable, match="please re-enter it"):
         box.decrypt(token)
 
 
-def test_invalid_key_in_keyring_is_replaced_by_a_working_one(key_file, memory_keyring):
+def test_invalid_key_in_keyring_is_replaced_by_a_working_one(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     memory_keyring.set_password(KEYRING_SERVICE, KEYRING_USERNAME, "not a fernet key")
     box = SecretBox(key_file, memory_keyring)
 
@@ -107,7 +111,7 @@ def test_invalid_key_in_keyring_is_replaced_by_a_working_one(key_file, memory_ke
 
 # -- without a keyring: the key file --------------------------------------------------------------
 
-def test_without_keyring_the_key_goes_to_a_key_file(key_file):
+def test_without_keyring_the_key_goes_to_a_key_file(key_file: Path) -> None:
     box = SecretBox(key_file, no_keyring())
 
     token = box.encrypt(SECRET)
@@ -118,13 +122,13 @@ def test_without_keyring_the_key_goes_to_a_key_file(key_file):
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
-def test_fallback_key_file_is_readable_only_by_the_user(key_file):
+def test_fallback_key_file_is_readable_only_by_the_user(key_file: Path) -> None:
     SecretBox(key_file, no_keyring()).encrypt(SECRET)
 
     assert key_file.stat().st_mode & 0o777 == 0o600
 
 
-def test_fallback_status_says_file_and_warning_names_the_key_file(key_file, caplog):
+def test_fallback_status_says_file_and_warning_names_the_key_file(key_file: Path, caplog: pytest.LogCaptureFixture) -> None:
     box = SecretBox(key_file, no_keyring())
 
     with caplog.at_level("WARNING", logger="qdbm_desktop.core.secrets"):
@@ -138,7 +142,7 @@ def test_fallback_status_says_file_and_warning_names_the_key_file(key_file, capl
     assert any(str(key_file) in record.getMessage() for record in caplog.records)
 
 
-def test_second_box_without_keyring_reads_the_same_key_file(key_file):
+def test_second_box_without_keyring_reads_the_same_key_file(key_file: Path) -> None:
     token = SecretBox(key_file, no_keyring()).encrypt(SECRET)
     key_before = key_file.read_bytes()
 
@@ -149,7 +153,7 @@ def test_second_box_without_keyring_reads_the_same_key_file(key_file):
 
 
 def test_key_file_from_earlier_fallback_moves_into_the_keyring_when_it_becomes_available(
-        key_file, memory_keyring):
+        key_file: Path, memory_keyring: MemoryKeyring) -> None:
     token = SecretBox(key_file, no_keyring()).encrypt(SECRET)
     file_key = key_file.read_text(encoding="ascii").strip()
 
@@ -163,7 +167,7 @@ def test_key_file_from_earlier_fallback_moves_into_the_keyring_when_it_becomes_a
     assert SecretBox(key_file, memory_keyring).decrypt(token) == SECRET
 
 
-def test_tokens_made_during_a_keyring_outage_still_decrypt_when_the_keyring_returns(key_file, memory_keyring):
+def test_tokens_made_during_a_keyring_outage_still_decrypt_when_the_keyring_returns(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     before_outage = SecretBox(key_file, memory_keyring).encrypt("made with the keyring key")
     during_outage = SecretBox(key_file, no_keyring()).encrypt("made with the file key")
 
@@ -173,7 +177,7 @@ def test_tokens_made_during_a_keyring_outage_still_decrypt_when_the_keyring_retu
     assert after.decrypt(during_outage) == "made with the file key"
 
 
-def test_garbage_key_file_is_kept_aside_not_overwritten_when_falling_back(key_file):
+def test_garbage_key_file_is_kept_aside_not_overwritten_when_falling_back(key_file: Path) -> None:
     key_file.parent.mkdir(parents=True)
     key_file.write_bytes(b"garbage, not a key\n")
 
@@ -187,7 +191,7 @@ def test_garbage_key_file_is_kept_aside_not_overwritten_when_falling_back(key_fi
     assert Fernet(new_key.encode()).decrypt(token.encode()).decode() == SECRET
 
 
-def test_garbage_key_file_is_left_alone_when_the_keyring_works(key_file, memory_keyring):
+def test_garbage_key_file_is_left_alone_when_the_keyring_works(key_file: Path, memory_keyring: MemoryKeyring) -> None:
     key_file.parent.mkdir(parents=True)
     key_file.write_bytes(b"garbage, not a key\n")
 
@@ -199,7 +203,7 @@ def test_garbage_key_file_is_left_alone_when_the_keyring_works(key_file, memory_
 
 # -- the environment variable, in a real process ------------------------------------------------
 
-def test_fail_keyring_forced_by_environment_falls_back_to_key_file_in_a_fresh_process(tmp_path):
+def test_fail_keyring_forced_by_environment_falls_back_to_key_file_in_a_fresh_process(tmp_path: Path) -> None:
     home = tmp_path / "qdbm home"
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "QDBM_HOME": str(home)}
     script = textwrap.dedent(
@@ -240,12 +244,12 @@ def test_fail_keyring_forced_by_environment_falls_back_to_key_file_in_a_fresh_pr
         assert "s3cr3t-PW!" not in run.stderr
 
 
-def test_command_line_without_keyring_warns_on_stderr_naming_the_key_file(tmp_path):
+def test_command_line_without_keyring_warns_on_stderr_naming_the_key_file(tmp_path: Path) -> None:
     home = tmp_path / "qdbm home"
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "QDBM_HOME": str(home)}
     env.pop("QDBM_DEBUG", None)
 
-    def qdbm(*args):
+    def qdbm(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "qdbm_desktop.cli", *args], env=env,
                               capture_output=True, text=True, timeout=60)
 

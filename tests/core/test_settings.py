@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qdbm_desktop.core.errors import ReadOnlyConfigError, UsageError
+from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.settings import USER_KEYS, Settings, SettingsStore, parse_setting
 
 
-def read_json(path):
+def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def test_fresh_settings_have_the_documented_defaults_and_are_written_out(paths):
+def test_fresh_settings_have_the_documented_defaults_and_are_written_out(paths: AppPaths) -> None:
     settings = SettingsStore(paths).get()
 
     assert settings == Settings(batch_size=50_000, default_mode="append", close_to_tray=True,
@@ -24,7 +27,7 @@ def test_fresh_settings_have_the_documented_defaults_and_are_written_out(paths):
                                               "first_run_done": False}
 
 
-def test_set_value_is_returned_persisted_and_seen_by_a_new_store(paths):
+def test_set_value_is_returned_persisted_and_seen_by_a_new_store(paths: AppPaths) -> None:
     store = SettingsStore(paths)
 
     returned = store.set("batch_size", "5000")
@@ -38,7 +41,7 @@ def test_set_value_is_returned_persisted_and_seen_by_a_new_store(paths):
     assert SettingsStore(paths).get() == Settings(batch_size=5000, default_mode="truncate")
 
 
-def test_batch_size_accepts_underscores_and_the_limits(paths):
+def test_batch_size_accepts_underscores_and_the_limits(paths: AppPaths) -> None:
     store = SettingsStore(paths)
 
     assert store.set("batch_size", "1").batch_size == 1
@@ -47,7 +50,7 @@ def test_batch_size_accepts_underscores_and_the_limits(paths):
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "abc", "20000000", "", "1.5", "10000001"])
-def test_invalid_batch_size_names_the_setting_and_leaves_the_file_unchanged(paths, value):
+def test_invalid_batch_size_names_the_setting_and_leaves_the_file_unchanged(paths: AppPaths, value: str) -> None:
     store = SettingsStore(paths)
     store.set("batch_size", "5000")
     before = paths.settings_file.read_bytes()
@@ -59,7 +62,7 @@ def test_invalid_batch_size_names_the_setting_and_leaves_the_file_unchanged(path
     assert store.get().batch_size == 5000
 
 
-def test_invalid_default_mode_is_refused_with_the_allowed_modes(paths):
+def test_invalid_default_mode_is_refused_with_the_allowed_modes(paths: AppPaths) -> None:
     store = SettingsStore(paths)
     store.get()
     before = paths.settings_file.read_bytes()
@@ -70,7 +73,7 @@ def test_invalid_default_mode_is_refused_with_the_allowed_modes(paths):
     assert paths.settings_file.read_bytes() == before
 
 
-def test_unknown_setting_is_refused_and_not_written(paths):
+def test_unknown_setting_is_refused_and_not_written(paths: AppPaths) -> None:
     store = SettingsStore(paths)
     store.get()
     before = paths.settings_file.read_bytes()
@@ -86,7 +89,7 @@ def test_unknown_setting_is_refused_and_not_written(paths):
     [("batch_size", "-1", 50_000), ("batch_size", "lots", 50_000), ("batch_size", True, 50_000),
      ("default_mode", "merge", "append")],
 )
-def test_hand_edited_invalid_value_falls_back_to_default_with_a_notice(paths, key, bad, field_default):
+def test_hand_edited_invalid_value_falls_back_to_default_with_a_notice(paths: AppPaths, key: str, bad: object, field_default: object) -> None:
     document = {"version": 1, "batch_size": 2000, "default_mode": "replace", "first_run_done": True}
     document[key] = bad
     paths.home.mkdir(parents=True)
@@ -103,7 +106,7 @@ def test_hand_edited_invalid_value_falls_back_to_default_with_a_notice(paths, ke
     assert "default is used" in store.notices[0]
 
 
-def test_hand_edited_invalid_flag_falls_back_to_default_with_a_notice(paths):
+def test_hand_edited_invalid_flag_falls_back_to_default_with_a_notice(paths: AppPaths) -> None:
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 1, "batch_size": 2000, "first_run_done": "perhaps"}',
                                    encoding="utf-8")
@@ -117,7 +120,7 @@ def test_hand_edited_invalid_flag_falls_back_to_default_with_a_notice(paths):
     assert "'perhaps'" in store.notices[0] and "default is used" in store.notices[0]
 
 
-def test_notice_for_a_hand_edited_invalid_flag_names_the_setting(paths):
+def test_notice_for_a_hand_edited_invalid_flag_names_the_setting(paths: AppPaths) -> None:
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 1, "first_run_done": "perhaps"}', encoding="utf-8")
     store = SettingsStore(paths)
@@ -127,7 +130,7 @@ def test_notice_for_a_hand_edited_invalid_flag_names_the_setting(paths):
     assert "first_run_done" in store.notices[0]
 
 
-def test_repeated_reads_of_a_hand_edited_invalid_value_give_one_notice(paths):
+def test_repeated_reads_of_a_hand_edited_invalid_value_give_one_notice(paths: AppPaths) -> None:
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 1, "batch_size": "lots"}', encoding="utf-8")
     store = SettingsStore(paths)
@@ -140,7 +143,7 @@ def test_repeated_reads_of_a_hand_edited_invalid_value_give_one_notice(paths):
 
 # -- close_to_tray and history_retention_days ---------------------------------------------------
 
-def test_file_written_before_the_tray_and_retention_settings_reads_their_defaults_unchanged(paths):
+def test_file_written_before_the_tray_and_retention_settings_reads_their_defaults_unchanged(paths: AppPaths) -> None:
     paths.home.mkdir(parents=True)
     old = '{"version": 1, "batch_size": 2000, "default_mode": "replace", "first_run_done": true}'
     paths.settings_file.write_text(old, encoding="utf-8")
@@ -155,7 +158,7 @@ def test_file_written_before_the_tray_and_retention_settings_reads_their_default
     assert not list(paths.home.glob("settings.json.*"))
 
 
-def test_adding_a_new_setting_to_an_old_file_keeps_the_other_values(paths):
+def test_adding_a_new_setting_to_an_old_file_keeps_the_other_values(paths: AppPaths) -> None:
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 1, "batch_size": 2000, "first_run_done": true}', encoding="utf-8")
 
@@ -167,20 +170,20 @@ def test_adding_a_new_setting_to_an_old_file_keeps_the_other_values(paths):
 
 @pytest.mark.parametrize(("text", "value"), [("true", True), ("No", False), ("0", False), (" on ", True),
                                              (False, False)])
-def test_close_to_tray_accepts_the_usual_spellings(paths, text, value):
+def test_close_to_tray_accepts_the_usual_spellings(paths: AppPaths, text: str | bool, value: bool) -> None:
     store = SettingsStore(paths)
 
     assert store.set("close_to_tray", text).close_to_tray is value
     assert read_json(paths.settings_file)["close_to_tray"] is value
 
 
-def test_invalid_close_to_tray_names_the_setting(paths):
+def test_invalid_close_to_tray_names_the_setting(paths: AppPaths) -> None:
     with pytest.raises(UsageError, match="close_to_tray: expected true or false, not 'sometimes'"):
         SettingsStore(paths).set("close_to_tray", "sometimes")
 
 
 @pytest.mark.parametrize(("text", "days"), [("0", 0), ("1", 1), ("36500", 36_500), ("1_000", 1000), (30, 30)])
-def test_history_retention_accepts_zero_for_forever_up_to_a_hundred_years(paths, text, days):
+def test_history_retention_accepts_zero_for_forever_up_to_a_hundred_years(paths: AppPaths, text: str | int, days: int) -> None:
     store = SettingsStore(paths)
 
     assert store.set("history_retention_days", text).history_retention_days == days
@@ -188,7 +191,7 @@ def test_history_retention_accepts_zero_for_forever_up_to_a_hundred_years(paths,
 
 
 @pytest.mark.parametrize("text", ["-1", "36501", "a month", "", "1.5"])
-def test_invalid_history_retention_is_refused_and_the_file_left_unchanged(paths, text):
+def test_invalid_history_retention_is_refused_and_the_file_left_unchanged(paths: AppPaths, text: str) -> None:
     store = SettingsStore(paths)
     store.get()
     before = paths.settings_file.read_bytes()
@@ -199,7 +202,7 @@ def test_invalid_history_retention_is_refused_and_the_file_left_unchanged(paths,
     assert paths.settings_file.read_bytes() == before
 
 
-def test_hand_edited_invalid_retention_falls_back_to_the_default_with_a_notice(paths):
+def test_hand_edited_invalid_retention_falls_back_to_the_default_with_a_notice(paths: AppPaths) -> None:
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 1, "history_retention_days": -3}', encoding="utf-8")
     store = SettingsStore(paths)
@@ -208,14 +211,14 @@ def test_hand_edited_invalid_retention_falls_back_to_the_default_with_a_notice(p
     assert len(store.notices) == 1 and "history_retention_days" in store.notices[0]
 
 
-def test_new_settings_are_user_settings_and_bookkeeping_is_not():
+def test_new_settings_are_user_settings_and_bookkeeping_is_not() -> None:
     assert USER_KEYS == ("batch_size", "default_mode", "close_to_tray", "history_retention_days")
     assert parse_setting("history_retention_days", "0") == 0
 
 
 # -- several values at once, read-only files ----------------------------------------------------
 
-def test_update_stores_several_values_in_one_write(paths):
+def test_update_stores_several_values_in_one_write(paths: AppPaths) -> None:
     store = SettingsStore(paths)
 
     settings = store.update({"batch_size": "7000", "close_to_tray": False, "history_retention_days": "0"})
@@ -224,7 +227,7 @@ def test_update_stores_several_values_in_one_write(paths):
     assert SettingsStore(paths).get() == settings
 
 
-def test_update_with_one_invalid_value_writes_none_of_them(paths):
+def test_update_with_one_invalid_value_writes_none_of_them(paths: AppPaths) -> None:
     store = SettingsStore(paths)
     store.get()
     before = paths.settings_file.read_bytes()
@@ -235,11 +238,12 @@ def test_update_with_one_invalid_value_writes_none_of_them(paths):
     assert paths.settings_file.read_bytes() == before
 
 
-def test_file_from_a_newer_version_reports_why_it_is_read_only_and_refuses_writes(paths):
+def test_file_from_a_newer_version_reports_why_it_is_read_only_and_refuses_writes(paths: AppPaths) -> None:
     paths.home.mkdir(parents=True)
     paths.settings_file.write_text('{"version": 7, "batch_size": 2000}', encoding="utf-8")
     store = SettingsStore(paths)
-    assert store.read_only_reason is None
+    reason_before_a_read = store.read_only_reason
+    assert reason_before_a_read is None
 
     assert store.get().batch_size == 2000
 
@@ -248,7 +252,7 @@ def test_file_from_a_newer_version_reports_why_it_is_read_only_and_refuses_write
         store.set("batch_size", "3000")
 
 
-def test_command_line_gets_and_sets_the_tray_and_retention_settings(paths, capsys, monkeypatch):
+def test_command_line_gets_and_sets_the_tray_and_retention_settings(paths: AppPaths, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from qdbm_desktop.cli import main
 
     monkeypatch.setenv("QDBM_HOME", str(paths.home))

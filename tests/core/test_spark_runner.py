@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_the_printed_mark_is_one_that_qdbm_reads_back_as_the_same_value(value: o
 
 
 def test_an_incremental_query_is_wrapped_or_takes_the_mark_in_its_placeholder() -> None:
-    config = {"job": {"name": "j", "query": "SELECT * FROM t;"}, "source": {"engine": "postgresql"},
+    config: dict[str, Any] = {"job": {"name": "j", "query": "SELECT * FROM t;"}, "source": {"engine": "postgresql"},
               "incremental": {"quoted_column": '"id"', "operator": ">", "lookback": None}}
     assert source_query(config, None) == "SELECT * FROM t"
     assert source_query(config, 41) == 'SELECT * FROM (\nSELECT * FROM t\n) qdbm_incremental WHERE qdbm_incremental."id" > 41'

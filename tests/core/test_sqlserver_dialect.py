@@ -56,7 +56,7 @@ TARGET, STAGING = TableName("fixture copy", "dbo"), TableName("qdbm_stg_01234567
 
 def parse(sql: str) -> exp.Expression:
     tree = sqlglot.parse_one(sql, read="tsql")
-    assert tree is not None
+    assert isinstance(tree, exp.Expression)
     return tree
 
 
@@ -64,7 +64,8 @@ def identifier_names(node: exp.Expression) -> list[tuple[str, bool]]:
     return [(i.this, i.quoted) for i in node.find_all(exp.Identifier)]
 
 
-def table_parts(table: exp.Table) -> tuple[str | None, str]:
+def table_parts(table: exp.Table | None) -> tuple[str | None, str]:
+    assert table is not None
     return (table.args["db"].this if table.args.get("db") else None), table.this.this
 
 

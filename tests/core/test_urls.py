@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.urls import parse_connection_url
 
 
-def test_postgresql_url_gives_every_field_with_percent_decoded_password():
+def test_postgresql_url_gives_every_field_with_percent_decoded_password() -> None:
     parsed = parse_connection_url("postgresql://user:p%40ss@db.example:6543/sales?sslmode=require")
 
     assert parsed.type == "postgresql"
@@ -24,32 +25,32 @@ def test_postgresql_url_gives_every_field_with_percent_decoded_password():
 
 
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql+psycopg", "POSTGRESQL", "pg"])
-def test_postgresql_aliases_and_driver_suffix_are_accepted(scheme):
+def test_postgresql_aliases_and_driver_suffix_are_accepted(scheme: str) -> None:
     parsed = parse_connection_url(f"{scheme}://u@h/db")
 
     assert (parsed.type, parsed.host, parsed.user, parsed.database) == ("postgresql", "h", "u", "db")
 
 
 @pytest.mark.parametrize("scheme", ["mysql", "mariadb", "mysql+mysqlconnector"])
-def test_mysql_and_mariadb_urls_are_type_mysql(scheme):
+def test_mysql_and_mariadb_urls_are_type_mysql(scheme: str) -> None:
     parsed = parse_connection_url(f"{scheme}://root:pw@127.0.0.1:3307/shop")
 
     assert (parsed.type, parsed.host, parsed.port, parsed.database, parsed.password) == (
         "mysql", "127.0.0.1", 3307, "shop", "pw")
 
 
-def test_url_without_port_leaves_port_unset():
+def test_url_without_port_leaves_port_unset() -> None:
     assert parse_connection_url("postgresql://h/db").port is None
 
 
-def test_percent_encoded_user_and_database_are_decoded():
+def test_percent_encoded_user_and_database_are_decoded() -> None:
     parsed = parse_connection_url("postgresql://r%C3%A9my%40corp:pw@h/my%20db")
 
     assert parsed.user == "rémy@corp"
     assert parsed.database == "my db"
 
 
-def test_sqlite_url_with_three_slashes_is_relative_to_the_working_folder(tmp_path, monkeypatch):
+def test_sqlite_url_with_three_slashes_is_relative_to_the_working_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
     parsed = parse_connection_url("sqlite:///rel.db")
@@ -61,17 +62,17 @@ def test_sqlite_url_with_three_slashes_is_relative_to_the_working_folder(tmp_pat
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX absolute path")
-def test_sqlite_url_with_four_slashes_is_an_absolute_path():
+def test_sqlite_url_with_four_slashes_is_an_absolute_path() -> None:
     assert parse_connection_url("sqlite:////abs/x.db").path == "/abs/x.db"
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite://rel.db"])
-def test_sqlite_url_without_a_file_is_refused(url):
+def test_sqlite_url_without_a_file_is_refused(url: str) -> None:
     with pytest.raises(UsageError, match="SQLite URL"):
         parse_connection_url(url)
 
 
-def test_sqlserver_url_moves_the_odbc_driver_out_of_the_options():
+def test_sqlserver_url_moves_the_odbc_driver_out_of_the_options() -> None:
     parsed = parse_connection_url(
         "mssql://sa:Pw@sql.example:1433/erp?driver=ODBC+Driver+18+for+SQL+Server&TrustServerCertificate=yes")
 
@@ -81,18 +82,18 @@ def test_sqlserver_url_moves_the_odbc_driver_out_of_the_options():
     assert (parsed.host, parsed.port, parsed.database, parsed.user) == ("sql.example", 1433, "erp", "sa")
 
 
-def test_oracle_url_takes_the_service_name_as_database():
+def test_oracle_url_takes_the_service_name_as_database() -> None:
     parsed = parse_connection_url("oracle://u:p@h:1521/ORCLPDB1")
 
     assert (parsed.type, parsed.host, parsed.port, parsed.database, parsed.user, parsed.password) == (
         "oracle", "h", 1521, "ORCLPDB1", "u", "p")
 
 
-def test_parsed_url_repr_hides_the_password():
+def test_parsed_url_repr_hides_the_password() -> None:
     assert "p@ss" not in repr(parse_connection_url("postgresql://user:p%40ss@db.example/sales"))
 
 
-def test_parsed_url_repr_hides_secret_query_options():
+def test_parsed_url_repr_hides_secret_query_options() -> None:
     parsed = parse_connection_url("postgresql://u@h/db?sslpassword=Opt-S3cret")
 
     assert parsed.options["sslpassword"] == "Opt-S3cret"
@@ -112,12 +113,12 @@ def test_parsed_url_repr_hides_secret_query_options():
     ],
     ids=["ftp", "db2", "one-slash", "no-scheme", "empty", "port-too-big", "port-not-a-number"],
 )
-def test_malformed_url_raises_usage_error(url, message):
+def test_malformed_url_raises_usage_error(url: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_connection_url(url)
 
 
-def test_usage_error_for_a_bad_url_does_not_repeat_the_password():
+def test_usage_error_for_a_bad_url_does_not_repeat_the_password() -> None:
     with pytest.raises(UsageError) as caught:
         parse_connection_url("postgresql://u:Hunter2-pw@h:notaport/db")
 

@@ -247,7 +247,8 @@ def test_a_slow_test_leaves_the_dialog_responsive_and_a_second_click_stops_it(
     dialog.test_timeout = 2
     _fill_postgresql(qtbot, dialog, Server("127.0.0.1", silent_server, "postgres", "", "db"), "Silent")
     qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    assert dialog.test_running
+    running_after_the_click = dialog.test_running
+    assert running_after_the_click
     assert dialog.test_button.text() == "Stop test"
     # The event loop keeps running while the server is silent: timers fire, typing lands.
     ticks: list[int] = []
@@ -256,7 +257,8 @@ def test_a_slow_test_leaves_the_dialog_responsive_and_a_second_click_stops_it(
     timer.start(50)
     qtbot.wait(500)
     timer.stop()
-    assert dialog.test_running and len(ticks) >= 5
+    running_while_typing = dialog.test_running
+    assert running_while_typing and len(ticks) >= 5
     qtbot.keyClicks(dialog.database_edit, "_other")
     assert dialog.database_edit.text() == "db_other"
     assert dialog.test_result_label.text() == TESTING_TEXT

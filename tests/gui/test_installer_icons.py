@@ -19,7 +19,7 @@ APP_SVG = ROOT / "resources" / "icons" / "app.svg"
 def _icon_writers() -> dict[str, Any]:
     """The spec's icon functions, run without PyInstaller (the spec needs its build context)."""
     tree = ast.parse(SPEC.read_text(encoding="utf-8"))
-    wanted = [node for node in tree.body
+    wanted: list[ast.stmt] = [node for node in tree.body
               if isinstance(node, ast.FunctionDef) and node.name in ("_png_sizes", "write_ico", "write_icns")
               or isinstance(node, ast.Import) and any(alias.name == "struct" for alias in node.names)]
     namespace: dict[str, Any] = {}
@@ -49,7 +49,7 @@ def test_spec_draws_an_icon_file_holding_every_size_from_the_app_svg(
 
     written = write(APP_SVG, tmp_path / "icons" / f"qdbm-desktop{suffix}")
 
-    assert QImageReader(str(written)).format().data().decode() == suffix[1:]
+    assert bytes(QImageReader(str(written)).format().data()).decode() == suffix[1:]
     assert _images(written) == [(size, size, True) for size in sizes]
 
 

@@ -11,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from keyring.backends import fail
 from PySide6.QtCore import QSize, Qt, QUrl, qVersion
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QLabel
 
 from qdbm_desktop import __version__
@@ -19,7 +20,6 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.secrets import KEYRING_SERVICE, KEYRING_USERNAME
-from qdbm_desktop.gui import main_window, user_guide
 from qdbm_desktop.gui.connections_model import REENTER_PASSWORD, Column
 from qdbm_desktop.gui.main_window import (
     DEFAULT_SIZE,
@@ -124,6 +124,7 @@ def test_the_key_file_notice_is_shown_once_then_only_the_status_bar_says_it(
     assert first.notice_banner.isVisible()
     # At most two lines at the smallest supported width (the keyring's own reason ran to three).
     label = first.notice_banner.findChild(QLabel, "noticeText")
+    assert label is not None
     assert label.height() <= 2 * label.fontMetrics().lineSpacing() + 4, label.text()
     first.refresh()
     assert first.notice_banner.isVisible(), "it stays for the session that showed it"
@@ -259,7 +260,12 @@ def test_help_holds_the_user_guide_the_data_folder_and_about(
     assert guide_path() is not None and guide.open_in_browser_button.isEnabled()
     assert window.show_user_guide() is guide, "one guide window, brought to the front again"
     opened: list[QUrl] = []
-    monkeypatch.setattr(user_guide.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+
+    def open_url(url: QUrl) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
     qtbot.mouseClick(guide.open_in_browser_button, Qt.MouseButton.LeftButton)
     assert [Path(u.toLocalFile()) for u in opened] == [guide_path()]
     guide.close()
@@ -269,10 +275,15 @@ def test_open_the_data_folder_shows_the_app_data_folder_or_says_it_could_not(
         context: AppContext, open_window: OpenWindow, monkeypatch: pytest.MonkeyPatch) -> None:
     window = open_window(context)
     opened: list[QUrl] = []
-    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+
+    def open_url(url: QUrl) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
     action = next(a for a in window.help_menu.actions() if a.text() == "Open the &data folder")
     action.trigger()
     assert [u.toLocalFile() for u in opened] == [str(context.paths.home)]
-    monkeypatch.setattr(main_window.QDesktopServices, "openUrl", lambda url: False)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
     assert not window.open_data_folder()
     assert window.status_text == f"No file manager could open {context.paths.home}"

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QLineEdit, QToolButton
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.connections import ConnectionProfile
@@ -136,7 +136,7 @@ def test_sqlite_to_postgresql_with_a_renamed_and_retyped_column_arrives_and_is_i
     expected = shop.execute("SELECT COUNT(*), SUM(CAST(total AS TEXT) + 0) FROM orders").fetchone()
     shop.close()
     (count, total), = _pg_rows(pg_database, "SELECT COUNT(*), SUM(total) FROM orders_copy")
-    assert (count, float(total)) == (expected[0], pytest.approx(expected[1]))
+    assert count == expected[0] and float(total) == pytest.approx(expected[1])
     # Unicode names arrive unchanged.
     assert _pg_rows(pg_database, "SELECT customer_name FROM orders_copy WHERE order_id = 1") == [
         (page.preview_model.index(0, 1).data(),)]
@@ -228,7 +228,8 @@ def test_bad_input_is_refused_before_anything_runs(
     assert page.start_migration() is None
     assert "customer_id: 'decimal(4' is not a type" in page.message_label.text()
     page.mode_combo.setCurrentIndex(page.mode_combo.findData("upsert"))
-    assert "name the key columns for upsert" in (page.start_migration() or page.message_label.text())
+    assert page.start_migration() is None
+    assert "name the key columns for upsert" in page.message_label.text()
     assert page.run_panel.cards == [] and context.history.runs() == []
     with sqlite3.connect(Path(context.paths.demo_dir) / "warehouse.sqlite") as db:
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'people'").fetchall() == []
@@ -251,9 +252,9 @@ def test_show_sql_shows_the_plan_and_the_ddl_and_changes_nothing(
     page.editor.set_query("SELECT customer_id, name FROM customers")
     page.table_edit.setText("people")
     qtbot.mouseClick(page.show_sql_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.findChild(PlanDialog) is not None and page.findChild(PlanDialog).isVisible(),
-                    timeout=10_000)
+    qtbot.waitUntil(lambda: (shown := page.findChild(PlanDialog)) is not None and shown.isVisible(), timeout=10_000)
     dialog = page.findChild(PlanDialog)
+    assert dialog is not None
     assert 'CREATE TABLE "people"' in dialog.text
     assert "customer_id (INTEGER) -> customer_id int64" in dialog.text
     dialog.close()
@@ -293,7 +294,7 @@ def test_recent_queries_of_the_source_come_back(qtbot: QtBot, context: AppContex
     page.editor.set_query("SELECT 1 AS one")
     _preview(qtbot, page)
     page.editor.set_query("")
-    button: QToolButton = page.recent_button
+    button = page.recent_button
     button.refresh_menu()
     actions = [a for a in button.menu().actions() if a.data() == "SELECT 1 AS one"]
     assert actions, [a.text() for a in button.menu().actions()]
@@ -395,7 +396,8 @@ def test_changing_the_query_clears_the_preview_and_marks_the_mapping_out_of_date
     page = open_window(context).migrate_page
     page.editor.set_query("SELECT customer_id, name FROM customers")
     _preview(qtbot, page)
-    assert page.preview_model.columnCount() == 2 and not page.mapping_model.stale
+    stale_after_the_preview = page.mapping_model.stale
+    assert page.preview_model.columnCount() == 2 and not stale_after_the_preview
     mapping_tab = page.tabs.indexOf(page.mapping_view)
 
     page.editor.setFocus()
@@ -403,7 +405,8 @@ def test_changing_the_query_clears_the_preview_and_marks_the_mapping_out_of_date
     qtbot.keyClicks(page.editor, " WHERE customer_id < 10")
     assert page.preview_model.columnCount() == 0 and page.preview_model.rowCount() == 0
     assert page.preview_status_label.text() == STALE_PREVIEW_TEXT
-    assert page.mapping_model.stale
+    stale_after_the_edit = page.mapping_model.stale
+    assert stale_after_the_edit
     assert page.tabs.tabText(mapping_tab) == "Column mapping (out of date)"
     assert page.mapping_model.index(0, MapColumn.SOURCE).data(Qt.ItemDataRole.ToolTipRole).startswith(
         "From an earlier query")
@@ -593,8 +596,8 @@ def test_truncate_asks_too_and_dont_ask_again_is_kept_for_that_table_only(
     second = open_window(context)
     page = second.migrate_page
     _fill_replace_form(page, mode="truncate")
-    card = page.start_migration()
-    assert card is not None and page.pending_question is None
+    started = page.start_migration()
+    assert started is not None and page.pending_question is None
     _wait_for_card(qtbot, page)
     # Another table still asks.
     _fill_replace_form(page, mode="truncate", table="other_table")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.context import AppContext
@@ -27,7 +27,7 @@ from qdbm_desktop.gui.main_window import MainWindow
 from qdbm_desktop.gui.migrate_dialogs import DestructiveRunQuestion, JobNameDialog
 from qdbm_desktop.gui.migrate_page import MigratePage
 from qdbm_desktop.gui.missed_runs_dialog import MissedRunsDialog
-from qdbm_desktop.gui.schedules_page import ScheduleColumn
+from qdbm_desktop.gui.schedules_page import ScheduleColumn, SchedulesPage
 from qdbm_desktop.gui.single_instance import SingleInstance
 
 OpenWindow = Callable[..., MainWindow]
@@ -68,7 +68,7 @@ def test_save_as_job_and_schedule_from_the_migrate_page(
     monkeypatch.setattr(MigratePage, "_ask_job_name", lambda self, suggested: "products nightly")
     chosen = ScheduleTrigger.weekly(["mon", "wed"], "06:30", "Europe/Berlin")
 
-    def pick_time(self: Any, job_name: str) -> Schedule | None:
+    def pick_time(self: SchedulesPage, job_name: str) -> Schedule | None:
         return self.add_schedule(job_name, chosen, 900)
 
     monkeypatch.setattr("qdbm_desktop.gui.schedules_page.SchedulesPage.schedule_job", pick_time)
@@ -125,6 +125,7 @@ def test_tray_menu_runs_a_job_and_pauses_every_schedule(qtbot: QtBot, context: A
     context.schedules.save_job(DEMO_JOB)
     window = open_window(context)
     run_menu = next(a.menu() for a in window.tray_menu.actions() if a.text() == "Run job now")
+    assert isinstance(run_menu, QMenu)
     run_menu.aboutToShow.emit()
     (action,) = [a for a in run_menu.actions() if a.text() == DEMO_JOB.name]
     action.trigger()
@@ -145,9 +146,9 @@ def test_runs_missed_while_closed_are_listed_at_start_and_skipped_ones_recorded(
     context.schedules.add_schedule(Schedule(id="s1", job=DEMO_JOB.name, trigger=ScheduleTrigger.interval(
         3600, "UTC", start=two_days_ago)), now=two_days_ago)
     window = open_window(context)
-    qtbot.waitUntil(lambda: window.findChild(MissedRunsDialog) is not None
-                    and window.findChild(MissedRunsDialog).isVisible())
+    qtbot.waitUntil(lambda: (shown := window.findChild(MissedRunsDialog)) is not None and shown.isVisible())
     dialog = window.findChild(MissedRunsDialog)
+    assert dialog is not None
     assert dialog.runs_list.count() == 1 and DEMO_JOB.name in dialog.runs_list.item(0).text()
     dialog.skip_button.click()
     (record,) = context.history.runs()

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication
 
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.settings import Settings, SettingsStore
-from qdbm_desktop.gui import settings_page
 from qdbm_desktop.gui.settings_page import KEY_FILE_EXPLANATION, SettingsPage
 
 
@@ -31,7 +31,8 @@ def open_page(qtbot: Any) -> Any:
 
 
 def _on_disk(paths: AppPaths) -> dict[str, Any]:
-    return json.loads(paths.settings_file.read_text(encoding="utf-8"))
+    document: dict[str, Any] = json.loads(paths.settings_file.read_text(encoding="utf-8"))
+    return document
 
 
 def _type_batch_size(qtbot: Any, page: SettingsPage, text: str) -> None:
@@ -206,7 +207,12 @@ def test_os_keyring_backend_is_named_without_a_warning(context: AppContext, open
 def test_app_data_folder_is_shown_and_opened(context: AppContext, open_page: Any, qtbot: Any,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[QUrl] = []
-    monkeypatch.setattr(settings_page.QDesktopServices, "openUrl", lambda url: opened.append(url) or True)
+
+    def open_url(url: QUrl) -> bool:
+        opened.append(url)
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", open_url)
     page = open_page(context)
 
     assert page.home_edit.text() == str(context.paths.home)
@@ -218,7 +224,7 @@ def test_app_data_folder_is_shown_and_opened(context: AppContext, open_page: Any
 
 def test_folder_that_cannot_be_opened_is_reported(context: AppContext, open_page: Any, qtbot: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings_page.QDesktopServices, "openUrl", lambda url: False)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
     page = open_page(context)
 
     qtbot.mouseClick(page.open_folder_button, Qt.MouseButton.LeftButton)

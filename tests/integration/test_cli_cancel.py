@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,7 +70,7 @@ def environment(home: Path) -> dict[str, str]:
     return {**os.environ, "QDBM_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
 
 
-def runs(home: Path) -> list[dict[str, object]]:
+def runs(home: Path) -> list[dict[str, Any]]:
     path = home / "history.sqlite3"
     if not path.exists():
         return []

@@ -37,7 +37,7 @@ QUERY = "SELECT g AS id, 'name ' || g AS label, g * 1.5 AS amount, NULL::text AS
 
 def pg_columns(server: Server, table: str) -> list[tuple[str, str, str]]:
     with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname=server.database) as conn:
-        return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+        return [tuple(r) for r in conn.execute(
             "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
             "WHERE table_name = %s ORDER BY ordinal_position", (table,)).fetchall()]
 

@@ -61,7 +61,7 @@ def execute(connection: Any, *statements: str) -> None:
 def fetch(connection: Any, sql: str) -> list[tuple[Any, ...]]:
     cursor = connection.cursor()
     cursor.execute(sql)
-    rows = cursor.fetchall()
+    rows: list[tuple[Any, ...]] = cursor.fetchall()
     cursor.close()
     connection.commit()
     return rows
@@ -499,7 +499,7 @@ def test_a_batch_of_canonical_values_is_formatted_column_wise_and_a_bad_one_name
     writer._checks = [mysql.value_checker(c.type) for c in columns]
     writer._column_formatters = [f for f in map(mysql.column_formatter, (c.type for c in columns)) if f]
     utc = dt.timezone.utc
-    rows = [(i, -i, 2**40 + i, Decimal(i) / 100, i / 4, i / 3, i % 2 == 0, "a\tb\\"[:i % 5], "é\n\r\x00",
+    rows: list[tuple[Any, ...]] = [(i, -i, 2**40 + i, Decimal(i) / 100, i / 4, i / 3, i % 2 == 0, "a\tb\\"[:i % 5], "é\n\r\x00",
              "{}", dt.date(2024, 1, 1 + i), dt.datetime(2024, 1, 1, 0, 0, i, i),
              dt.datetime(2024, 1, 1, 0, 0, i, tzinfo=utc)) for i in range(20)]
     rows.append((None,) * len(kinds))

@@ -276,7 +276,7 @@ def test_the_loader_sends_parameter_arrays_through_the_mariadb_driver_too(mysql_
                                  SQLSERVER.bulk_params(columns), chunk_rows=30)
         loader.write(rows, 1)
         cursor.execute("SELECT COUNT(*) FROM m")
-        assert cursor.fetchone()[0] == 0
+        assert cursor.fetchone() == (0,)
         connection.commit()
         cursor.execute("SELECT id, d, tx, ts, b FROM m ORDER BY id")
         stored = [tuple(r) for r in cursor.fetchall()]

@@ -115,7 +115,7 @@ def test_make_private_does_nothing_where_there_are_no_posix_permissions(
     home = wide_open(tmp_path / "home")
     monkeypatch.setattr(paths_module, "_POSIX", False)
     calls: list[object] = []
-    monkeypatch.setattr(paths_module.os, "chmod", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(os, "chmod", lambda *a, **k: calls.append(a))
     AppPaths(home).ensure()
     paths_module.make_private(home)
     assert calls == [] and stat.S_IMODE(home.stat().st_mode) == 0o777

@@ -156,12 +156,12 @@ def test_eight_qdbm_migrate_processes_at_once_into_one_database_all_end_clearly_
     wall = time.monotonic() - started
 
     refused = []
-    for run, code, summary, err in outcomes:
-        assert "Traceback" not in err, err
+    for run, code, summary, err_text in outcomes:
+        assert "Traceback" not in err_text, err_text
         if code != 0:
-            refused.append((run, summary, err))
+            refused.append((run, summary, err_text))
             continue
-        assert summary["status"] == "succeeded", (run, summary, err)
+        assert summary["status"] == "succeeded", (run, summary, err_text)
         assert summary["rows_written"] == run.last - run.first + 1
     # Of the two creates of one table exactly one is refused, saying why, and nothing else is.
     assert [r.table for r, _, _ in refused] == ["created"], refused
