@@ -79,7 +79,8 @@ $(VENV)/.installer-installed: pyproject.toml | prerequisites $(BIN)/python
 installer: $(VENV)/.installer-installed
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN build_installer.spec
 ifeq ($(UNAME),Linux)
-	installer/linux/build-deb.sh
+	@if command -v dpkg-deb >/dev/null 2>&1; then installer/linux/build-deb.sh; \
+	else echo "dpkg-deb is missing: no .deb (dist/qdbm-desktop/ and its install-linux.sh are built)"; fi
 endif
 ifeq ($(UNAME),Darwin)
 	installer/macos/make-dmg.sh

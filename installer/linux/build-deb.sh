@@ -50,7 +50,7 @@ Comment: /opt/$package holds QDBM Desktop $version with the Python interpreter, 
  are in the folder, beside each library's metadata).
 
 Files: *
-Copyright: the QDBM Desktop authors
+Copyright: $(date -u -d @"${SOURCE_DATE_EPOCH:-$(date +%s)}" +%Y) the QDBM Desktop authors
 License: see the project's repository
 EOF
 printf '%s (%s) stable; urgency=medium\n\n  * Release %s.\n\n -- %s  %s\n' \
@@ -72,7 +72,7 @@ Oracle) into a table of another, now or on a schedule.
 .B $1 --help
 lists the options.
 .SH FILES
-.I ~/.local/share/QDBM Desktop
+.I "~/.local/share/QDBM Desktop"
 holds each user's connections, schedules and history; QDBM_HOME or --home names another folder.
 Removing the package leaves it in place.
 EOF
@@ -83,8 +83,11 @@ man_page qdbm QDBM "the command line of QDBM Desktop" | gzip -9n >"$stage/usr/sh
 cat >"$stage/usr/share/lintian/overrides/$package" <<EOF
 # A self-contained PyInstaller folder, installed where add-on software goes.
 $package: dir-or-file-in-opt [opt/$package/*]
-# Its libraries find each other through \$ORIGIN, wherever the folder is.
+# Its libraries find each other through \$ORIGIN, wherever the folder is; they are the ones the
+# app was built and tested with (PyInstaller collects them), not the system's copies.
 $package: custom-library-search-path *
+$package: embedded-library *
+$package: shared-library-lacks-prerequisites *
 # PyInstaller's launchers, and two of Python's own modules that call no C library function.
 $package: hardening-no-pie [opt/$package/*]
 $package: library-not-linked-against-libc [opt/$package/_internal/*]
@@ -124,7 +127,10 @@ EOF
 chmod 755 "$stage/DEBIAN/postrm"
 
 fake=
-[ "$(id -u)" = 0 ] || fake=fakeroot
+if [ "$(id -u)" != 0 ]; then
+    command -v fakeroot >/dev/null || { echo "build-deb: needs root or fakeroot (apt-get install fakeroot)" >&2; exit 1; }
+    fake=fakeroot
+fi
 # gzip by default: 12 s here for a 62 MB file; DEB_COMPRESSION=xz (the release workflow's) makes it
 # 42 MB but takes minutes on 2 cores. --root-owner-group makes root the owner of every file.
 $fake dpkg-deb --root-owner-group -Z"${DEB_COMPRESSION:-gzip}" --build "$stage" "$deb" >/dev/null
