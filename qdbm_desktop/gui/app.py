@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", metavar="DIR",
                         help=f"the app-data folder to use (overrides {HOME_ENV} and the platform default)")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--tray", action="store_true",
+                        help="start in the system tray with the window hidden (as the Windows installer's "
+                             "start-at-login entry does); without a system tray the window opens as usual")
     parser.add_argument("--self-test", action="store_true",
                         help="open the main window on a temporary app-data folder (offscreen when there is "
                              "no display), run the demo migration, check every driver, print a report "
@@ -59,10 +62,11 @@ def application(qt_argv: Sequence[str]) -> QApplication:
 
 
 def open_main_window(paths: AppPaths, keyring_backend: Any | None = None, *,
-                     start_scheduler: bool = False) -> MainWindow:
+                     start_scheduler: bool = False, in_tray: bool = False) -> MainWindow:
     """Everything start-up does before the event loop runs: context, first run, window shown.
 
-    ``keyring_backend`` replaces the system keyring (tests pass an in-memory one).
+    ``keyring_backend`` replaces the system keyring (tests pass an in-memory one). ``in_tray``
+    leaves the window hidden when the tray icon is there to open it from.
     """
     context = AppContext.create(paths, keyring_backend=keyring_backend)
     try:
@@ -78,8 +82,17 @@ def open_main_window(paths: AppPaths, keyring_backend: Any | None = None, *,
         if removed:
             log.info("%d runs older than the retention setting removed from the history", removed)
     window = MainWindow(context, start_scheduler=start_scheduler)
-    window.show()
+    if not starts_hidden(in_tray, tray_available=window.tray is not None):
+        window.show()
     return window
+
+
+def starts_hidden(in_tray: bool, *, tray_available: bool) -> bool:
+    """Whether the window stays hidden at start: asked for (--tray) and a tray icon to reach it by.
+
+    Without a system tray a hidden window could never be opened, so it shows after all.
+    """
+    return in_tray and tray_available
 
 
 def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = None) -> int:
@@ -107,7 +120,7 @@ def main(argv: Sequence[str] | None = None, *, keyring_backend: Any | None = Non
                 return 0
             raise QdbmError(f"another {APP_NAME} holds {paths.home / 'app.lock'} but does not answer; "
                             "if it hangs, end it and start again")
-        window = open_main_window(paths, keyring_backend, start_scheduler=True)
+        window = open_main_window(paths, keyring_backend, start_scheduler=True, in_tray=args.tray)
     except (QdbmError, OSError) as exc:
         # Without a window the user would see nothing at all when started from a desktop menu.
         message = f"{APP_NAME} cannot start: {exc}"

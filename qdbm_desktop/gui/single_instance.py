@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, Signal
@@ -19,13 +20,20 @@ _ACTIVATE = b"activate\n"
 _CONNECT_TIMEOUT_MS = 1500
 
 
-def server_name(home: Path) -> str:
-    """A socket name unique to this user and app-data folder (and short enough for every OS)."""
+def server_name(home: Path, platform: str = sys.platform) -> str:
+    """A socket name unique to this user and app-data folder (and short enough for every OS).
+
+    On Windows and macOS, whose file systems ignore case, ``C:\\Users\\Ana`` and ``c:\\users\\ana``
+    are one folder, so they get one name; a second start finds the running app either way.
+    """
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name (a stripped container): the folder still tells apart
         user = "user"
-    digest = hashlib.sha256(f"{user}\0{home.resolve()}".encode()).hexdigest()[:16]
+    folder = str(home.resolve())
+    if platform in ("win32", "darwin"):
+        folder, user = folder.casefold(), user.casefold()
+    digest = hashlib.sha256(f"{user}\0{folder}".encode()).hexdigest()[:16]
     return f"qdbm-desktop-{digest}"
 
 

@@ -1,11 +1,12 @@
-"""The Windows and macOS icons build_installer.spec draws from resources/icons/app.svg while building."""
+"""The Windows and macOS icons build_installer.spec draws (installer/icons.py) from resources/icons/app.svg."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import pytest
 from PySide6.QtGui import QImageReader
@@ -13,18 +14,17 @@ from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "build_installer.spec"
+ICONS = ROOT / "installer" / "icons.py"
 APP_SVG = ROOT / "resources" / "icons" / "app.svg"
 
 
-def _icon_writers() -> dict[str, Any]:
-    """The spec's icon functions, run without PyInstaller (the spec needs its build context)."""
-    tree = ast.parse(SPEC.read_text(encoding="utf-8"))
-    wanted: list[ast.stmt] = [node for node in tree.body
-              if isinstance(node, ast.FunctionDef) and node.name in ("_png_sizes", "write_ico", "write_icns")
-              or isinstance(node, ast.Import) and any(alias.name == "struct" for alias in node.names)]
-    namespace: dict[str, Any] = {}
-    exec(compile(ast.Module(body=wanted, type_ignores=[]), str(SPEC), "exec"), namespace)
-    return namespace
+def _icon_writers() -> ModuleType:
+    """installer/icons.py, loaded by its path as build_installer.spec loads it."""
+    spec = importlib.util.spec_from_file_location("qdbm_installer_icons", ICONS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _images(path: Path) -> list[tuple[int, int, bool]]:
@@ -39,13 +39,19 @@ def _images(path: Path) -> list[tuple[int, int, bool]]:
     return found
 
 
+def test_the_spec_takes_its_icon_writers_from_installer_icons() -> None:
+    spec = SPEC.read_text(encoding="utf-8")
+    assert '_installer_module("icons")' in spec
+    assert "def write_ico" not in spec and "struct" not in spec
+
+
 @pytest.mark.parametrize(("writer", "suffix", "sizes"), [
     ("write_ico", ".ico", [16, 20, 24, 32, 40, 48, 64, 128, 256]),
     ("write_icns", ".icns", [16, 32, 64, 128, 256, 512, 1024]),
 ])
 def test_spec_draws_an_icon_file_holding_every_size_from_the_app_svg(
         qapp: QApplication, tmp_path: Path, writer: str, suffix: str, sizes: list[int]) -> None:
-    write: Callable[[Path, Path], Path] = _icon_writers()[writer]
+    write: Callable[[Path, Path], Path] = getattr(_icon_writers(), writer)
 
     written = write(APP_SVG, tmp_path / "icons" / f"qdbm-desktop{suffix}")
 
