@@ -16,6 +16,7 @@ from typing import Any, NoReturn, TextIO
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import QdbmError, UsageError
+from qdbm_desktop.core.migration import ColumnMap
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE
 from qdbm_desktop.core.types import PortableType
@@ -122,14 +123,15 @@ def query_from_args(args: argparse.Namespace) -> str:
     return str(args.query)
 
 
-def type_overrides(items: Sequence[str] | None) -> dict[str, PortableType]:
+def column_map_from_args(items: Sequence[str] | None) -> tuple[ColumnMap, ...]:
+    """``--map COLUMN=TYPE`` (repeatable; the last one for a column wins) as a job's column mapping."""
     overrides: dict[str, PortableType] = {}
     for item in items or []:
         column, sep, type_text = item.partition("=")
         if not sep or not column.strip():
             raise UsageError(f"--map takes COLUMN=TYPE, not {item!r}")
         overrides[column.strip()] = PortableType.parse(type_text)
-    return overrides
+    return tuple(ColumnMap(column, type=type_) for column, type_ in overrides.items())
 
 
 def keys_from_args(text: str | None) -> tuple[str, ...]:
@@ -155,13 +157,11 @@ def add_migration_arguments(parser: argparse.ArgumentParser, connection: str) ->
 
 
 def next_fire(schedule: Schedule, now: datetime) -> datetime | None:
-    if not schedule.active:
-        return None
+    """When ``schedule`` fires next; None too when its trigger cannot say."""
     try:
-        times = schedule.trigger.next_fire_times(now, 1)
+        return schedule.next_fire(now)
     except QdbmError:
         return None
-    return times[0] if times else None
 
 
 def next_run_text(schedule: Schedule, now: datetime) -> str:

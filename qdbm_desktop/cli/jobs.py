@@ -15,25 +15,22 @@ from qdbm_desktop.cli.common import (
     Commands,
     Parser,
     add_migration_arguments,
+    column_map_from_args,
     command_group,
     keys_from_args,
     next_run_text,
     print_table,
     query_from_args,
-    type_overrides,
 )
 from qdbm_desktop.core.connections import (
     no_connection_named,
 )
 from qdbm_desktop.core.context import AppContext
-from qdbm_desktop.core.dialects.base import LoadMode, TableName
+from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.incremental import job_file_text, read_job_file
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
-    ColumnMap,
-    Endpoint,
-    MigrationRequest,
     validate_request,
 )
 from qdbm_desktop.core.schedules import Schedule
@@ -65,20 +62,12 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
             raise UsageError(f"{flag}: {no_connection_named(name)} (add one with qdbm connections add)")
         names.append(profile.name)
     job = Job(name=args.name.strip(), source=names[0], target=names[1], query=query_from_args(args),
-              table=args.table, mode=mode, keys=keys,
-              column_map=tuple(ColumnMap(column, type=type_)
-                               for column, type_ in type_overrides(args.map).items()),
+              table=args.table, mode=mode, keys=keys, column_map=column_map_from_args(args.map),
               batch_size=args.batch_size, count_rows=args.count, incremental_column=incremental,
               lookback=args.lookback)
     job.validate()
     # The checks a run makes before it connects, on the public parameters (no secret is decrypted).
-    source, target = (context.connections.get(n) for n in names)
-    validate_request(MigrationRequest(
-        source=Endpoint(source.name, source.type, source.public_params()),
-        target=Endpoint(target.name, target.type, target.public_params()),
-        query=job.query, table=TableName.parse(job.table), mode=LoadMode(job.mode), keys=job.keys,
-        batch_size=job.batch_size or context.settings.get().batch_size, count_rows=job.count_rows,
-        column_map=job.column_map))
+    validate_request(job.request(context.connections, context.settings.get(), public=True))
     return job
 
 

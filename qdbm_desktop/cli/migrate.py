@@ -10,10 +10,10 @@ from qdbm_desktop.cli.common import (
     Commands,
     Parser,
     add_migration_arguments,
+    column_map_from_args,
     keys_from_args,
     print_table,
     query_from_args,
-    type_overrides,
     wait_seconds,
 )
 from qdbm_desktop.cli.running import (
@@ -22,29 +22,28 @@ from qdbm_desktop.cli.running import (
     report_run,
 )
 from qdbm_desktop.core.context import AppContext
-from qdbm_desktop.core.dialects.base import LoadMode, TableName
+from qdbm_desktop.core.dialects.base import LoadMode
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
     DEFAULT_WAIT_TIMEOUT,
     MigrationRequest,
     plan_migration,
-    resolve_endpoint,
     validate_request,
 )
 from qdbm_desktop.core.runs import run_recorded
 
 
 def _migration_request(args: argparse.Namespace, context: AppContext) -> MigrationRequest:
-    query = query_from_args(args)
-    overrides = type_overrides(args.map)
-    keys = keys_from_args(args.key)
-    batch_size = args.batch_size if args.batch_size is not None else context.settings.get().batch_size
-    mode = LoadMode(args.mode or context.settings.get().default_mode)
-    request = MigrationRequest(
-        source=resolve_endpoint(context.connections, args.source),
-        target=resolve_endpoint(context.connections, args.target),
-        query=query, table=TableName.parse(args.table), mode=mode, keys=keys, batch_size=batch_size,
-        type_overrides=overrides, count_rows=args.count,
-        wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT), work_dir=context.paths.runs_dir)
+    """The run the arguments describe: an unsaved job's, built as every run is (``Job.request``)."""
+    settings = context.settings.get()
+    job = Job(name="", source=args.source, target=args.target, query=query_from_args(args), table=args.table,
+              mode=args.mode or settings.default_mode, keys=keys_from_args(args.key),
+              column_map=column_map_from_args(args.map), batch_size=args.batch_size, count_rows=args.count)
+    request = job.request(context.connections, settings, work_dir=context.paths.runs_dir,
+                          wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT))
+    if job.keys and request.mode is not LoadMode.UPSERT:
+        raise UsageError("key columns are only used by the upsert mode")
     validate_request(request)
     return request
 
@@ -75,7 +74,7 @@ def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
     printer = ProgressLine(sys.stderr)
     result, signal_number = cancellable(
         lambda cancel: run_recorded(context.history, request, on_progress=printer, on_log=printer.log,
-                                    cancel=cancel))
+                                    cancel=cancel, connections=context.connections))
     printer.end()
     return report_run(result, request, context, as_json=args.json, signal_number=signal_number)
 

@@ -31,6 +31,7 @@ def _cmd_run(args: argparse.Namespace, context: AppContext) -> int:
     saved = args.file is None
     job = context.schedules.get_job(args.name) if saved else read_job_file(args.file)
     # A connection gone or a bad query: one line, and no run recorded.
+    job.validate()
     validate_request(job.request(context.connections, context.settings.get()))
     run_lock = JobRunLock(context.paths, job.name)
     if not run_lock.acquire():

@@ -136,9 +136,6 @@ def report_run(result: MigrationResult, request: MigrationRequest, context: AppC
     A failed or cancelled run ends with one error line on stderr, saying whether the target was
     changed (the run's closing log line, which is therefore not printed on its own).
     """
-    for endpoint in (request.source, request.target):
-        if context.connections.find(endpoint.label) is not None:
-            context.connections.record_use(endpoint.label)
     summary = {"run_id": result.run_id, "status": result.status.value, "rows_read": result.rows_read,
                "rows_written": result.rows_written, "seconds": round(result.seconds, 3),
                "rows_per_second": round(result.rows_per_second), "stage": result.stage.value,
