@@ -9,9 +9,13 @@ One module per command group: ``connections``, ``settings``, ``migrate``, ``jobs
 and ``info``. Each has a ``register(commands)`` that adds its command to the parser and sets each
 action's ``handler``: a ``Handler``, called with the parsed arguments and the app context, that
 returns the exit code. Adding a command group is adding one such module and naming it in
-``COMMAND_GROUPS`` below (the order there is the order of ``qdbm --help``). What several groups
+``command_groups`` below (the order there is the order of ``qdbm --help``). What several groups
 share lives in ``common`` (parser, output, argument types) and ``running`` (a run's progress,
 cancelling by signal and summary).
+
+Start-up stays lean: this module imports no more than ``argparse`` at its top, so that
+``qdbm --version`` answers before the core is loaded; a group module imports what its commands
+use (no database driver is imported before a connection is opened).
 """
 
 from __future__ import annotations
@@ -23,50 +27,61 @@ import sqlite3
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from qdbm_desktop import APP_NAME, __version__
-from qdbm_desktop.cli import (
-    connections,
-    history,
-    info,
-    jobs,
-    legacy,
-    migrate,
-    run,
-    scheduler,
-    schedules,
-    settings,
-)
-from qdbm_desktop.cli.common import PROG, Commands, Parser, home_folder, shown
-from qdbm_desktop.cli.running import RunCancelled
-from qdbm_desktop.core.context import AppContext
-from qdbm_desktop.core.demo import ensure_first_run
-from qdbm_desktop.core.errors import QdbmError, one_line, redact
-from qdbm_desktop.core.paths import AppPaths
 
-__all__ = ["COMMAND_GROUPS", "build_parser", "main"]
+if TYPE_CHECKING:
+    from qdbm_desktop.cli.common import Commands, Parser
+    from qdbm_desktop.core.context import AppContext
 
-#: The commands, in the order ``qdbm --help`` lists them: each adds itself to the parser.
-COMMAND_GROUPS: tuple[Callable[[Commands[Parser]], None], ...] = (
-    connections.register, settings.register, migrate.register, jobs.register, run.register,
-    schedules.register, scheduler.register, legacy.register, history.register, info.register,
-)
+__all__ = ["build_parser", "command_groups", "main"]
+
+PROG = "qdbm"
+
+
+def command_groups() -> tuple[Callable[[Commands[Parser]], None], ...]:
+    """The commands, in the order ``qdbm --help`` lists them: each adds itself to the parser.
+
+    Imported here, not at the top: ``qdbm --version`` answers without loading the core.
+    """
+    from qdbm_desktop.cli import (
+        connections,
+        history,
+        info,
+        jobs,
+        legacy,
+        migrate,
+        run,
+        scheduler,
+        schedules,
+        settings,
+    )
+
+    return (connections.register, settings.register, migrate.register, jobs.register, run.register,
+            schedules.register, scheduler.register, legacy.register, history.register, info.register)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from qdbm_desktop.cli.common import Parser, home_folder
+
     parser = Parser(prog=PROG, description=f"{APP_NAME} command line.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--home", type=home_folder,
                         help="app-data folder (default: $QDBM_HOME or the platform's)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
-    for register in COMMAND_GROUPS:
+    for register in command_groups():
         register(commands)
     return parser
 
 
 def _open_context(args: argparse.Namespace) -> AppContext:
     """The app context over ``--home`` (or $QDBM_HOME): a folder that cannot be used is one line."""
+    from qdbm_desktop.core.context import AppContext
+    from qdbm_desktop.core.errors import QdbmError, one_line
+    from qdbm_desktop.core.paths import AppPaths
+
     try:
         return AppContext.create(AppPaths.from_environment(override=args.home),
                                  origin=getattr(args, "origin", "cli"))
@@ -79,6 +94,8 @@ def _open_context(args: argparse.Namespace) -> AppContext:
 
 class _StderrFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        from qdbm_desktop.core.errors import redact
+
         return f"{PROG}: {record.levelname.lower()}: {redact(record.getMessage())}"
 
 
@@ -89,8 +106,17 @@ def _not_a_run_note(record: logging.LogRecord) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
-    parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:
+        # What argparse's version action does, before the core (drivers, SQL parser, scheduler) loads.
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        raise SystemExit(0)
+    from qdbm_desktop.cli.common import shown
+    from qdbm_desktop.cli.running import RunCancelled
+    from qdbm_desktop.core.demo import ensure_first_run
+    from qdbm_desktop.core.errors import QdbmError, one_line, redact
+
+    parser = build_parser()
     for number, text in enumerate(arguments, start=1):
         # Not echoed: a NUL, or bytes that are not UTF-8, would not survive a message or a file.
         if "\x00" in text:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
+from qdbm_desktop.cli import PROG as PROG
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import QdbmError, UsageError
@@ -20,9 +21,6 @@ from qdbm_desktop.core.migration import ColumnMap
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE
 from qdbm_desktop.core.types import PortableType
-
-PROG = "qdbm"
-
 
 Handler = Callable[[argparse.Namespace, AppContext], int]
 
