@@ -104,6 +104,27 @@ def _not_a_run_note(record: logging.LogRecord) -> bool:
     return record.name != "qdbm_desktop.core.migration" or record.msg != "[%s] %s"
 
 
+def _parse(arguments: list[str]) -> argparse.Namespace:
+    parser = build_parser()
+    for number, text in enumerate(arguments, start=1):
+        # Not echoed: a NUL, or bytes that are not UTF-8, would not survive a message or a file.
+        if "\x00" in text:
+            parser.error(f"argument {number} holds a NUL character")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            parser.error(f"argument {number} is not valid UTF-8 text")
+    return parser.parse_args(arguments)
+
+
+def _log_to_stderr(args: argparse.Namespace) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_StderrFormatter())
+    if getattr(args, "origin", "cli") != "scheduler":
+        handler.addFilter(_not_a_run_note)
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -116,21 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qdbm_desktop.core.demo import ensure_first_run
     from qdbm_desktop.core.errors import QdbmError, one_line, redact
 
-    parser = build_parser()
-    for number, text in enumerate(arguments, start=1):
-        # Not echoed: a NUL, or bytes that are not UTF-8, would not survive a message or a file.
-        if "\x00" in text:
-            parser.error(f"argument {number} holds a NUL character")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            parser.error(f"argument {number} is not valid UTF-8 text")
-    args = parser.parse_args(arguments)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_StderrFormatter())
-    if getattr(args, "origin", "cli") != "scheduler":
-        handler.addFilter(_not_a_run_note)
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    args = _parse(arguments)
+    _log_to_stderr(args)
     context: AppContext | None = None
     error: str | None = None
     try:
