@@ -6,14 +6,12 @@ The desktop form's side of both is in tests/gui/test_one_run_path_gui.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from qdbm_desktop.cli import build_parser
 from qdbm_desktop.cli.migrate import _migration_request
-from qdbm_desktop.core.connections import ConnectionStore
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.history import RunStatus, RunTrigger
@@ -37,20 +35,6 @@ def demo(context: AppContext, home: Path, monkeypatch: pytest.MonkeyPatch) -> Ap
     monkeypatch.setenv("QDBM_HOME", str(home))
     ensure_first_run(context)
     return context
-
-
-@pytest.fixture
-def uses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every ``record_use`` call, by connection name, in any ``ConnectionStore`` (it still records)."""
-    calls: list[str] = []
-    real = ConnectionStore.record_use
-
-    def record_use(store: ConnectionStore, name: str) -> None:
-        calls.append(name)
-        real(store, name)
-
-    monkeypatch.setattr(ConnectionStore, "record_use", record_use)
-    yield calls
 
 
 def _migrate_request(context: AppContext, *args: str) -> MigrationRequest:
@@ -94,26 +78,26 @@ def test_keys_without_upsert_are_still_refused_by_qdbm_migrate(demo: AppContext,
 
 
 def test_every_way_a_run_starts_records_the_use_of_each_connection_once(
-        demo: AppContext, cli: Cli, uses: list[str], tmp_path: Path) -> None:
+        demo: AppContext, cli: Cli, connection_uses: list[str], tmp_path: Path) -> None:
     both = [DEMO_SOURCE_NAME, DEMO_TARGET_NAME]
     cli.ok("jobs", "add", "copy", *ARGS)
-    assert uses == []  # saving a job is no use
+    assert connection_uses == []  # saving a job is no use
 
     cli.ok("migrate", *ARGS)
-    assert uses == both
+    assert connection_uses == both
     cli.ok("run", "copy")
-    assert uses == both * 2
+    assert connection_uses == both * 2
     job_file = tmp_path / "copy.json"
     job_file.write_text(job_file_text(demo.schedules.get_job("copy")), encoding="utf-8")
     cli.ok("run", "--file", str(job_file))
-    assert uses == both * 3
+    assert connection_uses == both * 3
     result = SchedulerService(demo).execute("copy", RunTrigger.SCHEDULE, None, None)
     assert result is not None and result.status is Status.SUCCEEDED
-    assert uses == both * 4
+    assert connection_uses == both * 4
 
     # A run that cannot start (its query is refused before it connects) is no use either.
     code, _, _ = cli("migrate", *ARGS[:4], "--query", "DELETE FROM customers", *ARGS[6:])
-    assert code != 0 and uses == both * 4
+    assert code != 0 and connection_uses == both * 4
     used = {p.name: p.last_used for p in demo.connections.list()}
     assert used[DEMO_SOURCE_NAME] and used[DEMO_TARGET_NAME]
     assert [r.status for r in demo.history.runs()] == [RunStatus.SUCCEEDED] * 4

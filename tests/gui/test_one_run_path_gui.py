@@ -4,14 +4,11 @@ use once. (The command line's side is in tests/core/test_one_run_path.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.cli import build_parser
 from qdbm_desktop.cli.migrate import _migration_request
-from qdbm_desktop.core.connections import ConnectionStore
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.incremental import job_request
@@ -42,20 +39,6 @@ def page(qtbot: QtBot, context: AppContext) -> MigratePage:
     return page
 
 
-@pytest.fixture
-def uses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every ``record_use`` call, by connection name (it still records)."""
-    calls: list[str] = []
-    real = ConnectionStore.record_use
-
-    def record_use(store: ConnectionStore, name: str) -> None:
-        calls.append(name)
-        real(store, name)
-
-    monkeypatch.setattr(ConnectionStore, "record_use", record_use)
-    yield calls
-
-
 def test_the_form_the_command_line_and_the_saved_job_build_the_same_request(
         page: MigratePage, context: AppContext) -> None:
     from_form = page._build_request()
@@ -72,12 +55,12 @@ def test_the_form_the_command_line_and_the_saved_job_build_the_same_request(
 
 
 def test_a_run_of_the_form_records_the_use_of_each_connection_once(
-        qtbot: QtBot, page: MigratePage, context: AppContext, uses: list[str]) -> None:
+        qtbot: QtBot, page: MigratePage, context: AppContext, connection_uses: list[str]) -> None:
     card = page.start_migration()
     assert card is not None
     qtbot.waitUntil(lambda: card.finished, timeout=30_000)
 
     assert card.state_text == "succeeded", card.stats_text
-    assert uses == [DEMO_SOURCE_NAME, DEMO_TARGET_NAME]
+    assert connection_uses == [DEMO_SOURCE_NAME, DEMO_TARGET_NAME]
     assert all(p.last_used for p in context.connections.list()
                if p.name in (DEMO_SOURCE_NAME, DEMO_TARGET_NAME))
