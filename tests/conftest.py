@@ -8,7 +8,7 @@ import os
 # backend gets "no keyring" (and so the key-file fallback) unless a test passes its own backend.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -88,3 +88,19 @@ def without_unixodbc(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(folder), env.get("LD_LIBRARY_PATH")]))
     return env
+
+
+@pytest.fixture
+def connection_uses(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every ``ConnectionStore.record_use`` call, by connection name, in any store (it still records)."""
+    from qdbm_desktop.core.connections import ConnectionStore
+
+    calls: list[str] = []
+    real = ConnectionStore.record_use
+
+    def record_use(store: ConnectionStore, name: str) -> None:
+        calls.append(name)
+        real(store, name)
+
+    monkeypatch.setattr(ConnectionStore, "record_use", record_use)
+    yield calls

@@ -47,12 +47,13 @@ JOB_FILE_VERSION = 1
 
 
 def job_request(job: Job, mark: Watermark | None, connections: ConnectionStore,
-                settings: Settings) -> MigrationRequest:
+                settings: Settings, *, work_dir: Path | None = None) -> MigrationRequest:
     """The run ``job`` describes now: for an incremental job, its query limited to the rows past ``mark``.
 
     The mark is bound as a query parameter, never pasted into the SQL.
     """
-    request = job.request(connections, settings)
+    job.validate()
+    request = job.request(connections, settings, work_dir=work_dir)
     column = job.incremental_column
     if column is None:
         return request
@@ -137,11 +138,11 @@ def run_job(
     connection gone, a bad definition): nothing was recorded then.
     """
     mark = context.schedules.watermark(job.name) if saved and job.incremental_column else None
-    request = replace(job_request(job, mark, context.connections, context.settings.get()),
-                      work_dir=context.paths.runs_dir)
+    request = job_request(job, mark, context.connections, context.settings.get(),
+                          work_dir=context.paths.runs_dir)
     result = run_recorded(context.history, request, trigger=trigger, job=job.name,
                           job_snapshot=job_snapshot(job, mark), on_progress=on_progress, on_log=on_log,
-                          cancel=cancel)
+                          cancel=cancel, connections=context.connections)
     if saved and job.incremental_column and result.status is Status.SUCCEEDED:
         new = next_mark(mark, result)
         if new is not None and new != mark:

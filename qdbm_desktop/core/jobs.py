@@ -6,12 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from qdbm_desktop.core.connections import ConnectionStore, now_iso
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import UsageError
-from qdbm_desktop.core.migration import ColumnMap, MigrationRequest, resolve_endpoint
+from qdbm_desktop.core.migration import (
+    DEFAULT_WAIT_TIMEOUT,
+    ColumnMap,
+    Endpoint,
+    MigrationRequest,
+    resolve_endpoint,
+)
 from qdbm_desktop.core.schema import (
     Anything,
     Boolean,
@@ -131,13 +138,20 @@ class Job:
                                  "columns to upsert them by (without keys they would be appended twice)")
             Lookback.parse(self.lookback)
 
-    def request(self, connections: ConnectionStore, settings: Settings) -> MigrationRequest:
-        """The run this job describes, with the connections' current parameters and secrets."""
-        self.validate()
+    def request(self, connections: ConnectionStore, settings: Settings, *, work_dir: Path | None = None,
+                wait_timeout: float = DEFAULT_WAIT_TIMEOUT, public: bool = False) -> MigrationRequest:
+        """The run this job describes, with the connections' current parameters and secrets.
+
+        The one builder of a request: a saved job's run, the desktop app's form and ``qdbm migrate``
+        (both an unsaved job) all come here. The definition is not checked (:meth:`validate` does
+        that for a saved job), nor is the request (``validate_request``); an incremental job's
+        filter is added by ``incremental.job_request``. ``public=True`` uses the saved connections'
+        public parameters only, decrypting no secret: for checking a definition without a run.
+        """
         mode = LoadMode(self.mode)
         return MigrationRequest(
-            source=resolve_endpoint(connections, self.source),
-            target=resolve_endpoint(connections, self.target),
+            source=_endpoint(connections, self.source, public),
+            target=_endpoint(connections, self.target, public),
             query=self.query,
             table=TableName.parse(self.table),
             mode=mode,
@@ -145,6 +159,8 @@ class Job:
             batch_size=self.batch_size or settings.batch_size,
             count_rows=self.count_rows,
             column_map=self.column_map,
+            wait_timeout=wait_timeout,
+            work_dir=work_dir,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -191,6 +207,13 @@ class Job:
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )
+
+
+def _endpoint(connections: ConnectionStore, name: str, public: bool) -> Endpoint:
+    if not public:
+        return resolve_endpoint(connections, name)
+    profile = connections.get(name)
+    return Endpoint(profile.name, profile.type, profile.public_params())
 
 
 def _check_stored_job(data: Mapping[str, Any]) -> None:

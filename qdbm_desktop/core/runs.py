@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from qdbm_desktop.core.connections import ConnectionStore
 from qdbm_desktop.core.errors import one_line, redact
 from qdbm_desktop.core.history import HistoryStore, RunStatus, RunTrigger
 from qdbm_desktop.core.migration import (
@@ -32,6 +33,11 @@ _STATUS = {Status.SUCCEEDED: RunStatus.SUCCEEDED, Status.FAILED: RunStatus.FAILE
            Status.CANCELLED: RunStatus.CANCELLED}
 
 
+def run_status(status: Status) -> RunStatus:
+    """How the history names a run's outcome."""
+    return _STATUS[status]
+
+
 def run_recorded(
     history: HistoryStore | None,
     request: MigrationRequest,
@@ -43,8 +49,13 @@ def run_recorded(
     on_log: LogCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    connections: ConnectionStore | None = None,
 ) -> MigrationResult:
     """Run ``request`` and record it, its log and its outcome in ``history`` as it goes.
+
+    Every run goes through here (the desktop form, ``qdbm migrate``, a saved job however it is
+    started), so this is where the saved connections it uses get their "last used" time, once each
+    as the run starts.
 
     A history that cannot be written (a full disk, say) does not stop the run: the run's result
     still says what happened, and its log ends with one warning saying what was not recorded.
@@ -93,6 +104,7 @@ def run_recorded(
         if on_progress is not None:
             on_progress(progress)
 
+    _record_use(connections, request)
     result = run_migration(request, progressed, cancel, run_id=run_id, on_log=logged)
     if history is not None and record is not None:
         try:
@@ -104,6 +116,14 @@ def run_recorded(
         _warn_unrecorded(result, failures, whole=record is None or not _finished(history, record),
                          on_log=on_log)
     return result
+
+
+def _record_use(connections: ConnectionStore | None, request: MigrationRequest) -> None:
+    """The saved connections of a run get their "last used" time (a URL given as it is names none)."""
+    if connections is None:
+        return
+    for name in dict.fromkeys((request.source.label, request.target.label)):
+        connections.record_use(name)  # bookkeeping only: it never fails a run
 
 
 _UNRECORDED = ("this run could not be recorded in the history",

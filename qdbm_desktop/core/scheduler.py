@@ -30,6 +30,7 @@ from qdbm_desktop.core.incremental import run_job
 from qdbm_desktop.core.job_lock import JobRunLock
 from qdbm_desktop.core.migration import MigrationResult, Status
 from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, write_private_text
+from qdbm_desktop.core.runs import run_status
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.triggers import TriggerKind
 
@@ -239,14 +240,12 @@ class SchedulerService:
         now = self._clock()
         found: list[tuple[datetime, Schedule]] = []
         for schedule in self._context.schedules.schedules():
-            if not schedule.active:
-                continue
             try:
-                times = schedule.trigger.next_fire_times(now, 1)
+                fire = schedule.next_fire(now)
             except QdbmError:
                 continue
-            if times:
-                found.append((times[0], schedule))
+            if fire is not None:
+                found.append((fire, schedule))
         return min(found, key=lambda pair: pair[0]) if found else None
 
     def run_job_now(self, job: str, trigger: RunTrigger = RunTrigger.MANUAL,
@@ -335,16 +334,9 @@ class SchedulerService:
             self._record_failed(job_name, schedule_id, trigger, f"job {job_name!r} cannot start: {exc}",
                                 job.to_json())
             return None
-        status = {Status.SUCCEEDED: RunStatus.SUCCEEDED, Status.FAILED: RunStatus.FAILED,
-                  Status.CANCELLED: RunStatus.CANCELLED}[result.status]
+        status = run_status(result.status)
         if schedule_id is not None:
             self._after_run(schedule_id, status, result.error)
-        for name in (job.source, job.target):
-            try:
-                if context.connections.find(name) is not None:
-                    context.connections.record_use(name)
-            except (QdbmError, OSError):
-                pass
         message = (f"{job_name}: {result.rows_written:,} rows in {result.seconds:.1f} s"
                    if result.status is Status.SUCCEEDED else f"{job_name}: {result.error or status.value}")
         self._notify(RunEvent(schedule_id, job_name, trigger, status, message, result))

@@ -74,6 +74,17 @@ class Schedule:
     def active(self) -> bool:
         return self.enabled and not self.done
 
+    def next_fire(self, now: datetime) -> datetime | None:
+        """When it fires next after ``now``: None when it is disabled or done, or has no time left.
+
+        ``QdbmError`` when its trigger cannot say (a zone or an expression this machine cannot read):
+        each caller says so its own way.
+        """
+        if not self.active:
+            return None
+        times = self.trigger.next_fire_times(now, 1)
+        return times[0] if times else None
+
     def checked_until_time(self) -> datetime:
         text = self.checked_until or self.created_at
         try:

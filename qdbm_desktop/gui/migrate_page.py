@@ -61,7 +61,7 @@ from qdbm_desktop.core.migration import (
     resolve_endpoint,
 )
 from qdbm_desktop.core.runs import run_recorded
-from qdbm_desktop.core.settings import MAX_BATCH_SIZE
+from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
 from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
 from qdbm_desktop.gui.error_line import StatusLabel
 from qdbm_desktop.gui.icons import database_icon
@@ -466,9 +466,11 @@ class MigratePage(QWidget):
         card = self._run_panel.add_card(title, str(request.table))
         history = self._context.history
 
+        connections = self._context.connections
+
         def run(report: Callable[[object], None], cancel: threading.Event) -> MigrationResult:
             return run_recorded(history, request, on_progress=report, on_log=report, cancel=cancel,
-                                run_id=run_id)
+                                run_id=run_id, connections=connections)
 
         task = self._runner.start(
             f"Migration {title}",
@@ -482,12 +484,6 @@ class MigratePage(QWidget):
         self._tabs.setCurrentWidget(self._run_panel)
         self.running_count_changed.emit(len(self._running))
         self.status_message.emit(f"Migration started: {title}")
-        for name in (request.source.label, request.target.label):
-            if self._context.connections.find(name) is not None:
-                try:
-                    self._context.connections.record_use(name)
-                except (QdbmError, OSError) as exc:
-                    log.warning("cannot record the use of %s: %s", name, exc)
         return card
 
     def show_sql(self) -> None:
@@ -507,20 +503,7 @@ class MigratePage(QWidget):
         """The form as a saved job named ``name``, or None after saying what is missing."""
         if self._build_request() is None:
             return None
-        batch = self._batch_spin.value()
-        job = Job(
-            name=name.strip(),
-            source=self._source_combo.currentData(),
-            target=self._target_combo.currentData(),
-            query=self._editor.query(),
-            table=self._table_edit.text().strip(),
-            mode=self._mode_combo.currentData(),
-            keys=tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip()),
-            column_map=self._column_map(),
-            batch_size=None if batch == self._context.settings.get().batch_size else batch,
-            count_rows=self._count_check.isChecked(),
-            incremental_column=self._incremental_edit.text().strip() or None,
-        )
+        job = self._job_of_form(name.strip(), self._context.settings.get())
         try:
             job.validate()
         except QdbmError as exc:
@@ -873,23 +856,34 @@ class MigratePage(QWidget):
             self._show_message("Cannot start: " + "; ".join(problems) + ".", error=True)
             return None
         try:
-            request = MigrationRequest(
-                source=resolve_endpoint(self._context.connections, source),
-                target=resolve_endpoint(self._context.connections, target),
-                query=query,
-                table=TableName.parse(table_text),
-                mode=mode,
-                keys=keys if mode is LoadMode.UPSERT else (),
-                batch_size=self._batch_spin.value(),
-                count_rows=self._count_check.isChecked(),
-                column_map=self._column_map(),
-                work_dir=self._context.paths.runs_dir,
-            )
+            settings = self._context.settings.get()
+            request = self._job_of_form(self._job_name or "", settings).request(
+                self._context.connections, settings, work_dir=self._context.paths.runs_dir)
         except QdbmError as exc:
             self._show_message(f"Cannot start: {exc}", error=True)
             return None
         self._show_message("")
         return request
+
+    def _job_of_form(self, name: str, settings: Settings) -> Job:
+        """The form as a job named ``name`` (saved or not): a run of the form is a run of this job.
+
+        A batch size equal to the setting is left to follow it, as a saved job does.
+        """
+        batch = self._batch_spin.value()
+        return Job(
+            name=name,
+            source=self._source_combo.currentData(),
+            target=self._target_combo.currentData(),
+            query=self._editor.query(),
+            table=self._table_edit.text().strip(),
+            mode=self._mode_combo.currentData(),
+            keys=tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip()),
+            column_map=self._column_map(),
+            batch_size=None if batch == settings.batch_size else batch,
+            count_rows=self._count_check.isChecked(),
+            incremental_column=self._incremental_edit.text().strip() or None,
+        )
 
     def _column_map(self) -> tuple[ColumnMap, ...]:
         # An out-of-date mapping that holds no choice is the default mapping: the run uses the

@@ -65,10 +65,10 @@ def schedule_rows(schedules: Sequence[Schedule], now: datetime) -> list[Schedule
     for schedule in schedules:
         try:
             description = schedule.trigger.describe()
-            upcoming = schedule.trigger.next_fire_times(now, 1) if schedule.active else []
+            upcoming = schedule.next_fire(now)
         except QdbmError as exc:
-            description, upcoming = f"invalid: {exc}", []
-        rows.append(ScheduleRow(schedule, description, upcoming[0] if upcoming else None))
+            description, upcoming = f"invalid: {exc}", None
+        rows.append(ScheduleRow(schedule, description, upcoming))
     return rows
 
 

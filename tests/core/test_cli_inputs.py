@@ -15,6 +15,7 @@ import pytest
 
 from qdbm_desktop.cli import main
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME
+from tests.core.cli_runner import Cli
 
 SECRET = "Pw-0dd-1nput"
 
@@ -58,15 +59,6 @@ def shared_home(shared_folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: py
     folder = _prepare(shared_folder, monkeypatch)
     capsys.readouterr()
     return folder
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as stop:  # argparse's own errors
-        code = int(stop.code) if isinstance(stop.code, int) else 2
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_clear_line(code: int, out: str, err: str, must_fail: bool) -> None:
@@ -174,14 +166,14 @@ def _cases() -> Iterator[object]:
 
 @pytest.mark.parametrize(("args", "must_fail"), list(_cases()))
 def test_odd_input_gives_one_clear_line_and_never_a_traceback(
-        shared_home: Path, capsys: pytest.CaptureFixture[str], args: list[str], must_fail: bool) -> None:
+        shared_home: Path, cli: Cli, args: list[str], must_fail: bool) -> None:
     if args[:2] == ["connections", "set-password"]:
         sys.stdin = io.StringIO(SECRET + "\n")
-    code, out, err = run(capsys, *args)
+    code, out, err = cli(*args)
     assert_one_clear_line(code, out, err, must_fail)
 
 
-def test_the_issue_inputs_each_get_their_own_clear_message(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_issue_inputs_each_get_their_own_clear_message(home: Path, cli: Cli) -> None:
     cases = [
         (["connections", "add", "n", "--url", "postgresql://[::1/db"], 2, "Invalid IPv6 URL"),
         (["schedule", "add", "j", "--every", "99999999999d"], 2, "at most 3650d"),
@@ -197,13 +189,13 @@ def test_the_issue_inputs_each_get_their_own_clear_message(home: Path, capsys: p
         ([*MIGRATE, "--batch-size", " 5"], 2, "' 5' is not a whole number"),
     ]
     for args, expected_code, message in cases:
-        code, out, err = run(capsys, *args)
+        code, out, err = cli(*args)
         assert code == expected_code, (args[:4], err)
         if expected_code:
             lines = err.strip().splitlines()
             assert len(lines) == 1 and message in lines[0], (args[:4], err)
     # Nothing of it was saved.
-    _, out, _ = run(capsys, "schedule", "list", "--json")
+    _, out, _ = cli("schedule", "list", "--json")
     assert out.strip() == "[]"
 
 
@@ -220,9 +212,9 @@ def test_the_issue_inputs_each_get_their_own_clear_message(home: Path, capsys: p
     ["schedule", "remove", "nope"],
     ["history", "--log", "12345"],
 ])
-def test_a_failure_prints_its_error_exactly_once(home: Path, capsys: pytest.CaptureFixture[str],
+def test_a_failure_prints_its_error_exactly_once(home: Path, cli: Cli,
                                                  args: list[str]) -> None:
-    code, out, err = run(capsys, *args)
+    code, out, err = cli(*args)
     assert code in (1, 2), err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("qdbm: error: "), err
@@ -231,8 +223,8 @@ def test_a_failure_prints_its_error_exactly_once(home: Path, capsys: pytest.Capt
 
 
 def test_a_failed_run_says_once_what_failed_and_that_the_target_is_unchanged(
-        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, *MIGRATE[:6], "SELECT * FROM no_such_table", *MIGRATE[7:])
+        home: Path, cli: Cli) -> None:
+    code, out, err = cli(*MIGRATE[:6], "SELECT * FROM no_such_table", *MIGRATE[7:])
     assert code == 1
     assert err.count("no_such_table") == 1, err
     assert err.strip() == ("qdbm: error: read failed on 'Demo shop (SQLite)': no such table: no_such_table; "
@@ -253,25 +245,25 @@ def test_non_utf8_arguments_get_one_line_in_a_real_process(home: Path, tmp_path:
 
 
 def test_connections_add_create_makes_an_empty_sqlite_file_a_migration_can_load(
-        home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "connections", "add", "new", "--url", "sqlite:///new.db")
+        home: Path, tmp_path: Path, cli: Cli) -> None:
+    code, out, err = cli("connections", "add", "new", "--url", "sqlite:///new.db")
     assert code == 2
     assert err.strip() == (f"qdbm: error: the SQLite database file {tmp_path / 'new.db'} does not exist; "
                            "give --create to make an empty database there")
     assert not (tmp_path / "new.db").exists()
-    _, out, _ = run(capsys, "connections", "list")
+    _, out, _ = cli("connections", "list")
     assert "new" not in [line.split()[0] for line in out.splitlines()[1:]]
 
-    code, out, err = run(capsys, "connections", "add", "new", "--url", "sqlite:///sub/new.db", "--create")
+    code, out, err = cli("connections", "add", "new", "--url", "sqlite:///sub/new.db", "--create")
     assert code == 0, err
     assert f"created the empty database {tmp_path / 'sub' / 'new.db'}" in out
-    code, out, err = run(capsys, *MIGRATE[:4], "new", *MIGRATE[5:])
+    code, out, err = cli(*MIGRATE[:4], "new", *MIGRATE[5:])
     assert code == 0, err
     with sqlite3.connect(tmp_path / "sub" / "new.db") as db:
         assert db.execute("SELECT x FROM t").fetchall() == [(1,)]
 
     # An existing file is used as it is, never emptied.
-    code, out, err = run(capsys, "connections", "add", "again", "--path", str(tmp_path / "sub" / "new.db"),
+    code, out, err = cli("connections", "add", "again", "--path", str(tmp_path / "sub" / "new.db"),
                          "--type", "sqlite", "--create")
     assert code == 0 and "created" not in out, err
     with sqlite3.connect(tmp_path / "sub" / "new.db") as db:
@@ -284,19 +276,19 @@ def test_connections_add_create_makes_an_empty_sqlite_file_a_migration_can_load(
     (["--type", "sqlite", "--path", "/tmp", "--create"], "is not a file"),
 ])
 def test_connections_add_create_refuses_clearly_and_saves_nothing(
-        home: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
-    code, out, err = run(capsys, "connections", "add", "made", *args)
+        home: Path, cli: Cli, args: list[str], message: str) -> None:
+    code, out, err = cli("connections", "add", "made", *args)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], err
-    _, out, _ = run(capsys, "connections", "list")
+    _, out, _ = cli("connections", "list")
     assert "made" not in out
 
 
 def test_a_failed_save_removes_the_file_create_made(home: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+                                                    cli: Cli) -> None:
     # A name the store refuses (a control character) after the file was made.
-    code, out, err = run(capsys, "connections", "add", "bad\x01name", "--type", "sqlite", "--path", "made.db",
+    code, out, err = cli("connections", "add", "bad\x01name", "--type", "sqlite", "--path", "made.db",
                          "--create")
     assert code in (1, 2) and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "made.db").exists()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from qdbm_desktop.cli import main
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME
+from tests.core.cli_runner import Cli
 
 
 @pytest.fixture
@@ -22,21 +22,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def warehouse(home: Path) -> sqlite3.Connection:
     return sqlite3.connect(home / "demo" / "warehouse.sqlite")
 
 
-def test_demo_migration_moves_every_order_and_prints_a_summary(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+def test_demo_migration_moves_every_order_and_prints_a_summary(home: Path, cli: Cli) -> None:
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
                          "--query", DEMO_QUERY, "--table", "orders_report", "--json")
     assert code == 0, err
     summary = json.loads(out)
@@ -50,8 +41,8 @@ def test_demo_migration_moves_every_order_and_prints_a_summary(home: Path, capsy
         assert not db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'qdbm_%'").fetchall()
 
 
-def test_dry_run_prints_the_ddl_and_changes_nothing(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+def test_dry_run_prints_the_ddl_and_changes_nothing(home: Path, cli: Cli) -> None:
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
                          "--query", "SELECT customer_id, name, credit_limit FROM customers",
                          "--table", "customers", "--map", "credit_limit=decimal(14,2)", "--dry-run")
     assert code == 0, err
@@ -75,22 +66,22 @@ def test_dry_run_prints_the_ddl_and_changes_nothing(home: Path, capsys: pytest.C
         (["--source", "nope"], "no saved connection named 'nope'"),
     ],
 )
-def test_bad_usage_exits_2_and_touches_nothing(home: Path, capsys: pytest.CaptureFixture[str],
+def test_bad_usage_exits_2_and_touches_nothing(home: Path, cli: Cli,
                                                args: list[str], message: str) -> None:
-    run(capsys, "connections", "list")  # the first start makes the demo warehouse looked at below
+    cli("connections", "list")  # the first start makes the demo warehouse looked at below
     base = {"--source": DEMO_SOURCE_NAME, "--target": DEMO_TARGET_NAME, "--query": "SELECT * FROM orders",
             "--table": "orders_copy"}
     for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
-    code, out, err = run(capsys, "migrate", *[x for kv in base.items() for x in kv])
+    code, out, err = cli("migrate", *[x for kv in base.items() for x in kv])
     assert code == 2, err
     assert message in err.strip().splitlines()[-1]
     with warehouse(home) as db:
         assert db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone() == (0,)
 
 
-def test_failed_run_exits_1_naming_stage_and_connection(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+def test_failed_run_exits_1_naming_stage_and_connection(home: Path, cli: Cli) -> None:
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
                          "--query", "SELECT * FROM no_such_table", "--table", "x")
     assert code == 1
     last = err.strip().splitlines()[-1]
@@ -98,45 +89,45 @@ def test_failed_run_exits_1_naming_stage_and_connection(home: Path, capsys: pyte
     assert "failed:" in out
 
 
-def test_same_sqlite_file_as_source_and_target_needs_wal(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_same_sqlite_file_as_source_and_target_needs_wal(home: Path, cli: Cli) -> None:
     args = ["migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_SOURCE_NAME,
             "--query", "SELECT * FROM customers", "--table", "customers_copy"]
-    code, out, err = run(capsys, *args)
+    code, out, err = cli(*args)
     assert code == 2 and "WAL mode" in err.strip().splitlines()[-1]
     with sqlite3.connect(home / "demo" / "demo_shop.sqlite") as db:
         db.execute("PRAGMA journal_mode=WAL")
-    code, out, err = run(capsys, *args)
+    code, out, err = cli(*args)
     assert code == 0, err
     with sqlite3.connect(home / "demo" / "demo_shop.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM customers_copy").fetchone() == (500,)
 
 
-def test_runs_of_the_command_line_are_in_its_history(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+def test_runs_of_the_command_line_are_in_its_history(home: Path, cli: Cli) -> None:
+    assert cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
                "--query", DEMO_QUERY, "--table", "orders_report")[0] == 0
-    code, _, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+    code, _, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
                        "--query", "SELECT * FROM no_such_table", "--table", "broken")
     assert code != 0 and "no_such_table" in err
 
-    code, out, _ = run(capsys, "history", "--json")
+    code, out, _ = cli("history", "--json")
     assert code == 0
     runs = json.loads(out)
     assert [(r["status"], r["table"], r["origin"]) for r in runs] == [
         ("failed", "broken", "cli"), ("succeeded", "orders_report", "cli")]
     assert runs[1]["rows_written"] == 3000 and "no_such_table" in runs[0]["error"]
 
-    code, out, _ = run(capsys, "history", "--status", "failed")
+    code, out, _ = cli("history", "--status", "failed")
     assert code == 0 and "broken" in out and "orders_report" not in out
     header, row = out.splitlines()[:2]
     assert header.split()[:4] == ["ID", "STARTED", "STATUS", "JOB"] and row.split()[4] == "-"
-    code, out, _ = run(capsys, "history", "--log", str(runs[1]["id"]))
+    code, out, _ = cli("history", "--log", str(runs[1]["id"]))
     assert code == 0 and "succeeded: 3,000 rows" in out
 
 
 @pytest.mark.parametrize("value", ["-1", "ten", "9" * 30, "nan", "inf", " 5x"])
-def test_a_bad_wait_timeout_is_one_clear_line_and_exit_2(home: Path, capsys: pytest.CaptureFixture[str],
+def test_a_bad_wait_timeout_is_one_clear_line_and_exit_2(home: Path, cli: Cli,
                                                          value: str) -> None:
-    code, out, text = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+    code, out, text = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
                           "--query", "SELECT 1", "--table", "t", "--wait-timeout", value)
     assert code == 2
     err = text.strip().splitlines()
@@ -144,8 +135,8 @@ def test_a_bad_wait_timeout_is_one_clear_line_and_exit_2(home: Path, capsys: pyt
 
 
 def test_a_run_of_the_command_line_keeps_its_temporary_files_in_the_app_folder_and_leaves_nothing(
-        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+        home: Path, cli: Cli) -> None:
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
                          "--query", "SELECT * FROM customers", "--table", "customers_copy", "--wait-timeout", "0")
     assert code == 0, err
     runs = home / "runs"

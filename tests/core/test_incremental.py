@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from qdbm_desktop.cli import main
 from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import UsageError
@@ -24,6 +23,7 @@ from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import MigrationResult, Status
 from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.watermark import Lookback, Watermark
+from tests.core.cli_runner import Cli
 
 
 def test_a_mark_keeps_full_precision_and_its_type() -> None:
@@ -138,15 +138,6 @@ def add_rows(tmp_path: Path, ids: range) -> None:
         db.commit()
 
 
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(args))
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_the_query_is_wrapped_and_the_mark_bound_as_a_parameter(context: AppContext) -> None:
     saved = job(query="SELECT id, note FROM t -- a comment at the end")
     settings = context.settings.get()
@@ -193,35 +184,35 @@ def test_the_mark_survives_an_edit_but_not_a_new_column(context: AppContext) -> 
 
 
 def test_cli_adds_shows_resets_and_exports_an_incremental_job(
-        context: AppContext, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = cli(capsys, "jobs", "add", "notes", "--source", "src", "--target", "dst", "--query",
+        context: AppContext, tmp_path: Path, cli: Cli) -> None:
+    code, out, err = cli("jobs", "add", "notes", "--source", "src", "--target", "dst", "--query",
                          "SELECT id, note FROM t", "--table", "notes", "--key", "id", "--incremental", "id",
                          "--lookback", "2")
     assert code == 0, err
     assert "(upsert)" in out
-    code, out, _ = cli(capsys, "jobs", "show", "notes")
+    code, out, _ = cli("jobs", "show", "notes")
     assert "incremental: id" in out and "none yet" in out
-    assert cli(capsys, "run", "notes")[0] == 0
-    code, out, _ = cli(capsys, "jobs", "show", "notes", "--json")
+    assert cli("run", "notes")[0] == 0
+    code, out, _ = cli("jobs", "show", "notes", "--json")
     assert json.loads(out)["watermark"] == {"type": "int", "text": "3"}
-    code, out, _ = cli(capsys, "jobs", "list", "--json")
+    code, out, _ = cli("jobs", "list", "--json")
     assert [j["watermark"] for j in json.loads(out)] == [{"type": "int", "text": "3"}]
-    code, out, _ = cli(capsys, "jobs", "reset-mark", "notes", "--to", "1")
+    code, out, _ = cli("jobs", "reset-mark", "notes", "--to", "1")
     assert code == 0 and "1 (integer)" in out
-    code, _, err = cli(capsys, "jobs", "reset-mark", "notes", "--to", "yesterday")
+    code, _, err = cli("jobs", "reset-mark", "notes", "--to", "yesterday")
     assert code == 2 and "not a integer" in err
-    assert cli(capsys, "jobs", "reset-mark", "notes")[0] == 0
+    assert cli("jobs", "reset-mark", "notes")[0] == 0
     assert context.schedules.watermark("notes") is None
-    code, out, _ = cli(capsys, "jobs", "export", "notes")
+    code, out, _ = cli("jobs", "export", "notes")
     assert job_from_file_text(out) == context.schedules.get_job("notes")
-    code, _, err = cli(capsys, "jobs", "add", "plain", "--source", "src", "--target", "dst", "--query",
+    code, _, err = cli("jobs", "add", "plain", "--source", "src", "--target", "dst", "--query",
                        "SELECT id FROM t", "--table", "x", "--lookback", "5m")
     assert code == 2 and "--lookback needs --incremental" in err
-    code, _, err = cli(capsys, "jobs", "add", "appending", "--source", "src", "--target", "dst", "--query",
+    code, _, err = cli("jobs", "add", "appending", "--source", "src", "--target", "dst", "--query",
                        "SELECT id FROM t", "--table", "x", "--incremental", "id")
     assert code == 0, err
     assert context.schedules.get_job("appending").mode == "append"
-    code, _, err = cli(capsys, "jobs", "reset-mark", "nope")
+    code, _, err = cli("jobs", "reset-mark", "nope")
     assert code == 2 and "no saved job" in err
-    code, _, err = cli(capsys, "run", "notes", "--file", str(tmp_path / "x.json"))
+    code, _, err = cli("run", "notes", "--file", str(tmp_path / "x.json"))
     assert code == 2 and "--file" in err

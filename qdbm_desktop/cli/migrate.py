@@ -1,0 +1,91 @@
+"""``qdbm migrate``: stream a query's result into a table (or ``--dry-run``: show the plan)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from qdbm_desktop.cli.common import (
+    Commands,
+    Parser,
+    add_migration_arguments,
+    column_map_from_args,
+    keys_from_args,
+    print_table,
+    query_from_args,
+    wait_seconds,
+)
+from qdbm_desktop.cli.running import (
+    ProgressLine,
+    cancellable,
+    report_run,
+)
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.dialects.base import LoadMode
+from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.migration import (
+    DEFAULT_WAIT_TIMEOUT,
+    MigrationRequest,
+    plan_migration,
+    validate_request,
+)
+from qdbm_desktop.core.runs import run_recorded
+
+
+def _migration_request(args: argparse.Namespace, context: AppContext) -> MigrationRequest:
+    """The run the arguments describe: an unsaved job's, built as every run is (``Job.request``)."""
+    settings = context.settings.get()
+    job = Job(name="", source=args.source, target=args.target, query=query_from_args(args), table=args.table,
+              mode=args.mode or settings.default_mode, keys=keys_from_args(args.key),
+              column_map=column_map_from_args(args.map), batch_size=args.batch_size, count_rows=args.count)
+    request = job.request(context.connections, settings, work_dir=context.paths.runs_dir,
+                          wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT))
+    if job.keys and request.mode is not LoadMode.UPSERT:
+        raise UsageError("key columns are only used by the upsert mode")
+    validate_request(request)
+    return request
+
+
+def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
+    request = _migration_request(args, context)
+    if args.dry_run:
+        plan = plan_migration(request)
+        if args.json:
+            json.dump({"target_exists": plan.target_exists, "create_sql": plan.create_sql,
+                       "staging": plan.staging, "steps": plan.steps,
+                       "columns": [{"source": s.name, "source_type": s.source_type, "target": t.name,
+                                    "type": str(t.type), "nullable": t.nullable}
+                                   for s, t in zip(plan.source_columns, plan.target_columns, strict=True)]},
+                      sys.stdout, indent=2, ensure_ascii=False)
+            sys.stdout.write("\n")
+            return 0
+        rows = [[s.name, s.source_type, t.name, str(t.type), "yes" if t.nullable else "no"]
+                for s, t in zip(plan.source_columns, plan.target_columns, strict=True)]
+        print_table(rows, ["SOURCE COLUMN", "SOURCE TYPE", "TARGET COLUMN", "TYPE", "NULL"], sys.stdout)
+        print(f"\ntarget {request.table}: {'exists' if plan.target_exists else 'will be created'}")
+        if plan.create_sql:
+            print(f"\n{plan.create_sql};")
+        print("\nplan:")
+        for number, step in enumerate(plan.steps, start=1):
+            print(f"  {number}. {step}")
+        return 0
+    printer = ProgressLine(sys.stderr)
+    result, signal_number = cancellable(
+        lambda cancel: run_recorded(context.history, request, on_progress=printer, on_log=printer.log,
+                                    cancel=cancel, connections=context.connections))
+    printer.end()
+    return report_run(result, request, context, as_json=args.json, signal_number=signal_number)
+
+
+def register(commands: Commands[Parser]) -> None:
+    migrate = commands.add_parser("migrate", help="stream a query's result into a table")
+    add_migration_arguments(migrate, "saved connection name or URL")
+    migrate.add_argument("--dry-run", action="store_true", help="print the plan and the DDL; change nothing")
+    migrate.add_argument("--json", action="store_true", help="print the summary as JSON")
+    migrate.add_argument("--wait-timeout", type=wait_seconds, default=DEFAULT_WAIT_TIMEOUT,
+                         metavar="SECONDS",
+                         help="how long to wait for another run into the same table to end before giving "
+                              f"up with nothing changed (default {DEFAULT_WAIT_TIMEOUT:g}; 0: do not wait)")
+    migrate.set_defaults(handler=_cmd_migrate)
