@@ -26,6 +26,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
+from qdbm_desktop.core.checksum import (
+    Hasher,
+    RowDifference,
+    VerifyLevel,
+    collect_bucket_rows,
+    find_differences,
+    shown,
+)
 from qdbm_desktop.core.connections import ConnectionStore, no_connection_named
 from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, ReadFailed, ReadStream, TableName
@@ -137,6 +145,9 @@ class MigrationRequest:
     #: removed when it ends (or by a later run, when it was killed): the app's ``runs`` folder.
     #: None keeps them under the system's temporary folder.
     work_dir: Path | None = None
+    #: How the staging table is checked before the swap: its row count, or also a checksum of
+    #: every column over what the target holds (read back) against what was read.
+    verify: VerifyLevel = VerifyLevel.COUNTS
 
 
 @dataclass(frozen=True)
@@ -405,6 +416,8 @@ class _Run:
         self.source_conn: Any = None
         self.locks: TargetLocks | None = None
         self.folder: RunFolder | None = None
+        #: The checksum of the rows read (with ``--verify checksum``).
+        self.hasher: Hasher | None = None
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -696,7 +709,7 @@ class _Run:
                 self.stream_rows(stream, target_conn, columns)
         finally:
             self.close_stream(stream)
-        self.verify_staging(target_conn)
+        self.verify_staging(target_conn, columns)
         self.finalize(target_conn, columns, target_exists, before)
 
     def count_rows(self, source_conn: Any) -> int:
@@ -740,6 +753,8 @@ class _Run:
         request = self.request
         if request.source.type != request.target.type or request.type_overrides or request.track_max_column:
             return False
+        if request.verify is VerifyLevel.CHECKSUM:
+            return False  # the rows must be decoded to be hashed as they pass
         if any(not m.include or m.type is not None for m in request.column_map):
             return False
 
@@ -772,14 +787,8 @@ class _Run:
         done = object()
         stop = threading.Event()
 
-        positions = kept_positions(stream.columns, request.column_map)
-        pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
-        if positions is not None:
-            if len(positions) == 1:
-                (only,) = positions
-                pick = lambda row: (row[only],)  # noqa: E731 - itemgetter of one index gives no tuple
-            else:
-                pick = operator.itemgetter(*positions)
+        pick = self.picker(stream.columns)
+        hasher = self.hasher = self.source_hasher(stream.columns, columns)
         tracked = tracked_position(stream.columns, request.track_max_column)
         not_null = functools.partial(operator.is_not, None)
 
@@ -803,6 +812,8 @@ class _Run:
                             self.result.max_value = top
                     if pick is not None:
                         batch = list(map(pick, batch))
+                    if hasher is not None:
+                        hasher.add(batch)
                     if not hand_over(batch):
                         return
                 hand_over(done)
@@ -857,7 +868,30 @@ class _Run:
             self.note(Stage.LOAD, warning, "warning")
         self.note(Stage.LOAD, f"{self.result.rows_written:,} rows loaded into the staging table")
 
-    def verify_staging(self, target_conn: Any) -> None:
+    def picker(self, read: list[Column]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
+        """What takes a row of the query to the columns that go to the target (None: all do)."""
+        positions = kept_positions(read, self.request.column_map)
+        if positions is None:
+            return None
+        if len(positions) == 1:
+            (only,) = positions
+            return lambda row: (row[only],)
+        return operator.itemgetter(*positions)
+
+    def source_hasher(self, read: list[Column], columns: list[Column]) -> Hasher | None:
+        """The checksum of the rows as read, in the target columns' canonical forms (verify checksum)."""
+        if self.request.verify is not VerifyLevel.CHECKSUM:
+            return None
+        positions = kept_positions(read, self.request.column_map)
+        kept = read if positions is None else [read[i] for i in positions]
+        return Hasher([c.name for c in columns], [c.type.kind for c in kept], [c.type.kind for c in columns],
+                      self.key_positions(columns))
+
+    def key_positions(self, columns: list[Column]) -> list[int]:
+        folded = [c.name.casefold() for c in columns]
+        return [folded.index(k.casefold()) for k in self.request.keys if k.casefold() in folded]
+
+    def verify_staging(self, target_conn: Any, columns: list[Column]) -> None:
         self.check_cancel()
         self.progress(Stage.VERIFY, force=True)
         try:
@@ -870,6 +904,82 @@ class _Run:
                 f"verify failed: {self.result.rows_read:,} rows were read but the "
                 f"staging table holds {staged:,}",
             )
+        if self.hasher is None:
+            self.note(Stage.VERIFY, f"verified: counts only ({staged:,} rows)")
+            return
+        self.verify_checksum(target_conn, columns, self.hasher)
+
+    def read_back(self, target_conn: Any, columns: list[Column]) -> ReadStream:
+        """The staging table's rows as the target holds them: one streamed SELECT."""
+        dialect = self.request.target.dialect
+        names = ", ".join(dialect.quote_identifier(c.name) for c in columns)
+        return dialect.open_read(target_conn, f"SELECT {names} FROM {dialect.qualified(self.staging)}",
+                                 self.request.batch_size)
+
+    def staged_hasher(self, stream: ReadStream, columns: list[Column], like: Hasher) -> Hasher:
+        return Hasher(like.checksum.names, [c.type.kind for c in stream.columns],
+                      [c.type.kind for c in columns], like.keys)
+
+    def verify_checksum(self, target_conn: Any, columns: list[Column], hasher: Hasher) -> None:
+        """Read the staging table back and compare its checksum with the rows read; fail on a difference."""
+        self.note(Stage.VERIFY, "reading the staging table back to compare its checksums")
+        try:
+            stream = self.read_back(target_conn, columns)
+            try:
+                back = self.staged_hasher(stream, columns, hasher)
+                for batch in stream.batches():
+                    self.check_cancel()
+                    back.add(batch)
+            finally:
+                stream.close()
+                target_conn.rollback()
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.VERIFY, self.request.target, exc) from exc
+        mine, theirs = hasher.checksum, back.checksum
+        if mine.equals(theirs):
+            self.note(Stage.VERIFY, f"verified by checksum, {mine.rows:,} rows "
+                                    f"({len(columns)} columns equal)")
+            return
+        differing = mine.differing_columns(theirs)
+        named = (f"the column(s) {', '.join(differing)} hold other values in the staging table than were read"
+                 if differing else "values moved between rows in the staging table")
+        raise StageError(Stage.VERIFY, f"verify failed: checksum mismatch: {named}; "
+                                       f"{self.example_row(target_conn, columns, hasher, back)}")
+
+    def example_row(self, target_conn: Any, columns: list[Column], mine: Hasher, theirs: Hasher) -> str:
+        """One differing row, found by reading again the rows of one differing key bucket on both sides."""
+        if not mine.keys:
+            return "no key column names an example row (an upsert's keys would)"
+        buckets = mine.checksum.differing_buckets(theirs.checksum)
+        if not buckets:
+            return "no single row differs by key"
+        wanted = {buckets[0]}
+        request = self.request
+        try:
+            stream = request.source.dialect.open_read(self.source_conn, request.query, request.batch_size,
+                                                      request.query_params or None)
+            try:
+                pick = self.picker(stream.columns)
+                batches = (b if pick is None else list(map(pick, b)) for b in stream.batches())
+                read = collect_bucket_rows(mine.fresh(), batches, wanted)
+            finally:
+                stream.close()
+            stream = self.read_back(target_conn, columns)
+            try:
+                held = collect_bucket_rows(theirs.fresh(), stream.batches(), wanted)
+            finally:
+                stream.close()
+                target_conn.rollback()
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the mismatch is the error that matters
+            return f"no example row ({one_line(str(exc))})"
+        found = find_differences(read, held, mine.keys, 1)
+        if not found:
+            return "the source returned other rows when read again, so no example row"
+        return _example_text(found[0], columns, mine, theirs)
 
     def finalize(self, target_conn: Any, columns: list[Column], target_exists: bool, before: int) -> None:
         request = self.request
@@ -975,6 +1085,18 @@ class _Run:
                 f"({one_line(str(exc))}); the next run drops it",
                 "warning",
             )
+
+
+def _example_text(diff: RowDifference, columns: list[Column], mine: Hasher, theirs: Hasher) -> str:
+    key = ", ".join(f"{columns[k].name}={shown(v)!r}" for k, v in zip(mine.keys, diff.key, strict=False))
+    if diff.kind == "missing":
+        return f"for example the row with {key} was read but is not in the staging table"
+    if diff.kind == "extra":
+        return f"for example the row with {key} is in the staging table but was not read"
+    changed = [f"{c.name} {shown(a)!r} read, {shown(b)!r} staged"
+               for i, (c, a, b) in enumerate(zip(columns, diff.source or (), diff.target or (), strict=False))
+               if mine.value(i, a) != theirs.value(i, b)]
+    return f"for example the row with {key}: " + "; ".join(changed)
 
 
 def run_migration(
