@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO, TypeVar
 
 from qdbm_desktop import APP_NAME, __version__
+from qdbm_desktop.core.checksum import VerifyLevel
 from qdbm_desktop.core.connections import (
     ConnectionProfile,
     SecretState,
@@ -66,7 +67,7 @@ from qdbm_desktop.core.paths import AppPaths
 from qdbm_desktop.core.runs import run_recorded, unrecorded_warning
 from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerService
 from qdbm_desktop.core.schedules import Schedule, new_schedule_id
-from qdbm_desktop.core.settings import MAX_BATCH_SIZE, USER_KEYS
+from qdbm_desktop.core.settings import MAX_BATCH_SIZE, USER_KEYS, VERIFY_LEVELS
 from qdbm_desktop.core.spark_export import SparkPartitioning, export_spark_job, password_variable
 from qdbm_desktop.core.triggers import ScheduleTrigger, local_zone_name, parse_interval, zone
 from qdbm_desktop.core.types import PortableType
@@ -302,7 +303,8 @@ def _migration_request(args: argparse.Namespace, context: AppContext) -> Migrati
         target=resolve_endpoint(context.connections, args.target),
         query=query, table=TableName.parse(args.table), mode=mode, keys=keys, batch_size=batch_size,
         type_overrides=overrides, count_rows=args.count,
-        wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT), work_dir=context.paths.runs_dir)
+        wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT), work_dir=context.paths.runs_dir,
+        verify=VerifyLevel(args.verify or context.settings.get().verify))
     validate_request(request)
     return request
 
@@ -451,14 +453,15 @@ def _report_run(result: MigrationResult, request: MigrationRequest, context: App
     summary = {"run_id": result.run_id, "status": result.status.value, "rows_read": result.rows_read,
                "rows_written": result.rows_written, "seconds": round(result.seconds, 3),
                "rows_per_second": round(result.rows_per_second), "stage": result.stage.value,
-               "error": result.error}
+               "error": result.error, "verified": result.verified.value if result.verified else None}
     # The run's warnings reached stderr as they came (also with --json: stdout stays JSON).
     if as_json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(f"{result.status.value}: {result.rows_read:,} rows read, {result.rows_written:,} written "
-              f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)")
+              f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)"
+              + (", verified by checksum" if result.verified is VerifyLevel.CHECKSUM else ""))
     if result.status is Status.CANCELLED:
         cancelled = _RunCancelled(CANCELLED_NOTE, signal_number)
         if not as_json:
@@ -505,7 +508,7 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
               column_map=tuple(ColumnMap(column, type=type_)
                                for column, type_ in _type_overrides(args.map).items()),
               batch_size=args.batch_size, count_rows=args.count, incremental_column=incremental,
-              lookback=args.lookback)
+              lookback=args.lookback, verify=args.verify)
     job.validate()
     # The checks a run makes before it connects, on the public parameters (no secret is decrypted).
     source, target = (context.connections.get(n) for n in names)
@@ -569,6 +572,7 @@ def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
              ("mode", job.mode), ("keys", ", ".join(job.keys)), ("map", mapping),
              ("batch size", f"{job.batch_size:,}" if job.batch_size else "the batch_size setting"),
              ("count rows", "yes" if job.count_rows else "no"),
+             ("verify", job.verify or "the verify setting"),
              ("incremental", job.incremental_column or ""), ("lookback", job.lookback or ""),
              ("mark", (str(mark) if mark is not None else "none yet (the next run reads every row)")
               if job.incremental_column else ""),
@@ -1036,6 +1040,14 @@ def _add_migration_arguments(parser: argparse.ArgumentParser, connection: str) -
                         help="target type for a column, e.g. total=decimal(14,2) (repeatable)")
     parser.add_argument("--count", action="store_true",
                         help="count the query's rows first, to show a percentage and an ETA")
+    _add_verify_argument(parser)
+
+
+def _add_verify_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verify", choices=list(VERIFY_LEVELS),
+                        help="before the swap, check the staging table's row count (counts) or also a "
+                             "checksum of every column read back from the target (checksum); default: the "
+                             "verify setting (counts)")
 
 
 def _shown(text: str, limit: int = 40) -> str:

@@ -207,6 +207,8 @@ class MigrationResult:
     #: The largest non-NULL value of the request's ``track_max_column`` among the rows read
     #: (None when it is not tracked or every value was NULL).
     max_value: Any = None
+    #: The check the staging table passed before the swap (None: it did not get that far).
+    verified: VerifyLevel | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -906,6 +908,7 @@ class _Run:
             )
         if self.hasher is None:
             self.note(Stage.VERIFY, f"verified: counts only ({staged:,} rows)")
+            self.result.verified = VerifyLevel.COUNTS
             return
         self.verify_checksum(target_conn, columns, self.hasher)
 
@@ -941,6 +944,7 @@ class _Run:
         if mine.equals(theirs):
             self.note(Stage.VERIFY, f"verified by checksum, {mine.rows:,} rows "
                                     f"({len(columns)} columns equal)")
+            self.result.verified = VerifyLevel.CHECKSUM
             return
         differing = mine.differing_columns(theirs)
         named = (f"the column(s) {', '.join(differing)} hold other values in the staging table than were read"
