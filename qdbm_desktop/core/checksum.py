@@ -23,8 +23,8 @@ modular arithmetic for numbers), run in C over whole columns: it is salted per p
 digests are only ever compared within one process, between two sides hashed by the same run.
 A column's digest is the sum of its values' hashes modulo 2**64, folded with the count of ``-1``
 values (``hash(-1) == hash(-2)``) and, for integer columns, the sum of the values themselves;
-the table's digest is the sum of the rows' hashes (a row's hash combines its values' hashes, so a
-value moved from one row to another changes it). With key columns the rows' hashes are also
+the table's digest is the sum of the rows' hashes (a row's hash combines its values' hashes,
+non-linearly, so a value moved from one row to another changes it). With key columns the rows' hashes are also
 summed into buckets by the hash of their key, which lets :func:`find_differences` read only the
 rows of a few differing buckets again to name example keys.
 """
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ MASK = (1 << 64) - 1
 BUCKETS = 65536
 _MINUS_ONE = 0x9E3779B97F4A7C15
 _RAW_SUM = 0xC2B2AE3D27D4EB4F
+_ROW_MIX = 0x165667B19E3779F9
 _NAN = ("qdbm", "NaN")
 _TOO_BIG = ("qdbm", "float32 overflow")
 
@@ -229,7 +231,10 @@ class Hasher:
                 digest += sum(filter(None, values)) * _RAW_SUM
             total.columns[i] = digest & MASK
             hashed.append(hashes)
-        rows = list(map(hash, zip(*hashed, strict=False)))
+        # A tuple's hash is close to linear in its items' hashes (two rows that swap a value
+        # often keep the sum), so each row's is multiplied by a function of itself.
+        tuples = list(map(hash, zip(*hashed, strict=True)))
+        rows = list(map(operator.mul, tuples, map(_ROW_MIX.__xor__, tuples)))
         total.rows += len(batch)
         total.row_digest = (total.row_digest + sum(rows)) & MASK
         if self.keys:

@@ -1181,6 +1181,10 @@ def _looking_at(endpoint: Endpoint, timeout: float, failed: str) -> Iterator[Any
             conn.close()
 
 
+#: The same, for other core modules (a comparison reads both sides this way).
+looking_at = _looking_at
+
+
 @dataclass(frozen=True)
 class TargetInfo:
     """Whether a target table exists, its row count and columns (the Migrate page's indicator)."""
