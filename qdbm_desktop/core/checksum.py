@@ -262,6 +262,23 @@ class Hasher:
             self.hashes(batch)
 
 
+#: Session settings under which PostgreSQL writes every value's text the same way on any server.
+PG_TEXT_SETTINGS = (
+    "SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL IntervalStyle = 'postgres'",
+    "SET LOCAL extra_float_digits = 3", "SET LOCAL bytea_output = 'hex'",
+)
+
+
+def pg_checksum_sql(relation: str, names: Sequence[str], quote: Callable[[str], str]) -> str:
+    """One PostgreSQL aggregate over ``relation`` (a query, or a table's columns): the row count,
+    per column the sum of a 64-bit hash of each value's text (NULL counts as 1), and the sum of
+    each row's text's hash. Used where both sides are PostgreSQL with the very same column types
+    (the rows then pass without being decoded), so equal values have equal texts."""
+    columns = [f"sum(coalesce(hashtextextended(q.{quote(n)}::text, 0), 1)::numeric)" for n in names]
+    return (f"SELECT count(*), {', '.join(columns)}, coalesce(sum(hashtextextended(q::text, 0)::numeric), 0) "
+            f"FROM ({relation}\n) q")
+
+
 @dataclass(frozen=True)
 class RowDifference:
     """A key whose rows differ: ``kind`` is missing (only in the source), extra (only in the

@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from qdbm_desktop.core.checksum import (
+    PG_TEXT_SETTINGS,
     Hasher,
     RowDifference,
     VerifyLevel,
     collect_bucket_rows,
     find_differences,
+    pg_checksum_sql,
     shown,
 )
 from qdbm_desktop.core.connections import ConnectionStore, no_connection_named
@@ -420,6 +422,8 @@ class _Run:
         self.folder: RunFolder | None = None
         #: The checksum of the rows read (with ``--verify checksum``).
         self.hasher: Hasher | None = None
+        #: Whether the rows went straight from source to target (same engine, same types).
+        self.passed_through = False
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -755,7 +759,7 @@ class _Run:
         request = self.request
         if request.source.type != request.target.type or request.type_overrides or request.track_max_column:
             return False
-        if request.verify is VerifyLevel.CHECKSUM:
+        if request.verify is VerifyLevel.CHECKSUM and request.source.type != "postgresql":
             return False  # the rows must be decoded to be hashed as they pass
         if any(not m.include or m.type is not None for m in request.column_map):
             return False
@@ -777,6 +781,7 @@ class _Run:
             raise self.fail(Stage.LOAD, request.target, exc) from exc
         if rows is None:
             return False
+        self.passed_through = True
         target_conn.commit()
         self.result.rows_read = self.result.rows_written = rows
         self.note(Stage.LOAD, f"{rows:,} rows passed straight into the staging table (same column types "
@@ -884,10 +889,7 @@ class _Run:
         """The checksum of the rows as read, in the target columns' canonical forms (verify checksum)."""
         if self.request.verify is not VerifyLevel.CHECKSUM:
             return None
-        positions = kept_positions(read, self.request.column_map)
-        kept = read if positions is None else [read[i] for i in positions]
-        return Hasher([c.name for c in columns], [c.type.kind for c in kept], [c.type.kind for c in columns],
-                      self.key_positions(columns))
+        return self.source_hasher_for(read, columns)
 
     def key_positions(self, columns: list[Column]) -> list[int]:
         folded = [c.name.casefold() for c in columns]
@@ -906,6 +908,9 @@ class _Run:
                 f"verify failed: {self.result.rows_read:,} rows were read but the "
                 f"staging table holds {staged:,}",
             )
+        if self.passed_through and self.request.verify is VerifyLevel.CHECKSUM:
+            self.verify_on_servers(target_conn, columns)
+            return
         if self.hasher is None:
             self.note(Stage.VERIFY, f"verified: counts only ({staged:,} rows)")
             self.result.verified = VerifyLevel.COUNTS
@@ -951,6 +956,78 @@ class _Run:
                  if differing else "values moved between rows in the staging table")
         raise StageError(Stage.VERIFY, f"verify failed: checksum mismatch: {named}; "
                                        f"{self.example_row(target_conn, columns, hasher, back)}")
+
+    def verify_on_servers(self, target_conn: Any, columns: list[Column]) -> None:
+        """The checksums of rows that passed undecoded: one aggregate on each server, run at once (the
+        source runs the query again); on a difference, both sides are read and hashed here to say more."""
+        request = self.request
+        source_sql = wrap_query("", request.query, "", request.source.type)
+        staged = ", ".join(request.target.dialect.quote_identifier(c.name) for c in columns)
+        target_sql = f"SELECT {staged} FROM {request.target.dialect.qualified(self.staging)}"
+        names = [c.name for c in columns]
+        self.note(Stage.VERIFY, "summing the checksums of the query on the source and of the staging table "
+                                "on the target (the rows passed without being decoded)")
+        outcome: list[Any] = []
+        source_names = self.source_names(columns)
+        quote = request.source.dialect.quote_identifier
+        reader = threading.Thread(target=lambda: outcome.append(
+            _server_sums(self.source_conn, source_sql, source_names, quote)), daemon=True)
+        reader.start()
+        try:
+            held = _server_sums(target_conn, target_sql, names, request.target.dialect.quote_identifier)
+        finally:
+            reader.join()
+        read = outcome[0] if outcome else RuntimeError("no result")
+        if isinstance(read, BaseException):
+            raise self.fail(Stage.VERIFY, request.source, read) from read
+        if isinstance(held, BaseException):
+            raise self.fail(Stage.VERIFY, request.target, held) from held
+        if read == held:
+            self.note(Stage.VERIFY, f"verified by checksum, {held[0]:,} rows ({len(columns)} columns equal)")
+            self.result.verified = VerifyLevel.CHECKSUM
+            return
+        differing = [n for n, a, b in zip(names, read[1:-1], held[1:-1], strict=True) if a != b]
+        named = (f"the column(s) {', '.join(differing)} hold other values in the staging table than the "
+                 "query returns" if differing else "values moved between rows in the staging table")
+        raise StageError(Stage.VERIFY, f"verify failed: checksum mismatch: {named}; "
+                                       f"{self.example_after_servers(target_conn, columns)}")
+
+    def source_names(self, columns: list[Column]) -> list[str]:
+        """The query's names of the target's columns (a column map may rename them)."""
+        renamed = {m.target.strip(): m.source for m in self.request.column_map
+                   if m.target and m.target.strip()}
+        return [renamed.get(c.name, c.name) for c in columns]
+
+    def example_after_servers(self, target_conn: Any, columns: list[Column]) -> str:
+        """Read and hash both sides here (only after a mismatch), to name an example row."""
+        request = self.request
+        try:
+            stream = request.source.dialect.open_read(self.source_conn, request.query, request.batch_size)
+            try:
+                mine = self.source_hasher_for(stream.columns, columns)
+                for batch in stream.batches():
+                    mine.add(batch)
+            finally:
+                stream.close()
+            stream = self.read_back(target_conn, columns)
+            try:
+                theirs = self.staged_hasher(stream, columns, mine)
+                for batch in stream.batches():
+                    theirs.add(batch)
+            finally:
+                stream.close()
+                target_conn.rollback()
+        except Exception as exc:  # noqa: BLE001 - the mismatch is the error that matters
+            return f"no example row ({one_line(str(exc))})"
+        return self.example_row(target_conn, columns, mine, theirs)
+
+    def source_hasher_for(self, read: list[Column], columns: list[Column]) -> Hasher:
+        return Hasher([c.name for c in columns], [c.type.kind for c in self.kept(read)],
+                      [c.type.kind for c in columns], self.key_positions(columns))
+
+    def kept(self, read: list[Column]) -> list[Column]:
+        positions = kept_positions(read, self.request.column_map)
+        return read if positions is None else [read[i] for i in positions]
 
     def example_row(self, target_conn: Any, columns: list[Column], mine: Hasher, theirs: Hasher) -> str:
         """One differing row, found by reading again the rows of one differing key bucket on both sides."""
@@ -1089,6 +1166,22 @@ class _Run:
                 f"({one_line(str(exc))}); the next run drops it",
                 "warning",
             )
+
+
+def _server_sums(conn: Any, relation: str, names: list[str], quote: Callable[[str], str]) -> Any:
+    """The row count, per-column and row checksums of ``relation`` as one PostgreSQL server sums them."""
+    try:
+        cursor = conn.cursor()
+        try:
+            for statement in PG_TEXT_SETTINGS:
+                cursor.execute(statement)
+            cursor.execute(pg_checksum_sql(relation, names, quote))
+            return tuple(cursor.fetchone())
+        finally:
+            cursor.close()
+            conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
+        return exc
 
 
 def _example_text(diff: RowDifference, columns: list[Column], mine: Hasher, theirs: Hasher) -> str:
