@@ -106,6 +106,13 @@ def _utc_naive(value: Any) -> Any:
     return value
 
 
+def _aware_utc(value: Any) -> Any:
+    # An aware datetime hashes by its UTC moment already; a naive one (a zone-less target) is UTC.
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 def _naive_time(value: Any) -> Any:
     if isinstance(value, time) and value.tzinfo is not None:
         return value.replace(tzinfo=None)
@@ -163,14 +170,55 @@ def canonical(source: Kind, target: Kind) -> Canon | None:
         if source is Kind.JSON:
             return _json
         return None if source in TEXT_KINDS else _text
+    if target is Kind.TIMESTAMP:
+        return None if source is Kind.TIMESTAMP else _utc_naive
     return _BY_TARGET.get(target)
+
+
+ColumnCanon = Callable[[Sequence[Any]], Sequence[Any]]
+
+
+def _per_value(canon: Canon) -> ColumnCanon:
+    return lambda column: list(map(canon, column))
+
+
+def _unless_nan(canon: Canon, isnan: Callable[[Any], bool]) -> ColumnCanon:
+    """Values kept as they are (at C speed) unless the column holds a NaN, whose hash is its identity's."""
+    def convert(column: Sequence[Any]) -> Sequence[Any]:
+        try:
+            if not any(map(isnan, filter(None, column))):
+                return column
+        except TypeError:  # a value of another type: take each value's canonical form
+            pass
+        return list(map(canon, column))
+    return convert
+
+
+def _when_types(canon: Canon, types: frozenset[type]) -> ColumnCanon:
+    """Values kept as they are when every one is of ``types``, else each made canonical."""
+    def convert(column: Sequence[Any]) -> Sequence[Any]:
+        return column if set(map(type, column)) <= types else list(map(canon, column))
+    return convert
+
+
+def column_canonical(source: Kind, target: Kind) -> ColumnCanon | None:
+    """:func:`canonical` for a whole column of a batch, skipping the per-value call where it can."""
+    canon = canonical(source, target)
+    if canon is None:
+        return None
+    if target is Kind.DECIMAL and source is Kind.DECIMAL:
+        return _unless_nan(canon, Decimal.is_nan)
+    if target in FLOAT_KINDS and source in FLOAT_KINDS and (source is target or target is Kind.FLOAT64):
+        return _unless_nan(canon, math.isnan)
+    if target is Kind.BINARY:
+        return _when_types(canon, frozenset({bytes, type(None)}))
+    return _per_value(canon)
 
 
 _BY_TARGET: dict[Kind, Canon] = {
     Kind.BINARY: _bytes,
     Kind.TIME: _naive_time,
-    Kind.TIMESTAMP: _utc_naive,
-    Kind.TIMESTAMPTZ: _utc_naive,
+    Kind.TIMESTAMPTZ: _aware_utc,
     Kind.JSON: _json,
     Kind.UUID: _uuid,
 }
@@ -211,7 +259,8 @@ class Hasher:
         self.checksum = Checksum(list(names), columns=[0] * len(names),
                                  buckets=[0] * BUCKETS if keys else [])
         self.sources, self.targets = list(sources), list(targets)
-        self.canons = [canonical(s, t) for s, t in zip(sources, targets, strict=False)]
+        self.canons = [canonical(s, t) for s, t in zip(sources, targets, strict=True)]
+        self.columns = [column_canonical(s, t) for s, t in zip(sources, targets, strict=True)]
         self.numeric = [t in _NUMERIC for t in targets]
         self.integer = [t in INTEGER_KINDS for t in targets]
         self.keys = tuple(keys)
@@ -221,8 +270,8 @@ class Hasher:
         total = self.checksum
         hashed: list[list[int]] = []
         for i, column in enumerate(zip(*batch, strict=False)):
-            canon = self.canons[i]
-            values: Sequence[Any] = column if canon is None else list(map(canon, column))
+            canon = self.columns[i]
+            values: Sequence[Any] = column if canon is None else canon(column)
             hashes = list(map(hash, values))
             digest = total.columns[i] + sum(hashes)
             if self.numeric[i]:
@@ -269,14 +318,36 @@ PG_TEXT_SETTINGS = (
 )
 
 
-def pg_checksum_sql(relation: str, names: Sequence[str], quote: Callable[[str], str]) -> str:
+#: How PostgreSQL hashes a value of each kind to 64 bits without writing it as text ({} is the
+#: value, the second argument the seed); any other kind hashes its text.
+_PG_HASHES: dict[Kind, str] = {
+    **{kind: "hashint8extended({}::int8, {})" for kind in INTEGER_KINDS},
+    Kind.DECIMAL: "hash_numeric_extended({}, {})",
+    Kind.FLOAT64: "hashfloat8extended({}, {})",
+    Kind.FLOAT32: "hashfloat4extended({}, {})",
+    Kind.BOOLEAN: "hashint4extended({}::int4, {})",
+    Kind.DATE: "hashint4extended({} - date '2000-01-01', {})",
+    Kind.TIMESTAMP: "timestamp_hash_extended({}, {})",
+    Kind.TIMESTAMPTZ: "timestamp_hash_extended({} AT TIME ZONE 'UTC', {})",
+    Kind.UUID: "uuid_hash_extended({}, {})",
+}
+
+
+def pg_checksum_sql(relation: str, columns: Sequence[tuple[str, Kind]], quote: Callable[[str], str]) -> str:
     """One PostgreSQL aggregate over ``relation`` (a query, or a table's columns): the row count,
-    per column the sum of a 64-bit hash of each value's text (NULL counts as 1), and the sum of
-    each row's text's hash. Used where both sides are PostgreSQL with the very same column types
-    (the rows then pass without being decoded), so equal values have equal texts."""
-    columns = [f"sum(coalesce(hashtextextended(q.{quote(n)}::text, 0), 1)::numeric)" for n in names]
-    return (f"SELECT count(*), {', '.join(columns)}, coalesce(sum(hashtextextended(q::text, 0)::numeric), 0) "
-            f"FROM ({relation}\n) q")
+    per column the sum of a 64-bit hash of each value (seeded by the column's position; NULL
+    counts as 1), and the sum of each row's hash (a hash of its values' hashes combined).
+
+    Used where both sides are PostgreSQL with the very same column types (the rows then pass
+    without being decoded): numbers, dates and times hash by their value with the server's own
+    hash functions, everything else by its text."""
+    hashes = ", ".join(
+        "coalesce(" + _PG_HASHES.get(kind, "hashtextextended({}::text, {})").format(f"q.{quote(name)}", i)
+        + f", 1) AS h{i}" for i, (name, kind) in enumerate(columns))
+    sums = ", ".join(f"sum(h{i})" for i in range(len(columns)))
+    row = " # ".join(f"h{i}" for i in range(len(columns)))
+    return (f"SELECT count(*), {sums}, coalesce(sum(hashint8extended({row}, 0)), 0) "
+            f"FROM (SELECT {hashes} FROM ({relation}\n) q) z")
 
 
 @dataclass(frozen=True)

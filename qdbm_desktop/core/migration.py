@@ -43,7 +43,7 @@ from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.run_locks import RunFolder, TargetLocks, WaitCancelled, WaitTimedOut, duration_text
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from qdbm_desktop.core.sqlcheck import check_source_query, query_error, wrap_query
-from qdbm_desktop.core.types import Column, PortableType, ValueRejected
+from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
 from qdbm_desktop.core.urls import parse_connection_url
 
 log = logging.getLogger(__name__)
@@ -964,11 +964,11 @@ class _Run:
         source_sql = wrap_query("", request.query, "", request.source.type)
         staged = ", ".join(request.target.dialect.quote_identifier(c.name) for c in columns)
         target_sql = f"SELECT {staged} FROM {request.target.dialect.qualified(self.staging)}"
-        names = [c.name for c in columns]
+        names = [(c.name, c.type.kind) for c in columns]
         self.note(Stage.VERIFY, "summing the checksums of the query on the source and of the staging table "
                                 "on the target (the rows passed without being decoded)")
         outcome: list[Any] = []
-        source_names = self.source_names(columns)
+        source_names = list(zip(self.source_names(columns), [c.type.kind for c in columns], strict=True))
         quote = request.source.dialect.quote_identifier
         reader = threading.Thread(target=lambda: outcome.append(
             _server_sums(self.source_conn, source_sql, source_names, quote)), daemon=True)
@@ -986,7 +986,7 @@ class _Run:
             self.note(Stage.VERIFY, f"verified by checksum, {held[0]:,} rows ({len(columns)} columns equal)")
             self.result.verified = VerifyLevel.CHECKSUM
             return
-        differing = [n for n, a, b in zip(names, read[1:-1], held[1:-1], strict=True) if a != b]
+        differing = [c.name for c, a, b in zip(columns, read[1:-1], held[1:-1], strict=True) if a != b]
         named = (f"the column(s) {', '.join(differing)} hold other values in the staging table than the "
                  "query returns" if differing else "values moved between rows in the staging table")
         raise StageError(Stage.VERIFY, f"verify failed: checksum mismatch: {named}; "
@@ -1168,7 +1168,7 @@ class _Run:
             )
 
 
-def _server_sums(conn: Any, relation: str, names: list[str], quote: Callable[[str], str]) -> Any:
+def _server_sums(conn: Any, relation: str, names: list[tuple[str, Kind]], quote: Callable[[str], str]) -> Any:
     """The row count, per-column and row checksums of ``relation`` as one PostgreSQL server sums them."""
     try:
         cursor = conn.cursor()
