@@ -38,7 +38,7 @@ import struct
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from enum import Enum
 from typing import Any
 
@@ -64,7 +64,7 @@ _NAN = ("qdbm", "NaN")
 _TOO_BIG = ("qdbm", "float32 overflow")
 
 Canon = Callable[[Any], Any]
-_NUMERIC = INTEGER_KINDS | FLOAT_KINDS | {Kind.DECIMAL, Kind.BOOLEAN}
+_NUMERIC = INTEGER_KINDS | FLOAT_KINDS | {Kind.BOOLEAN}
 
 
 def _float(value: Any) -> Any:
@@ -90,14 +90,29 @@ def _float32(value: Any) -> Any:
     return rounded
 
 
+#: Wide enough for any engine's decimal (PostgreSQL's numeric has up to 131,072 digits before the point).
+_EXACT = Context(prec=200_000, Emax=MAX_EMAX, Emin=MIN_EMIN)
+_normalize = _EXACT.normalize
+
+
 def _decimal(value: Any) -> Any:
+    """A number as the text of its exact value: ``1.50`` and ``1.5`` and ``Decimal(15) / 10`` alike.
+
+    Python hashes a Decimal by modular arithmetic that costs several times a text's hash."""
     if value is None:
         return None
+    if isinstance(value, Decimal):
+        return str(_normalize(value))
     if isinstance(value, float):
-        return _NAN if math.isnan(value) else Decimal(repr(value))
-    if isinstance(value, Decimal) and value.is_nan():
-        return _NAN  # a NaN's hash is its identity's
-    return value
+        return "NaN" if math.isnan(value) else str(_normalize(Decimal(repr(value))))
+    return str(_normalize(Decimal(value)))
+
+
+def _decimal_column(column: Sequence[Any]) -> Sequence[Any]:
+    normalize = _normalize
+    if set(map(type, column)) <= {Decimal}:
+        return list(map(str, map(normalize, column)))
+    return list(map(_decimal, column))
 
 
 def _utc_naive(value: Any) -> Any:
@@ -206,8 +221,8 @@ def column_canonical(source: Kind, target: Kind) -> ColumnCanon | None:
     canon = canonical(source, target)
     if canon is None:
         return None
-    if target is Kind.DECIMAL and source is Kind.DECIMAL:
-        return _unless_nan(canon, Decimal.is_nan)
+    if target is Kind.DECIMAL:
+        return _decimal_column
     if target in FLOAT_KINDS and source in FLOAT_KINDS and (source is target or target is Kind.FLOAT64):
         return _unless_nan(canon, math.isnan)
     if target is Kind.BINARY:
