@@ -310,7 +310,7 @@ class SettingsPage(QWidget):
         self._mode_combo.setToolTip("The load mode a new migration starts with; each migration can change it")
         self._mode_combo.currentIndexChanged.connect(self._on_form_changed)
         form.addRow("Default load &mode:", self._mode_combo)
-        self._verify_check = QCheckBox("&Verify each run by checksum before the swap", group)
+        self._verify_check = QCheckBox("Verify each run by &checksum before the swap", group)
         self._verify_check.setObjectName("defaultVerify")
         self._verify_check.setToolTip("New migrations start with Verify by checksum on: the staging table is "
                                       "read back and every column's checksum compared with what was read")
