@@ -3,6 +3,7 @@ with the target unchanged."""
 
 from __future__ import annotations
 
+import mysql.connector
 import psycopg
 import pytest
 
@@ -11,7 +12,7 @@ from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.migration import Endpoint, MigrationRequest, Stage, Status, run_migration
 from tests.integration.conftest import Server
 from tests.integration.test_migration_matrix import ENGINES, make_side
-from tests.integration.test_migration_pipeline import pg_endpoint
+from tests.integration.test_migration_pipeline import mysql_endpoint, pg_endpoint
 
 #: Makes every staging table that PostgreSQL creates from now on in this database change one value
 #: as it is loaded: QDBM's own read-back must notice.
@@ -117,3 +118,26 @@ def test_without_checksum_the_change_goes_through(pg_database: Server) -> None:
                                             mode=LoadMode.REPLACE, batch_size=64))
     assert result.status is Status.SUCCEEDED, result.error
     assert (2, "row 2 (changed)", 20) in target_rows(pg_database)
+
+
+def test_a_value_changed_in_staging_fails_a_decoded_run_too(pg_database: Server, mysql_database: Server) -> None:
+    """MariaDB -> PostgreSQL: the rows are hashed as they are read, the staging table as read back."""
+    tampered(pg_database)
+    conn = mysql.connector.connect(host=mysql_database.host, port=mysql_database.port, user=mysql_database.user,
+                                   password=mysql_database.password, database=mysql_database.database,
+                                   autocommit=True)
+    cursor = conn.cursor()
+    cursor.execute("CREATE TABLE src (id int PRIMARY KEY, label varchar(40), n int)")
+    cursor.executemany("INSERT INTO src VALUES (%s, %s, %s)", [(i, f"row {i}", i * 10) for i in range(1, 501)])
+    conn.close()
+
+    result = run_migration(MigrationRequest(
+        source=mysql_endpoint(mysql_database), target=pg_side(pg_database), query="SELECT id, label, n FROM src",
+        table=TableName("target_t"), mode=LoadMode.UPSERT, keys=("id",), batch_size=64,
+        verify=VerifyLevel.CHECKSUM))
+
+    assert result.status is Status.FAILED and result.stage is Stage.VERIFY
+    assert result.error is not None
+    assert "the column(s) label hold other values in the staging table than were read" in result.error
+    assert "the row with id=2: label 'row 2' read, 'row 2 (changed)' staged" in result.error
+    assert target_rows(pg_database) == [(1, "before", 0)]
