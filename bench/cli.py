@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench import checksum, data, machine, report, runner
 from bench.config import ALL_PATHS, PATHS_BY_KEY, SOURCE_TABLE, BenchPath, Servers
-from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE
+from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, VERIFY_LEVELS
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"comma-separated, from {','.join(PATHS_BY_KEY)} (default: all)")
     parser.add_argument("--scale-check", action=argparse.BooleanOptionalAction, default=True,
                         help="also run pg-pg at 3x the rows, once, to see whether memory grows (default on)")
+    parser.add_argument("--verify", choices=list(VERIFY_LEVELS), default="counts",
+                        help="QDBM's check before the swap: counts (the default) or checksum, to measure "
+                             "what --verify checksum costs")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
                         help=f"results file (default {DEFAULT_JSON})")
     return parser
@@ -101,7 +104,7 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
         repeat = 1 if case.suffix else args.repeat
         print(f"{case.name}: {case.path.label}, {case.rows:,} rows, {repeat} run(s)", flush=True)
         result = runner.run_case(case, servers, repeat, args.batch_size, expected[case.source_table],
-                                 log=lambda line: print(line, flush=True))
+                                 log=lambda line: print(line, flush=True), verify=args.verify)
         for failure in result.failures:
             print(f"  FAILED {case.name}: {failure}", flush=True)
         results.append(result)
@@ -111,7 +114,8 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
     print(report.text_table(results))
     settings = {"rows": args.rows, "repeat": args.repeat, "batch_size": args.batch_size,
                 "paths": [p.key for p in args.paths], "scale_check_rows": scale_rows,
-                "mode": "replace", "checksum": "row count + sum of per-row hashes of canonical values"}
+                "mode": "replace", "verify": args.verify,
+                "checksum": "row count + sum of per-row hashes of canonical values"}
     report.write_json(args.json, settings, described, results)
     print(f"\nwritten {args.json}")
     failed = [r.case.name for r in results if not r.ok]

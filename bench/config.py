@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DATABASE = "qdbm_bench"
 SOURCE_TABLE = "bench_src"
 #: The 11 columns, in order, with the name each engine's tables use.
 COLUMNS = ("id", "i", "num", "si", "dbl", "vc", "txt", "ts", "tstz", "flag", "d")
@@ -20,6 +19,10 @@ SHORT = {"postgresql": "pg", "mysql": "mysql", "sqlite": "sqlite"}
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"QDBM_BENCH_{name}", default)
+
+
+#: The database made on both servers (QDBM_BENCH_DATABASE keeps two benchmarks on one server apart).
+DATABASE = _env("DATABASE", "qdbm_bench")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import checksum, pipes
-from bench.config import COLUMNS, BenchPath, Servers
+from bench.config import COLUMNS, DATABASE, BenchPath, Servers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -88,15 +88,15 @@ class CaseResult:
 
 def _endpoint_spec(engine: str, servers: Servers, sqlite_path: Path) -> dict[str, Any]:
     if engine == "postgresql":
-        return {"type": engine, "host": servers.pg_host, "port": servers.pg_port, "database": "qdbm_bench",
+        return {"type": engine, "host": servers.pg_host, "port": servers.pg_port, "database": DATABASE,
                 "user": servers.pg_user}
     if engine == "mysql":
         return {"type": engine, "host": servers.mysql_host, "port": servers.mysql_port,
-                "database": "qdbm_bench", "user": servers.mysql_user}
+                "database": DATABASE, "user": servers.mysql_user}
     return {"type": engine, "path": str(sqlite_path)}
 
 
-def run_qdbm(case: Case, servers: Servers, batch_size: int) -> dict[str, Any]:
+def run_qdbm(case: Case, servers: Servers, batch_size: int, verify: str = "counts") -> dict[str, Any]:
     """One QDBM migration in a fresh interpreter; its JSON outcome (status, seconds, peak_rss_mb)."""
     spec = {
         "source": _endpoint_spec(case.path.source, servers, servers.sqlite_source),
@@ -104,6 +104,7 @@ def run_qdbm(case: Case, servers: Servers, batch_size: int) -> dict[str, Any]:
         "query": f"SELECT {', '.join(COLUMNS)} FROM {case.source_table}",
         "table": case.target("qdbm"),
         "batch_size": batch_size,
+        "verify": verify,
     }
     proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=REPO,
                           capture_output=True, text=True, check=False)
@@ -122,12 +123,12 @@ def _check(result: CaseResult, servers: Servers, expected: checksum.Checksum, ki
 
 
 def run_case(case: Case, servers: Servers, repeat: int, batch_size: int,
-             expected: checksum.Checksum, log: Any = print) -> CaseResult:
+             expected: checksum.Checksum, log: Any = print, verify: str = "counts") -> CaseResult:
     """Time ``case`` ``repeat`` times with QDBM and with its pipe, checking the target after each run."""
     pipe = pipes.build(case.path, servers, case.source_table, case.target("pipe"))
     result = CaseResult(case, pipe)
     for run in range(1, repeat + 1):
-        outcome = run_qdbm(case, servers, batch_size)
+        outcome = run_qdbm(case, servers, batch_size, verify)
         if outcome.get("status") != "succeeded":
             result.failures.append(f"qdbm run {run}: {outcome.get('status')}: {outcome.get('error')}")
         else:

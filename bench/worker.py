@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Any
 
+from qdbm_desktop.core.checksum import VerifyLevel
 from qdbm_desktop.core.dialects import ConnectParams
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.migration import Endpoint, MigrationRequest, Status, run_migration, validate_request
@@ -30,7 +31,8 @@ def migrate(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the migration ``spec`` describes; the result with seconds and peak memory."""
     request = MigrationRequest(
         source=endpoint(spec["source"]), target=endpoint(spec["target"]), query=spec["query"],
-        table=TableName.parse(spec["table"]), mode=LoadMode.REPLACE, batch_size=int(spec["batch_size"]))
+        table=TableName.parse(spec["table"]), mode=LoadMode.REPLACE, batch_size=int(spec["batch_size"]),
+        verify=VerifyLevel(spec.get("verify", VerifyLevel.COUNTS.value)))
     validate_request(request)
     started = time.perf_counter()
     result = run_migration(request)

@@ -46,6 +46,7 @@ def command_groups() -> tuple[Callable[[Commands[Parser]], None], ...]:
     Imported here, not at the top: ``qdbm --version`` answers without loading the core.
     """
     from qdbm_desktop.cli import (
+        compare,
         connections,
         history,
         info,
@@ -59,7 +60,8 @@ def command_groups() -> tuple[Callable[[Commands[Parser]], None], ...]:
     )
 
     return (connections.register, settings.register, migrate.register, jobs.register, run.register,
-            schedules.register, scheduler.register, legacy.register, history.register, info.register)
+            schedules.register, scheduler.register, legacy.register, history.register, info.register,
+            compare.register)
 
 
 def build_parser() -> argparse.ArgumentParser:

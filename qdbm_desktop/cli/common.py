@@ -19,7 +19,7 @@ from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import QdbmError, UsageError
 from qdbm_desktop.core.migration import ColumnMap
 from qdbm_desktop.core.schedules import Schedule
-from qdbm_desktop.core.settings import MAX_BATCH_SIZE
+from qdbm_desktop.core.settings import MAX_BATCH_SIZE, VERIFY_LEVELS
 from qdbm_desktop.core.types import PortableType
 
 Handler = Callable[[argparse.Namespace, AppContext], int]
@@ -152,6 +152,10 @@ def add_migration_arguments(parser: argparse.ArgumentParser, connection: str) ->
                         help="target type for a column, e.g. total=decimal(14,2) (repeatable)")
     parser.add_argument("--count", action="store_true",
                         help="count the query's rows first, to show a percentage and an ETA")
+    parser.add_argument("--verify", choices=list(VERIFY_LEVELS),
+                        help="before the swap, check the staging table's row count (counts) or also a "
+                             "checksum of every column read back from the target (checksum); default: the "
+                             "verify setting (counts)")
 
 
 def next_fire(schedule: Schedule, now: datetime) -> datetime | None:

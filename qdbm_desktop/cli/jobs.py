@@ -64,7 +64,7 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
     job = Job(name=args.name.strip(), source=names[0], target=names[1], query=query_from_args(args),
               table=args.table, mode=mode, keys=keys, column_map=column_map_from_args(args.map),
               batch_size=args.batch_size, count_rows=args.count, incremental_column=incremental,
-              lookback=args.lookback)
+              lookback=args.lookback, verify=args.verify)
     job.validate()
     # The checks a run makes before it connects, on the public parameters (no secret is decrypted).
     validate_request(job.request(context.connections, context.settings.get(), public=True))
@@ -122,6 +122,7 @@ def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
              ("mode", job.mode), ("keys", ", ".join(job.keys)), ("map", mapping),
              ("batch size", f"{job.batch_size:,}" if job.batch_size else "the batch_size setting"),
              ("count rows", "yes" if job.count_rows else "no"),
+             ("verify", job.verify or "the verify setting"),
              ("incremental", job.incremental_column or ""), ("lookback", job.lookback or ""),
              ("mark", (str(mark) if mark is not None else "none yet (the next run reads every row)")
               if job.incremental_column else ""),

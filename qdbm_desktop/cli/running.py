@@ -13,6 +13,7 @@ from typing import Any, TextIO, TypeVar
 from qdbm_desktop.cli.common import (
     PROG,
 )
+from qdbm_desktop.core.checksum import VerifyLevel
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.migration import (
@@ -139,14 +140,15 @@ def report_run(result: MigrationResult, request: MigrationRequest, context: AppC
     summary = {"run_id": result.run_id, "status": result.status.value, "rows_read": result.rows_read,
                "rows_written": result.rows_written, "seconds": round(result.seconds, 3),
                "rows_per_second": round(result.rows_per_second), "stage": result.stage.value,
-               "error": result.error}
+               "error": result.error, "verified": result.verified.value if result.verified else None}
     # The run's warnings reached stderr as they came (also with --json: stdout stays JSON).
     if as_json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(f"{result.status.value}: {result.rows_read:,} rows read, {result.rows_written:,} written "
-              f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)")
+              f"in {result.seconds:.2f} s ({result.rows_per_second:,.0f} rows/s)"
+              + (", verified by checksum" if result.verified is VerifyLevel.CHECKSUM else ""))
     if result.status is Status.CANCELLED:
         cancelled = RunCancelled(CANCELLED_NOTE, signal_number)
         if not as_json:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qdbm_desktop.core.checksum import VerifyLevel
 from qdbm_desktop.core.connections import ConnectionStore, now_iso
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import UsageError
@@ -31,7 +32,7 @@ from qdbm_desktop.core.schema import (
     Timestamp,
     require,
 )
-from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
+from qdbm_desktop.core.settings import MAX_BATCH_SIZE, VERIFY_LEVELS, Settings
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.watermark import Lookback
 
@@ -89,6 +90,8 @@ class Job:
     incremental_column: str | None = None
     #: Read again this far before the mark (``10m``, ``2h``, or a count such as ``500``); needs keys.
     lookback: str | None = None
+    #: How the staging table is checked before the swap (counts, checksum); ``None`` follows the setting.
+    verify: str | None = None
     created_at: str = field(default_factory=now_iso)
     updated_at: str | None = None
 
@@ -138,6 +141,10 @@ class Job:
                                  "columns to upsert them by (without keys they would be appended twice)")
             Lookback.parse(self.lookback)
 
+    def verify_level(self, settings: Settings) -> VerifyLevel:
+        """The job's own verify level, else the settings' default."""
+        return VerifyLevel(self.verify or settings.verify)
+
     def request(self, connections: ConnectionStore, settings: Settings, *, work_dir: Path | None = None,
                 wait_timeout: float = DEFAULT_WAIT_TIMEOUT, public: bool = False) -> MigrationRequest:
         """The run this job describes, with the connections' current parameters and secrets.
@@ -161,6 +168,7 @@ class Job:
             column_map=self.column_map,
             wait_timeout=wait_timeout,
             work_dir=work_dir,
+            verify=self.verify_level(settings),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -180,6 +188,8 @@ class Job:
             data["incremental_column"] = self.incremental_column
         if self.lookback:
             data["lookback"] = self.lookback
+        if self.verify:
+            data["verify"] = self.verify
         data["created_at"] = self.created_at
         if self.updated_at:
             data["updated_at"] = self.updated_at
@@ -204,6 +214,7 @@ class Job:
             count_rows=bool(data.get("count_rows", False)),
             incremental_column=data.get("incremental_column") or None,
             lookback=data.get("lookback") or None,
+            verify=data.get("verify") or None,
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )
@@ -236,6 +247,7 @@ JOB_ENTRY = Record(
         "column_map": ListOf(COLUMN_MAP_ENTRY),
         "batch_size": Nullable(Integer(1, MAX_BATCH_SIZE)), "count_rows": Boolean(),
         "incremental_column": Nullable(Text()), "lookback": Nullable(Text()),
+        "verify": Nullable(Choice(VERIFY_LEVELS)),
         "created_at": Timestamp(), "updated_at": Nullable(Timestamp()),
         # Checked where it is used (a mark that does not parse is ignored with a notice).
         "state": Nullable(Anything()),

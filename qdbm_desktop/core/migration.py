@@ -26,6 +26,16 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
+from qdbm_desktop.core.checksum import (
+    PG_TEXT_SETTINGS,
+    Hasher,
+    RowDifference,
+    VerifyLevel,
+    collect_bucket_rows,
+    find_differences,
+    pg_checksum_sql,
+    shown,
+)
 from qdbm_desktop.core.connections import ConnectionStore, no_connection_named
 from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
 from qdbm_desktop.core.dialects.base import BulkWriter, LoadMode, ReadFailed, ReadStream, TableName
@@ -33,7 +43,7 @@ from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.run_locks import RunFolder, TargetLocks, WaitCancelled, WaitTimedOut, duration_text
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from qdbm_desktop.core.sqlcheck import check_source_query, query_error, wrap_query
-from qdbm_desktop.core.types import Column, PortableType, ValueRejected
+from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
 from qdbm_desktop.core.urls import parse_connection_url
 
 log = logging.getLogger(__name__)
@@ -137,6 +147,9 @@ class MigrationRequest:
     #: removed when it ends (or by a later run, when it was killed): the app's ``runs`` folder.
     #: None keeps them under the system's temporary folder.
     work_dir: Path | None = None
+    #: How the staging table is checked before the swap: its row count, or also a checksum of
+    #: every column over what the target holds (read back) against what was read.
+    verify: VerifyLevel = VerifyLevel.COUNTS
 
 
 @dataclass(frozen=True)
@@ -196,6 +209,8 @@ class MigrationResult:
     #: The largest non-NULL value of the request's ``track_max_column`` among the rows read
     #: (None when it is not tracked or every value was NULL).
     max_value: Any = None
+    #: The check the staging table passed before the swap (None: it did not get that far).
+    verified: VerifyLevel | None = None
 
     @property
     def rows_per_second(self) -> float:
@@ -415,6 +430,10 @@ class _Run:
         self.source_conn: Any = None
         self.locks: TargetLocks | None = None
         self.folder: RunFolder | None = None
+        #: The checksum of the rows read (with ``--verify checksum``).
+        self.hasher: Hasher | None = None
+        #: Whether the rows went straight from source to target (same engine, same types).
+        self.passed_through = False
 
     # -- bookkeeping --------------------------------------------------------------------------
 
@@ -706,7 +725,7 @@ class _Run:
                 self.stream_rows(stream, target_conn, columns)
         finally:
             self.close_stream(stream)
-        self.verify_staging(target_conn)
+        self.verify_staging(target_conn, columns)
         self.finalize(target_conn, columns, target_exists, before)
 
     def count_rows(self, source_conn: Any) -> int:
@@ -750,6 +769,8 @@ class _Run:
         request = self.request
         if request.source.type != request.target.type or request.type_overrides or request.track_max_column:
             return False
+        if request.verify is VerifyLevel.CHECKSUM and request.source.type != "postgresql":
+            return False  # the rows must be decoded to be hashed as they pass
         if any(not m.include or m.type is not None for m in request.column_map):
             return False
 
@@ -770,6 +791,7 @@ class _Run:
             raise self.fail(Stage.LOAD, request.target, exc) from exc
         if rows is None:
             return False
+        self.passed_through = True
         target_conn.commit()
         self.result.rows_read = self.result.rows_written = rows
         self.note(Stage.LOAD, f"{rows:,} rows passed straight into the staging table (same column types "
@@ -783,6 +805,7 @@ class _Run:
         done = object()
         stop = threading.Event()
         pick = row_picker(kept_positions(stream.columns, request.column_map))
+        hasher = self.hasher = self.source_hasher(stream.columns, columns)
         tracked = tracked_position(stream.columns, request.track_max_column)
 
         def hand_over(item: object) -> bool:
@@ -797,7 +820,7 @@ class _Run:
 
         def read() -> None:
             try:
-                if self.read_batches(stream, pick, tracked, hand_over):
+                if self.read_batches(stream, pick, tracked, hasher, hand_over):
                     hand_over(done)
             except BaseException as exc:  # noqa: BLE001 - handed to the writer side
                 hand_over(exc)
@@ -826,9 +849,11 @@ class _Run:
         self.note(Stage.LOAD, f"{self.result.rows_written:,} rows loaded into the staging table")
 
     def read_batches(self, stream: ReadStream, pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None,
-                     tracked: Callable[[Any], Any] | None, hand_over: Callable[[object], bool]) -> bool:
+                     tracked: Callable[[Any], Any] | None, hasher: Hasher | None,
+                     hand_over: Callable[[object], bool]) -> bool:
         """The reader's side: each batch, with the tracked column's highest value noted and only the
-        mapped columns kept, handed over. False when the writer side stopped taking them."""
+        mapped columns kept, hashed when verifying, handed over. False when the writer side stopped
+        taking them."""
         not_null = functools.partial(operator.is_not, None)
         for batch in stream.batches():
             if tracked is not None:
@@ -838,6 +863,8 @@ class _Run:
                     self.result.max_value = top
             if pick is not None:
                 batch = list(map(pick, batch))
+            if hasher is not None:
+                hasher.add(batch)
             if not hand_over(batch):
                 return False
         return True
@@ -873,7 +900,17 @@ class _Run:
             self.result.rows_written += len(rows)
             self.progress(Stage.LOAD)
 
-    def verify_staging(self, target_conn: Any) -> None:
+    def source_hasher(self, read: list[Column], columns: list[Column]) -> Hasher | None:
+        """The checksum of the rows as read, in the target columns' canonical forms (verify checksum)."""
+        if self.request.verify is not VerifyLevel.CHECKSUM:
+            return None
+        return self.source_hasher_for(read, columns)
+
+    def key_positions(self, columns: list[Column]) -> list[int]:
+        folded = [c.name.casefold() for c in columns]
+        return [folded.index(k.casefold()) for k in self.request.keys if k.casefold() in folded]
+
+    def verify_staging(self, target_conn: Any, columns: list[Column]) -> None:
         self.check_cancel()
         self.progress(Stage.VERIFY, force=True)
         try:
@@ -886,6 +923,159 @@ class _Run:
                 f"verify failed: {self.result.rows_read:,} rows were read but the "
                 f"staging table holds {staged:,}",
             )
+        if self.passed_through and self.request.verify is VerifyLevel.CHECKSUM:
+            self.verify_on_servers(target_conn, columns)
+            return
+        if self.hasher is None:
+            self.note(Stage.VERIFY, f"verified: counts only ({staged:,} rows)")
+            self.result.verified = VerifyLevel.COUNTS
+            return
+        self.verify_checksum(target_conn, columns, self.hasher)
+
+    def read_back(self, target_conn: Any, columns: list[Column]) -> ReadStream:
+        """The staging table's rows as the target holds them: one streamed SELECT."""
+        dialect = self.request.target.dialect
+        names = ", ".join(dialect.quote_identifier(c.name) for c in columns)
+        return dialect.open_read(target_conn, f"SELECT {names} FROM {dialect.qualified(self.staging)}",
+                                 self.request.batch_size)
+
+    def staged_hasher(self, stream: ReadStream, columns: list[Column], like: Hasher) -> Hasher:
+        return Hasher(like.checksum.names, [c.type.kind for c in stream.columns],
+                      [c.type.kind for c in columns], like.keys)
+
+    def verify_checksum(self, target_conn: Any, columns: list[Column], hasher: Hasher) -> None:
+        """Read the staging table back and compare its checksum with the rows read; fail on a difference."""
+        self.note(Stage.VERIFY, "reading the staging table back to compare its checksums")
+        try:
+            stream = self.read_back(target_conn, columns)
+            try:
+                back = self.staged_hasher(stream, columns, hasher)
+                for batch in stream.batches():
+                    self.check_cancel()
+                    back.add(batch)
+            finally:
+                stream.close()
+                target_conn.rollback()
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise self.fail(Stage.VERIFY, self.request.target, exc) from exc
+        mine, theirs = hasher.checksum, back.checksum
+        if mine.equals(theirs):
+            self.note(Stage.VERIFY, f"verified by checksum, {mine.rows:,} rows "
+                                    f"({len(columns)} columns equal)")
+            self.result.verified = VerifyLevel.CHECKSUM
+            return
+        differing = mine.differing_columns(theirs)
+        named = (f"the column(s) {', '.join(differing)} hold other values in the staging table than were read"
+                 if differing else "values moved between rows in the staging table")
+        raise StageError(Stage.VERIFY, f"verify failed: checksum mismatch: {named}; "
+                                       f"{self.example_row(target_conn, columns, hasher, back)}")
+
+    def verify_on_servers(self, target_conn: Any, columns: list[Column]) -> None:
+        """The checksums of rows that passed undecoded: one aggregate on each server, run at once (the
+        source runs the query again); on a difference, both sides are read and hashed here to say more."""
+        request = self.request
+        source_sql = wrap_query("", request.query, "", request.source.type)
+        staged = ", ".join(request.target.dialect.quote_identifier(c.name) for c in columns)
+        target_sql = f"SELECT {staged} FROM {request.target.dialect.qualified(self.staging)}"
+        names = [(c.name, c.type.kind) for c in columns]
+        self.note(Stage.VERIFY, "summing the checksums of the query on the source and of the staging table "
+                                "on the target (the rows passed without being decoded)")
+        outcome: list[Any] = []
+        source_names = list(zip(self.source_names(columns), [c.type.kind for c in columns], strict=True))
+        quote = request.source.dialect.quote_identifier
+        reader = threading.Thread(target=lambda: outcome.append(
+            _server_sums(self.source_conn, source_sql, source_names, quote)), daemon=True)
+        reader.start()
+        try:
+            held = _server_sums(target_conn, target_sql, names, request.target.dialect.quote_identifier)
+        finally:
+            reader.join()
+        read = outcome[0] if outcome else RuntimeError("no result")
+        if isinstance(read, BaseException):
+            raise self.fail(Stage.VERIFY, request.source, read) from read
+        if isinstance(held, BaseException):
+            raise self.fail(Stage.VERIFY, request.target, held) from held
+        if read == held:
+            self.note(Stage.VERIFY, f"verified by checksum, {held[0]:,} rows ({len(columns)} columns equal)")
+            self.result.verified = VerifyLevel.CHECKSUM
+            return
+        differing = [c.name for c, a, b in zip(columns, read[1:-1], held[1:-1], strict=True) if a != b]
+        named = (f"the column(s) {', '.join(differing)} hold other values in the staging table than the "
+                 "query returns" if differing else "values moved between rows in the staging table")
+        raise StageError(Stage.VERIFY, f"verify failed: checksum mismatch: {named}; "
+                                       f"{self.example_after_servers(target_conn, columns)}")
+
+    def source_names(self, columns: list[Column]) -> list[str]:
+        """The query's names of the target's columns (a column map may rename them)."""
+        renamed = {m.target.strip(): m.source for m in self.request.column_map
+                   if m.target and m.target.strip()}
+        return [renamed.get(c.name, c.name) for c in columns]
+
+    def example_after_servers(self, target_conn: Any, columns: list[Column]) -> str:
+        """Read and hash both sides here (only after a mismatch), to name an example row."""
+        request = self.request
+        try:
+            stream = request.source.dialect.open_read(self.source_conn, request.query, request.batch_size)
+            try:
+                mine = self.source_hasher_for(stream.columns, columns)
+                for batch in stream.batches():
+                    mine.add(batch)
+            finally:
+                stream.close()
+            stream = self.read_back(target_conn, columns)
+            try:
+                theirs = self.staged_hasher(stream, columns, mine)
+                for batch in stream.batches():
+                    theirs.add(batch)
+            finally:
+                stream.close()
+                target_conn.rollback()
+        except Exception as exc:  # noqa: BLE001 - the mismatch is the error that matters
+            return f"no example row ({one_line(str(exc))})"
+        return self.example_row(target_conn, columns, mine, theirs)
+
+    def source_hasher_for(self, read: list[Column], columns: list[Column]) -> Hasher:
+        return Hasher([c.name for c in columns], [c.type.kind for c in self.kept(read)],
+                      [c.type.kind for c in columns], self.key_positions(columns))
+
+    def kept(self, read: list[Column]) -> list[Column]:
+        positions = kept_positions(read, self.request.column_map)
+        return read if positions is None else [read[i] for i in positions]
+
+    def example_row(self, target_conn: Any, columns: list[Column], mine: Hasher, theirs: Hasher) -> str:
+        """One differing row, found by reading again the rows of one differing key bucket on both sides."""
+        if not mine.keys:
+            return "no key column names an example row (an upsert's keys would)"
+        buckets = mine.checksum.differing_buckets(theirs.checksum)
+        if not buckets:
+            return "no single row differs by key"
+        wanted = {buckets[0]}
+        request = self.request
+        try:
+            stream = request.source.dialect.open_read(self.source_conn, request.query, request.batch_size,
+                                                      request.query_params or None)
+            try:
+                pick = row_picker(kept_positions(stream.columns, request.column_map))
+                batches = (b if pick is None else list(map(pick, b)) for b in stream.batches())
+                read = collect_bucket_rows(mine.fresh(), batches, wanted)
+            finally:
+                stream.close()
+            stream = self.read_back(target_conn, columns)
+            try:
+                held = collect_bucket_rows(theirs.fresh(), stream.batches(), wanted)
+            finally:
+                stream.close()
+                target_conn.rollback()
+        except QdbmError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the mismatch is the error that matters
+            return f"no example row ({one_line(str(exc))})"
+        found = find_differences(read, held, mine.keys, 1)
+        if not found:
+            return "the source returned other rows when read again, so no example row"
+        return _example_text(found[0], columns, mine, theirs)
 
     def finalize(self, target_conn: Any, columns: list[Column], target_exists: bool, before: int) -> None:
         request = self.request
@@ -993,6 +1183,34 @@ class _Run:
             )
 
 
+def _server_sums(conn: Any, relation: str, names: list[tuple[str, Kind]], quote: Callable[[str], str]) -> Any:
+    """The row count, per-column and row checksums of ``relation`` as one PostgreSQL server sums them."""
+    try:
+        cursor = conn.cursor()
+        try:
+            for statement in PG_TEXT_SETTINGS:
+                cursor.execute(statement)
+            cursor.execute(pg_checksum_sql(relation, names, quote))
+            return tuple(cursor.fetchone())
+        finally:
+            cursor.close()
+            conn.rollback()
+    except Exception as exc:  # noqa: BLE001 - handed to the caller's thread
+        return exc
+
+
+def _example_text(diff: RowDifference, columns: list[Column], mine: Hasher, theirs: Hasher) -> str:
+    key = ", ".join(f"{columns[k].name}={shown(v)!r}" for k, v in zip(mine.keys, diff.key, strict=False))
+    if diff.kind == "missing":
+        return f"for example the row with {key} was read but is not in the staging table"
+    if diff.kind == "extra":
+        return f"for example the row with {key} is in the staging table but was not read"
+    changed = [f"{c.name} {shown(a)!r} read, {shown(b)!r} staged"
+               for i, (c, a, b) in enumerate(zip(columns, diff.source or (), diff.target or (), strict=False))
+               if mine.value(i, a) != theirs.value(i, b)]
+    return f"for example the row with {key}: " + "; ".join(changed)
+
+
 def run_migration(
     request: MigrationRequest,
     on_progress: ProgressCallback | None = None,
@@ -1069,6 +1287,10 @@ def _looking_at(endpoint: Endpoint, timeout: float, failed: str) -> Iterator[Any
             conn.rollback()
         with suppress(Exception):
             conn.close()
+
+
+#: The same, for other core modules (a comparison reads both sides this way).
+looking_at = _looking_at
 
 
 @dataclass(frozen=True)

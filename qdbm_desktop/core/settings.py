@@ -14,6 +14,8 @@ from qdbm_desktop.core.schema import Invalid, Kind, Scalar
 
 FORMAT_VERSION = 1
 LOAD_MODES = ("append", "truncate", "replace", "create", "upsert")
+#: The ways a run checks the staging table before the swap (core.checksum.VerifyLevel).
+VERIFY_LEVELS = ("counts", "checksum")
 # 50,000 measured as fast as 100,000 on every path (faster into PostgreSQL and SQLite) with half
 # the memory: a batch of a wide table is ~50 MB of Python objects and three are alive at once.
 DEFAULT_BATCH_SIZE = 50_000
@@ -33,6 +35,8 @@ class Settings:
     close_to_tray: bool = True
     #: Finished runs older than this many days are dropped from the history; 0 keeps them forever.
     history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
+    #: How runs check the staging table before the swap by default: counts, or checksum.
+    verify: str = "counts"
     #: Set once the first start has created the demo database and connections.
     first_run_done: bool = False
 
@@ -79,6 +83,13 @@ def _parse_mode(text: str) -> str:
     return value
 
 
+def _parse_verify(text: str) -> str:
+    value = str(text).strip().lower()
+    if value not in VERIFY_LEVELS:
+        raise UsageError(f"verify must be one of {', '.join(VERIFY_LEVELS)}, not {_shown(text)}")
+    return value
+
+
 def _parse_bool(text: str) -> bool:
     value = str(text).strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -94,9 +105,10 @@ _PARSERS: Mapping[str, Callable[[str], Any]] = {
     "close_to_tray": _parse_bool,
     "history_retention_days": _parse_retention_days,
     "first_run_done": _parse_bool,
+    "verify": _parse_verify,
 }
 #: The settings a user sets by hand (first_run_done is bookkeeping).
-USER_KEYS = ("batch_size", "default_mode", "close_to_tray", "history_retention_days")
+USER_KEYS = ("batch_size", "default_mode", "close_to_tray", "history_retention_days", "verify")
 
 
 def parse_setting(key: str, text: str) -> Any:

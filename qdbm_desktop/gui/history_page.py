@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import HistoryFilter, RunRecord, RunStatus
+from qdbm_desktop.gui.history_compare import CompareAction
 from qdbm_desktop.gui.history_model import Column, HistoryModel, HistoryProxyModel, cell_text
 
 log = logging.getLogger(__name__)
@@ -374,6 +375,8 @@ class HistoryPage(QWidget):
         self._run_again_button.setEnabled(False)
         self._run_again_button.clicked.connect(self._on_run_again_clicked)
         buttons.addWidget(self._run_again_button)
+        self._compare = CompareAction(self._context, self.selected_record, self._show_comparison, self)
+        buttons.addWidget(self._compare.button)
         export = QPushButton("&Export CSV…", self)
         export.setToolTip("Write the runs listed (with the filters applied) to a CSV file")
         export.clicked.connect(lambda: self.export_csv())
@@ -401,6 +404,7 @@ class HistoryPage(QWidget):
     def _show_detail(self) -> None:
         record = self.selected_record()
         self._run_again_button.setEnabled(record is not None)
+        self._compare.update(record)
         if record is None:
             self._detail.clear()
             return
@@ -434,6 +438,17 @@ class HistoryPage(QWidget):
         self._from_date.setEnabled(checked)
         self._to_date.setEnabled(checked)
         self._filter_timer.start()
+
+    @property
+    def compare_action(self) -> CompareAction:
+        return self._compare
+
+    def _show_comparison(self, record: RunRecord, lines: list[str]) -> None:
+        """The comparison of ``record``'s source and table, below its log (if it is still selected)."""
+        if self.selected_record() == record:
+            self._show_detail()  # drops an earlier comparison's lines
+            self._detail.appendPlainText("\n-- compare with source\n" + "\n".join(lines))
+        self.status_message.emit(lines[-1] if lines else "")
 
     def _on_run_again_clicked(self) -> None:
         record = self.selected_record()

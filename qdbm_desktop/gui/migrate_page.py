@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qdbm_desktop.core.checksum import VerifyLevel
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_TARGET_NAME
 from qdbm_desktop.core.dialects import get_dialect
@@ -290,6 +291,7 @@ class MigratePage(QWidget):
         """Take the global batch size and default mode (for the next job)."""
         settings = self._context.settings.get()
         self._batch_spin.setValue(settings.batch_size)
+        self._verify_check.setChecked(settings.verify == VerifyLevel.CHECKSUM.value)
         index = self._mode_combo.findData(settings.default_mode)
         if index >= 0:
             self._mode_combo.setCurrentIndex(index)
@@ -559,10 +561,16 @@ class MigratePage(QWidget):
         form = (self._source_combo.currentData(), self._target_combo.currentData(), self._editor.query(),
                 self._table_edit.text().strip(), self._mode_combo.currentData(), keys, column_map,
                 batch if batch != default_batch else None, self._count_check.isChecked(),
-                self._incremental_edit.text().strip() or None)
+                self._incremental_edit.text().strip() or None, self._verify_for_job())
         stored = (saved.source, saved.target, saved.query, saved.table, saved.mode, saved.keys,
-                  saved.column_map, saved.batch_size, saved.count_rows, saved.incremental_column)
+                  saved.column_map, saved.batch_size, saved.count_rows, saved.incremental_column,
+                  saved.verify)
         return saved if form == stored else None
+
+    def _verify_for_job(self) -> str | None:
+        """The verify level a job saves: None when it is the setting's (the job then follows it)."""
+        level = VerifyLevel.CHECKSUM.value if self._verify_check.isChecked() else VerifyLevel.COUNTS.value
+        return None if level == self._context.settings.get().verify else level
 
     def _ask_job_name(self, suggested: str) -> str | None:
         dialog = JobNameDialog(suggested, self)
@@ -769,6 +777,11 @@ class MigratePage(QWidget):
         self._count_check.setObjectName("countCheck")
         self._count_check.setToolTip("One more query before the run, so progress shows a percentage and ETA")
         form.addRow("", self._count_check)
+        self._verify_check = QCheckBox("Verify by checksum before the swap", target_box)
+        self._verify_check.setObjectName("verifyCheck")
+        self._verify_check.setToolTip("Read the staging table back and compare every column's checksum with "
+                                      "the rows read; a difference fails the run with the target unchanged")
+        form.addRow("", self._verify_check)
 
     def _build_action_buttons(self, right: QWidget, right_layout: QVBoxLayout) -> None:
         buttons = QHBoxLayout()
@@ -883,6 +896,7 @@ class MigratePage(QWidget):
             batch_size=None if batch == settings.batch_size else batch,
             count_rows=self._count_check.isChecked(),
             incremental_column=self._incremental_edit.text().strip() or None,
+            verify=self._verify_for_job(),
         )
 
     def _column_map(self) -> tuple[ColumnMap, ...]:

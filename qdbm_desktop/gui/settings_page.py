@@ -313,6 +313,12 @@ class SettingsPage(QWidget):
         self._mode_combo.setToolTip("The load mode a new migration starts with; each migration can change it")
         self._mode_combo.currentIndexChanged.connect(self._on_form_changed)
         form.addRow("Default load &mode:", self._mode_combo)
+        self._verify_check = QCheckBox("Verify each run by &checksum before the swap", group)
+        self._verify_check.setObjectName("defaultVerify")
+        self._verify_check.setToolTip("New migrations start with Verify by checksum on: the staging table is "
+                                      "read back and every column's checksum compared with what was read")
+        self._verify_check.toggled.connect(self._on_form_changed)
+        form.addRow("", self._verify_check)
         return group
 
     def _build_window_group(self, parent: QWidget) -> QGroupBox:
@@ -391,7 +397,7 @@ class SettingsPage(QWidget):
 
     def _fill_form(self, settings: Settings) -> None:
         widgets: list[Any] = [self._batch_size_edit, self._mode_combo, self._close_to_tray_check,
-                              self._retention_spin]
+                              self._retention_spin, self._verify_check]
         for widget in widgets:
             widget.blockSignals(True)
         try:
@@ -400,6 +406,7 @@ class SettingsPage(QWidget):
             self._mode_combo.setCurrentIndex(max(index, 0))
             self._close_to_tray_check.setChecked(settings.close_to_tray)
             self._retention_spin.setValue(settings.history_retention_days)
+            self._verify_check.setChecked(settings.verify == "checksum")
         finally:
             for widget in widgets:
                 widget.blockSignals(False)
@@ -414,6 +421,7 @@ class SettingsPage(QWidget):
             "default_mode": str(self._mode_combo.currentData()),
             "close_to_tray": "true" if self._close_to_tray_check.isChecked() else "false",
             "history_retention_days": str(self._retention_spin.value()),
+            "verify": "checksum" if self._verify_check.isChecked() else "counts",
         }
 
     def _saved_texts(self) -> dict[str, str]:
@@ -423,6 +431,7 @@ class SettingsPage(QWidget):
             "default_mode": saved.default_mode,
             "close_to_tray": "true" if saved.close_to_tray else "false",
             "history_retention_days": str(saved.history_retention_days),
+            "verify": saved.verify,
         }
 
     def _validate_batch_size(self) -> bool:
@@ -451,7 +460,7 @@ class SettingsPage(QWidget):
         self._read_only_warning.setText(reason or "")
         self._read_only_warning.setVisible(reason is not None)
         for widget in (self._batch_size_edit, self._mode_combo, self._close_to_tray_check,
-                       self._retention_spin):
+                       self._retention_spin, self._verify_check):
             widget.setEnabled(reason is None)
         self._update_buttons()
 

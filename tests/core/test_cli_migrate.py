@@ -143,3 +143,24 @@ def test_a_run_of_the_command_line_keeps_its_temporary_files_in_the_app_folder_a
     assert runs.is_dir() and oct(runs.stat().st_mode & 0o777) == "0o700"
     assert list(runs.iterdir()) == []
     assert not list((home / "demo").glob("*.qdbm-*.lock"))
+
+
+def test_verify_checksum_is_reported_and_a_bad_level_is_one_line(home: Path, cli: Cli) -> None:
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                     "--query", DEMO_QUERY, "--table", "orders_verified", "--verify", "checksum")
+    assert code == 0, err
+    assert out.strip().endswith("verified by checksum")
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                     "--query", DEMO_QUERY, "--table", "orders_counted", "--json")
+    assert code == 0, err
+    assert json.loads(out)["verified"] == "counts"
+    code, out, err = cli("settings", "set", "verify", "checksum")
+    assert code == 0, err
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                     "--query", DEMO_QUERY, "--table", "orders_default", "--json")
+    assert code == 0, err
+    assert json.loads(out)["verified"] == "checksum"
+    code, out, err = cli("migrate", "--source", DEMO_SOURCE_NAME, "--target", DEMO_TARGET_NAME,
+                     "--query", DEMO_QUERY, "--table", "orders_bad", "--verify", "sha")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "--verify" in err

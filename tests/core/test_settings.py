@@ -21,10 +21,10 @@ def test_fresh_settings_have_the_documented_defaults_and_are_written_out(paths: 
     settings = SettingsStore(paths).get()
 
     assert settings == Settings(batch_size=50_000, default_mode="append", close_to_tray=True,
-                                history_retention_days=90, first_run_done=False)
+                                history_retention_days=90, first_run_done=False, verify="counts")
     assert read_json(paths.settings_file) == {"version": 1, "batch_size": 50000, "default_mode": "append",
                                               "close_to_tray": True, "history_retention_days": 90,
-                                              "first_run_done": False}
+                                              "verify": "counts", "first_run_done": False}
 
 
 def test_set_value_is_returned_persisted_and_seen_by_a_new_store(paths: AppPaths) -> None:
@@ -212,8 +212,11 @@ def test_hand_edited_invalid_retention_falls_back_to_the_default_with_a_notice(p
 
 
 def test_new_settings_are_user_settings_and_bookkeeping_is_not() -> None:
-    assert USER_KEYS == ("batch_size", "default_mode", "close_to_tray", "history_retention_days")
+    assert USER_KEYS == ("batch_size", "default_mode", "close_to_tray", "history_retention_days", "verify")
     assert parse_setting("history_retention_days", "0") == 0
+    assert parse_setting("verify", " Checksum ") == "checksum"
+    with pytest.raises(UsageError, match="verify must be one of counts, checksum"):
+        parse_setting("verify", "sha")
 
 
 # -- several values at once, read-only files ----------------------------------------------------

@@ -104,7 +104,7 @@ def test_applied_values_are_written_and_read_back_by_a_new_store(
 
     assert _on_disk(context.paths) == {"version": 1, "batch_size": 25000, "default_mode": "truncate",
                                        "close_to_tray": False, "history_retention_days": 0,
-                                       "first_run_done": False}
+                                       "verify": "counts", "first_run_done": False}
     assert SettingsStore(context.paths).get() == Settings(batch_size=25000, default_mode="truncate",
                                                           close_to_tray=False, history_retention_days=0)
     assert page.status_label.text() == "Settings saved."
