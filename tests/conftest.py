@@ -48,6 +48,23 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError(f"no {username!r} in {service!r}") from None
 
 
+#: Fixtures that give a test a real database server: the shared PostgreSQL and MariaDB, or a
+#: private PostgreSQL cluster of its own (tests/integration/conftest.py).
+SERVER_FIXTURES = frozenset({"pg_database", "mysql_database", "mysql_user_with_password", "pg_password_server"})
+SERVER_MARKERS = frozenset({"postgresql", "mysql"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks ``servers`` every test that needs a database server, from the fixtures it uses
+    (directly or through other fixtures) or its postgresql/mysql marker, so that
+    ``pytest -m "not servers"`` runs without any server."""
+    servers = pytest.mark.servers
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & SERVER_FIXTURES or any(item.get_closest_marker(name) for name in SERVER_MARKERS):
+            item.add_marker(servers)
+
+
 @pytest.fixture
 def new_memory_keyring() -> Callable[[], MemoryKeyring]:
     """Makes independent, empty in-memory keyrings (a second machine, a reset keyring)."""
