@@ -48,6 +48,58 @@ class MemoryKeyring(KeyringBackend):
             raise PasswordDeleteError(f"no {username!r} in {service!r}") from None
 
 
+#: Fixtures that give a test a real database server: the shared PostgreSQL and MariaDB, or a
+#: private PostgreSQL cluster of its own (tests/integration/conftest.py).
+SERVER_FIXTURES = frozenset({"pg_database", "mysql_database", "mysql_user_with_password", "pg_password_server"})
+SERVER_MARKERS = frozenset({"postgresql", "mysql"})
+#: A test parametrized over engines asks for a server's fixture (request.getfixturevalue) when
+#: one of its parameters names a server engine.
+SERVER_ENGINES = frozenset({"postgresql", "mysql", "sqlserver", "oracle"})
+
+
+def needs_a_server(item: pytest.Item) -> bool:
+    if set(getattr(item, "fixturenames", ())) & SERVER_FIXTURES:
+        return True
+    if any(item.get_closest_marker(name) for name in SERVER_MARKERS):
+        return True
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return any(isinstance(value, str) and value in SERVER_ENGINES for value in params)
+
+
+#: Tests of several seconds each (measured): real qdbm processes, schedulers that wait for their
+#: next tick, full disks, 200k-row streams. Node-id prefixes; tests/integration/ as a whole.
+SLOW_TESTS = (
+    "tests/integration/",
+    "tests/core/test_cli.py::test_no_keyring_warns_on_stderr_and_keeps_a_private_key_file",
+    "tests/core/test_cli_inputs.py::test_non_utf8_arguments_get_one_line_in_a_real_process",
+    "tests/core/test_malformed_stored_files.py::test_the_scheduler_runs_briefly_on_a_malformed_file",
+    "tests/core/test_missing_driver_libraries.py::",
+    "tests/core/test_scheduler.py::test_a_job_never_runs_twice_at_once",
+    "tests/core/test_scheduler.py::test_schedules_survive_a_restart",
+    "tests/core/test_secrets.py::test_command_line_without_keyring_warns",
+    "tests/core/test_secrets.py::test_fail_keyring_forced_by_environment",
+    "tests/core/test_sqlite_dialect.py::test_streaming_200k_rows",
+    "tests/core/test_sqlserver_dialect.py::test_without_unixodbc_the_command_line",
+    "tests/gui/test_app.py::test_python_dash_m_prints_the_version",
+    "tests/gui/test_scheduling_gui.py::test_starting_the_app_twice",
+    "tests/gui/test_self_test.py::",
+    "tests/gui/test_source_query_errors.py::test_an_update_as_the_query_is_refused",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks ``servers`` every test that needs a database server: from the fixtures it uses
+    (directly or through other fixtures), its postgresql/mysql marker or an engine among its
+    parameters; so that ``pytest -m "not servers"`` runs without any server. Marks ``slow``
+    the tests in SLOW_TESTS, for the quick loop ``-m "not servers and not slow"``."""
+    for item in items:
+        if needs_a_server(item):
+            item.add_marker(pytest.mark.servers)
+        if item.nodeid.startswith(SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def new_memory_keyring() -> Callable[[], MemoryKeyring]:
     """Makes independent, empty in-memory keyrings (a second machine, a reset keyring)."""

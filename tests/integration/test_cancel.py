@@ -79,6 +79,7 @@ def cancelled_run(run_request: MigrationRequest, when: Callable[[Progress], bool
     return ended - cancelled_at[0], result.status, snapshot(run_request.target, "never")[1]
 
 
+@pytest.mark.servers  # the SQLite source writes into PostgreSQL
 @pytest.mark.parametrize("kind", ["postgresql", "mysql", "sqlite"])
 @pytest.mark.parametrize("count_first", [False, True], ids=["read", "count-first"])
 def test_cancel_while_the_source_query_computes_takes_effect_within_a_second(

@@ -123,6 +123,7 @@ def assert_cancelled(home: Path, code: int, seconds: float, err: str, expected_c
     assert err.strip().splitlines()[-1] == "qdbm: cancelled; the target is unchanged", err
 
 
+@pytest.mark.servers  # the SQLite source writes into PostgreSQL
 @pytest.mark.parametrize("kind", ["postgresql", "mysql", "sqlite"])
 @pytest.mark.parametrize("count_first", [False, True], ids=["reading", "counting"])
 def test_ctrl_c_while_the_source_query_computes_cancels_the_run(

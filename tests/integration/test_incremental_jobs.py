@@ -208,6 +208,7 @@ def test_three_runs_load_only_new_and_changed_rows_and_the_target_equals_the_sou
                                                             source.mark(t(5)).to_json(), None]
 
 
+@pytest.mark.servers  # the target is PostgreSQL
 @pytest.mark.parametrize("source_kind", ["postgresql", "mysql", "sqlite"])
 def test_microseconds_that_differ_in_the_last_digit_and_rows_sharing_the_mark_are_neither_lost_nor_doubled(
         context: AppContext, request: pytest.FixtureRequest, tmp_path: Path, source_kind: str) -> None:

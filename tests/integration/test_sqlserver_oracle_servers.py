@@ -37,6 +37,9 @@ from tests.integration.test_migration_matrix import (
     normalise,
 )
 
+# Every test here needs a SQL Server or Oracle server, or PostgreSQL/MariaDB for the other side.
+pytestmark = pytest.mark.servers
+
 SERVER_URLS = {"sqlserver": "QDBM_TEST_SQLSERVER_URL", "oracle": "QDBM_TEST_ORACLE_URL"}
 URL_FORMATS = {
     "sqlserver": "mssql://USER:PASSWORD@HOST:1433/DATABASE?driver=ODBC+Driver+18+for+SQL+Server"
