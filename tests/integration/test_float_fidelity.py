@@ -302,3 +302,11 @@ def test_negative_zero_today(pg_database: Server, mysql_database: Server) -> Non
     assert (v, w) == (0.0, 0.0)
     _, rows = read(mysql_database, "SELECT v, w FROM z_maria")
     assert [math.copysign(1.0, x) for x in rows[0]] == [1.0, 1.0]  # MariaDB has no -0.0: it stores 0
+
+
+def test_mariadb_float_into_mariadb_float_is_bit_for_bit(float_table: Server) -> None:
+    maria = Endpoint("maria", "mysql", mysql_params(float_table))
+    result = migrate(maria, maria, "SELECT id, v FROM f", "f_copy")
+    assert result.status is Status.SUCCEEDED, result.error
+    assert my_fetch(float_table, "SELECT id, v + 0e0 FROM f_copy ORDER BY id") == \
+        my_fetch(float_table, "SELECT id, v + 0e0 FROM f ORDER BY id") == EXPECTED
