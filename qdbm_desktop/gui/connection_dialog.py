@@ -594,7 +594,7 @@ class ConnectionDialog(QDialog):
         self._test_button.setText("Stop test")
         self._test_button.setToolTip("Stop waiting for this test; a new one can start at once")
 
-        def work(report: Callable[[object], None], cancel: threading.Event) -> ConnectionCheck:
+        def work(report: object, cancel: threading.Event) -> ConnectionCheck:
             return _test_connection(store, draft, timeout)
 
         # Bound methods of the dialog, so Qt drops the connections when the dialog is deleted
