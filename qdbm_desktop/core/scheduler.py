@@ -28,7 +28,8 @@ from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import RunStatus, RunTrigger
 from qdbm_desktop.core.incremental import run_job
 from qdbm_desktop.core.job_lock import JobRunLock
-from qdbm_desktop.core.migration import MigrationResult, Status
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.migration import LogCallback, MigrationResult, ProgressCallback, Status
 from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, write_private_text
 from qdbm_desktop.core.runs import run_status
 from qdbm_desktop.core.schedules import Schedule
@@ -79,6 +80,83 @@ class SchedulerListener(Protocol):
     def runs_missed(self, missed: list[MissedRun]) -> None: ...
 
 
+class ScheduledRun:
+    """A run the scheduler has decided on, holding its job's locks until it has run or been discarded.
+
+    Without an executor the scheduler calls ``run`` at once on its own thread. A ``RunExecutor``
+    (the desktop app's) gets the run instead and calls ``run`` later, once, on a thread of its own,
+    with its own progress and log callbacks; the job stays locked until then, so a fire time that
+    comes meanwhile is recorded as skipped. ``cancel_event`` cancels the run (between batches; the
+    target stays unchanged); the scheduler's ``cancel_runs`` and ``stop(cancel_running=True)`` set it.
+    """
+
+    def __init__(self, service: SchedulerService, job: str, definition: Job | None, trigger: RunTrigger,
+                 schedule_id: str | None, due: datetime | None, lock: JobRunLock) -> None:
+        self.job = job
+        #: The job as it was when the run was decided on; None when it no longer exists.
+        self.definition = definition
+        self.trigger = trigger
+        self.schedule_id = schedule_id
+        self.due = due
+        self.cancel_event = threading.Event()
+        #: Why the run produced no result (the job is gone or cannot start), once it has run.
+        self.error: str | None = None
+        self._service = service
+        self._lock = lock
+        self._guard = threading.Lock()
+        self._state = "pending"
+        self._ended = threading.Event()
+
+    @property
+    def pending(self) -> bool:
+        """Neither started nor discarded yet."""
+        return self._state == "pending"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the run has ended (or was discarded); False after ``timeout`` seconds."""
+        return self._ended.wait(timeout)
+
+    def run(self, on_progress: ProgressCallback | None = None,
+            on_log: LogCallback | None = None) -> MigrationResult | None:
+        """Run the job now, recorded in the history; None when it did not run (``error`` says why,
+        unless the run had been discarded)."""
+        if not self._take("running"):
+            return None
+        try:
+            return self._service._run(self, on_progress, on_log)
+        finally:
+            self._end()
+
+    def discard(self, status: RunStatus, message: str) -> bool:
+        """Give up a run that has not started: it is recorded with ``status`` and its locks let go.
+
+        False when it had started (or been discarded) already."""
+        if not self._take("discarded"):
+            return False
+        try:
+            self.error = message
+            self._service._record_outcome(self.job, self.schedule_id, self.trigger, status, message)
+        finally:
+            self._end()
+        return True
+
+    def _take(self, state: str) -> bool:
+        with self._guard:
+            if self._state != "pending":
+                return False
+            self._state = state
+            return True
+
+    def _end(self) -> None:
+        self._service._release(self)
+        self._lock.release()
+        self._ended.set()
+
+
+#: Hands a run to whoever runs it (the desktop app's worker pool); called from a scheduler thread.
+RunExecutor = Callable[[ScheduledRun], None]
+
+
 class SchedulerService:
     """Owns the schedules while it runs: ``start`` registers them, ``stop`` lets running jobs finish."""
 
@@ -90,11 +168,16 @@ class SchedulerService:
         clock: Callable[[], datetime] | None = None,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
         auto_skip_missed: bool = False,
+        executor: RunExecutor | None = None,
     ) -> None:
         """``auto_skip_missed``: record missed runs outside their grace period as skipped (headless)
-        instead of handing them to the listener to ask the user."""
+        instead of handing them to the listener to ask the user. ``executor``: given each run to
+        run it elsewhere (see ``ScheduledRun``); without one, runs run on the scheduler's threads."""
         self._context = context
         self._listener = listener
+        self._executor = executor
+        #: The runs decided on and not ended yet (handed to the executor, or running).
+        self._runs: set[ScheduledRun] = set()
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._heartbeat_seconds = heartbeat_seconds
         self._auto_skip = auto_skip_missed
@@ -166,12 +249,16 @@ class SchedulerService:
             return []
         self._stop_requested.set()
         if cancel_running:
-            self._cancel.set()
+            self.cancel_runs()
         deadline = None if timeout is None else time.monotonic() + timeout
         scheduler.shutdown(wait=wait and deadline is None)
         if wait:
             for thread in self._threads:
                 thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self._discard_pending()
+        if wait:
+            for run in self._current_runs():
+                run.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
             while deadline is not None and self._running() and time.monotonic() < deadline:
                 time.sleep(0.05)
         still_running = self._running()
@@ -186,9 +273,20 @@ class SchedulerService:
         with self._running_guard:
             return sorted(self._running_jobs)
 
+    def _current_runs(self) -> list[ScheduledRun]:
+        with self._running_guard:
+            return list(self._runs)
+
+    def _discard_pending(self) -> None:
+        """At stop: the runs handed to the executor that it has not started will not start."""
+        for run in self._current_runs():
+            run.discard(RunStatus.CANCELLED, f"{run.job}: cancelled before it started: the scheduler stopped")
+
     def cancel_runs(self) -> None:
         """Cancel the runs going on now (between batches; their targets stay unchanged)."""
         self._cancel.set()
+        for run in self._current_runs():
+            run.cancel_event.set()
 
     def pause(self) -> None:
         """Stop firing until ``resume``; fire times passed meanwhile are reported as missed."""
@@ -298,11 +396,38 @@ class SchedulerService:
                                  f"skipped: the previous run of job {job_name!r} was still going")
             return None
         try:
-            return self._run(job_name, trigger, schedule_id, due)
-        finally:
-            run_lock.release()
-            with self._running_guard:
-                self._running_jobs.discard(job_name)
+            definition = self._context.schedules.find_job(job_name)
+        except Exception:
+            self._release_job(job_name, run_lock)
+            raise
+        run = ScheduledRun(self, job_name, definition, trigger, schedule_id, due, run_lock)
+        with self._running_guard:
+            self._runs.add(run)
+        if self._cancel.is_set():
+            run.cancel_event.set()
+        executor = self._executor
+        if executor is None:
+            return run.run()
+        self._hand_over(executor, run)
+        return None
+
+    def _hand_over(self, executor: RunExecutor, run: ScheduledRun) -> None:
+        try:
+            executor(run)
+        except Exception as exc:  # noqa: BLE001 - the run is recorded as failed instead
+            log.exception("a run could not be handed over")
+            run.discard(RunStatus.FAILED, f"job {run.job!r} cannot start: {type(exc).__name__}: {exc}")
+
+    def _release(self, run: ScheduledRun) -> None:
+        """A run has ended: its job may run again."""
+        with self._running_guard:
+            self._runs.discard(run)
+            self._running_jobs.discard(run.job)
+
+    def _release_job(self, job_name: str, run_lock: JobRunLock) -> None:
+        run_lock.release()
+        with self._running_guard:
+            self._running_jobs.discard(job_name)
 
     def _fire(self, schedule_id: str) -> None:
         """APScheduler's call at a fire time."""
@@ -318,21 +443,23 @@ class SchedulerService:
         self._set_state(schedule_id, checked_until=max(due, schedule.checked_until_time()).isoformat())
         self.execute(schedule.job, RunTrigger.SCHEDULE, schedule_id, due)
 
-    def _run(self, job_name: str, trigger: RunTrigger, schedule_id: str | None,
-             due: datetime | None) -> MigrationResult | None:
+    def _run(self, run: ScheduledRun, on_progress: ProgressCallback | None,
+             on_log: LogCallback | None) -> MigrationResult | None:
         context = self._context
+        job_name, trigger, schedule_id = run.job, run.trigger, run.schedule_id
         if self._listener is not None:
             self._listener.run_started(job_name, trigger)
-        job = context.schedules.find_job(job_name)
+        job = run.definition
         if job is None:
-            message = f"job {job_name!r} no longer exists"
+            message = run.error = f"job {job_name!r} no longer exists"
             self._record_failed(job_name, schedule_id, trigger, message)
             return None
         try:
-            _, result = run_job(context, job, trigger=trigger, cancel=self._cancel)
+            _, result = run_job(context, job, trigger=trigger, cancel=run.cancel_event,
+                                on_progress=on_progress, on_log=on_log)
         except QdbmError as exc:
-            self._record_failed(job_name, schedule_id, trigger, f"job {job_name!r} cannot start: {exc}",
-                                job.to_json())
+            run.error = f"job {job_name!r} cannot start: {exc}"
+            self._record_failed(job_name, schedule_id, trigger, run.error, job.to_json())
             return None
         status = run_status(result.status)
         if schedule_id is not None:

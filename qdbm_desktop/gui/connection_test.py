@@ -113,7 +113,7 @@ class ConnectionTestRow(QWidget):
         self.button.setText("Stop test")
         self.button.setToolTip("Stop waiting for this test; a new one can start at once")
 
-        def work(report: Callable[[object], None], cancel: threading.Event) -> ConnectionCheck:
+        def work(report: object, cancel: threading.Event) -> ConnectionCheck:
             return _test_connection(store, draft, timeout)
 
         # Bound methods of this widget, so Qt drops the connections when the dialog is deleted

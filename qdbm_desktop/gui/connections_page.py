@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from PySide6.QtCore import (
     QEvent,
@@ -255,7 +254,7 @@ class ConnectionsPage(QWidget):
             return False
         store = self._store
 
-        def work(report: Callable[[object], None], cancel: threading.Event) -> ConnectionCheck:
+        def work(report: object, cancel: threading.Event) -> ConnectionCheck:
             # check_connection records the outcome as the connection's last test.
             return check_connection(store, profile, TEST_TIMEOUT)
 

@@ -53,7 +53,7 @@ class CompareAction:
         self.button.setEnabled(False)
         self.button.setText("Comparing…")
 
-        def work(_report: Callable[[object], None], _cancel: threading.Event) -> Any:
+        def work(_report: object, _cancel: threading.Event) -> Any:
             return compare_run(self._context, record)
 
         self._runner.start(f"compare run {record.run_id}", work,

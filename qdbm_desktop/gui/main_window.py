@@ -45,7 +45,7 @@ from qdbm_desktop.core.errors import QdbmError
 from qdbm_desktop.core.history import RunRecord, RunStatus, RunTrigger
 from qdbm_desktop.core.legacy import LegacyImportReport, import_legacy
 from qdbm_desktop.core.migration import MigrationResult, Status
-from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerBusy, SchedulerService
+from qdbm_desktop.core.scheduler import MissedRun, RunEvent, ScheduledRun, SchedulerBusy, SchedulerService
 from qdbm_desktop.gui.connections_model import ConnectionsModel, ConnectionsProxyModel
 from qdbm_desktop.gui.connections_page import ConnectionsPage
 from qdbm_desktop.gui.history_page import HistoryPage
@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self._bridge.run_started_signal.connect(self._on_bridge_run_started)
         self._bridge.run_finished_signal.connect(self._on_bridge_run_finished)
         self._bridge.runs_missed_signal.connect(self.ask_about_missed_runs)
+        self._bridge.run_handed_over.connect(self._on_bridge_run_handed_over)
         self._scheduler: SchedulerService | None = None
         self._missed_at_start: list[MissedRun] = []
         self.setWindowTitle(APP_NAME)
@@ -524,7 +525,9 @@ class MainWindow(QMainWindow):
         self._on_migrate_page_running_count_changed(0)
 
     def _start_scheduler(self) -> None:
-        scheduler = SchedulerService(self._context, self._bridge)
+        # Every run of a saved job goes to the bridge, which starts it on this window's runner with
+        # a run card: the core scheduler only decides when, and holds the job's locks meanwhile.
+        scheduler = SchedulerService(self._context, self._bridge, executor=self._bridge.hand_over)
         try:
             self._missed_at_start = scheduler.start()
         except SchedulerBusy as exc:
@@ -690,6 +693,9 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_run_started(self, job: str, trigger: str) -> None:
         self._show_status(f"Job “{job}” started ({trigger})")
+
+    def _on_bridge_run_handed_over(self, run: ScheduledRun) -> None:
+        self._migrate_page.run_panel.start_job_run(self._runner, run)
 
     def _on_bridge_run_finished(self, event: RunEvent) -> None:
         self._show_status(event.message)

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
@@ -47,11 +44,9 @@ from qdbm_desktop.core.history import RunRecord
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
     ColumnMap,
-    LogEntry,
     MigrationPlan,
     MigrationRequest,
     MigrationResult,
-    Progress,
     QueryPreview,
     Status,
     TargetInfo,
@@ -72,7 +67,7 @@ from qdbm_desktop.gui.recent_queries_menu import RecentQueriesButton
 from qdbm_desktop.gui.run_panel import RunCard, RunPanel, summary_text
 from qdbm_desktop.gui.sql_editor import SqlEditor
 from qdbm_desktop.gui.ui_state import UiStateFile
-from qdbm_desktop.gui.workers import BackgroundTask, TaskRunner
+from qdbm_desktop.gui.workers import BackgroundTask, TaskReport, TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -99,14 +94,6 @@ _MODE_HELP = {
 }
 
 
-@dataclass
-class _RunningMigration:
-    run_id: str
-    task: BackgroundTask
-    card: RunCard
-    request: MigrationRequest
-
-
 class MigratePage(QWidget):
     """Where a user writes a query and moves its result into a table.
 
@@ -126,7 +113,8 @@ class MigratePage(QWidget):
         self.setObjectName("migratePage")
         self._context = context
         self._runner = runner
-        self._running: dict[str, _RunningMigration] = {}
+        #: Set by ``cancel_all`` as the window closes: nothing new is looked up then.
+        self._closing = False
         #: Results of background look-ups older than the latest request are dropped.
         self._preview_generation = 0
         self._target_generation = 0
@@ -152,6 +140,7 @@ class MigratePage(QWidget):
         self._target_timer.timeout.connect(self._check_target)
 
         self._build()
+        self._run_panel.running_count_changed.connect(self.running_count_changed)
         self._create_actions()
         self.refresh_connections()
         self.apply_settings()
@@ -260,7 +249,8 @@ class MigratePage(QWidget):
 
     @property
     def running_count(self) -> int:
-        return len(self._running)
+        """The runs going on in the Runs tab, the saved jobs' included."""
+        return self._run_panel.running_count
 
     def refresh_connections(self) -> None:
         """Fill both pickers again from the saved connections, keeping the current choices."""
@@ -404,7 +394,7 @@ class MigratePage(QWidget):
                  if rows and not self._mapping_model.stale else None)
         generation = self._confirm_generation
 
-        def work(report: Callable[[object], None], cancel: threading.Event) -> tuple[TargetInfo, int | None]:
+        def work(report: TaskReport, cancel: threading.Event) -> tuple[TargetInfo, int | None]:
             info = describe_target(request.target, request.table)
             new_columns = known
             if info.exists and request.mode is LoadMode.REPLACE and new_columns is None:
@@ -465,26 +455,17 @@ class MigratePage(QWidget):
         self._remember_query(request.source.label, request.query)
         run_id = new_run_id()
         title = f"{request.source.label} → {request.target.label}.{request.table}"
-        card = self._run_panel.add_card(title, str(request.table))
         history = self._context.history
 
         connections = self._context.connections
 
-        def run(report: Callable[[object], None], cancel: threading.Event) -> MigrationResult:
-            return run_recorded(history, request, on_progress=report, on_log=report, cancel=cancel,
-                                run_id=run_id, connections=connections)
+        def run(report: TaskReport, cancel: threading.Event) -> MigrationResult:
+            return run_recorded(history, request, on_progress=report.progress, on_log=report.log,
+                                cancel=cancel, run_id=run_id, connections=connections)
 
-        task = self._runner.start(
-            f"Migration {title}",
-            run,
-            on_success=lambda result: self._on_run_succeeded(run_id, result),
-            on_failure=lambda message: self._on_run_failed(run_id, message),
-            on_progress=lambda item: self._on_run_progress(card, item),
-        )
-        card.cancel_requested.connect(task.cancel)
-        self._running[run_id] = _RunningMigration(run_id, task, card, request)
+        card = self._run_panel.start_run(self._runner, title, str(request.table), run,
+                                         on_finished=lambda result: self._on_run_finished(request, result))
         self._tabs.setCurrentWidget(self._run_panel)
-        self.running_count_changed.emit(len(self._running))
         self.status_message.emit(f"Migration started: {title}")
         return card
 
@@ -586,8 +567,8 @@ class MigratePage(QWidget):
         self._target_generation += 1
         self._preview_generation += 1
         self._confirm_generation += 1
-        for running in self._running.values():
-            running.task.cancel()
+        self._closing = True
+        self._run_panel.cancel_all()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -1075,32 +1056,10 @@ class MigratePage(QWidget):
         self._show_sql_button.setEnabled(True)
         self._show_message(f"Show SQL failed: {message}", error=True)
 
-    def _on_run_progress(self, card: RunCard, item: Any) -> None:
-        if isinstance(item, Progress):
-            card.show_progress(item)
-        elif isinstance(item, LogEntry):
-            card.add_log(item)
-
-    def _on_run_succeeded(self, run_id: str, result: MigrationResult) -> None:
-        running = self._running.pop(run_id, None)
-        if running is None:
-            return
-        running.card.show_result(result)
-        summary = summary_text(result, str(running.request.table))
-        self.running_count_changed.emit(len(self._running))
-        self.run_finished.emit(result, summary)
-        if result.status is Status.SUCCEEDED or result.status is Status.CANCELLED:
+    def _on_run_finished(self, request: MigrationRequest, result: MigrationResult) -> None:
+        self.run_finished.emit(result, summary_text(result, str(request.table)))
+        if result.status is not Status.FAILED and not self._closing:
             self._target_timer.start()
-
-    def _on_run_failed(self, run_id: str, message: str) -> None:
-        running = self._running.pop(run_id, None)
-        if running is None:
-            return
-        running.card.show_failure(message)
-        self.running_count_changed.emit(len(self._running))
-        result = running.card.result
-        assert result is not None
-        self.run_finished.emit(result, f"Failed: {message}")
 
 
 class PlanDialog(QDialog):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -21,7 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.history import RunTrigger
 from qdbm_desktop.core.migration import LogEntry, MigrationResult, Progress, Stage, Status
+from qdbm_desktop.core.scheduler import ScheduledRun
+from qdbm_desktop.gui.workers import BackgroundTask, TaskFunction, TaskReport, TaskRunner
 
 _STAGE_TEXT = {
     Stage.CONNECT: "connecting",
@@ -35,11 +41,27 @@ _STAGE_TEXT = {
 }
 
 
+_TRIGGER_TEXT = {
+    RunTrigger.SCHEDULE: "scheduled",
+    RunTrigger.MISSED_RUN: "missed run",
+    RunTrigger.MANUAL: "run now",
+}
+
+
 def duration_text(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def job_run_title(run: ScheduledRun) -> str:
+    """A saved job's card title: the job, why it runs, and where from and to."""
+    job = run.definition
+    why = _TRIGGER_TEXT.get(run.trigger, run.trigger.value)
+    if job is None:
+        return f"Job {run.job} ({why})"
+    return f"Job {run.job} ({why}): {job.source} → {job.target}.{job.table}"
 
 
 def summary_text(result: MigrationResult, table: str) -> str:
@@ -66,6 +88,7 @@ class RunCard(QFrame):
         self.setObjectName("runCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self._table = table
+        self._title_text = title
         self._started = time.monotonic()
         self._last: Progress | None = None
         self._result: MigrationResult | None = None
@@ -131,6 +154,10 @@ class RunCard(QFrame):
         self._refresh_stats()
 
     # -- public -----------------------------------------------------------------------------
+
+    @property
+    def title(self) -> str:
+        return self._title_text
 
     @property
     def finished(self) -> bool:
@@ -245,10 +272,13 @@ class RunCard(QFrame):
 
 
 class RunPanel(QScrollArea):
-    """The cards of this session's runs, newest on top.
+    """The cards of this session's runs, newest on top: those of the Migrate page and the saved
+    jobs' (a schedule's fire, Run now, the tray's menu) alike.
 
-    Signals: none of its own.
+    Signals: ``running_count_changed(int)`` the number of runs going on.
     """
+
+    running_count_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -266,10 +296,63 @@ class RunPanel(QScrollArea):
         self._layout.addStretch(1)
         self.setWidget(inner)
         self._cards: list[RunCard] = []
+        self._running: dict[RunCard, BackgroundTask] = {}
 
     @property
     def cards(self) -> list[RunCard]:
         return list(self._cards)
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    def start_run(self, runner: TaskRunner, title: str, table: str, work: TaskFunction[MigrationResult], *,
+                  cancel_event: threading.Event | None = None,
+                  on_finished: Callable[[MigrationResult], None] | None = None) -> RunCard:
+        """Run ``work`` on ``runner`` with a new card showing its progress and log, with Cancel.
+
+        ``cancel_event``: the event Cancel sets and ``work`` is given. ``on_finished(result)`` is
+        called once the card shows how the run ended (a run that could not start as a failed one).
+        """
+        card = self.add_card(title, table)
+
+        def ended(show: Callable[[], None]) -> None:
+            if self._running.pop(card, None) is None:
+                return
+            show()
+            self.running_count_changed.emit(len(self._running))
+            if on_finished is not None and card.result is not None:
+                on_finished(card.result)
+
+        task = runner.start(
+            f"Migration {title}", work,
+            on_success=lambda result: ended(lambda: card.show_result(result)),
+            on_failure=lambda message: ended(lambda: card.show_failure(message)),
+            on_progress=card.show_progress, on_log=card.add_log, cancel_event=cancel_event)
+        card.cancel_requested.connect(task.cancel)
+        self._running[card] = task
+        self.running_count_changed.emit(len(self._running))
+        return card
+
+    def start_job_run(self, runner: TaskRunner, run: ScheduledRun) -> RunCard | None:
+        """Run a saved job's run that the scheduler handed over, with a card (its Cancel cancels
+        the run); None when the run was given up before it could start."""
+        if not run.pending:
+            return None
+
+        def work(report: TaskReport, _cancel: threading.Event) -> MigrationResult:
+            result = run.run(report.progress, report.log)
+            if result is None:
+                raise QdbmError(run.error or f"job {run.job!r} did not run")
+            return result
+
+        table = run.definition.table if run.definition is not None else ""
+        return self.start_run(runner, job_run_title(run), table, work, cancel_event=run.cancel_event)
+
+    def cancel_all(self) -> None:
+        """Cancel every run going on (on quit): each stops between batches, its target unchanged."""
+        for task in self._running.values():
+            task.cancel()
 
     def add_card(self, title: str, table: str) -> RunCard:
         card = RunCard(title, table, self.widget())

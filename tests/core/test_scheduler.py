@@ -17,11 +17,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.history import RunRecord, RunStatus, RunTrigger
-from qdbm_desktop.core.job_lock import job_lock_file
+from qdbm_desktop.core.job_lock import JobRunLock, job_lock_file
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import Status
 from qdbm_desktop.core.paths import AppPaths
-from qdbm_desktop.core.scheduler import MissedRun, RunEvent, SchedulerBusy, SchedulerService
+from qdbm_desktop.core.scheduler import MissedRun, RunEvent, ScheduledRun, SchedulerBusy, SchedulerService
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.triggers import ScheduleTrigger
 from tests.conftest import MemoryKeyring
@@ -258,3 +258,72 @@ def test_a_second_scheduler_on_the_same_folder_is_refused_until_the_first_stops(
     services.append(other)
     other.start()
     assert other.running
+
+
+# -- runs handed to an executor (the desktop app runs them on its worker pool, with a card) -------------
+
+
+def test_a_run_handed_to_the_executor_keeps_its_job_locked_until_it_has_run_once(
+        demo: AppContext, home: Path, services: list[SchedulerService]) -> None:
+    handed: list[ScheduledRun] = []
+    listener = RecordingListener()
+    service = SchedulerService(demo, listener, executor=handed.append)
+    services.append(service)
+    service.start()
+    service.run_job_now("orders").join(10)
+    (run,) = handed
+    assert handed[0].pending and (run.job, run.trigger, run.schedule_id) == ("orders", RunTrigger.MANUAL, None)
+    assert run.definition == demo.schedules.get_job("orders")
+    assert runs_of(demo, "orders") == [] and listener.started == []
+
+    # Handed over but not started yet: the job is taken, here and for other processes (``qdbm run``).
+    service.run_job_now("orders").join(10)
+    assert len(handed) == 1
+    assert [r.status for r in runs_of(demo, "orders")] == [RunStatus.SKIPPED]
+    assert not JobRunLock(demo.paths, "orders").acquire()
+
+    seen: list[int] = []
+    result = run.run(on_progress=lambda progress: seen.append(progress.rows_written))
+    assert result is not None and result.status is Status.SUCCEEDED
+    assert seen and seen[-1] == 3000 and warehouse_count(home, "orders_report") == 3000
+    assert not run.pending and run.wait(0)
+    assert run.run() is None, "a run runs once"
+    assert listener.started == [("orders", RunTrigger.MANUAL)]
+    assert [e.status for e in listener.finished] == [RunStatus.SKIPPED, RunStatus.SUCCEEDED]
+    # It has ended: the job may run again.
+    service.run_job_now("orders").join(10)
+    assert len(handed) == 2 and handed[1].pending
+
+
+def test_stopping_gives_up_a_handed_over_run_that_has_not_started_and_records_it_cancelled(
+        demo: AppContext, home: Path, services: list[SchedulerService]) -> None:
+    handed: list[ScheduledRun] = []
+    service = SchedulerService(demo, RecordingListener(), executor=handed.append)
+    services.append(service)
+    service.start()
+    service.run_job_now("orders").join(10)
+    assert service.stop(wait=True, timeout=10) == []
+    (run,) = handed
+    assert not run.pending and run.run() is None
+    (record,) = runs_of(demo, "orders")
+    assert record.status is RunStatus.CANCELLED and "before it started" in (record.error or "")
+    assert warehouse_count(home, "orders_report") is None
+    lock = JobRunLock(demo.paths, "orders")
+    assert lock.acquire(), "the job's lock was let go"
+    lock.release()
+
+
+def test_an_executor_that_fails_leaves_the_run_recorded_as_failed_and_the_job_free(
+        demo: AppContext, home: Path, services: list[SchedulerService]) -> None:
+    def refuse(run: ScheduledRun) -> None:
+        raise RuntimeError("no worker left")
+
+    service = SchedulerService(demo, RecordingListener(), executor=refuse)
+    services.append(service)
+    service.start()
+    service.run_job_now("orders").join(10)
+    (record,) = runs_of(demo, "orders")
+    assert record.status is RunStatus.FAILED and "no worker left" in (record.error or "")
+    assert service.execute("orders", RunTrigger.MANUAL, None, None) is None
+    assert [r.status for r in runs_of(demo, "orders")] == [RunStatus.FAILED, RunStatus.FAILED], \
+        "the job was free again (not skipped as still going)"

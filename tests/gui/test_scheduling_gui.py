@@ -4,6 +4,7 @@ and one instance per app-data folder."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,23 +13,29 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.history import RunStatus, RunTrigger
 from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.migration import Status
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.triggers import ScheduleTrigger
 from qdbm_desktop.gui.main_window import MainWindow
 from qdbm_desktop.gui.migrate_dialogs import DestructiveRunQuestion, JobNameDialog
 from qdbm_desktop.gui.migrate_page import MigratePage
 from qdbm_desktop.gui.missed_runs_dialog import MissedRunsDialog
+from qdbm_desktop.gui.run_panel import RunCard
 from qdbm_desktop.gui.schedules_page import ScheduleColumn, SchedulesPage
 from qdbm_desktop.gui.single_instance import SingleInstance
+from tests.integration.conftest import Server
 
 OpenWindow = Callable[..., MainWindow]
 DEMO_JOB = Job(name="customers copy", source=DEMO_SOURCE_NAME, target=DEMO_TARGET_NAME,
@@ -52,8 +59,24 @@ def open_window(qtbot: QtBot) -> Iterator[OpenWindow]:
 
     yield open_
     for window in opened:
-        window.quit_app()
-        window.deleteLater()
+        try:
+            # A run whose history row is written may still be telling its card that it has ended;
+            # quitting before that would ask whether to cancel it.
+            qtbot.waitUntil(lambda w=window: w.migrate_page.running_count == 0, timeout=15_000)  # type: ignore[misc]
+        finally:
+            window.quit_app()
+            window.deleteLater()
+
+
+def _finished_card(qtbot: QtBot, window: MainWindow, job: str, timeout: int = 15_000) -> RunCard:
+    """The run card of ``job``'s run, once the run has ended."""
+    def card() -> RunCard | None:
+        return next((c for c in window.migrate_page.run_panel.cards if f"Job {job} " in c.title), None)
+
+    qtbot.waitUntil(lambda: (found := card()) is not None and found.finished, timeout=timeout)
+    found = card()
+    assert found is not None
+    return found
 
 
 def test_save_as_job_and_schedule_from_the_migrate_page(
@@ -95,6 +118,10 @@ def test_run_now_from_the_schedules_page_records_the_run_and_refreshes_history(
     schedules.refresh()
     assert schedules.select_job(DEMO_JOB.name)
     schedules._on_run_job_clicked()
+    card = _finished_card(qtbot, window, DEMO_JOB.name)
+    assert card.title == f"Job {DEMO_JOB.name} (run now): {DEMO_SOURCE_NAME} → {DEMO_TARGET_NAME}.customers_copy"
+    assert card.result is not None and card.result.status is Status.SUCCEEDED
+    assert card.progress_bar.text() == "500 rows"
     qtbot.waitUntil(lambda: window.history_page.model.rowCount() == 1, timeout=15_000)
     record = window.history_page.model.row_at(0)
     assert (record.job, record.status, record.rows_written) == (DEMO_JOB.name, RunStatus.SUCCEEDED, 500)
@@ -129,9 +156,12 @@ def test_tray_menu_runs_a_job_and_pauses_every_schedule(qtbot: QtBot, context: A
     run_menu.aboutToShow.emit()
     (action,) = [a for a in run_menu.actions() if a.text() == DEMO_JOB.name]
     action.trigger()
-    qtbot.waitUntil(lambda: len(context.history.runs()) == 1 and context.history.runs()[0].finished is not None,
-                    timeout=15_000)
+    card = _finished_card(qtbot, window, DEMO_JOB.name)
+    assert card.result is not None and card.result.status is Status.SUCCEEDED
+    assert "500 rows" in card.stats_text and "INFO" not in card.log_text and card.log_text
+    assert not card.cancel_button.isVisible()
     assert context.history.runs()[0].status is RunStatus.SUCCEEDED
+    assert window.running_label.text() == "No migration running"
     window.pause_action.setChecked(True)
     assert window.scheduler is not None and window.scheduler.paused
     assert window.pause_action.text() == "Resume schedules"
@@ -311,3 +341,74 @@ def test_a_scheduled_replace_job_never_asks_before_replacing(
     assert window.findChildren(DestructiveRunQuestion) == []
     with sqlite3.connect(context.paths.demo_dir / "warehouse.sqlite") as db:
         assert db.execute("SELECT count(*) FROM customers_copy").fetchone() == (500,)
+
+
+# About 4 s on PostgreSQL: a short sleep every 250 of 20,000 rows, so a scheduled run can be cancelled
+# while it loads.
+SLOW_PG_QUERY = ("SELECT g AS id, 'row ' || g AS label, "
+                 "length(CASE WHEN g % 250 = 0 THEN pg_sleep(0.05)::text ELSE '' END) AS pad "
+                 "FROM generate_series(1, 20000) AS g")
+
+
+def _pg_rows(server: Server, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname=server.database) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _rows_written(card: RunCard) -> int:
+    """The rows written so far, as the card's figures say."""
+    found = re.search(r"written ([\d,]+)", card.stats_text)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
+def test_a_scheduled_fire_shows_a_card_with_progress_and_its_cancel_leaves_the_target_unchanged(
+        qtbot: QtBot, context: AppContext, open_window: OpenWindow, pg_database: Server) -> None:
+    server = pg_database
+    context.connections.add(ConnectionProfile(name="Warehouse PG", type="postgresql", host=server.host,
+                                              port=server.port, database=server.database, user=server.user))
+    with psycopg.connect(host=server.host, port=server.port, user=server.user, dbname=server.database) as conn:
+        conn.execute("CREATE TABLE slow_copy (id integer, label text, pad integer)")
+        conn.execute("INSERT INTO slow_copy VALUES (1, 'kept', 0), (2, 'kept', 0), (3, 'kept', 0)")
+    job = Job(name="slow copy", source="Warehouse PG", target="Warehouse PG", query=SLOW_PG_QUERY,
+              table="slow_copy", mode="append", batch_size=500)
+    context.schedules.save_job(job)
+    at = datetime.now(timezone.utc) + timedelta(seconds=3)
+    context.schedules.add_schedule(Schedule(id="soon", job=job.name, trigger=ScheduleTrigger.once(at, "UTC")))
+    window = open_window(context)
+    window.show_page("migrate")
+    panel = window.migrate_page.run_panel
+    window.migrate_page.tabs.setCurrentWidget(panel)
+
+    qtbot.waitUntil(lambda: bool(panel.cards), timeout=15_000)
+    (card,) = panel.cards
+    assert card.title == "Job slow copy (scheduled): Warehouse PG → Warehouse PG.slow_copy"
+    assert window.running_label.text() == "1 migration running"
+    qtbot.waitUntil(lambda: _rows_written(card) > 0, timeout=15_000)
+    assert card.cancel_button.isVisible() and card.cancel_button.isEnabled()
+    assert "loading" in card.state_text or "reading" in card.state_text
+
+    # Run now while the scheduled run goes: refused (recorded as skipped), and no second card.
+    schedules = window.schedules_page
+    assert schedules.select_job(job.name)
+    schedules._on_run_job_clicked()
+    qtbot.waitUntil(lambda: any(r.status is RunStatus.SKIPPED for r in context.history.runs()), timeout=10_000)
+    assert len(panel.cards) == 1
+
+    QTest.mouseClick(card.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: card.finished, timeout=15_000)
+    assert card.result is not None and card.result.status is Status.CANCELLED
+    assert card.state_text == "cancelled"
+    assert card.progress_bar.text().startswith("Cancelled after ")
+    assert card.stats_text.endswith("slow_copy is unchanged")
+    assert _pg_rows(server, "SELECT id, label FROM slow_copy ORDER BY id") == [(1, "kept"), (2, "kept"), (3, "kept")]
+    qtbot.waitUntil(lambda: context.schedules.get_schedule("soon").last_status == "cancelled", timeout=10_000)
+    runs = {r.status: r for r in context.history.runs()}
+    assert set(runs) == {RunStatus.CANCELLED, RunStatus.SKIPPED}
+    cancelled = runs[RunStatus.CANCELLED]
+    assert (cancelled.job, cancelled.trigger, cancelled.finished is not None) == (job.name, RunTrigger.SCHEDULE, True)
+    assert 0 < cancelled.rows_read < 20_000
+    assert runs[RunStatus.SKIPPED].trigger is RunTrigger.MANUAL
+    assert not context.schedules.get_schedule("soon").done, "a cancelled one-off is not done"
+    assert window.running_label.text() == "No migration running"
+    assert _pg_rows(server, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'qdbm_stg_%'") == [(0,)], \
+        "no staging table is left"
