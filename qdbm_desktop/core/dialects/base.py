@@ -118,8 +118,9 @@ class Cursor(Protocol):
     """
 
     @property
-    def description(self) -> Sequence[Sequence[Any]] | None:
-        """One entry per result column (its name first), or None after a statement without rows."""
+    def description(self) -> Sequence[Any] | None:
+        """One entry per result column, or None after a statement without rows. Entries are the
+        PEP 249 7-item sequences (name first) or, in python-oracledb, objects that index alike."""
         ...
 
     @property

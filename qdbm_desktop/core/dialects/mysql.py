@@ -26,6 +26,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,94 @@ def driver_description() -> str:
 
 # -- types: engine -> portable ------------------------------------------------------------------
 
+_UNSIGNED_BIGINT = PortableType(Kind.DECIMAL, precision=20, scale=0)
+
+
+@dataclass(frozen=True)
+class _Declared:
+    """A catalog column type taken apart: ``decimal(12,2) unsigned``."""
+
+    numbers: tuple[int, ...]
+    unsigned: bool
+    char_length: int | None
+
+    @property
+    def first(self) -> int | None:
+        return self.numbers[0] if self.numbers else None
+
+
+def _named(kind: Kind, unsigned: Kind | PortableType | None = None) -> Callable[[_Declared], PortableType]:
+    """A type whose portable type is fixed by its name (and by UNSIGNED, when ``unsigned`` is given)."""
+    signed_type = PortableType(kind)
+    unsigned_type = unsigned if isinstance(unsigned, PortableType) else PortableType(unsigned or kind)
+    return lambda declared: unsigned_type if declared.unsigned else signed_type
+
+
+def _tinyint(declared: _Declared) -> PortableType:
+    # tinyint(1) is how MySQL spells a boolean (BOOLEAN is an alias of it).
+    return PortableType(Kind.BOOLEAN if declared.first == 1 and not declared.unsigned else Kind.INT16)
+
+
+def _decimal(declared: _Declared) -> PortableType:
+    precision = declared.first if declared.first is not None else 10
+    scale = declared.numbers[1] if len(declared.numbers) > 1 else 0
+    return PortableType(Kind.DECIMAL, precision=precision, scale=scale)
+
+
+def _bit(declared: _Declared) -> PortableType:
+    bits = declared.first or 1
+    if bits == 1:
+        return PortableType(Kind.BOOLEAN)
+    return PortableType(Kind.INT64) if bits < 64 else _UNSIGNED_BIGINT
+
+
+def _sized(kind: Kind, default: int | None) -> Callable[[_Declared], PortableType]:
+    def sized(declared: _Declared) -> PortableType:
+        return PortableType(kind, length=declared.first if declared.first is not None else default)
+
+    return sized
+
+
+def _catalog_length(declared: _Declared) -> PortableType:
+    return PortableType(Kind.VARCHAR, length=declared.char_length)
+
+
+def _by_names(*entries: tuple[tuple[str, ...], Callable[[_Declared], PortableType]]
+              ) -> dict[str, Callable[[_Declared], PortableType]]:
+    return {name: mapping for names, mapping in entries for name in names}
+
+
+#: Each catalog type name (lower case), and how its declaration maps to a portable type.
+_COLUMN_TYPES = _by_names(
+    (("tinyint", "int1"), _tinyint),
+    (("bool", "boolean"), _named(Kind.BOOLEAN)),
+    (("smallint", "int2"), _named(Kind.INT16, Kind.INT32)),
+    (("mediumint", "int3", "middleint"), _named(Kind.INT32)),
+    (("int", "integer", "int4"), _named(Kind.INT32, Kind.INT64)),
+    (("bigint", "int8"), _named(Kind.INT64, _UNSIGNED_BIGINT)),
+    (("decimal", "numeric", "dec", "fixed"), _decimal),
+    # FLOAT(p) with p > 24 is stored as DOUBLE; the catalog then says "double".
+    (("float", "float4"), _named(Kind.FLOAT32)),
+    (("double", "double precision", "real", "float8"), _named(Kind.FLOAT64)),
+    (("bit",), _bit),
+    (("year",), _named(Kind.INT16)),
+    (("char", "nchar", "national char", "character"), _sized(Kind.CHAR, 1)),
+    (("varchar", "nvarchar", "national varchar", "character varying", "varchar2"),
+     _sized(Kind.VARCHAR, None)),
+    (("enum", "set", "inet4", "inet6"), _catalog_length),
+    (("tinytext", "text", "mediumtext", "longtext", "long", "long varchar"), _named(Kind.TEXT)),
+    (("binary", "varbinary"), _sized(Kind.BINARY, 1)),
+    (("tinyblob", "blob", "mediumblob", "longblob", "long varbinary", "geometry", "point", "linestring",
+      "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection", "vector"),
+     _named(Kind.BINARY)),
+    (("date",), _named(Kind.DATE)),
+    (("time",), _named(Kind.TIME)),
+    (("datetime",), _named(Kind.TIMESTAMP)),
+    (("timestamp",), _named(Kind.TIMESTAMPTZ)),
+    (("json",), _named(Kind.JSON)),
+    (("uuid",), _named(Kind.UUID)),  # MariaDB 10.7+
+)
+
 
 def portable_from_column_type(column_type: str, char_length: int | None = None,
                               is_json: bool = False) -> PortableType:
@@ -107,71 +196,43 @@ def portable_from_column_type(column_type: str, char_length: int | None = None,
 
     ``char_length`` is CHARACTER_MAXIMUM_LENGTH (used for ENUM and SET); ``is_json`` marks a
     MariaDB JSON column, which the catalog reports as ``longtext`` with a json_valid() check.
+    Names we do not know are read as text.
     """
     match = _COLUMN_TYPE.fullmatch(column_type.lower())
     if not match:
         return PortableType(Kind.TEXT)
-    name, args, unsigned = match.group(1), match.group(2), bool(match.group(3))
-    numbers = [int(a) for a in (args or "").split(",") if a.strip().isdigit()]
-    first = numbers[0] if numbers else None
     if is_json:
         return PortableType(Kind.JSON)
-    if name in ("tinyint", "int1", "bool", "boolean"):
-        # tinyint(1) is how MySQL spells a boolean (BOOLEAN is an alias of it).
-        if (first == 1 and not unsigned) or name in ("bool", "boolean"):
-            return PortableType(Kind.BOOLEAN)
-        return PortableType(Kind.INT16)
-    if name in ("smallint", "int2"):
-        return PortableType(Kind.INT32 if unsigned else Kind.INT16)
-    if name in ("mediumint", "int3", "middleint"):
-        return PortableType(Kind.INT32)
-    if name in ("int", "integer", "int4"):
-        return PortableType(Kind.INT64 if unsigned else Kind.INT32)
-    if name in ("bigint", "int8"):
-        return PortableType(Kind.DECIMAL, precision=20, scale=0) if unsigned else PortableType(Kind.INT64)
-    if name in ("decimal", "numeric", "dec", "fixed"):
-        precision = first if first is not None else 10
-        scale = numbers[1] if len(numbers) > 1 else 0
-        return PortableType(Kind.DECIMAL, precision=precision, scale=scale)
-    if name in ("float", "float4"):
-        # FLOAT(p) with p > 24 is stored as DOUBLE; the catalog then says "double".
-        return PortableType(Kind.FLOAT32)
-    if name in ("double", "double precision", "real", "float8"):
-        return PortableType(Kind.FLOAT64)
-    if name == "bit":
-        bits = first or 1
-        if bits == 1:
-            return PortableType(Kind.BOOLEAN)
-        return PortableType(Kind.INT64) if bits < 64 else PortableType(Kind.DECIMAL, precision=20, scale=0)
-    if name == "year":
-        return PortableType(Kind.INT16)
-    if name in ("char", "nchar", "national char", "character"):
-        return PortableType(Kind.CHAR, length=first if first is not None else 1)
-    if name in ("varchar", "nvarchar", "national varchar", "character varying", "varchar2"):
-        return PortableType(Kind.VARCHAR, length=first)
-    if name in ("enum", "set", "inet4", "inet6"):
-        return PortableType(Kind.VARCHAR, length=char_length)
-    if name in ("tinytext", "text", "mediumtext", "longtext", "long", "long varchar"):
+    name, args, unsigned = match.group(1), match.group(2), bool(match.group(3))
+    numbers = tuple(int(a) for a in (args or "").split(",") if a.strip().isdigit())
+    mapping = _COLUMN_TYPES.get(name)
+    if mapping is None:
         return PortableType(Kind.TEXT)
-    if name in ("binary", "varbinary"):
-        return PortableType(Kind.BINARY, length=first if first is not None else 1)
-    if name in ("tinyblob", "blob", "mediumblob", "longblob", "long varbinary", "geometry", "point",
-                "linestring", "polygon", "multipoint", "multilinestring", "multipolygon",
-                "geometrycollection", "vector"):
-        return PortableType(Kind.BINARY)
-    if name == "date":
-        return PortableType(Kind.DATE)
-    if name == "time":
-        return PortableType(Kind.TIME)
-    if name == "datetime":
-        return PortableType(Kind.TIMESTAMP)
-    if name == "timestamp":
-        return PortableType(Kind.TIMESTAMPTZ)
-    if name == "json":
-        return PortableType(Kind.JSON)
-    if name == "uuid":  # MariaDB 10.7+
-        return PortableType(Kind.UUID)
-    return PortableType(Kind.TEXT)
+    return mapping(_Declared(numbers, unsigned, char_length))
+
+
+#: The protocol's type codes: (signed, unsigned) portable type.
+_FIELD_TYPES: dict[int, tuple[PortableType, PortableType]] = {
+    code: (PortableType(signed), PortableType(unsigned))
+    for codes, signed, unsigned in [
+        ((_TINY, _YEAR), Kind.INT16, Kind.INT16),
+        ((_SHORT,), Kind.INT16, Kind.INT32),
+        ((_INT24,), Kind.INT32, Kind.INT32),
+        ((_LONG,), Kind.INT32, Kind.INT64),
+        ((_DECIMAL, _NEWDECIMAL), Kind.DECIMAL, Kind.DECIMAL),
+        ((_FLOAT,), Kind.FLOAT32, Kind.FLOAT32),
+        ((_DOUBLE,), Kind.FLOAT64, Kind.FLOAT64),
+        ((_DATE, _NEWDATE), Kind.DATE, Kind.DATE),
+        ((_TIME,), Kind.TIME, Kind.TIME),
+        ((_DATETIME,), Kind.TIMESTAMP, Kind.TIMESTAMP),
+        ((_TIMESTAMP,), Kind.TIMESTAMPTZ, Kind.TIMESTAMPTZ),
+        ((_JSON,), Kind.JSON, Kind.JSON),
+        ((_GEOMETRY, _VECTOR), Kind.BINARY, Kind.BINARY),
+    ]
+    for code in codes
+}
+_FIELD_TYPES[_LONGLONG] = (PortableType(Kind.INT64), _UNSIGNED_BIGINT)
+_FIELD_TYPES[_BIT] = (_UNSIGNED_BIGINT, _UNSIGNED_BIGINT)
 
 
 def portable_from_field(type_code: int, flags: int, charset: int) -> PortableType:
@@ -180,37 +241,9 @@ def portable_from_field(type_code: int, flags: int, charset: int) -> PortableTyp
     Lengths and precisions are not in the C extension's metadata, so strings map to text and
     decimals to an unconstrained decimal.
     """
-    unsigned = bool(flags & _FLAG_UNSIGNED)
-    if type_code in (_TINY, _YEAR):
-        return PortableType(Kind.INT16)
-    if type_code == _SHORT:
-        return PortableType(Kind.INT32 if unsigned else Kind.INT16)
-    if type_code == _INT24:
-        return PortableType(Kind.INT32)
-    if type_code == _LONG:
-        return PortableType(Kind.INT64 if unsigned else Kind.INT32)
-    if type_code == _LONGLONG:
-        return PortableType(Kind.DECIMAL, precision=20, scale=0) if unsigned else PortableType(Kind.INT64)
-    if type_code in (_DECIMAL, _NEWDECIMAL):
-        return PortableType(Kind.DECIMAL)
-    if type_code == _FLOAT:
-        return PortableType(Kind.FLOAT32)
-    if type_code == _DOUBLE:
-        return PortableType(Kind.FLOAT64)
-    if type_code == _BIT:
-        return PortableType(Kind.DECIMAL, precision=20, scale=0)
-    if type_code in (_DATE, _NEWDATE):
-        return PortableType(Kind.DATE)
-    if type_code == _TIME:
-        return PortableType(Kind.TIME)
-    if type_code == _DATETIME:
-        return PortableType(Kind.TIMESTAMP)
-    if type_code == _TIMESTAMP:
-        return PortableType(Kind.TIMESTAMPTZ)
-    if type_code == _JSON:
-        return PortableType(Kind.JSON)
-    if type_code in (_GEOMETRY, _VECTOR):
-        return PortableType(Kind.BINARY)
+    known = _FIELD_TYPES.get(type_code)
+    if known is not None:
+        return known[1] if flags & _FLAG_UNSIGNED else known[0]
     if type_code in _STRING_CODES:
         return PortableType(Kind.BINARY if charset == _BINARY_CHARSET else Kind.TEXT)
     return PortableType(Kind.TEXT)

@@ -16,13 +16,15 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qdbm_desktop.core.dialects.base import (
     BulkWriter,
+    Connection,
     ConnectParams,
     Dialect,
     LoadMode,
+    LockSession,
     ReadStream,
     TableName,
     lock_digest,
@@ -60,6 +62,9 @@ from qdbm_desktop.core.types import (
     value_check,
 )
 
+if TYPE_CHECKING:
+    import pyodbc
+
 PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
 NO_DRIVER_HELP = (
     "no SQL Server ODBC driver is installed; install Microsoft's \"ODBC Driver 18 for SQL Server\" "
@@ -84,8 +89,39 @@ UNBOUNDED_DECIMAL = (38, 10)
 MAX_NCHAR, MAX_VARBINARY = 4000, 8000
 MAX_IDENTIFIER = 128
 _UTC = timezone.utc
-#: The cursor of the query each connection (by id) is reading now: what cancel_running stops.
-_READING: dict[int, Any] = {}
+
+
+class SQLServerConnection:
+    """A pyodbc connection, and the cursor reading on it now.
+
+    pyodbc cancels a statement only through the cursor running it (it has no connection-wide
+    cancel), so the cursor ``open_read`` starts is kept here, with its own connection, for
+    ``cancel_running`` to stop from another thread. The rest is the pyodbc connection's, ``odbc``.
+    """
+
+    def __init__(self, odbc: pyodbc.Connection) -> None:
+        self.odbc = odbc
+        #: The cursor of the query being read, until its stream closes.
+        self.reading: pyodbc.Cursor | None = None
+
+    def cursor(self) -> pyodbc.Cursor:
+        return self.odbc.cursor()
+
+    def commit(self) -> None:
+        self.odbc.commit()
+
+    def rollback(self) -> None:
+        self.odbc.rollback()
+
+    def close(self) -> None:
+        self.odbc.close()
+
+
+def _sqlserver(connection: Connection | LockSession) -> SQLServerConnection:
+    """The connection ``SQLServerDialect.connect`` opened."""
+    if not isinstance(connection, SQLServerConnection):
+        raise TypeError(f"not a SQL Server connection: {type(connection).__name__}")
+    return connection
 
 
 def _pyodbc() -> Any:
@@ -118,6 +154,30 @@ def _odbc_value(value: str) -> str:
 _TYPE_NAME = re.compile(r"\s*([a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(max|\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*")
 
 
+#: Type names whose portable type is fixed.
+_FIXED_TYPES: dict[str, PortableType] = {
+    **dict.fromkeys(("bit",), PortableType(Kind.BOOLEAN)),
+    **dict.fromkeys(("tinyint", "smallint"), PortableType(Kind.INT16)),
+    "int": PortableType(Kind.INT32), "bigint": PortableType(Kind.INT64),
+    "money": PortableType(Kind.DECIMAL, precision=19, scale=4),
+    "smallmoney": PortableType(Kind.DECIMAL, precision=10, scale=4),
+    "real": PortableType(Kind.FLOAT32), "sysname": PortableType(Kind.VARCHAR, length=128),
+    **dict.fromkeys(("text", "ntext", "xml"), PortableType(Kind.TEXT)),
+    **dict.fromkeys(("timestamp", "rowversion"), PortableType(Kind.BINARY, length=8)),
+    **dict.fromkeys(("image", "hierarchyid", "geometry", "geography"), PortableType(Kind.BINARY)),
+    "date": PortableType(Kind.DATE), "time": PortableType(Kind.TIME),
+    **dict.fromkeys(("datetime", "datetime2", "smalldatetime"), PortableType(Kind.TIMESTAMP)),
+    "datetimeoffset": PortableType(Kind.TIMESTAMPTZ), "uniqueidentifier": PortableType(Kind.UUID),
+    "json": PortableType(Kind.JSON),
+}
+#: Type names with a length (1 when none is given): their kind, and their type with ``(max)``.
+_SIZED_TYPES: dict[str, tuple[Kind, Kind]] = {
+    "char": (Kind.CHAR, Kind.TEXT), "nchar": (Kind.CHAR, Kind.TEXT), "varchar": (Kind.VARCHAR, Kind.TEXT),
+    "nvarchar": (Kind.VARCHAR, Kind.TEXT), "binary": (Kind.BINARY, Kind.BINARY),
+    "varbinary": (Kind.BINARY, Kind.BINARY),
+}
+
+
 def portable_from_type_name(type_name: str) -> PortableType:
     """The portable type of a SQL Server type as the catalog spells it (``decimal(12,2)``,
     ``nvarchar(max)``, ``datetimeoffset(7)``; lengths in characters for n-types)."""
@@ -126,51 +186,16 @@ def portable_from_type_name(type_name: str) -> PortableType:
         return PortableType(Kind.TEXT)
     name, first, second = match.group(1), match.group(2), match.group(3)
     size = int(first) if first and first != "max" else None
-    if name == "bit":
-        return PortableType(Kind.BOOLEAN)
-    if name in ("tinyint", "smallint"):
-        return PortableType(Kind.INT16)
-    if name == "int":
-        return PortableType(Kind.INT32)
-    if name == "bigint":
-        return PortableType(Kind.INT64)
+    if name in _FIXED_TYPES:
+        return _FIXED_TYPES[name]
+    if name in _SIZED_TYPES:
+        kind, unbounded = _SIZED_TYPES[name]
+        return PortableType(unbounded) if first == "max" else PortableType(kind, length=size or 1)
     if name in ("decimal", "numeric"):
         precision = size if size is not None else 18
         return PortableType(Kind.DECIMAL, precision=precision, scale=int(second) if second else 0)
-    if name == "money":
-        return PortableType(Kind.DECIMAL, precision=19, scale=4)
-    if name == "smallmoney":
-        return PortableType(Kind.DECIMAL, precision=10, scale=4)
-    if name == "real":
-        return PortableType(Kind.FLOAT32)
     if name == "float":
         return PortableType(Kind.FLOAT32 if size is not None and size <= 24 else Kind.FLOAT64)
-    if name in ("char", "nchar"):
-        return PortableType(Kind.CHAR, length=size or 1) if first != "max" else PortableType(Kind.TEXT)
-    if name in ("varchar", "nvarchar"):
-        return PortableType(Kind.VARCHAR, length=size or 1) if first != "max" else PortableType(Kind.TEXT)
-    if name == "sysname":
-        return PortableType(Kind.VARCHAR, length=128)
-    if name in ("text", "ntext", "xml"):
-        return PortableType(Kind.TEXT)
-    if name in ("binary", "varbinary"):
-        return PortableType(Kind.BINARY, length=size or 1) if first != "max" else PortableType(Kind.BINARY)
-    if name in ("timestamp", "rowversion"):
-        return PortableType(Kind.BINARY, length=8)
-    if name in ("image", "hierarchyid", "geometry", "geography"):
-        return PortableType(Kind.BINARY)
-    if name == "date":
-        return PortableType(Kind.DATE)
-    if name == "time":
-        return PortableType(Kind.TIME)
-    if name in ("datetime", "datetime2", "smalldatetime"):
-        return PortableType(Kind.TIMESTAMP)
-    if name == "datetimeoffset":
-        return PortableType(Kind.TIMESTAMPTZ)
-    if name == "uniqueidentifier":
-        return PortableType(Kind.UUID)
-    if name == "json":
-        return PortableType(Kind.JSON)
     return PortableType(Kind.TEXT)
 
 
@@ -282,7 +307,7 @@ class SQLServerDialect(Dialect):
             parts[OPTION_KEYWORDS.get(key.lower(), key)] = value
         return ";".join(f"{key}={_odbc_value(str(value))}" for key, value in parts.items())
 
-    def connect(self, params: ConnectParams, timeout: float) -> Any:
+    def connect(self, params: ConnectParams, timeout: float) -> SQLServerConnection:
         pyodbc = _pyodbc()
         conn_str = params.dsn or self.connection_string(params)
         try:
@@ -303,11 +328,11 @@ class SQLServerDialect(Dialect):
             raise
         # pyodbc has no reader for datetimeoffset; it hands over the ODBC struct.
         connection.add_output_converter(SQL_SS_TIMESTAMPOFFSET, _datetimeoffset)
-        return connection
+        return SQLServerConnection(connection)
 
-    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+    def cancel_running(self, connection: Connection, params: ConnectParams) -> None:
         """SQLCancel on the cursor of the query being read (pyodbc has no connection-wide cancel)."""
-        cursor = _READING.get(id(connection))
+        cursor = _sqlserver(connection).reading
         if cursor is not None:
             cursor.cancel()
 
@@ -374,7 +399,8 @@ class SQLServerDialect(Dialect):
         described = None if params else self._describe(connection, query)
         cursor = connection.cursor()
         # pyodbc can only cancel through the cursor running the statement (see cancel_running).
-        _READING[id(connection)] = cursor
+        reading = _sqlserver(connection)
+        reading.reading = cursor
         try:
             if params:
                 cursor.execute(query, *params)
@@ -396,12 +422,16 @@ class SQLServerDialect(Dialect):
                     ptype = portable_from_description(desc)
                     columns.append(Column(desc[0], ptype, bool(desc[6]), desc[1].__name__))
         except BaseException:
-            _READING.pop(id(connection), None)
+            reading.reading = None
             cursor.close()
             connection.rollback()
             raise
+
+        def done_reading() -> None:
+            reading.reading = None
+
         return OdbcReadStream(connection, cursor, columns, [_read_converter(c.type.kind) for c in columns],
-                              batch_size, on_close=lambda: _READING.pop(id(connection), None))
+                              batch_size, on_close=done_reading)
 
     # -- types ----------------------------------------------------------------------------------
 
@@ -626,9 +656,9 @@ class SQLServerDialect(Dialect):
     UNLOCK_SQL = "EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session'"
     SCHEMA_SQL = "SELECT COALESCE(?, SCHEMA_NAME())"
 
-    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> SQLServerConnection:
         connection = self.connect(params, timeout)
-        connection.autocommit = True
+        connection.odbc.autocommit = True
         return connection
 
     @staticmethod
