@@ -27,6 +27,7 @@ from qdbm_desktop.core.dialects.base import (
     LockSession,
     ReadStream,
     TableName,
+    cursor_session,
     lock_digest,
 )
 from qdbm_desktop.core.dialects.odbc import (
@@ -332,11 +333,13 @@ class SQLServerDialect(Dialect):
 
     def cancel_running(self, connection: Connection, params: ConnectParams) -> None:
         """SQLCancel on the cursor of the query being read (pyodbc has no connection-wide cancel)."""
+        connection = _sqlserver(connection)
         cursor = _sqlserver(connection).reading
         if cursor is not None:
             cursor.cancel()
 
-    def server_version(self, connection: Any) -> str:
+    def server_version(self, connection: Connection) -> str:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), "
@@ -367,7 +370,7 @@ class SQLServerDialect(Dialect):
         """The statement that describes a query's result without running it."""
         return "EXEC sp_describe_first_result_set @tsql = ?"
 
-    def _describe(self, connection: Any, query: str) -> list[tuple[str, str, bool]] | None:
+    def _describe(self, connection: SQLServerConnection, query: str) -> list[tuple[str, str, bool]] | None:
         """(name, system type name, nullable) of each result column, or None when the server
         cannot describe the query without running it (temporary tables, dynamic SQL)."""
         pyodbc = _pyodbc()
@@ -388,11 +391,12 @@ class SQLServerDialect(Dialect):
     def param_marker(self, index: int) -> str:
         return "?"
 
-    def open_read(self, connection: Any, query: str, batch_size: int,
+    def open_read(self, connection: Connection, query: str, batch_size: int,
                   params: Sequence[Any] | None = None) -> ReadStream:
         """Stream ``query`` with ``fetchmany``. SQL Server has no read-only transaction: give the
         connection a login that may only read (``db_datareader``) to be sure nothing changes.
         ``params`` are bound to the query's ``?`` markers."""
+        connection = _sqlserver(connection)
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
         query = query_body(query, self.name)
@@ -572,7 +576,8 @@ class SQLServerDialect(Dialect):
 
     # -- loading --------------------------------------------------------------------------------
 
-    def prepare_for_load(self, connection: Any) -> None:
+    def prepare_for_load(self, connection: Connection) -> None:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             # Any error inside a transaction rolls all of it back, not just the failing statement.
@@ -580,7 +585,8 @@ class SQLServerDialect(Dialect):
         finally:
             cursor.close()
 
-    def table_exists(self, connection: Any, table: TableName) -> bool:
+    def table_exists(self, connection: Connection, table: TableName) -> bool:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT OBJECT_ID(?, N'U')", self.qualified(table))
@@ -589,7 +595,8 @@ class SQLServerDialect(Dialect):
             cursor.close()
         return row is not None and row[0] is not None
 
-    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+    def table_columns(self, connection: Connection, table: TableName) -> list[Column]:
+        connection = _sqlserver(connection)
         if not self.table_exists(connection, table):
             raise UsageError(f"table {table} does not exist")
         cursor = connection.cursor()
@@ -609,7 +616,8 @@ class SQLServerDialect(Dialect):
             columns.append(Column(str(name), portable_from_type_name(spelled), bool(nullable), spelled))
         return columns
 
-    def row_count(self, connection: Any, table: TableName) -> int:
+    def row_count(self, connection: Connection, table: TableName) -> int:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             cursor.execute(self.count_sql(table))
@@ -617,7 +625,8 @@ class SQLServerDialect(Dialect):
         finally:
             cursor.close()
 
-    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+    def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
+        connection = _sqlserver(connection)
         like = re.sub(r"([\\%_\[])", r"\\\1", prefix) + "%"
         cursor = connection.cursor()
         try:
@@ -632,14 +641,16 @@ class SQLServerDialect(Dialect):
             cursor.close()
         return [TableName(n, schema) for n in names if n.startswith(prefix)]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+    def open_writer(self, connection: Connection, table: TableName, columns: Sequence[Column],
                     work_dir: Path | None = None) -> BulkWriter:
         """Parameter arrays (``fast_executemany``) with explicit input sizes, 10,000 rows a call."""
+        connection = _sqlserver(connection)
         return OdbcBatchLoader(connection, self.insert_sql(table, columns), self.bulk_params(columns))
 
-    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+    def finalize(self, connection: Connection, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
         """One transaction: DROP, sp_rename, TRUNCATE, INSERT and MERGE all roll back in SQL Server."""
+        connection = _sqlserver(connection)
         exists_now = self.table_exists(connection, target)
         statements = self.finalize_statements(mode, target, staging, columns, keys, exists_now)
         run_in_transaction(connection, statements)
@@ -666,8 +677,9 @@ class SQLServerDialect(Dialect):
         """The applock resource for ``name`` (at most 255 characters)."""
         return name if len(name) <= 255 else "qdbm-" + lock_digest(name, 40)
 
-    def try_lock(self, session: Any, name: str) -> bool:
-        cursor = session.cursor()
+    def try_lock(self, session: LockSession, name: str) -> bool:
+        locks = cursor_session(session)
+        cursor = locks.cursor()
         try:
             cursor.execute(self.LOCK_SQL, self.lock_resource(name))
             row = cursor.fetchone()
@@ -675,8 +687,9 @@ class SQLServerDialect(Dialect):
             cursor.close()
         return row is not None and row[0] is not None and int(row[0]) >= 0
 
-    def unlock(self, session: Any, name: str) -> None:
-        cursor = session.cursor()
+    def unlock(self, session: LockSession, name: str) -> None:
+        locks = cursor_session(session)
+        cursor = locks.cursor()
         try:
             # Refused when the session does not hold it (lost with a dropped session): nothing to do.
             with suppress(Exception):
@@ -684,8 +697,9 @@ class SQLServerDialect(Dialect):
         finally:
             cursor.close()
 
-    def table_lock_name(self, session: Any, table: TableName) -> str:
-        cursor = session.cursor()
+    def table_lock_name(self, session: LockSession, table: TableName) -> str:
+        locks = cursor_session(session)
+        cursor = locks.cursor()
         try:
             cursor.execute(self.SCHEMA_SQL, table.schema)
             row = cursor.fetchone()

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from qdbm_desktop.core.dialects.base import (
     BulkWriter,
+    Connection,
     ConnectParams,
     Dialect,
     LoadMode,
+    LockSession,
     LocksUnavailable,
     ReadStream,
     TableName,
+    cursor_session,
     lock_digest,
 )
 from qdbm_desktop.core.dialects.fetch import FetchStream
@@ -108,8 +111,9 @@ class OracleDialect(Dialect):
         port = params.port or self.default_port
         return f"{host}:{port}/{params.database or ''}"
 
-    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+    def cancel_running(self, connection: Connection, params: ConnectParams) -> None:
         """python-oracledb's break: the running call fails with ORA-01013."""
+        connection = _oracle(connection)
         connection.cancel()
 
     def connect(self, params: ConnectParams, timeout: float) -> OracleConnection:
@@ -145,7 +149,8 @@ class OracleDialect(Dialect):
             raise
         return connection
 
-    def server_version(self, connection: Any) -> str:
+    def server_version(self, connection: Connection) -> str:
+        connection = _oracle(connection)
         return f"Oracle {connection.version}"
 
     # -- names ----------------------------------------------------------------------------------
@@ -164,11 +169,12 @@ class OracleDialect(Dialect):
     def param_marker(self, index: int) -> str:
         return f":qdbm_param_{index}"
 
-    def open_read(self, connection: Any, query: str, batch_size: int,
+    def open_read(self, connection: Connection, query: str, batch_size: int,
                   params: Sequence[Any] | None = None) -> ReadStream:
         """Stream ``query`` in a READ ONLY transaction, ``arraysize`` rows a round trip; LOBs are
         fetched as values, NUMBER as exact decimals, TIMESTAMP WITH TIME ZONE as UTC instants.
         ``params`` fill the query's ``:qdbm_param_N`` markers."""
+        connection = _oracle(connection)
         bound = {f"qdbm_param_{i}": v for i, v in enumerate(params or ())}
         import oracledb
 
@@ -203,7 +209,10 @@ class OracleDialect(Dialect):
             elif not executed:
                 cursor.execute(query, bound)
             columns, converters = [], []
-            for desc, was_zoned in zip(cursor.description, zoned, strict=True):
+            described = cursor.description
+            if described is None:  # the rewritten query still returns the same columns
+                raise UsageError("the query returns no rows: give a SELECT")
+            for desc, was_zoned in zip(described, zoned, strict=True):
                 name, db_type = desc[0], desc[1]
                 type_name = "DB_TYPE_TIMESTAMP_TZ" if was_zoned else db_type.name
                 length = desc[2] if type_name in ("DB_TYPE_CHAR", "DB_TYPE_NCHAR", "DB_TYPE_VARCHAR",
@@ -369,7 +378,8 @@ class OracleDialect(Dialect):
         cursor.execute("SELECT SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA') FROM dual")
         return str(cursor.fetchone()[0])
 
-    def table_exists(self, connection: Any, table: TableName) -> bool:
+    def table_exists(self, connection: Connection, table: TableName) -> bool:
+        connection = _oracle(connection)
         cursor = connection.cursor()
         try:
             owner = self._owner(cursor, table.schema)
@@ -379,7 +389,8 @@ class OracleDialect(Dialect):
         finally:
             cursor.close()
 
-    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+    def table_columns(self, connection: Connection, table: TableName) -> list[Column]:
+        connection = _oracle(connection)
         cursor = connection.cursor()
         try:
             owner = self._owner(cursor, table.schema)
@@ -403,14 +414,15 @@ class OracleDialect(Dialect):
             columns.append(Column(reported_name(str(name)), ptype, nullable == "Y", spelled))
         return columns
 
-    def _server_major(self, connection: Any) -> int:
+    def _server_major(self, connection: OracleConnection) -> int:
         try:
             return int(str(connection.version).split(".", 1)[0])
         except (AttributeError, ValueError):
             return 0
 
-    def create_table(self, connection: Any, table: TableName, columns: Sequence[Column],
+    def create_table(self, connection: Connection, table: TableName, columns: Sequence[Column],
                      primary_key: Sequence[str] = ()) -> None:
+        connection = _oracle(connection)
         cursor = connection.cursor()
         try:
             cursor.execute(self.create_table_sql(table, columns, primary_key,
@@ -418,10 +430,11 @@ class OracleDialect(Dialect):
         finally:
             cursor.close()
 
-    def drop_table(self, connection: Any, table: TableName) -> None:
+    def drop_table(self, connection: Connection, table: TableName) -> None:
         """Drop ``table`` if it exists. A staging table marked for a swap whose target is missing
         while the replaced table still sits aside (a crash between the two renames) first puts the
         replaced table back, so no run's leftovers ever cost the user's table."""
+        connection = _oracle(connection)
         if not self.table_exists(connection, table):
             return
         cursor = connection.cursor()
@@ -431,7 +444,7 @@ class OracleDialect(Dialect):
         finally:
             cursor.close()
 
-    def _undo_half_swap(self, cursor: Any, connection: Any, staging: TableName) -> None:
+    def _undo_half_swap(self, cursor: Any, connection: OracleConnection, staging: TableName) -> None:
         owner = self._owner(cursor, staging.schema)
         cursor.execute("SELECT comments FROM all_tab_comments WHERE owner = :1 AND table_name = :2",
                        [owner, stored_name(staging.name)])
@@ -445,7 +458,8 @@ class OracleDialect(Dialect):
         if not self.table_exists(connection, target) and self.table_exists(connection, old):
             cursor.execute(self.rename_sql(old, target.name))
 
-    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+    def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
+        connection = _oracle(connection)
         like = re.sub(r"([\\%_])", r"\\\1", stored_name(prefix)) + "%"
         cursor = connection.cursor()
         try:
@@ -458,8 +472,9 @@ class OracleDialect(Dialect):
             cursor.close()
         return [TableName(n, schema) for n in names if stored_name(n).startswith(stored_name(prefix))]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+    def open_writer(self, connection: Connection, table: TableName, columns: Sequence[Column],
                     work_dir: Path | None = None) -> BulkWriter:
+        connection = _oracle(connection)
         native_boolean = False
         if any(c.type.kind is Kind.BOOLEAN for c in columns):
             cursor = connection.cursor()
@@ -481,17 +496,18 @@ class OracleDialect(Dialect):
         return OracleBulkWriter(self, connection, table, columns, native_boolean, direct_path)
 
     @staticmethod
-    def _direct_path_load(connection: Any) -> bool:
+    def _direct_path_load(connection: Connection) -> bool:
         """Whether ``connection`` was opened with ``direct_path_load=yes`` and can do it (thin mode)."""
         from qdbm_desktop.core.dialects.oracle.connection import OracleConnection
 
         return isinstance(connection, OracleConnection) and connection.direct_path_load and connection.thin
 
-    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+    def finalize(self, connection: Connection, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
         """append, truncate, upsert: one transaction of DML, committed, then the staging table
         dropped. replace, create: renames, each committing on its own (Oracle DDL always does);
         a failure or crash between them is undone (here, or by :meth:`drop_table` next run)."""
+        connection = _oracle(connection)
         exists_now = self.table_exists(connection, target)
         if mode is LoadMode.CREATE and exists_now:
             raise UsageError(f"table {target} already exists (mode 'create' makes a new table; "
@@ -547,8 +563,8 @@ class OracleDialect(Dialect):
         """The user lock number for ``name`` (30 bits of its digest; lock numbers are instance-wide)."""
         return int(lock_digest(name, 16), 16) % self.LOCK_IDS
 
-    def _lock_call(self, session: Any, sql: str, name: str) -> int:
-        cursor = session.cursor()
+    def _lock_call(self, session: LockSession, sql: str, name: str) -> int:
+        cursor = cursor_session(session).cursor()
         try:
             cursor.execute(sql, {"lock_id": self.lock_id(name)})
             (result,) = cursor.fetchone()
@@ -562,20 +578,29 @@ class OracleDialect(Dialect):
             cursor.close()
         return int(result)
 
-    def try_lock(self, session: Any, name: str) -> bool:
+    def try_lock(self, session: LockSession, name: str) -> bool:
         return self._lock_call(session, self.LOCK_SQL, name) in (0, 4)
 
-    def unlock(self, session: Any, name: str) -> None:
+    def unlock(self, session: LockSession, name: str) -> None:
         self._lock_call(session, self.UNLOCK_SQL, name)
 
-    def table_lock_name(self, session: Any, table: TableName) -> str:
+    def table_lock_name(self, session: LockSession, table: TableName) -> str:
         if table.schema is not None:
             owner = stored_name(table.schema)
         else:
-            cursor = session.cursor()
+            cursor = cursor_session(session).cursor()
             try:
                 cursor.execute(self.SCHEMA_SQL)
                 owner = str(cursor.fetchone()[0])
             finally:
                 cursor.close()
         return "qdbm-table:" + json.dumps([owner, stored_name(table.name)])
+
+
+def _oracle(connection: Connection) -> OracleConnection:
+    """The python-oracledb connection ``OracleDialect.connect`` opened."""
+    from qdbm_desktop.core.dialects.oracle.connection import OracleConnection
+
+    if not isinstance(connection, OracleConnection):
+        raise TypeError(f"not an Oracle connection: {type(connection).__name__}")
+    return connection
