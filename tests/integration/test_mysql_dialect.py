@@ -474,7 +474,7 @@ def test_a_wide_200k_row_load_at_batch_size_100k_stays_under_max_allowed_packet(
     ("uuid", [uuid.UUID(int=5), "00000000-0000-0000-0000-000000000007", None]),
 ])
 def test_column_wise_tsv_is_byte_for_byte_the_per_value_tsv(kind: str, values: list[Any]) -> None:
-    from qdbm_desktop.core.dialects import mysql
+    from qdbm_desktop.core.dialects.mysql import write as mysql
 
     columns = [Column("id", P("int32")), Column("val", P(kind))]
     writer = mysql.LoadDataWriter.__new__(mysql.LoadDataWriter)
@@ -488,7 +488,7 @@ def test_column_wise_tsv_is_byte_for_byte_the_per_value_tsv(kind: str, values: l
 
 
 def test_a_batch_of_canonical_values_is_formatted_column_wise_and_a_bad_one_named() -> None:
-    from qdbm_desktop.core.dialects import mysql
+    from qdbm_desktop.core.dialects.mysql import write as mysql
 
     kinds = ["int16", "int32", "int64", "decimal(12,2)", "float32", "float64", "boolean", "varchar(5)", "text",
              "json", "date", "timestamp", "timestamptz"]
@@ -518,7 +518,7 @@ def test_a_batch_of_canonical_values_is_formatted_column_wise_and_a_bad_one_name
 def test_a_batch_loaded_in_chunks_reports_as_one_load(dialect: MySQLDialect, target: Any,
                                                       monkeypatch: pytest.MonkeyPatch, later_bad: str | None,
                                                       expected: str) -> None:
-    from qdbm_desktop.core.dialects import mysql
+    from qdbm_desktop.core.dialects.mysql import write as mysql
 
     monkeypatch.setattr(mysql, "CHUNK_ROWS", 3)
     columns = [Column("id", P("int32")), Column("val", P("varchar(8)"))]
