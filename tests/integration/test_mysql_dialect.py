@@ -162,7 +162,7 @@ def expected_after_mysql(kind: str, value: Any) -> Any:
 @pytest.mark.parametrize("use_load_data", [True, False], ids=["load-data", "insert"])
 def test_every_kind_round_trips_exactly_with_nulls_and_extremes(dialect: MySQLDialect, target: Any,
                                                                 source: Any, use_load_data: bool) -> None:
-    dialect.use_load_data = use_load_data
+    dialect = MySQLDialect(use_load_data=use_load_data)
     columns = [Column(name, P(text)) for name, text in KINDS]
     table = TableName("all_kinds")
     stage_and_finalize(dialect, target, LoadMode.REPLACE, table, columns, ROWS)
@@ -369,7 +369,7 @@ def test_list_tables_finds_leftovers_by_prefix(dialect: MySQLDialect, target: An
 ])
 def test_a_value_the_target_cannot_hold_is_refused_naming_column_and_row(
         dialect: MySQLDialect, target: Any, kind: str, bad: Any, why: str, use_load_data: bool) -> None:
-    dialect.use_load_data = use_load_data
+    dialect = MySQLDialect(use_load_data=use_load_data)
     columns = [Column("id", P("int32")), Column("val", P(kind))]
     table = TableName("refuse")
     dialect.create_table(target, table, columns)
@@ -435,7 +435,7 @@ def test_closing_mid_stream_ends_the_read_and_frees_the_connection(dialect: MySQ
 @pytest.mark.parametrize("use_load_data", [True, False], ids=["load-data", "insert"])
 def test_a_wide_200k_row_load_at_batch_size_100k_stays_under_max_allowed_packet(
         dialect: MySQLDialect, target: Any, use_load_data: bool) -> None:
-    dialect.use_load_data = use_load_data
+    dialect = MySQLDialect(use_load_data=use_load_data)
     columns = [Column(name, P(kind)) for name, kind in [
         ("id", "int64"), ("n", "int32"), ("amount", "decimal(12,2)"), ("f", "float64"), ("ok", "boolean"),
         ("name", "varchar(100)"), ("note", "text"), ("day", "date"), ("at", "timestamp"), ("blob", "binary")]]

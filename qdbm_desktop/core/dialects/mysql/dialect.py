@@ -84,8 +84,11 @@ class MySQLDialect(Dialect):
     default_port = 3306
     #: MySQL counts identifier length in characters, not bytes.
     max_identifier_length = 64
-    #: LOAD DATA LOCAL measured 2-2.5x multi-row INSERT; False forces INSERT (tests, comparisons).
-    use_load_data = True
+
+    def __init__(self, use_load_data: bool = True) -> None:
+        #: LOAD DATA LOCAL measured 2-2.5x multi-row INSERT; False makes every writer use INSERT
+        #: (tests, comparisons). An option of this instance: the shared one in DIALECTS keeps True.
+        self.use_load_data = use_load_data
 
     def connect(self, params: ConnectParams, timeout: float) -> Any:
         import mysql.connector
