@@ -403,8 +403,7 @@ class SQLServerDialect(Dialect):
         described = None if params else self._describe(connection, query)
         cursor = connection.cursor()
         # pyodbc can only cancel through the cursor running the statement (see cancel_running).
-        reading = _sqlserver(connection)
-        reading.reading = cursor
+        connection.reading = cursor
         try:
             if params:
                 cursor.execute(query, *params)
@@ -426,13 +425,13 @@ class SQLServerDialect(Dialect):
                     ptype = portable_from_description(desc)
                     columns.append(Column(desc[0], ptype, bool(desc[6]), desc[1].__name__))
         except BaseException:
-            reading.reading = None
+            connection.reading = None
             cursor.close()
             connection.rollback()
             raise
 
         def done_reading() -> None:
-            reading.reading = None
+            connection.reading = None
 
         return OdbcReadStream(connection, cursor, columns, [_read_converter(c.type.kind) for c in columns],
                               batch_size, on_close=done_reading)
