@@ -1,22 +1,14 @@
-"""Microsoft SQL Server through pyodbc and an installed ODBC driver.
-
-This module holds what is SQL Server's own: the connection string, T-SQL text (bracket-quoted
-names, DDL, MERGE, the staging swap), the type mapping both ways and the value checks. Sending
-it (streaming reads, parameter-array loads, transactions, error mapping) is the ODBC transport's
-job, in :mod:`.odbc`, which is tested through other ODBC drivers where no SQL Server runs.
-"""
+"""The SQL Server dialect: the connection string, T-SQL text (bracket-quoted names, DDL, MERGE, the
+staging swap) and sp_getapplock locks; sending it is the ODBC transport's job (see odbc.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-import struct
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
-from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qdbm_desktop.core.dialects.base import (
     BulkWriter,
@@ -31,27 +23,31 @@ from qdbm_desktop.core.dialects.base import (
     lock_digest,
 )
 from qdbm_desktop.core.dialects.odbc import (
-    SQL_BIGINT,
-    SQL_BIT,
-    SQL_DECIMAL,
-    SQL_DOUBLE,
-    SQL_INTEGER,
-    SQL_REAL,
-    SQL_SMALLINT,
     SQL_SS_TIMESTAMPOFFSET,
-    SQL_TYPE_DATE,
-    SQL_TYPE_TIMESTAMP,
-    SQL_VARBINARY,
-    SQL_WVARCHAR,
     OdbcBatchLoader,
     OdbcParam,
     OdbcReadStream,
     Statement,
     driver_message,
-    load_pyodbc,
     portable_from_description,
     run_in_transaction,
     sqlstate,
+)
+from qdbm_desktop.core.dialects.sqlserver.connection import SQLServerConnection, _sqlserver
+from qdbm_desktop.core.dialects.sqlserver.drivers import _pyodbc, installed_drivers, no_driver_message
+from qdbm_desktop.core.dialects.sqlserver.types import (
+    _BINDS,
+    _FIXED_NATIVE,
+    _OWN_CHECKS,
+    MAX_IDENTIFIER,
+    MAX_NCHAR,
+    MAX_PRECISION,
+    MAX_VARBINARY,
+    UNBOUNDED_DECIMAL,
+    _datetimeoffset,
+    _read_converter,
+    catalog_type_text,
+    portable_from_type_name,
 )
 from qdbm_desktop.core.errors import ConnectFailed, DriverMissing, UsageError
 from qdbm_desktop.core.sqlcheck import query_body
@@ -63,15 +59,6 @@ from qdbm_desktop.core.types import (
     value_check,
 )
 
-if TYPE_CHECKING:
-    import pyodbc
-
-PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
-NO_DRIVER_HELP = (
-    "no SQL Server ODBC driver is installed; install Microsoft's \"ODBC Driver 18 for SQL Server\" "
-    "(Windows: the installer from Microsoft; macOS: brew install msodbcsql18; Linux: the msodbcsql18 "
-    "package from Microsoft's repository)"
-)
 #: Friendly option names (URL query, profile options) and the ODBC keywords they set.
 OPTION_KEYWORDS = {
     "encrypt": "Encrypt",
@@ -83,64 +70,6 @@ OPTION_KEYWORDS = {
     "multi_subnet_failover": "MultiSubnetFailover",
     "host_name_in_certificate": "HostNameInCertificate",
 }
-#: The widest exact number SQL Server holds, and the scale given to a decimal without one.
-MAX_PRECISION = 38
-UNBOUNDED_DECIMAL = (38, 10)
-#: Longest nchar/nvarchar(n) and varbinary(n); longer ones are (max) types.
-MAX_NCHAR, MAX_VARBINARY = 4000, 8000
-MAX_IDENTIFIER = 128
-_UTC = timezone.utc
-
-
-class SQLServerConnection:
-    """A pyodbc connection, and the cursor reading on it now.
-
-    pyodbc cancels a statement only through the cursor running it (it has no connection-wide
-    cancel), so the cursor ``open_read`` starts is kept here, with its own connection, for
-    ``cancel_running`` to stop from another thread. The rest is the pyodbc connection's, ``odbc``.
-    """
-
-    def __init__(self, odbc: pyodbc.Connection) -> None:
-        self.odbc = odbc
-        #: The cursor of the query being read, until its stream closes.
-        self.reading: pyodbc.Cursor | None = None
-
-    def cursor(self) -> pyodbc.Cursor:
-        return self.odbc.cursor()
-
-    def commit(self) -> None:
-        self.odbc.commit()
-
-    def rollback(self) -> None:
-        self.odbc.rollback()
-
-    def close(self) -> None:
-        self.odbc.close()
-
-
-def _sqlserver(connection: Connection | LockSession) -> SQLServerConnection:
-    """The connection ``SQLServerDialect.connect`` opened."""
-    if not isinstance(connection, SQLServerConnection):
-        raise TypeError(f"not a SQL Server connection: {type(connection).__name__}")
-    return connection
-
-
-def _pyodbc() -> Any:
-    return load_pyodbc()
-
-
-def installed_drivers() -> list[str]:
-    """ODBC drivers for SQL Server that pyodbc can see, the preferred ones first."""
-    names = [name for name in _pyodbc().drivers() if "SQL Server" in name]
-    return sorted(names, key=lambda n: (n not in PREFERRED_DRIVERS, PREFERRED_DRIVERS.index(n)
-                                        if n in PREFERRED_DRIVERS else 0, n))
-
-
-def no_driver_message() -> str:
-    """Says no SQL Server driver is installed, what pyodbc does see, and how to get one."""
-    seen = _pyodbc().drivers()
-    listed = ", ".join(f'"{d}"' for d in seen) if seen else "none"
-    return f"{NO_DRIVER_HELP}; ODBC drivers found: {listed}"
 
 
 def _odbc_value(value: str) -> str:
@@ -148,126 +77,6 @@ def _odbc_value(value: str) -> str:
     if any(ch in value for ch in ";{}") or value != value.strip():
         return "{" + value.replace("}", "}}") + "}"
     return value
-
-
-# -- types: SQL Server -> portable -----------------------------------------------------------------
-
-_TYPE_NAME = re.compile(r"\s*([a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(max|\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*")
-
-
-#: Type names whose portable type is fixed.
-_FIXED_TYPES: dict[str, PortableType] = {
-    **dict.fromkeys(("bit",), PortableType(Kind.BOOLEAN)),
-    **dict.fromkeys(("tinyint", "smallint"), PortableType(Kind.INT16)),
-    "int": PortableType(Kind.INT32), "bigint": PortableType(Kind.INT64),
-    "money": PortableType(Kind.DECIMAL, precision=19, scale=4),
-    "smallmoney": PortableType(Kind.DECIMAL, precision=10, scale=4),
-    "real": PortableType(Kind.FLOAT32), "sysname": PortableType(Kind.VARCHAR, length=128),
-    **dict.fromkeys(("text", "ntext", "xml"), PortableType(Kind.TEXT)),
-    **dict.fromkeys(("timestamp", "rowversion"), PortableType(Kind.BINARY, length=8)),
-    **dict.fromkeys(("image", "hierarchyid", "geometry", "geography"), PortableType(Kind.BINARY)),
-    "date": PortableType(Kind.DATE), "time": PortableType(Kind.TIME),
-    **dict.fromkeys(("datetime", "datetime2", "smalldatetime"), PortableType(Kind.TIMESTAMP)),
-    "datetimeoffset": PortableType(Kind.TIMESTAMPTZ), "uniqueidentifier": PortableType(Kind.UUID),
-    "json": PortableType(Kind.JSON),
-}
-#: Type names with a length (1 when none is given): their kind, and their type with ``(max)``.
-_SIZED_TYPES: dict[str, tuple[Kind, Kind]] = {
-    "char": (Kind.CHAR, Kind.TEXT), "nchar": (Kind.CHAR, Kind.TEXT), "varchar": (Kind.VARCHAR, Kind.TEXT),
-    "nvarchar": (Kind.VARCHAR, Kind.TEXT), "binary": (Kind.BINARY, Kind.BINARY),
-    "varbinary": (Kind.BINARY, Kind.BINARY),
-}
-
-
-def portable_from_type_name(type_name: str) -> PortableType:
-    """The portable type of a SQL Server type as the catalog spells it (``decimal(12,2)``,
-    ``nvarchar(max)``, ``datetimeoffset(7)``; lengths in characters for n-types)."""
-    match = _TYPE_NAME.fullmatch(type_name.lower())
-    if not match:
-        return PortableType(Kind.TEXT)
-    name, first, second = match.group(1), match.group(2), match.group(3)
-    size = int(first) if first and first != "max" else None
-    if name in _FIXED_TYPES:
-        return _FIXED_TYPES[name]
-    if name in _SIZED_TYPES:
-        kind, unbounded = _SIZED_TYPES[name]
-        return PortableType(unbounded) if first == "max" else PortableType(kind, length=size or 1)
-    if name in ("decimal", "numeric"):
-        precision = size if size is not None else 18
-        return PortableType(Kind.DECIMAL, precision=precision, scale=int(second) if second else 0)
-    if name == "float":
-        return PortableType(Kind.FLOAT32 if size is not None and size <= 24 else Kind.FLOAT64)
-    return PortableType(Kind.TEXT)
-
-
-def _datetimeoffset(raw: bytes) -> datetime:
-    """SQL_SS_TIMESTAMPOFFSET_STRUCT (which pyodbc hands over as bytes) as an aware datetime."""
-    year, month, day, hour, minute, second, nanos, off_h, off_m = struct.unpack("<6hI2h", raw)
-    zone = timezone(timedelta(hours=off_h, minutes=off_m))
-    return datetime(year, month, day, hour, minute, second, nanos // 1000, tzinfo=zone)
-
-
-def _to_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _to_time(value: Any) -> time:
-    if isinstance(value, time):
-        return value
-    text = str(value)
-    head, _, fraction = text.partition(".")
-    return time.fromisoformat(head + ("." + fraction[:6].ljust(6, "0") if fraction else ""))
-
-
-def _to_bytes(value: Any) -> bytes:
-    return value if isinstance(value, bytes) else bytes(value)
-
-
-def _read_converter(kind: Kind) -> Callable[[Any], Any] | None:
-    if kind is Kind.UUID:
-        return _to_uuid
-    if kind is Kind.TIME:
-        return _to_time
-    if kind is Kind.BINARY:
-        return _to_bytes
-    if kind is Kind.BOOLEAN:
-        return bool
-    return None
-
-
-# -- types: portable -> values to bind ---------------------------------------------------------
-
-
-def _time_text(value: Any) -> str:
-    # Bound as text: ODBC's SQL_TYPE_TIME has no fraction of a second; time(7) parses this one.
-    if not isinstance(value, time):
-        raise ValueError(f"{value!r} is not a time")
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
-
-
-def _timestamptz_text(value: Any) -> str:
-    # Bound as ISO 8601 text with its offset, which datetimeoffset parses whatever the session's
-    # DATEFORMAT; a value without zone is taken to be UTC.
-    if not isinstance(value, datetime):
-        raise ValueError(f"{value!r} is not a timestamp")
-    stamp: datetime = value if value.tzinfo is not None else value.replace(tzinfo=_UTC)
-    return stamp.isoformat(timespec="microseconds")
-
-
-#: Kinds SQL Server gets in a form of its own (ODBC's time has no fraction; datetimeoffset as text).
-_OWN_CHECKS: dict[Kind, Callable[[Any], Any]] = {Kind.TIME: _time_text, Kind.TIMESTAMPTZ: _timestamptz_text}
-#: How each kind is bound: ODBC type, column size, decimal digits, and what a chunk's size is measured by.
-_BINDS: dict[Kind, tuple[int, int, int, str | None]] = {
-    Kind.INT16: (SQL_SMALLINT, 0, 0, None), Kind.INT32: (SQL_INTEGER, 0, 0, None),
-    Kind.INT64: (SQL_BIGINT, 0, 0, None), Kind.DECIMAL: (SQL_DECIMAL, 0, 0, None),
-    Kind.FLOAT32: (SQL_REAL, 0, 0, None), Kind.FLOAT64: (SQL_DOUBLE, 0, 0, None),
-    Kind.BOOLEAN: (SQL_BIT, 1, 0, None), Kind.CHAR: (SQL_WVARCHAR, 0, 0, "text"),
-    Kind.VARCHAR: (SQL_WVARCHAR, 0, 0, "text"), Kind.TEXT: (SQL_WVARCHAR, 0, 0, "text"),
-    Kind.JSON: (SQL_WVARCHAR, 0, 0, "text"), Kind.BINARY: (SQL_VARBINARY, 0, 0, "binary"),
-    Kind.DATE: (SQL_TYPE_DATE, 10, 0, None), Kind.TIME: (SQL_WVARCHAR, 16, 0, None),
-    Kind.TIMESTAMP: (SQL_TYPE_TIMESTAMP, 27, 7, None), Kind.TIMESTAMPTZ: (SQL_WVARCHAR, 32, 0, None),
-    Kind.UUID: (SQL_WVARCHAR, 36, 0, None),
-}
 
 
 class SQLServerDialect(Dialect):
@@ -707,32 +516,3 @@ class SQLServerDialect(Dialect):
         schema = str(row[0]) if row and row[0] is not None else (table.schema or "")
         # The default collations compare names without case.
         return "qdbm-table:" + json.dumps([schema.casefold(), table.name.casefold()])
-
-
-def catalog_type_text(type_name: str, max_length: int, precision: int, scale: int) -> str:
-    """A column's type spelled as in DDL from sys.columns (max_length in bytes, -1 for max)."""
-    name = type_name.lower()
-    if name in ("nchar", "nvarchar"):
-        return f"{name}(max)" if max_length == -1 else f"{name}({max_length // 2})"
-    if name in ("char", "varchar", "binary", "varbinary"):
-        return f"{name}(max)" if max_length == -1 else f"{name}({max_length})"
-    if name in ("decimal", "numeric"):
-        return f"{name}({precision},{scale})"
-    if name in ("time", "datetime2", "datetimeoffset"):
-        return f"{name}({scale})"
-    if name == "float":
-        return "real" if precision <= 24 else "float"
-    return name
-
-
-_FIXED_NATIVE: dict[Kind, str] = {
-    Kind.INT16: "smallint", Kind.INT32: "int", Kind.INT64: "bigint",
-    Kind.FLOAT32: "real", Kind.FLOAT64: "float", Kind.BOOLEAN: "bit",
-    Kind.TEXT: "nvarchar(max)", Kind.DATE: "date", Kind.TIME: "time(7)",
-    Kind.TIMESTAMP: "datetime2(7)", Kind.TIMESTAMPTZ: "datetimeoffset(7)",
-    Kind.JSON: "nvarchar(max)", Kind.UUID: "uniqueidentifier",
-}
-
-__all__ = ["NO_DRIVER_HELP", "PREFERRED_DRIVERS", "SQLServerDialect", "catalog_type_text",
-           "installed_drivers",
-           "portable_from_type_name"]
