@@ -112,7 +112,9 @@ def test_oracle_direct_path_is_an_option_of_the_connection_not_of_the_dialect() 
     from qdbm_desktop.core.dialects.oracle.connection import OracleConnection
     from qdbm_desktop.core.dialects.oracle.dialect import OracleDialect
 
-    assert OracleConnection.direct_path_load is False
+    assert OracleConnection.wants_direct_path is False
+    # The option is no attribute of that name: python-oracledb's direct_path_load method stays callable.
+    assert callable(OracleConnection.direct_path_load)
     assert not OracleDialect._direct_path_load(sqlite3.connect(":memory:"))
 
 

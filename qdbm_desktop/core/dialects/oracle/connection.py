@@ -14,5 +14,6 @@ class OracleConnection(oracledb.Connection):
     """
 
     #: The connection option ``direct_path_load=yes``: the writer loads through the direct path
-    #: (in thin mode, for the kinds it takes) instead of executemany.
-    direct_path_load: bool = False
+    #: (``direct_path_load``, thin mode, for the kinds it takes) instead of executemany. Named
+    #: apart from that method, which an attribute of the same name would hide.
+    wants_direct_path: bool = False

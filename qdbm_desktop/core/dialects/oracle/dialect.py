@@ -138,7 +138,7 @@ class OracleDialect(Dialect):
 
         # What oracledb.connect(conn_class=OracleConnection) does, with the class's own type.
         connection = OracleConnection(**kwargs)
-        connection.direct_path_load = direct
+        connection.wants_direct_path = direct
         try:
             cursor = connection.cursor()
             # TIMESTAMP WITH LOCAL TIME ZONE is read, and zoned values are written, in UTC.
@@ -500,7 +500,7 @@ class OracleDialect(Dialect):
         """Whether ``connection`` was opened with ``direct_path_load=yes`` and can do it (thin mode)."""
         from qdbm_desktop.core.dialects.oracle.connection import OracleConnection
 
-        return isinstance(connection, OracleConnection) and connection.direct_path_load and connection.thin
+        return isinstance(connection, OracleConnection) and connection.wants_direct_path and connection.thin
 
     def finalize(self, connection: Connection, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:

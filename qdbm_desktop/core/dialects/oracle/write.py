@@ -21,6 +21,7 @@ from qdbm_desktop.core.types import (
 )
 
 if TYPE_CHECKING:
+    from qdbm_desktop.core.dialects.oracle.connection import OracleConnection
     from qdbm_desktop.core.dialects.oracle.dialect import OracleDialect
 
 #: Errors that mean a value did not fit (too large, NULL into NOT NULL, duplicate key, bad number ...).
@@ -110,7 +111,7 @@ class OracleBulkWriter:
     Batch errors are collected per row, so a refused value names its row. Never commits.
     """
 
-    def __init__(self, dialect: OracleDialect, connection: Any, table: TableName,
+    def __init__(self, dialect: OracleDialect, connection: OracleConnection, table: TableName,
                  columns: Sequence[Column], native_boolean: bool,
                  direct_path: tuple[str, str, list[str]] | None = None) -> None:
         import oracledb
