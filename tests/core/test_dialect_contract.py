@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -75,7 +75,6 @@ def _dialect_modules() -> Iterator[ModuleType]:
 _WEAK = (weakref.WeakSet, weakref.WeakKeyDictionary, weakref.WeakValueDictionary)
 
 
-@pytest.mark.xfail(strict=True, reason="Oracle's and SQL Server's module-level registries go next")
 def test_no_dialect_module_holds_a_registry_of_connections() -> None:
     # A weak container, or a container that starts empty, at module level is where state of
     # connections or cursors would collect; the tables the modules hold are filled at import.
@@ -85,6 +84,38 @@ def test_no_dialect_module_holds_a_registry_of_connections() -> None:
             if isinstance(value, _WEAK) or (isinstance(value, (dict, list, set)) and not value):
                 found.append(f"{module.__name__}.{attribute}")
     assert found == []
+
+
+def test_sql_server_cancels_the_cursor_reading_on_that_connection_and_no_other() -> None:
+    # pyodbc cancels only through the running cursor: each connection keeps its own (no server here,
+    # so the cursor is a stand-in that records the cancel).
+    from qdbm_desktop.core.dialects.sqlserver import SQLServerConnection
+
+    class Reading:
+        cancelled = False
+
+        def cancel(self) -> None:
+            self.cancelled = True
+
+    first, second = SQLServerConnection(cast(Any, None)), SQLServerConnection(cast(Any, None))
+    reading = Reading()
+    first.reading = cast(Any, reading)
+    dialect = DIALECTS["sqlserver"]
+
+    dialect.cancel_running(second, ConnectParams())
+    assert not reading.cancelled
+    dialect.cancel_running(first, ConnectParams())
+    assert reading.cancelled
+
+
+def test_oracle_direct_path_is_an_option_of_the_connection_not_of_the_dialect() -> None:
+    from qdbm_desktop.core.dialects.oracle.connection import OracleConnection
+    from qdbm_desktop.core.dialects.oracle.dialect import OracleDialect
+
+    assert OracleConnection.wants_direct_path is False
+    # The option is no attribute of that name: python-oracledb's direct_path_load method stays callable.
+    assert callable(OracleConnection.direct_path_load)
+    assert not OracleDialect._direct_path_load(sqlite3.connect(":memory:"))
 
 
 def _module_state() -> dict[str, Any]:

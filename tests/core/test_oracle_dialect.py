@@ -25,8 +25,6 @@ from qdbm_desktop.core.dialects import get_dialect
 from qdbm_desktop.core.dialects.base import ConnectParams, LoadMode, LocksUnavailable, TableName
 from qdbm_desktop.core.dialects.oracle import (
     OracleDialect,
-    _interval_to_time,
-    _TextCheck,
     catalog_spelling,
     old_name,
     portable_from_catalog,
@@ -34,6 +32,8 @@ from qdbm_desktop.core.dialects.oracle import (
     reported_name,
     stored_name,
 )
+from qdbm_desktop.core.dialects.oracle.types import _interval_to_time
+from qdbm_desktop.core.dialects.oracle.write import _TextCheck
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.types import Column, PortableType
 

@@ -24,7 +24,8 @@ from sqlglot import exp
 
 from qdbm_desktop.core.dialects import get_dialect
 from qdbm_desktop.core.dialects.base import ConnectParams, LoadMode, TableName
-from qdbm_desktop.core.dialects.sqlserver import SQLServerDialect, _datetimeoffset, portable_from_type_name
+from qdbm_desktop.core.dialects.sqlserver import SQLServerDialect, portable_from_type_name
+from qdbm_desktop.core.dialects.sqlserver.types import _datetimeoffset
 from qdbm_desktop.core.errors import DriverMissing, UsageError
 from qdbm_desktop.core.types import Column, Kind, PortableType
 from tests.integration.conftest import pyodbc_or_skip

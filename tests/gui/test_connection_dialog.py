@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects import sqlserver
+from qdbm_desktop.core.dialects.sqlserver import drivers as sqlserver_drivers
 from qdbm_desktop.core.errors import MASK, DriverMissing
 from qdbm_desktop.gui.connection_dialog import (
     REENTER_PASSWORD_HINT,
@@ -461,7 +462,7 @@ def test_sql_server_without_a_driver_says_how_to_get_one_and_still_saves(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Whatever this machine has (no unixODBC, or other ODBC drivers): pyodbc here sees only a
     # PostgreSQL driver, as on a machine without Microsoft's.
-    monkeypatch.setattr(sqlserver, "_pyodbc", lambda: SimpleNamespace(drivers=lambda: ["PostgreSQL Unicode"]))
+    monkeypatch.setattr(sqlserver_drivers, "_pyodbc", lambda: SimpleNamespace(drivers=lambda: ["PostgreSQL Unicode"]))
     dialog = open_dialog()
     _choose_type(dialog, "sqlserver")
     assert dialog.port_edit.text() == "1433"

@@ -162,7 +162,7 @@ def expected_after_mysql(kind: str, value: Any) -> Any:
 @pytest.mark.parametrize("use_load_data", [True, False], ids=["load-data", "insert"])
 def test_every_kind_round_trips_exactly_with_nulls_and_extremes(dialect: MySQLDialect, target: Any,
                                                                 source: Any, use_load_data: bool) -> None:
-    dialect.use_load_data = use_load_data
+    dialect = MySQLDialect(use_load_data=use_load_data)
     columns = [Column(name, P(text)) for name, text in KINDS]
     table = TableName("all_kinds")
     stage_and_finalize(dialect, target, LoadMode.REPLACE, table, columns, ROWS)
@@ -369,7 +369,7 @@ def test_list_tables_finds_leftovers_by_prefix(dialect: MySQLDialect, target: An
 ])
 def test_a_value_the_target_cannot_hold_is_refused_naming_column_and_row(
         dialect: MySQLDialect, target: Any, kind: str, bad: Any, why: str, use_load_data: bool) -> None:
-    dialect.use_load_data = use_load_data
+    dialect = MySQLDialect(use_load_data=use_load_data)
     columns = [Column("id", P("int32")), Column("val", P(kind))]
     table = TableName("refuse")
     dialect.create_table(target, table, columns)
@@ -435,7 +435,7 @@ def test_closing_mid_stream_ends_the_read_and_frees_the_connection(dialect: MySQ
 @pytest.mark.parametrize("use_load_data", [True, False], ids=["load-data", "insert"])
 def test_a_wide_200k_row_load_at_batch_size_100k_stays_under_max_allowed_packet(
         dialect: MySQLDialect, target: Any, use_load_data: bool) -> None:
-    dialect.use_load_data = use_load_data
+    dialect = MySQLDialect(use_load_data=use_load_data)
     columns = [Column(name, P(kind)) for name, kind in [
         ("id", "int64"), ("n", "int32"), ("amount", "decimal(12,2)"), ("f", "float64"), ("ok", "boolean"),
         ("name", "varchar(100)"), ("note", "text"), ("day", "date"), ("at", "timestamp"), ("blob", "binary")]]
@@ -474,7 +474,7 @@ def test_a_wide_200k_row_load_at_batch_size_100k_stays_under_max_allowed_packet(
     ("uuid", [uuid.UUID(int=5), "00000000-0000-0000-0000-000000000007", None]),
 ])
 def test_column_wise_tsv_is_byte_for_byte_the_per_value_tsv(kind: str, values: list[Any]) -> None:
-    from qdbm_desktop.core.dialects import mysql
+    from qdbm_desktop.core.dialects.mysql import write as mysql
 
     columns = [Column("id", P("int32")), Column("val", P(kind))]
     writer = mysql.LoadDataWriter.__new__(mysql.LoadDataWriter)
@@ -488,7 +488,7 @@ def test_column_wise_tsv_is_byte_for_byte_the_per_value_tsv(kind: str, values: l
 
 
 def test_a_batch_of_canonical_values_is_formatted_column_wise_and_a_bad_one_named() -> None:
-    from qdbm_desktop.core.dialects import mysql
+    from qdbm_desktop.core.dialects.mysql import write as mysql
 
     kinds = ["int16", "int32", "int64", "decimal(12,2)", "float32", "float64", "boolean", "varchar(5)", "text",
              "json", "date", "timestamp", "timestamptz"]
@@ -518,7 +518,7 @@ def test_a_batch_of_canonical_values_is_formatted_column_wise_and_a_bad_one_name
 def test_a_batch_loaded_in_chunks_reports_as_one_load(dialect: MySQLDialect, target: Any,
                                                       monkeypatch: pytest.MonkeyPatch, later_bad: str | None,
                                                       expected: str) -> None:
-    from qdbm_desktop.core.dialects import mysql
+    from qdbm_desktop.core.dialects.mysql import write as mysql
 
     monkeypatch.setattr(mysql, "CHUNK_ROWS", 3)
     columns = [Column("id", P("int32")), Column("val", P("varchar(8)"))]

@@ -546,7 +546,7 @@ def test_a_mariadb_read_runs_the_query_once(mysql_database: Server, monkeypatch:
 
     assert runs() == 1
     # The describe-first path, kept for queries sqlglot cannot parse, runs it twice.
-    monkeypatch.setattr("qdbm_desktop.core.dialects.mysql.referenced_tables", lambda query: None)
+    monkeypatch.setattr("qdbm_desktop.core.dialects.mysql.dialect.referenced_tables", lambda query: None)
     assert runs() == 2
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from qdbm_desktop.core.dialects import ConnectParams, get_dialect
 from qdbm_desktop.core.dialects.base import Dialect, LoadMode, TableName
-from qdbm_desktop.core.dialects.oracle import _init_thick_mode as init_thick_mode
+from qdbm_desktop.core.dialects.oracle.dialect import _init_thick_mode as init_thick_mode
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.migration import MigrationRequest, Status, run_migration
 from qdbm_desktop.core.types import Column, Kind, PortableType

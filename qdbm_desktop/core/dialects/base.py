@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from qdbm_desktop.core.errors import QdbmError, UsageError
 from qdbm_desktop.core.redaction import is_secret_key, secrets_in
@@ -118,8 +118,9 @@ class Cursor(Protocol):
     """
 
     @property
-    def description(self) -> Sequence[Sequence[Any]] | None:
-        """One entry per result column (its name first), or None after a statement without rows."""
+    def description(self) -> Sequence[Any] | None:
+        """One entry per result column, or None after a statement without rows. Entries are the
+        PEP 249 7-item sequences (name first) or, in python-oracledb, objects that index alike."""
         ...
 
     @property
@@ -167,6 +168,21 @@ class LockSession(Protocol):
     def close(self) -> object:
         """End the session: every lock it still holds is released."""
         ...
+
+
+@runtime_checkable
+class CursorSession(Protocol):
+    """A lock session that is a connection of its own (the servers' sessions): locks are SQL calls."""
+
+    def cursor(self) -> Cursor:
+        ...
+
+
+def cursor_session(session: LockSession) -> CursorSession:
+    """``session`` as the connection it is, for a dialect whose lock sessions are connections."""
+    if not isinstance(session, CursorSession):
+        raise TypeError(f"not a lock session with its own connection: {type(session).__name__}")
+    return session
 
 
 class ReadStream(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from typing import Any
 
+from qdbm_desktop.core.dialects.base import Connection
 from qdbm_desktop.core.types import Column, ValueRejected
 
 #: What a converter raises for a value it cannot convert (the reason is its message).
@@ -23,7 +24,7 @@ class FetchStream:
     its end (closing alone would read the rest). ``on_close`` runs last.
     """
 
-    def __init__(self, connection: Any, cursor: Any, columns: list[Column],
+    def __init__(self, connection: Connection, cursor: Any, columns: list[Column],
                  converters: Sequence[Callable[[Any], Any] | None], batch_size: int, *,
                  end_transaction: bool = True, cancel_unfinished: bool = False,
                  on_close: Callable[[], None] | None = None) -> None:

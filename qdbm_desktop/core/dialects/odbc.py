@@ -13,8 +13,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from qdbm_desktop.core.dialects.base import Connection
+
+if TYPE_CHECKING:
+    import pyodbc
 from qdbm_desktop.core.dialects.fetch import FetchStream
 from qdbm_desktop.core.errors import DriverMissing, QdbmError, one_line
 from qdbm_desktop.core.types import Column, Kind, PortableType, ValueRejected
@@ -121,6 +125,13 @@ def _utf16_units(value: str) -> int:
     return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
+class OdbcConnection(Connection, Protocol):
+    """A connection whose cursors are pyodbc's (``pyodbc.Connection``, ``SQLServerConnection``)."""
+
+    def cursor(self) -> pyodbc.Cursor:
+        ...
+
+
 class OdbcBatchLoader:
     """Loads rows with one ``INSERT ... VALUES (?, ...)`` sent as parameter arrays.
 
@@ -132,7 +143,7 @@ class OdbcBatchLoader:
     #: Nothing is changed on the way: a value the server refuses fails the load.
     warnings: tuple[str, ...] = ()
 
-    def __init__(self, connection: Any, sql: str, params: Sequence[OdbcParam],
+    def __init__(self, connection: OdbcConnection, sql: str, params: Sequence[OdbcParam],
                  chunk_rows: int = CHUNK_ROWS, max_chunk_bytes: int = MAX_CHUNK_BYTES) -> None:
         if sql.count("?") < len(params):
             raise ValueError("the statement has fewer markers than columns")
@@ -232,7 +243,7 @@ class OdbcBatchLoader:
 Statement = tuple[str, Sequence[Any]]
 
 
-def run_in_transaction(connection: Any, statements: Sequence[Statement]) -> None:
+def run_in_transaction(connection: Connection, statements: Sequence[Statement]) -> None:
     """Run ``statements`` in order as one transaction and commit; on any error roll back and raise.
 
     Only as atomic as the engine's statements are transactional (SQL Server and PostgreSQL DDL
@@ -294,7 +305,7 @@ class OdbcReadStream(FetchStream):
     """A query's rows fetched ``batch_size`` at a time, each column through its converter; closing a
     result not read to its end cancels it first."""
 
-    def __init__(self, connection: Any, cursor: Any, columns: list[Column],
+    def __init__(self, connection: Connection, cursor: Any, columns: list[Column],
                  converters: Sequence[Callable[[Any], Any] | None], batch_size: int,
                  end_transaction: bool = True, on_close: Callable[[], None] | None = None) -> None:
         super().__init__(connection, cursor, columns, converters, batch_size, end_transaction=end_transaction,

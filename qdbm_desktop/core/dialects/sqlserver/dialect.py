@@ -1,54 +1,53 @@
-"""Microsoft SQL Server through pyodbc and an installed ODBC driver.
-
-This module holds what is SQL Server's own: the connection string, T-SQL text (bracket-quoted
-names, DDL, MERGE, the staging swap), the type mapping both ways and the value checks. Sending
-it (streaming reads, parameter-array loads, transactions, error mapping) is the ODBC transport's
-job, in :mod:`.odbc`, which is tested through other ODBC drivers where no SQL Server runs.
-"""
+"""The SQL Server dialect: the connection string, T-SQL text (bracket-quoted names, DDL, MERGE, the
+staging swap) and sp_getapplock locks; sending it is the ODBC transport's job (see odbc.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-import struct
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
-from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from qdbm_desktop.core.dialects.base import (
     BulkWriter,
+    Connection,
     ConnectParams,
     Dialect,
     LoadMode,
+    LockSession,
     ReadStream,
     TableName,
+    cursor_session,
     lock_digest,
 )
 from qdbm_desktop.core.dialects.odbc import (
-    SQL_BIGINT,
-    SQL_BIT,
-    SQL_DECIMAL,
-    SQL_DOUBLE,
-    SQL_INTEGER,
-    SQL_REAL,
-    SQL_SMALLINT,
     SQL_SS_TIMESTAMPOFFSET,
-    SQL_TYPE_DATE,
-    SQL_TYPE_TIMESTAMP,
-    SQL_VARBINARY,
-    SQL_WVARCHAR,
     OdbcBatchLoader,
     OdbcParam,
     OdbcReadStream,
     Statement,
     driver_message,
-    load_pyodbc,
     portable_from_description,
     run_in_transaction,
     sqlstate,
+)
+from qdbm_desktop.core.dialects.sqlserver.connection import SQLServerConnection, _sqlserver
+from qdbm_desktop.core.dialects.sqlserver.drivers import _pyodbc, installed_drivers, no_driver_message
+from qdbm_desktop.core.dialects.sqlserver.types import (
+    _BINDS,
+    _FIXED_NATIVE,
+    _OWN_CHECKS,
+    MAX_IDENTIFIER,
+    MAX_NCHAR,
+    MAX_PRECISION,
+    MAX_VARBINARY,
+    UNBOUNDED_DECIMAL,
+    _datetimeoffset,
+    _read_converter,
+    catalog_type_text,
+    portable_from_type_name,
 )
 from qdbm_desktop.core.errors import ConnectFailed, DriverMissing, UsageError
 from qdbm_desktop.core.sqlcheck import query_body
@@ -60,12 +59,6 @@ from qdbm_desktop.core.types import (
     value_check,
 )
 
-PREFERRED_DRIVERS = ("ODBC Driver 18 for SQL Server", "ODBC Driver 17 for SQL Server")
-NO_DRIVER_HELP = (
-    "no SQL Server ODBC driver is installed; install Microsoft's \"ODBC Driver 18 for SQL Server\" "
-    "(Windows: the installer from Microsoft; macOS: brew install msodbcsql18; Linux: the msodbcsql18 "
-    "package from Microsoft's repository)"
-)
 #: Friendly option names (URL query, profile options) and the ODBC keywords they set.
 OPTION_KEYWORDS = {
     "encrypt": "Encrypt",
@@ -77,33 +70,6 @@ OPTION_KEYWORDS = {
     "multi_subnet_failover": "MultiSubnetFailover",
     "host_name_in_certificate": "HostNameInCertificate",
 }
-#: The widest exact number SQL Server holds, and the scale given to a decimal without one.
-MAX_PRECISION = 38
-UNBOUNDED_DECIMAL = (38, 10)
-#: Longest nchar/nvarchar(n) and varbinary(n); longer ones are (max) types.
-MAX_NCHAR, MAX_VARBINARY = 4000, 8000
-MAX_IDENTIFIER = 128
-_UTC = timezone.utc
-#: The cursor of the query each connection (by id) is reading now: what cancel_running stops.
-_READING: dict[int, Any] = {}
-
-
-def _pyodbc() -> Any:
-    return load_pyodbc()
-
-
-def installed_drivers() -> list[str]:
-    """ODBC drivers for SQL Server that pyodbc can see, the preferred ones first."""
-    names = [name for name in _pyodbc().drivers() if "SQL Server" in name]
-    return sorted(names, key=lambda n: (n not in PREFERRED_DRIVERS, PREFERRED_DRIVERS.index(n)
-                                        if n in PREFERRED_DRIVERS else 0, n))
-
-
-def no_driver_message() -> str:
-    """Says no SQL Server driver is installed, what pyodbc does see, and how to get one."""
-    seen = _pyodbc().drivers()
-    listed = ", ".join(f'"{d}"' for d in seen) if seen else "none"
-    return f"{NO_DRIVER_HELP}; ODBC drivers found: {listed}"
 
 
 def _odbc_value(value: str) -> str:
@@ -111,137 +77,6 @@ def _odbc_value(value: str) -> str:
     if any(ch in value for ch in ";{}") or value != value.strip():
         return "{" + value.replace("}", "}}") + "}"
     return value
-
-
-# -- types: SQL Server -> portable -----------------------------------------------------------------
-
-_TYPE_NAME = re.compile(r"\s*([a-z_][a-z0-9_ ]*?)\s*(?:\(\s*(max|\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*")
-
-
-def portable_from_type_name(type_name: str) -> PortableType:
-    """The portable type of a SQL Server type as the catalog spells it (``decimal(12,2)``,
-    ``nvarchar(max)``, ``datetimeoffset(7)``; lengths in characters for n-types)."""
-    match = _TYPE_NAME.fullmatch(type_name.lower())
-    if not match:
-        return PortableType(Kind.TEXT)
-    name, first, second = match.group(1), match.group(2), match.group(3)
-    size = int(first) if first and first != "max" else None
-    if name == "bit":
-        return PortableType(Kind.BOOLEAN)
-    if name in ("tinyint", "smallint"):
-        return PortableType(Kind.INT16)
-    if name == "int":
-        return PortableType(Kind.INT32)
-    if name == "bigint":
-        return PortableType(Kind.INT64)
-    if name in ("decimal", "numeric"):
-        precision = size if size is not None else 18
-        return PortableType(Kind.DECIMAL, precision=precision, scale=int(second) if second else 0)
-    if name == "money":
-        return PortableType(Kind.DECIMAL, precision=19, scale=4)
-    if name == "smallmoney":
-        return PortableType(Kind.DECIMAL, precision=10, scale=4)
-    if name == "real":
-        return PortableType(Kind.FLOAT32)
-    if name == "float":
-        return PortableType(Kind.FLOAT32 if size is not None and size <= 24 else Kind.FLOAT64)
-    if name in ("char", "nchar"):
-        return PortableType(Kind.CHAR, length=size or 1) if first != "max" else PortableType(Kind.TEXT)
-    if name in ("varchar", "nvarchar"):
-        return PortableType(Kind.VARCHAR, length=size or 1) if first != "max" else PortableType(Kind.TEXT)
-    if name == "sysname":
-        return PortableType(Kind.VARCHAR, length=128)
-    if name in ("text", "ntext", "xml"):
-        return PortableType(Kind.TEXT)
-    if name in ("binary", "varbinary"):
-        return PortableType(Kind.BINARY, length=size or 1) if first != "max" else PortableType(Kind.BINARY)
-    if name in ("timestamp", "rowversion"):
-        return PortableType(Kind.BINARY, length=8)
-    if name in ("image", "hierarchyid", "geometry", "geography"):
-        return PortableType(Kind.BINARY)
-    if name == "date":
-        return PortableType(Kind.DATE)
-    if name == "time":
-        return PortableType(Kind.TIME)
-    if name in ("datetime", "datetime2", "smalldatetime"):
-        return PortableType(Kind.TIMESTAMP)
-    if name == "datetimeoffset":
-        return PortableType(Kind.TIMESTAMPTZ)
-    if name == "uniqueidentifier":
-        return PortableType(Kind.UUID)
-    if name == "json":
-        return PortableType(Kind.JSON)
-    return PortableType(Kind.TEXT)
-
-
-def _datetimeoffset(raw: bytes) -> datetime:
-    """SQL_SS_TIMESTAMPOFFSET_STRUCT (which pyodbc hands over as bytes) as an aware datetime."""
-    year, month, day, hour, minute, second, nanos, off_h, off_m = struct.unpack("<6hI2h", raw)
-    zone = timezone(timedelta(hours=off_h, minutes=off_m))
-    return datetime(year, month, day, hour, minute, second, nanos // 1000, tzinfo=zone)
-
-
-def _to_uuid(value: Any) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def _to_time(value: Any) -> time:
-    if isinstance(value, time):
-        return value
-    text = str(value)
-    head, _, fraction = text.partition(".")
-    return time.fromisoformat(head + ("." + fraction[:6].ljust(6, "0") if fraction else ""))
-
-
-def _to_bytes(value: Any) -> bytes:
-    return value if isinstance(value, bytes) else bytes(value)
-
-
-def _read_converter(kind: Kind) -> Callable[[Any], Any] | None:
-    if kind is Kind.UUID:
-        return _to_uuid
-    if kind is Kind.TIME:
-        return _to_time
-    if kind is Kind.BINARY:
-        return _to_bytes
-    if kind is Kind.BOOLEAN:
-        return bool
-    return None
-
-
-# -- types: portable -> values to bind ---------------------------------------------------------
-
-
-def _time_text(value: Any) -> str:
-    # Bound as text: ODBC's SQL_TYPE_TIME has no fraction of a second; time(7) parses this one.
-    if not isinstance(value, time):
-        raise ValueError(f"{value!r} is not a time")
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
-
-
-def _timestamptz_text(value: Any) -> str:
-    # Bound as ISO 8601 text with its offset, which datetimeoffset parses whatever the session's
-    # DATEFORMAT; a value without zone is taken to be UTC.
-    if not isinstance(value, datetime):
-        raise ValueError(f"{value!r} is not a timestamp")
-    stamp: datetime = value if value.tzinfo is not None else value.replace(tzinfo=_UTC)
-    return stamp.isoformat(timespec="microseconds")
-
-
-#: Kinds SQL Server gets in a form of its own (ODBC's time has no fraction; datetimeoffset as text).
-_OWN_CHECKS: dict[Kind, Callable[[Any], Any]] = {Kind.TIME: _time_text, Kind.TIMESTAMPTZ: _timestamptz_text}
-#: How each kind is bound: ODBC type, column size, decimal digits, and what a chunk's size is measured by.
-_BINDS: dict[Kind, tuple[int, int, int, str | None]] = {
-    Kind.INT16: (SQL_SMALLINT, 0, 0, None), Kind.INT32: (SQL_INTEGER, 0, 0, None),
-    Kind.INT64: (SQL_BIGINT, 0, 0, None), Kind.DECIMAL: (SQL_DECIMAL, 0, 0, None),
-    Kind.FLOAT32: (SQL_REAL, 0, 0, None), Kind.FLOAT64: (SQL_DOUBLE, 0, 0, None),
-    Kind.BOOLEAN: (SQL_BIT, 1, 0, None), Kind.CHAR: (SQL_WVARCHAR, 0, 0, "text"),
-    Kind.VARCHAR: (SQL_WVARCHAR, 0, 0, "text"), Kind.TEXT: (SQL_WVARCHAR, 0, 0, "text"),
-    Kind.JSON: (SQL_WVARCHAR, 0, 0, "text"), Kind.BINARY: (SQL_VARBINARY, 0, 0, "binary"),
-    Kind.DATE: (SQL_TYPE_DATE, 10, 0, None), Kind.TIME: (SQL_WVARCHAR, 16, 0, None),
-    Kind.TIMESTAMP: (SQL_TYPE_TIMESTAMP, 27, 7, None), Kind.TIMESTAMPTZ: (SQL_WVARCHAR, 32, 0, None),
-    Kind.UUID: (SQL_WVARCHAR, 36, 0, None),
-}
 
 
 class SQLServerDialect(Dialect):
@@ -282,7 +117,7 @@ class SQLServerDialect(Dialect):
             parts[OPTION_KEYWORDS.get(key.lower(), key)] = value
         return ";".join(f"{key}={_odbc_value(str(value))}" for key, value in parts.items())
 
-    def connect(self, params: ConnectParams, timeout: float) -> Any:
+    def connect(self, params: ConnectParams, timeout: float) -> SQLServerConnection:
         pyodbc = _pyodbc()
         conn_str = params.dsn or self.connection_string(params)
         try:
@@ -303,15 +138,17 @@ class SQLServerDialect(Dialect):
             raise
         # pyodbc has no reader for datetimeoffset; it hands over the ODBC struct.
         connection.add_output_converter(SQL_SS_TIMESTAMPOFFSET, _datetimeoffset)
-        return connection
+        return SQLServerConnection(connection)
 
-    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+    def cancel_running(self, connection: Connection, params: ConnectParams) -> None:
         """SQLCancel on the cursor of the query being read (pyodbc has no connection-wide cancel)."""
-        cursor = _READING.get(id(connection))
+        connection = _sqlserver(connection)
+        cursor = _sqlserver(connection).reading
         if cursor is not None:
             cursor.cancel()
 
-    def server_version(self, connection: Any) -> str:
+    def server_version(self, connection: Connection) -> str:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)), "
@@ -342,7 +179,7 @@ class SQLServerDialect(Dialect):
         """The statement that describes a query's result without running it."""
         return "EXEC sp_describe_first_result_set @tsql = ?"
 
-    def _describe(self, connection: Any, query: str) -> list[tuple[str, str, bool]] | None:
+    def _describe(self, connection: SQLServerConnection, query: str) -> list[tuple[str, str, bool]] | None:
         """(name, system type name, nullable) of each result column, or None when the server
         cannot describe the query without running it (temporary tables, dynamic SQL)."""
         pyodbc = _pyodbc()
@@ -363,18 +200,19 @@ class SQLServerDialect(Dialect):
     def param_marker(self, index: int) -> str:
         return "?"
 
-    def open_read(self, connection: Any, query: str, batch_size: int,
+    def open_read(self, connection: Connection, query: str, batch_size: int,
                   params: Sequence[Any] | None = None) -> ReadStream:
         """Stream ``query`` with ``fetchmany``. SQL Server has no read-only transaction: give the
         connection a login that may only read (``db_datareader``) to be sure nothing changes.
         ``params`` are bound to the query's ``?`` markers."""
+        connection = _sqlserver(connection)
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
         query = query_body(query, self.name)
         described = None if params else self._describe(connection, query)
         cursor = connection.cursor()
         # pyodbc can only cancel through the cursor running the statement (see cancel_running).
-        _READING[id(connection)] = cursor
+        connection.reading = cursor
         try:
             if params:
                 cursor.execute(query, *params)
@@ -396,12 +234,16 @@ class SQLServerDialect(Dialect):
                     ptype = portable_from_description(desc)
                     columns.append(Column(desc[0], ptype, bool(desc[6]), desc[1].__name__))
         except BaseException:
-            _READING.pop(id(connection), None)
+            connection.reading = None
             cursor.close()
             connection.rollback()
             raise
+
+        def done_reading() -> None:
+            connection.reading = None
+
         return OdbcReadStream(connection, cursor, columns, [_read_converter(c.type.kind) for c in columns],
-                              batch_size, on_close=lambda: _READING.pop(id(connection), None))
+                              batch_size, on_close=done_reading)
 
     # -- types ----------------------------------------------------------------------------------
 
@@ -542,7 +384,8 @@ class SQLServerDialect(Dialect):
 
     # -- loading --------------------------------------------------------------------------------
 
-    def prepare_for_load(self, connection: Any) -> None:
+    def prepare_for_load(self, connection: Connection) -> None:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             # Any error inside a transaction rolls all of it back, not just the failing statement.
@@ -550,7 +393,8 @@ class SQLServerDialect(Dialect):
         finally:
             cursor.close()
 
-    def table_exists(self, connection: Any, table: TableName) -> bool:
+    def table_exists(self, connection: Connection, table: TableName) -> bool:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT OBJECT_ID(?, N'U')", self.qualified(table))
@@ -559,7 +403,8 @@ class SQLServerDialect(Dialect):
             cursor.close()
         return row is not None and row[0] is not None
 
-    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
+    def table_columns(self, connection: Connection, table: TableName) -> list[Column]:
+        connection = _sqlserver(connection)
         if not self.table_exists(connection, table):
             raise UsageError(f"table {table} does not exist")
         cursor = connection.cursor()
@@ -579,7 +424,8 @@ class SQLServerDialect(Dialect):
             columns.append(Column(str(name), portable_from_type_name(spelled), bool(nullable), spelled))
         return columns
 
-    def row_count(self, connection: Any, table: TableName) -> int:
+    def row_count(self, connection: Connection, table: TableName) -> int:
+        connection = _sqlserver(connection)
         cursor = connection.cursor()
         try:
             cursor.execute(self.count_sql(table))
@@ -587,7 +433,8 @@ class SQLServerDialect(Dialect):
         finally:
             cursor.close()
 
-    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+    def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
+        connection = _sqlserver(connection)
         like = re.sub(r"([\\%_\[])", r"\\\1", prefix) + "%"
         cursor = connection.cursor()
         try:
@@ -602,14 +449,16 @@ class SQLServerDialect(Dialect):
             cursor.close()
         return [TableName(n, schema) for n in names if n.startswith(prefix)]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+    def open_writer(self, connection: Connection, table: TableName, columns: Sequence[Column],
                     work_dir: Path | None = None) -> BulkWriter:
         """Parameter arrays (``fast_executemany``) with explicit input sizes, 10,000 rows a call."""
+        connection = _sqlserver(connection)
         return OdbcBatchLoader(connection, self.insert_sql(table, columns), self.bulk_params(columns))
 
-    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+    def finalize(self, connection: Connection, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
         """One transaction: DROP, sp_rename, TRUNCATE, INSERT and MERGE all roll back in SQL Server."""
+        connection = _sqlserver(connection)
         exists_now = self.table_exists(connection, target)
         statements = self.finalize_statements(mode, target, staging, columns, keys, exists_now)
         run_in_transaction(connection, statements)
@@ -626,9 +475,9 @@ class SQLServerDialect(Dialect):
     UNLOCK_SQL = "EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session'"
     SCHEMA_SQL = "SELECT COALESCE(?, SCHEMA_NAME())"
 
-    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> SQLServerConnection:
         connection = self.connect(params, timeout)
-        connection.autocommit = True
+        connection.odbc.autocommit = True
         return connection
 
     @staticmethod
@@ -636,8 +485,9 @@ class SQLServerDialect(Dialect):
         """The applock resource for ``name`` (at most 255 characters)."""
         return name if len(name) <= 255 else "qdbm-" + lock_digest(name, 40)
 
-    def try_lock(self, session: Any, name: str) -> bool:
-        cursor = session.cursor()
+    def try_lock(self, session: LockSession, name: str) -> bool:
+        locks = cursor_session(session)
+        cursor = locks.cursor()
         try:
             cursor.execute(self.LOCK_SQL, self.lock_resource(name))
             row = cursor.fetchone()
@@ -645,8 +495,9 @@ class SQLServerDialect(Dialect):
             cursor.close()
         return row is not None and row[0] is not None and int(row[0]) >= 0
 
-    def unlock(self, session: Any, name: str) -> None:
-        cursor = session.cursor()
+    def unlock(self, session: LockSession, name: str) -> None:
+        locks = cursor_session(session)
+        cursor = locks.cursor()
         try:
             # Refused when the session does not hold it (lost with a dropped session): nothing to do.
             with suppress(Exception):
@@ -654,8 +505,9 @@ class SQLServerDialect(Dialect):
         finally:
             cursor.close()
 
-    def table_lock_name(self, session: Any, table: TableName) -> str:
-        cursor = session.cursor()
+    def table_lock_name(self, session: LockSession, table: TableName) -> str:
+        locks = cursor_session(session)
+        cursor = locks.cursor()
         try:
             cursor.execute(self.SCHEMA_SQL, table.schema)
             row = cursor.fetchone()
@@ -664,32 +516,3 @@ class SQLServerDialect(Dialect):
         schema = str(row[0]) if row and row[0] is not None else (table.schema or "")
         # The default collations compare names without case.
         return "qdbm-table:" + json.dumps([schema.casefold(), table.name.casefold()])
-
-
-def catalog_type_text(type_name: str, max_length: int, precision: int, scale: int) -> str:
-    """A column's type spelled as in DDL from sys.columns (max_length in bytes, -1 for max)."""
-    name = type_name.lower()
-    if name in ("nchar", "nvarchar"):
-        return f"{name}(max)" if max_length == -1 else f"{name}({max_length // 2})"
-    if name in ("char", "varchar", "binary", "varbinary"):
-        return f"{name}(max)" if max_length == -1 else f"{name}({max_length})"
-    if name in ("decimal", "numeric"):
-        return f"{name}({precision},{scale})"
-    if name in ("time", "datetime2", "datetimeoffset"):
-        return f"{name}({scale})"
-    if name == "float":
-        return "real" if precision <= 24 else "float"
-    return name
-
-
-_FIXED_NATIVE: dict[Kind, str] = {
-    Kind.INT16: "smallint", Kind.INT32: "int", Kind.INT64: "bigint",
-    Kind.FLOAT32: "real", Kind.FLOAT64: "float", Kind.BOOLEAN: "bit",
-    Kind.TEXT: "nvarchar(max)", Kind.DATE: "date", Kind.TIME: "time(7)",
-    Kind.TIMESTAMP: "datetime2(7)", Kind.TIMESTAMPTZ: "datetimeoffset(7)",
-    Kind.JSON: "nvarchar(max)", Kind.UUID: "uniqueidentifier",
-}
-
-__all__ = ["NO_DRIVER_HELP", "PREFERRED_DRIVERS", "SQLServerDialect", "catalog_type_text",
-           "installed_drivers",
-           "portable_from_type_name"]
