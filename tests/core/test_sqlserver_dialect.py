@@ -389,6 +389,9 @@ class _LockSession:
         self.answers: list[Any] = list(answers)
         self.seen: list[tuple[str, tuple[Any, ...]]] = []
 
+    def close(self) -> None:
+        """Nothing to end: the answers are canned."""
+
     def cursor(self) -> _LockCursor:
         return _LockCursor(self.answers, self.seen)
 

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from qdbm_desktop.core.dialects import mysql, oracle
 from qdbm_desktop.core.dialects.fetch import FetchStream
+from qdbm_desktop.core.dialects.mysql import write as mysql
+from qdbm_desktop.core.dialects.oracle import OracleDialect
+from qdbm_desktop.core.dialects.oracle import write as oracle
 from qdbm_desktop.core.dialects.sqlserver import SQLServerDialect
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.types import (
@@ -236,9 +238,9 @@ def test_the_dialects_use_the_table() -> None:
     assert params[2].convert is not None and params[2].convert(time(1, 2, 3)) == "01:02:03.000000"
     import oracledb
 
-    check, bound_as = oracle.OracleDialect().bind_plan(Column("f", P("float32")), False, oracledb)
+    check, bound_as = OracleDialect().bind_plan(Column("f", P("float32")), False, oracledb)
     assert check(3.4028235e38) == FLOAT32_MAX and bound_as is oracledb.DB_TYPE_BINARY_FLOAT
-    check, bound_as = oracle.OracleDialect().bind_plan(Column("d", P("date")), False, oracledb)
+    check, bound_as = OracleDialect().bind_plan(Column("d", P("date")), False, oracledb)
     assert check(date(2024, 1, 2)) == datetime(2024, 1, 2) and bound_as is oracledb.DB_TYPE_DATE
 
 

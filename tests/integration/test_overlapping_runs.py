@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
+from qdbm_desktop.core.dialects.postgresql.types import pg_connection
 from qdbm_desktop.core.migration import (
     OLD_PREFIX,
     STAGING_PREFIX,
@@ -283,7 +284,7 @@ def test_a_killed_runs_staging_table_is_swept_but_a_live_runs_is_kept(source: En
 def test_a_staging_table_whose_lock_is_held_elsewhere_is_never_dropped(pg_database: Server) -> None:
     target = pg_endpoint(pg_database)
     name = f"{STAGING_PREFIX}cafe00000001"
-    conn = target.dialect.connect(target.params, 10)
+    conn = pg_connection(target.dialect.connect(target.params, 10))
     conn.execute(f"CREATE TABLE {name} (x int)")
     conn.commit()
     conn.close()

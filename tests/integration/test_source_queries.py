@@ -21,6 +21,7 @@ import pytest
 from qdbm_desktop.core.connections import ConnectionProfile
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.base import ConnectParams, LoadMode, TableName
+from qdbm_desktop.core.dialects.postgresql.types import pg_connection
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.incremental import run_job
 from qdbm_desktop.core.jobs import Job
@@ -228,16 +229,16 @@ def test_postgresql_s_read_only_transaction_stops_a_write_that_gets_past_the_che
     endpoint = pg_endpoint(pg_database).for_reading()
     dialect = endpoint.dialect
     for wrapped in (query, wrap_query("SELECT COUNT(*) AS row_count FROM (", query, ") qdbm_count", "postgresql")):
-        conn = dialect.connect(endpoint.params, 10)
+        source = dialect.connect(endpoint.params, 10)
         try:
             with pytest.raises((psycopg.Error, UsageError), match=refusal):
-                stream = dialect.open_read(conn, wrapped, 10)
+                stream = dialect.open_read(source, wrapped, 10)
                 try:
                     list(stream.batches())
                 finally:
                     stream.close()
         finally:
-            conn.close()
+            source.close()
     with psycopg.connect(host=pg_database.host, port=pg_database.port, user=pg_database.user,
                          dbname=pg_database.database) as conn:
         assert conn.execute("SELECT count(*) FROM important").fetchone() == (5,)
@@ -247,7 +248,7 @@ def test_postgresql_s_read_only_transaction_stops_a_write_that_gets_past_the_che
 
 def test_a_postgresql_source_session_is_read_only_outside_open_read_too(pg_database: Server) -> None:
     endpoint = pg_endpoint(pg_database).for_reading()
-    conn = endpoint.dialect.connect(endpoint.params, 10)
+    conn = pg_connection(endpoint.dialect.connect(endpoint.params, 10))
     try:
         assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("on",)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
@@ -255,7 +256,7 @@ def test_a_postgresql_source_session_is_read_only_outside_open_read_too(pg_datab
     finally:
         conn.close()
     writer = pg_endpoint(pg_database)
-    conn = writer.dialect.connect(writer.params, 10)
+    conn = pg_connection(writer.dialect.connect(writer.params, 10))
     try:
         assert conn.execute("SHOW default_transaction_read_only").fetchone() == ("off",)
     finally:
@@ -472,6 +473,7 @@ def test_a_sqlite_source_connection_cannot_write_even_past_the_check(tmp_path: P
     before = file_state(tmp_path / "source.sqlite")
     endpoint = source.for_reading()
     conn = endpoint.dialect.connect(endpoint.params, 5)
+    assert isinstance(conn, sqlite3.Connection)
     try:
         with pytest.raises(sqlite3.Error):
             conn.execute(query.format(dir=tmp_path)).fetchall()
