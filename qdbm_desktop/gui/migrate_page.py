@@ -758,7 +758,7 @@ class MigratePage(QWidget):
         self._count_check.setObjectName("countCheck")
         self._count_check.setToolTip("One more query before the run, so progress shows a percentage and ETA")
         form.addRow("", self._count_check)
-        self._verify_check = QCheckBox("Verify by checksum before the swap", target_box)
+        self._verify_check = QCheckBox("Verify by checksum", target_box)
         self._verify_check.setObjectName("verifyCheck")
         self._verify_check.setToolTip("Read the staging table back and compare every column's checksum with "
                                       "the rows read; a difference fails the run with the target unchanged")
