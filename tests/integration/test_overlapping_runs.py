@@ -496,7 +496,7 @@ def test_lock_files_beside_a_sqlite_file_are_as_open_as_the_file_itself(tmp_path
 def test_without_locks_a_run_says_so_goes_on_and_keeps_every_leftover_it_cannot_judge(
         source: Endpoint, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # As an Oracle login without EXECUTE on DBMS_LOCK: the server refuses every lock.
-    from qdbm_desktop.core import migration
+    from qdbm_desktop.core import run_model
     from qdbm_desktop.core.dialects import get_dialect
     from qdbm_desktop.core.dialects.base import LocksUnavailable
     from qdbm_desktop.core.dialects.sqlite import SQLiteDialect
@@ -506,7 +506,7 @@ def test_without_locks_a_run_says_so_goes_on_and_keeps_every_leftover_it_cannot_
             raise LocksUnavailable("this login cannot use DBMS_LOCK (ORA-06550); ask for GRANT EXECUTE")
 
     no_locks = NoLocks()
-    monkeypatch.setattr(migration, "get_dialect", lambda name: no_locks if name == "sqlite-nolocks" else get_dialect(name))
+    monkeypatch.setattr(run_model, "get_dialect", lambda name: no_locks if name == "sqlite-nolocks" else get_dialect(name))
     target = Endpoint("no locks", "sqlite-nolocks", sqlite_endpoint(tmp_path / "target.sqlite").params)
     with sqlite3.connect(target.params.path or "") as db:
         db.execute(f"CREATE TABLE {STAGING_PREFIX}deadbeef0007 (x INTEGER)")
