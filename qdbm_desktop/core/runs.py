@@ -61,61 +61,80 @@ def run_recorded(
     still says what happened, and its log ends with one warning saying what was not recorded.
     """
     run_id = run_id or new_run_id()
-    record: int | None = None
-    # The history masks credentials by their position; the values themselves it can only learn here.
-    secrets = request.source.params.secret_values() + request.target.params.secret_values()
-    failures: list[BaseException] = []
-
-    def failed(exc: BaseException, what: str) -> None:
-        log.debug("%s could not be written to the history", what, exc_info=True)
-        failures.append(exc)
-
-    if history is not None:
-        try:
-            record = history.start_run(
-                run_id=run_id, source=redact(request.source.label, secrets),
-                target=redact(request.target.label, secrets), query=request.query,
-                target_table=str(request.table), mode=request.mode.value, trigger=trigger, job=job,
-                job_snapshot=job_snapshot,
-            )
-        except Exception as exc:  # noqa: BLE001 - the run matters more than its record
-            failed(exc, "the run")
-    last_counts = time.monotonic()
-
-    def logged(entry: LogEntry) -> None:
-        if history is not None and record is not None:
-            try:
-                history.add_log(record, entry.at, entry.level, entry.stage.value,
-                                redact(entry.message, secrets))
-            except Exception as exc:  # noqa: BLE001
-                failed(exc, "a log line")
-        if on_log is not None:
-            on_log(entry)
-
-    def progressed(progress: Progress) -> None:
-        nonlocal last_counts
-        now = time.monotonic()
-        if history is not None and record is not None and now - last_counts >= COUNTS_INTERVAL:
-            last_counts = now
-            try:
-                history.update_counts(record, progress.rows_read, progress.rows_written)
-            except Exception as exc:  # noqa: BLE001
-                failed(exc, "the counts")
-        if on_progress is not None:
-            on_progress(progress)
-
+    recording = _Recording(history, request, on_progress, on_log)
+    recording.start(run_id, request, trigger, job, job_snapshot)
     _record_use(connections, request)
-    result = run_migration(request, progressed, cancel, run_id=run_id, on_log=logged)
-    if history is not None and record is not None:
-        try:
-            history.finish_run(record, _STATUS[result.status], result.rows_read, result.rows_written,
-                               redact(result.error, secrets) if result.error else None)
-        except Exception as exc:  # noqa: BLE001
-            failed(exc, "the outcome")
-    if failures:
-        _warn_unrecorded(result, failures, whole=record is None or not _finished(history, record),
-                         on_log=on_log)
+    result = run_migration(request, recording.progressed, cancel, run_id=run_id, on_log=recording.logged)
+    recording.finish(result)
     return result
+
+
+class _Recording:
+    """One run's row in the history, written as the run goes. A write that fails is noted and the
+    run goes on; its log then ends with one warning (see :func:`_warn_unrecorded`)."""
+
+    def __init__(self, history: HistoryStore | None, request: MigrationRequest,
+                 on_progress: ProgressCallback | None, on_log: LogCallback | None) -> None:
+        self.history = history
+        self.record: int | None = None
+        # The history masks credentials by their position; the values themselves it can only learn here.
+        self.secrets = request.source.params.secret_values() + request.target.params.secret_values()
+        self.failures: list[BaseException] = []
+        self.on_progress = on_progress
+        self.on_log = on_log
+        self.last_counts = time.monotonic()
+
+    def failed(self, exc: BaseException, what: str) -> None:
+        log.debug("%s could not be written to the history", what, exc_info=True)
+        self.failures.append(exc)
+
+    def start(self, run_id: str, request: MigrationRequest, trigger: RunTrigger, job: str | None,
+              job_snapshot: Mapping[str, Any] | None) -> None:
+        if self.history is not None:
+            try:
+                self.record = self.history.start_run(
+                    run_id=run_id, source=redact(request.source.label, self.secrets),
+                    target=redact(request.target.label, self.secrets), query=request.query,
+                    target_table=str(request.table), mode=request.mode.value, trigger=trigger, job=job,
+                    job_snapshot=job_snapshot,
+                )
+            except Exception as exc:  # noqa: BLE001 - the run matters more than its record
+                self.failed(exc, "the run")
+        self.last_counts = time.monotonic()
+
+    def logged(self, entry: LogEntry) -> None:
+        if self.history is not None and self.record is not None:
+            try:
+                self.history.add_log(self.record, entry.at, entry.level, entry.stage.value,
+                                     redact(entry.message, self.secrets))
+            except Exception as exc:  # noqa: BLE001
+                self.failed(exc, "a log line")
+        if self.on_log is not None:
+            self.on_log(entry)
+
+    def progressed(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if self.history is not None and self.record is not None and now - self.last_counts >= COUNTS_INTERVAL:
+            self.last_counts = now
+            try:
+                self.history.update_counts(self.record, progress.rows_read, progress.rows_written)
+            except Exception as exc:  # noqa: BLE001
+                self.failed(exc, "the counts")
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+    def finish(self, result: MigrationResult) -> None:
+        if self.history is not None and self.record is not None:
+            try:
+                self.history.finish_run(self.record, _STATUS[result.status], result.rows_read,
+                                        result.rows_written,
+                                        redact(result.error, self.secrets) if result.error else None)
+            except Exception as exc:  # noqa: BLE001
+                self.failed(exc, "the outcome")
+        if self.failures:
+            _warn_unrecorded(result, self.failures,
+                             whole=self.record is None or not _finished(self.history, self.record),
+                             on_log=self.on_log)
 
 
 def _record_use(connections: ConnectionStore | None, request: MigrationRequest) -> None:
