@@ -72,7 +72,7 @@ def my_fetch(server: Server, sql: str) -> list[tuple[Any, ...]]:
     try:
         cursor = connection.cursor()
         cursor.execute(sql)
-        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        rows = [tuple(row) for row in cursor.fetchall()]
         cursor.close()
         return rows
     finally:

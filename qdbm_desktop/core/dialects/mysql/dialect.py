@@ -15,12 +15,21 @@ from typing import Any
 
 from qdbm_desktop.core.dialects.base import (
     BulkWriter,
+    Connection,
     ConnectParams,
     Dialect,
     LoadMode,
+    LockSession,
     SwapPlan,
     TableName,
     lock_digest,
+)
+from qdbm_desktop.core.dialects.mysql.driver import (
+    MySQLConnection,
+    MySQLCursor,
+    _mysql,
+    driver_connection,
+    one_row,
 )
 from qdbm_desktop.core.dialects.mysql.read import (
     _NO_LIMIT,
@@ -90,7 +99,10 @@ class MySQLDialect(Dialect):
         #: (tests, comparisons). An option of this instance: the shared one in DIALECTS keeps True.
         self.use_load_data = use_load_data
 
-    def connect(self, params: ConnectParams, timeout: float) -> Any:
+    def connect(self, params: ConnectParams, timeout: float) -> Connection:
+        return self._connect(params, timeout)
+
+    def _connect(self, params: ConnectParams, timeout: float) -> MySQLConnection:
         import mysql.connector
 
         if not mysql.connector.HAVE_CEXT:
@@ -107,7 +119,12 @@ class MySQLDialect(Dialect):
         if params.database:
             kwargs["database"] = params.database
         kwargs.update(params.options)
-        connection = mysql.connector.connect(**kwargs)
+        opened = mysql.connector.connect(**kwargs)
+        try:
+            connection = driver_connection(opened)
+        except TypeError:  # a pooled connection (pool_* options): not one this dialect can drive
+            opened.close()
+            raise
         if params.read_only:
             # Every transaction of a source session is read-only, also the ones open_read does not start.
             cursor = connection.cursor()
@@ -117,9 +134,11 @@ class MySQLDialect(Dialect):
                 cursor.close()
         return connection
 
-    def cancel_running(self, connection: Any, params: ConnectParams) -> None:
+    def cancel_running(self, connection: Connection, params: ConnectParams) -> None:
         """``KILL QUERY`` from a second connection: the protocol cannot stop a statement from its own."""
-        thread_id = int(connection.connection_id)
+        thread_id = _mysql(connection).connection_id
+        if thread_id is None:  # not connected: nothing runs
+            return
         killer = self.connect(params, _CANCEL_TIMEOUT)
         try:
             cursor = killer.cursor()
@@ -130,11 +149,11 @@ class MySQLDialect(Dialect):
         finally:
             killer.close()
 
-    def server_version(self, connection: Any) -> str:
-        cursor = connection.cursor()
+    def server_version(self, connection: Connection) -> str:
+        cursor = _mysql(connection).cursor()
         try:
             cursor.execute("SELECT VERSION()")
-            (version,) = cursor.fetchone()
+            (version,) = one_row(cursor)
         finally:
             cursor.close()
         version = version.decode() if isinstance(version, (bytes, bytearray)) else str(version)
@@ -166,7 +185,7 @@ class MySQLDialect(Dialect):
         # otherwise interpolate into the query's own text, where a literal %s would be taken too.
         return f"@qdbm_param_{index}"
 
-    def open_read(self, connection: Any, query: str, batch_size: int,
+    def open_read(self, connection: Connection, query: str, batch_size: int,
                   params: Sequence[Any] | None = None) -> MySQLReadStream:
         """Stream ``query`` in a read-only transaction; ``params`` fill its ``@qdbm_param_N`` markers
         (a zoned datetime is bound as naive UTC, as the session's zone is UTC)."""
@@ -174,7 +193,8 @@ class MySQLDialect(Dialect):
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
         # Without its trailing semicolon: the server would take "SELECT 1; -- note" for two statements.
         query = query_body(query, self.name)
-        cursor = connection.cursor()
+        driver = _mysql(connection)
+        cursor = driver.cursor()
         try:
             cursor.execute("SET SESSION time_zone = '+00:00'")
             if params:
@@ -186,13 +206,13 @@ class MySQLDialect(Dialect):
         finally:
             cursor.close()
         try:
-            cursor, description, catalog, binary = self._run_query(connection, query)
+            cursor, description, catalog, binary = self._run_query(driver, query)
         except BaseException:
             with contextlib.suppress(Exception):
-                connection.rollback()
+                driver.rollback()
             raise
         columns: list[Column] = []
-        stream = MySQLReadStream(connection, cursor, columns, [], batch_size, binary)
+        stream = MySQLReadStream(driver, cursor, columns, [], batch_size, binary)
         for index, desc in enumerate(description):
             name, type_code, flags, charset = desc[0], int(desc[1]), int(desc[7]), int(desc[8])
             known = catalog.get(index)
@@ -206,8 +226,9 @@ class MySQLDialect(Dialect):
             stream._converters.append(stream._converter(index, ptype.kind, type_code))
         return stream
 
-    def _run_query(self, connection: Any, query: str
-                   ) -> tuple[Any, Any, dict[int, tuple[PortableType, str, bool]], bool]:
+    def _run_query(self, connection: MySQLConnection, query: str
+                   ) -> tuple[MySQLCursor, Sequence[tuple[Any, ...]],
+                              dict[int, tuple[PortableType, str, bool]], bool]:
         """Run ``query`` unbuffered: the cursor, its description, the catalog types of its columns
         and whether it is read with the binary protocol (when it holds a FLOAT column, which the
         text protocol sends with 6 significant digits only)."""
@@ -228,8 +249,8 @@ class MySQLDialect(Dialect):
         if text_first:
             cursor = connection.cursor(buffered=False, raw=True)
             cursor.execute(query)
-            description = cursor.description
-            if not any(int(d[1]) == _FLOAT for d in description or ()):
+            description = cursor.description or ()
+            if not any(int(d[1]) == _FLOAT for d in description):
                 if looked_up is not None:
                     catalog = _catalog_of_result(looked_up, _fetch_fields(connection, cursor))
                 return cursor, description, catalog, False
@@ -239,25 +260,27 @@ class MySQLDialect(Dialect):
             cursor.close()
         cursor = connection.cursor(prepared=True)
         cursor.execute(query)
-        description = cursor.description
+        description = cursor.description or ()
         if looked_up is not None:
             catalog = _catalog_of_result(looked_up, _prepared_fields(cursor))
         return cursor, description, catalog, True
 
-    def _resolved(self, connection: Any, tables: Sequence[tuple[str | None, str]]) -> list[tuple[str, str]]:
+    def _resolved(self, connection: MySQLConnection,
+                  tables: Sequence[tuple[str | None, str]]) -> list[tuple[str, str]]:
         """``(database, table)`` pairs, the connection's current database where none is named."""
         if all(db for db, _ in tables):
             return sorted({(str(db), name) for db, name in tables})
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT DATABASE()")
-            (current,) = cursor.fetchone()
+            (current,) = one_row(cursor)
         finally:
             cursor.close()
         pairs = {(db or _text(current), name) for db, name in tables if db or current is not None}
         return sorted(pairs)
 
-    def _describe_query(self, connection: Any, query: str) -> dict[int, tuple[PortableType, str, bool]]:
+    def _describe_query(self, connection: MySQLConnection,
+                        query: str) -> dict[int, tuple[PortableType, str, bool]]:
         """Catalog types of the result columns that come straight from a table, for a query whose
         tables sqlglot cannot name (see ``referenced_tables``).
 
@@ -286,7 +309,7 @@ class MySQLDialect(Dialect):
         tables = sorted({(db, table) for db, table, _ in origins.values()})
         return _catalog_of_result(self._catalog_columns(connection, tables), fields)
 
-    def _catalog_columns(self, connection: Any,
+    def _catalog_columns(self, connection: MySQLConnection,
                          tables: Sequence[tuple[str, str]]) -> dict[tuple[str, str, str], Column]:
         where = " OR ".join(["(c.TABLE_SCHEMA = %s AND c.TABLE_NAME = %s)"] * len(tables))
         params = [part for pair in tables for part in pair]
@@ -313,7 +336,7 @@ class MySQLDialect(Dialect):
             found[(schema, table, column)] = Column(column, ptype, _text(nullable) == "YES", source)
         return found
 
-    def _mariadb_json_columns(self, cursor: Any,
+    def _mariadb_json_columns(self, cursor: MySQLCursor,
                               tables: Sequence[tuple[str, str]]) -> set[tuple[str, str, str]]:
         # MariaDB's JSON is LONGTEXT plus a CHECK (json_valid(`col`)) constraint; MySQL has no
         # such table before 8.0.16 and a real JSON type anyway.
@@ -352,10 +375,10 @@ class MySQLDialect(Dialect):
             return f"VARBINARY({length})" if length <= 8192 else _blob_type(length)
         return _FIXED_NATIVE[kind]
 
-    def prepare_preview(self, connection: Any, rows: int) -> None:
+    def prepare_preview(self, connection: Connection, rows: int) -> None:
         # The protocol cannot stop a result half-way (closing reads the rest), so a preview of a big
         # query would read all of it; the server stops a top-level SELECT at sql_select_limit.
-        cursor = connection.cursor()
+        cursor = _mysql(connection).cursor()
         try:
             cursor.execute(f"SET SESSION sql_select_limit = {int(rows)}")
         finally:
@@ -367,7 +390,7 @@ class MySQLDialect(Dialect):
         return ("SET SESSION time_zone = '+00:00'", f"SET SESSION sql_mode = '{LOAD_SQL_MODE}'",
                 "SET NAMES utf8mb4")
 
-    def _locate(self, connection: Any, table: TableName) -> tuple[str, str] | None:
+    def _locate(self, connection: MySQLConnection, table: TableName) -> tuple[str, str] | None:
         """The (schema, name) the server stores for ``table``, or None when it does not exist."""
         cursor = connection.cursor()
         try:
@@ -387,14 +410,15 @@ class MySQLDialect(Dialect):
             return rows[0][0], rows[0][1]
         return None
 
-    def table_exists(self, connection: Any, table: TableName) -> bool:
-        return self._locate(connection, table) is not None
+    def table_exists(self, connection: Connection, table: TableName) -> bool:
+        return self._locate(_mysql(connection), table) is not None
 
-    def table_columns(self, connection: Any, table: TableName) -> list[Column]:
-        located = self._locate(connection, table)
+    def table_columns(self, connection: Connection, table: TableName) -> list[Column]:
+        driver = _mysql(connection)
+        located = self._locate(driver, table)
         if located is None:
             raise UsageError(f"table {table} does not exist")
-        found = self._catalog_columns(connection, [located])
+        found = self._catalog_columns(driver, [located])
         return list(found.values())
 
     def create_table_sql(self, table: TableName, columns: Sequence[Column],
@@ -420,9 +444,9 @@ class MySQLDialect(Dialect):
         return (f"CREATE TABLE {self.qualified(table)} (\n  " + ",\n  ".join(parts) +
                 "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
 
-    def list_tables(self, connection: Any, schema: str | None, prefix: str) -> list[TableName]:
+    def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        cursor = connection.cursor()
+        cursor = _mysql(connection).cursor()
         try:
             cursor.execute("SELECT TABLE_NAME FROM information_schema.TABLES "
                            "WHERE TABLE_SCHEMA = COALESCE(%s, DATABASE()) AND TABLE_NAME LIKE %s "
@@ -432,23 +456,25 @@ class MySQLDialect(Dialect):
             cursor.close()
         return [TableName(n, schema) for n in names if n.startswith(prefix)]
 
-    def open_writer(self, connection: Any, table: TableName, columns: Sequence[Column],
+    def open_writer(self, connection: Connection, table: TableName, columns: Sequence[Column],
                     work_dir: Path | None = None) -> BulkWriter:
-        cursor = connection.cursor()
+        driver = _mysql(connection)
+        cursor = driver.cursor()
         try:
             cursor.execute("SELECT @@GLOBAL.local_infile, @@max_allowed_packet")
-            local_infile, max_packet = cursor.fetchone()
+            local_infile, max_packet = one_row(cursor)
         finally:
             cursor.close()
-        if self.use_load_data and int(local_infile) and hasattr(connection, "set_allow_local_infile_in_path"):
-            return LoadDataWriter(self, connection, table, columns, work_dir)
+        # Both driver classes have set_allow_local_infile_in_path (the narrowing admits only them).
+        if self.use_load_data and int(local_infile):
+            return LoadDataWriter(self, driver, table, columns, work_dir)
         log.info("loading with multi-row INSERT (server local_infile=%s)", local_infile)
-        return InsertWriter(self, connection, table, columns, int(max_packet))
+        return InsertWriter(self, driver, table, columns, int(max_packet))
 
     # -- locks between runs ---------------------------------------------------------------------
 
-    def open_lock_session(self, params: ConnectParams, timeout: float) -> Any:
-        connection = self.connect(params, timeout)
+    def open_lock_session(self, params: ConnectParams, timeout: float) -> LockSession:
+        connection = self._connect(params, timeout)
         connection.autocommit = True
         return connection
 
@@ -459,28 +485,28 @@ class MySQLDialect(Dialect):
             return name
         return "qdbm-" + lock_digest(name, 40)
 
-    def try_lock(self, session: Any, name: str) -> bool:
-        cursor = session.cursor()
+    def try_lock(self, session: LockSession, name: str) -> bool:
+        cursor = _mysql(session).cursor()
         try:
             cursor.execute("SELECT GET_LOCK(%s, 0)", (self.lock_name(name),))
-            (got,) = cursor.fetchone()
+            (got,) = one_row(cursor)
         finally:
             cursor.close()
         return got is not None and int(got) == 1
 
-    def unlock(self, session: Any, name: str) -> None:
-        cursor = session.cursor()
+    def unlock(self, session: LockSession, name: str) -> None:
+        cursor = _mysql(session).cursor()
         try:
             cursor.execute("SELECT RELEASE_LOCK(%s)", (self.lock_name(name),))
             cursor.fetchall()
         finally:
             cursor.close()
 
-    def table_lock_name(self, session: Any, table: TableName) -> str:
-        cursor = session.cursor()
+    def table_lock_name(self, session: LockSession, table: TableName) -> str:
+        cursor = _mysql(session).cursor()
         try:
             cursor.execute("SELECT COALESCE(%s, DATABASE()), @@lower_case_table_names", (table.schema,))
-            schema, lower = cursor.fetchone()
+            schema, lower = one_row(cursor)
         finally:
             cursor.close()
         schema, name = _text(schema) if schema is not None else "", table.name
@@ -488,19 +514,20 @@ class MySQLDialect(Dialect):
             schema, name = schema.lower(), name.lower()
         return "qdbm-table:" + json.dumps([schema, name])
 
-    def finalize(self, connection: Any, mode: LoadMode, target: TableName, staging: TableName,
+    def finalize(self, connection: Connection, mode: LoadMode, target: TableName, staging: TableName,
                  columns: Sequence[Column], keys: Sequence[str], target_exists: bool) -> None:
-        cursor = connection.cursor()
+        driver = _mysql(connection)
+        cursor = driver.cursor()
         try:
             # A writer that failed may have left these off; upserts need the unique checks.
             cursor.execute("SET SESSION unique_checks = 1, SESSION foreign_key_checks = 1")
-            connection.commit()
-            exists_now = self.table_exists(connection, target)
+            driver.commit()
+            exists_now = self.table_exists(driver, target)
             if mode is LoadMode.CREATE and exists_now:
                 raise UsageError(f"table {target} already exists (mode create); choose append, "
                                  "truncate, replace or upsert")
             if exists_now and mode is LoadMode.UPSERT:
-                self._check_unique_key(connection, target, keys, [c.name for c in columns])
+                self._check_unique_key(driver, target, keys, [c.name for c in columns])
             plan = self.swap_plan(mode, target, staging, columns, keys, exists_now)
             if not plan.transactional:
                 for statement in plan.statements:
@@ -510,9 +537,9 @@ class MySQLDialect(Dialect):
                 try:
                     for statement in plan.statements:
                         cursor.execute(statement)
-                    connection.commit()
+                    driver.commit()
                 except BaseException:
-                    connection.rollback()
+                    driver.rollback()
                     raise
             for statement in plan.after_commit:
                 cursor.execute(statement)
@@ -555,7 +582,7 @@ class MySQLDialect(Dialect):
         # After the commit: DROP is DDL and would have committed the step half-way.
         return SwapPlan(statements, transactional=True, after_commit=(f"DROP TABLE IF EXISTS {staging_q}",))
 
-    def _check_unique_key(self, connection: Any, target: TableName, keys: Sequence[str],
+    def _check_unique_key(self, connection: MySQLConnection, target: TableName, keys: Sequence[str],
                           names: Sequence[str]) -> None:
         if not keys:
             raise UsageError("upsert needs key columns")

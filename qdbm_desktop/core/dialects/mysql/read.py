@@ -11,6 +11,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from qdbm_desktop.core.dialects.mysql.driver import (
+    MySQLConnection,
+    MySQLCursor,
+    mark_result_read,
+    native_result,
+    native_statement,
+)
 from qdbm_desktop.core.dialects.mysql.types import _BIT, _DATE_KINDS, _LONGLONG, _UTC
 from qdbm_desktop.core.types import (
     Column,
@@ -43,7 +50,7 @@ class MySQLReadStream:
     text protocol's values are the server's raw text.
     """
 
-    def __init__(self, connection: Any, cursor: Any, columns: list[Column],
+    def __init__(self, connection: MySQLConnection, cursor: MySQLCursor, columns: list[Column],
                  converters: list[Callable[[Any], Any] | None], batch_size: int,
                  binary: bool = False) -> None:
         self.columns = columns
@@ -58,7 +65,8 @@ class MySQLReadStream:
         self._rows_read = 0
         self._closed = False
         self._finished = False
-        self._fetch = _binary_fetch(cursor) if binary else cursor.fetchmany
+        self._fetch: Callable[[int], list[tuple[Any, ...]]] = \
+            _binary_fetch(cursor) if binary else cursor.fetchmany
 
     def _zero_date(self, index: int) -> None:
         name = self.columns[index].name
@@ -160,7 +168,7 @@ class MySQLReadStream:
         try:
             if self.binary:
                 _end_binary_result(self._connection, self._cursor)
-            elif getattr(self._connection, "unread_result", False):
+            elif self._connection.unread_result:
                 # The protocol has no way to stop a result half-way: the client reads and drops
                 # the rest (no conversion, so much faster than reading it).
                 self._connection.consume_results()
@@ -319,14 +327,15 @@ def _binary_reader(kind: Kind, source_type: str) -> Callable[[Any], Any] | None:
     return _BINARY_READERS.get(kind)
 
 
-def _binary_fetch(cursor: Any) -> Callable[[int], list[Any]]:
+def _binary_fetch(cursor: MySQLCursor) -> Callable[[int], list[tuple[Any, ...]]]:
     """``fetchmany`` for a prepared statement's result: the C extension's row call in a loop (its
     cursor's own ``fetchmany`` looks one row ahead in Python, about 15x slower)."""
-    fetch_row = getattr(getattr(cursor, "_stmt", None), "fetch_row", None)
-    if fetch_row is None:
-        return cursor.fetchmany  # type: ignore[no-any-return]
+    stmt = native_statement(cursor)
+    if stmt is None or not hasattr(stmt, "fetch_row"):
+        return cursor.fetchmany
+    fetch_row = stmt.fetch_row
 
-    def fetch(size: int) -> list[Any]:
+    def fetch(size: int) -> list[tuple[Any, ...]]:
         rows = []
         for _ in range(size):
             row = fetch_row()
@@ -337,15 +346,14 @@ def _binary_fetch(cursor: Any) -> Callable[[int], list[Any]]:
     return fetch
 
 
-def _end_binary_result(connection: Any, cursor: Any) -> None:
+def _end_binary_result(connection: MySQLConnection, cursor: MySQLCursor) -> None:
     """Drop what is left of a prepared statement's result so that the connection is usable again."""
-    stmt = getattr(cursor, "_stmt", None)
+    stmt = native_statement(cursor)
     if stmt is None:
         return
     with contextlib.suppress(Exception):
         stmt.free_result()  # reads and drops the rows not fetched
-    if hasattr(connection, "_unread_result"):
-        connection._unread_result = False  # what the driver's own get_rows() does after free_result()
+    mark_result_read(connection)
 
 
 def referenced_tables(query: str) -> list[tuple[str | None, str]] | None:
@@ -386,9 +394,9 @@ def _catalog_of_result(known: dict[tuple[str, str, str], Column],
     return result
 
 
-def _fetch_fields(connection: Any, cursor: Any) -> list[tuple[Any, ...]]:
+def _fetch_fields(connection: MySQLConnection, cursor: MySQLCursor) -> list[tuple[Any, ...]]:
     """Column origins (catalog, db, table, org_table, name, org_name, ...) from the C extension."""
-    native = getattr(connection, "_cmysql", None)
+    native = native_result(connection)
     if native is not None:
         with contextlib.suppress(Exception):
             return [tuple(f) for f in native.fetch_fields()]
@@ -404,9 +412,9 @@ def _may_select_float(query: str, columns: Iterable[Column]) -> bool:
     return "*" in query or not names.isdisjoint(words)
 
 
-def _prepared_fields(cursor: Any) -> list[tuple[Any, ...]]:
+def _prepared_fields(cursor: MySQLCursor) -> list[tuple[Any, ...]]:
     """Column origins of a prepared statement's result, as ``_fetch_fields`` gives them."""
-    stmt = getattr(cursor, "_stmt", None)
+    stmt = native_statement(cursor)
     if stmt is not None and hasattr(stmt, "fetch_fields"):
         with contextlib.suppress(Exception):
             return [tuple(f) for f in stmt.fetch_fields()]

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from qdbm_desktop.core.dialects.base import (
     TableName,
 )
+from qdbm_desktop.core.dialects.mysql.driver import MySQLConnection, one_row
 from qdbm_desktop.core.dialects.mysql.read import _BadValue
 from qdbm_desktop.core.dialects.mysql.types import _INT64_MAX, _INT64_MIN
 from qdbm_desktop.core.errors import UsageError
@@ -279,12 +280,12 @@ _BAD = (_BadValue, ValueError, TypeError, OverflowError, AttributeError)
 class _LoadSession:
     """Bulk-load session settings, restored afterwards (both writers use it)."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: MySQLConnection) -> None:
         self._connection = connection
         cursor = connection.cursor()
         try:
             cursor.execute("SELECT @@SESSION.unique_checks, @@SESSION.foreign_key_checks")
-            self._saved = tuple(int(v) for v in cursor.fetchone())
+            self._saved = tuple(int(v) for v in one_row(cursor))
             # The staging table has no secondary indexes or foreign keys; skipping the checks
             # spares InnoDB work per row.
             cursor.execute("SET SESSION unique_checks = 0, SESSION foreign_key_checks = 0")
@@ -309,7 +310,7 @@ class LoadDataWriter:
     #: Nothing is changed on the way: a value the server refuses fails the load.
     warnings: tuple[str, ...] = ()
 
-    def __init__(self, dialect: MySQLDialect, connection: Any, table: TableName,
+    def __init__(self, dialect: MySQLDialect, connection: MySQLConnection, table: TableName,
                  columns: Sequence[Column], work_dir: Path | None = None) -> None:
         self._connection = connection
         self._columns = list(columns)
@@ -426,7 +427,7 @@ class LoadDataWriter:
             loaded = int(cursor.rowcount)
             if cursor.warning_count:
                 cursor.execute("SHOW WARNINGS LIMIT 1")
-                level, code, message = cursor.fetchone()
+                level, code, message = one_row(cursor)
                 raise ValueRejected(_locate_warning(str(message), first_row_number, self._columns,
                                                     batch_first_row))
         finally:
@@ -493,7 +494,7 @@ class InsertWriter:
     #: Nothing is changed on the way: a value the server refuses fails the load.
     warnings: tuple[str, ...] = ()
 
-    def __init__(self, dialect: MySQLDialect, connection: Any, table: TableName,
+    def __init__(self, dialect: MySQLDialect, connection: MySQLConnection, table: TableName,
                  columns: Sequence[Column], max_packet: int) -> None:
         self._connection = connection
         self._columns = list(columns)
