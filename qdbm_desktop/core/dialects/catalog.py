@@ -1,0 +1,117 @@
+"""What a database holds, as the schema browser and table copies see it.
+
+Each dialect reads its own catalog (``information_schema``, ``pg_catalog``, ``sqlite_master``
+and ``PRAGMA``s, ``ALL_*`` views, ``sys.*`` views) into these plain values: schemas, tables and
+views, their columns, keys, indexes and foreign keys. Nothing here talks to a database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from qdbm_desktop.core.dialects.base import TableName
+
+
+class RelationKind(str, Enum):
+    TABLE = "table"
+    VIEW = "view"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or view a user can query, with the schema it lives in."""
+
+    name: TableName
+    kind: RelationKind = RelationKind.TABLE
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """One column of a table as its own engine describes it."""
+
+    name: str
+    #: The engine's own spelling, with modifiers: ``numeric(12,2)``, ``varchar(20)``, ``text[]``.
+    type_name: str
+    nullable: bool = True
+    #: The default as the engine prints it (``0``, ``'n/a'::text``, ``CURRENT_TIMESTAMP``), or None.
+    default: str | None = None
+    #: MySQL/MariaDB text columns: their character set and collation; None elsewhere.
+    charset: str | None = None
+    collation: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyConstraint:
+    """A primary key or a unique constraint: its name and its columns in key order."""
+
+    name: str
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexPart:
+    """One part of an index: a column, or an expression where the engine has them."""
+
+    column: str | None
+    expression: str | None = None
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """An index that does not back a primary key or unique constraint."""
+
+    name: str
+    parts: tuple[IndexPart, ...]
+    unique: bool = False
+    #: A partial index's predicate (``WHERE active``), as the engine prints it.
+    where: str | None = None
+
+    @property
+    def plain(self) -> bool:
+        """Columns only, no expression and no predicate: every engine can create it."""
+        return self.where is None and all(p.expression is None for p in self.parts)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    columns: tuple[str, ...]
+    referenced: TableName
+    referenced_columns: tuple[str, ...]
+    on_delete: str = "NO ACTION"
+    on_update: str = "NO ACTION"
+
+
+@dataclass(frozen=True)
+class TableShape:
+    """A table with everything a copy may carry to its target."""
+
+    table: TableName
+    columns: tuple[ColumnInfo, ...]
+    kind: RelationKind = RelationKind.TABLE
+    primary_key: KeyConstraint | None = None
+    uniques: tuple[KeyConstraint, ...] = ()
+    indexes: tuple[IndexInfo, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    #: Column names in order, for callers that only need those.
+    column_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
+
+    def column(self, name: str) -> ColumnInfo | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def key_columns(shape: TableShape) -> frozenset[str]:
+    """The columns a browser marks as keys: primary key, unique and foreign-key columns."""
+    names: set[str] = set()
+    for key in (shape.primary_key, *shape.uniques):
+        if key is not None:
+            names.update(key.columns)
+    for fk in shape.foreign_keys:
+        names.update(fk.columns)
+    return frozenset(names)
+
