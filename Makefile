@@ -37,9 +37,11 @@ lint: $(VENV)/.test-installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Jobs run with spark-submit (marked spark) take minutes: make spark-test runs them.
+# Jobs run with spark-submit (marked spark) take minutes: make spark-test runs them. The suite
+# runs on two cores (pytest-xdist); PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= 2
 pytest: $(VENV)/.test-installed
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not spark" $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not spark" -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint pytest
 
