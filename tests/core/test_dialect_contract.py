@@ -24,6 +24,7 @@ CONTRACT = {
     "connect", "server_version", "cancel_running", "quote_identifier", "open_read", "param_marker",
     "native_type", "table_exists", "table_columns", "create_table_sql", "list_tables", "open_writer",
     "finalize", "open_lock_session", "try_lock", "unlock", "table_lock_name",
+    "list_schemas", "list_relations", "describe_table",
 }
 
 

@@ -9,11 +9,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from qdbm_desktop.core.errors import QdbmError, UsageError
 from qdbm_desktop.core.redaction import is_secret_key, secrets_in
 from qdbm_desktop.core.types import Column, PortableType
+
+if TYPE_CHECKING:
+    from qdbm_desktop.core.dialects.catalog import Relation, TableShape
 
 
 @dataclass(frozen=True)
@@ -390,6 +393,22 @@ class Dialect(ABC):
     @abstractmethod
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         """Tables in ``schema`` (the connection's default when None) whose name starts with ``prefix``."""
+
+    # The catalog, as the schema browser and table copies read it (values in dialects/catalog.py).
+
+    @abstractmethod
+    def list_schemas(self, connection: Connection) -> list[str]:
+        """The schemas (MySQL: databases; SQLite: attached databases) holding user tables, sorted."""
+
+    @abstractmethod
+    def list_relations(self, connection: Connection, schema: str | None) -> list[Relation]:
+        """Tables and views in ``schema`` (the connection's default when None), sorted by name;
+        system objects and partitions of a partitioned table are left out."""
+
+    @abstractmethod
+    def describe_table(self, connection: Connection, table: TableName) -> TableShape:
+        """A table's or view's columns, keys, indexes and foreign keys; a UsageError naming
+        the table when it does not exist."""
 
     def copy_between(self, stream: ReadStream, target_connection: Connection, table: TableName,
                      should_stop: Callable[[], bool], on_rows: Callable[[int], None]) -> int | None:

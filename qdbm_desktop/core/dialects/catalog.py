@@ -7,6 +7,7 @@ views, their columns, keys, indexes and foreign keys. Nothing here talks to a da
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -43,7 +44,11 @@ class ColumnInfo:
 
 @dataclass(frozen=True)
 class KeyConstraint:
-    """A primary key or a unique constraint: its name and its columns in key order."""
+    """A primary key or a unique constraint: its name and its columns in key order.
+
+    Engines that keep no name for a key (SQLite's inline keys) get PostgreSQL's conventional
+    one: ``<table>_pkey``, ``<table>_<columns>_key``; foreign keys likewise ``<table>_<columns>_fkey``.
+    """
 
     name: str
     columns: tuple[str, ...]
@@ -56,6 +61,8 @@ class IndexPart:
     column: str | None
     expression: str | None = None
     descending: bool = False
+    #: MySQL/MariaDB prefix indexes: the first ``length`` characters (bytes for binary) only.
+    length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +72,20 @@ class IndexInfo:
     name: str
     parts: tuple[IndexPart, ...]
     unique: bool = False
-    #: A partial index's predicate (``WHERE active``), as the engine prints it.
+    #: A partial index's predicate (``active``, without WHERE), as the engine prints it.
     where: str | None = None
+    #: The access method where it is not the engine's ordinary b-tree (``gin``, ``gist``,
+    #: ``hash``, ``fulltext``, ``spatial``, ``bitmap``); None for a b-tree.
+    method: str | None = None
 
     @property
     def plain(self) -> bool:
-        """Columns only, no expression and no predicate: every engine can create it."""
-        return self.where is None and all(p.expression is None for p in self.parts)
+        """Columns only, no expression, predicate, prefix or special method: every engine can create it."""
+        return (
+            self.where is None
+            and self.method is None
+            and all(p.expression is None and p.length is None for p in self.parts)
+        )
 
 
 @dataclass(frozen=True)
@@ -115,3 +129,62 @@ def key_columns(shape: TableShape) -> frozenset[str]:
         names.update(fk.columns)
     return frozenset(names)
 
+
+#: One row per key column, in key order: (constraint name, "p" | "u" | "f", column,
+#: referenced schema, referenced table, referenced column, on update, on delete).
+KeyRow = tuple[str, str, str, "str | None", "str | None", "str | None", "str | None", "str | None"]
+#: One row per index part, in order: (index name, unique, method or None for a b-tree,
+#: predicate, column or None, expression or None, descending, prefix length or None).
+IndexRow = tuple[str, bool, "str | None", "str | None", "str | None", "str | None", bool, "int | None"]
+
+
+def _action(text: str | None) -> str:
+    return (text or "NO ACTION").replace("_", " ").upper()
+
+
+def group_keys(
+    rows: Sequence[KeyRow],
+) -> tuple[KeyConstraint | None, tuple[KeyConstraint, ...], tuple[ForeignKey, ...]]:
+    """The primary key, unique constraints and foreign keys of catalog rows listed one per column."""
+    grouped: dict[str, list[KeyRow]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    primary: KeyConstraint | None = None
+    uniques: list[KeyConstraint] = []
+    foreign: list[ForeignKey] = []
+    for name, parts in grouped.items():
+        kind, columns = parts[0][1], tuple(p[2] for p in parts)
+        if kind == "p":
+            primary = KeyConstraint(name, columns)
+        elif kind == "u":
+            uniques.append(KeyConstraint(name, columns))
+        else:
+            first = parts[0]
+            foreign.append(
+                ForeignKey(
+                    name,
+                    columns,
+                    TableName(first[4] or "", first[3]),
+                    tuple(p[5] or "" for p in parts),
+                    _action(first[7]),
+                    _action(first[6]),
+                )
+            )
+    return primary, tuple(uniques), tuple(foreign)
+
+
+def group_indexes(rows: Sequence[IndexRow]) -> tuple[IndexInfo, ...]:
+    """Indexes of catalog rows listed one per part."""
+    grouped: dict[str, list[IndexRow]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    return tuple(
+        IndexInfo(
+            name,
+            tuple(IndexPart(p[4], p[5] if p[4] is None else None, p[6], p[7]) for p in parts),
+            parts[0][1],
+            parts[0][3],
+            parts[0][2],
+        )
+        for name, parts in grouped.items()
+    )

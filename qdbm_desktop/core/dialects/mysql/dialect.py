@@ -24,6 +24,8 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
     lock_digest,
 )
+from qdbm_desktop.core.dialects.catalog import Relation, TableShape
+from qdbm_desktop.core.dialects.mysql import catalog
 from qdbm_desktop.core.dialects.mysql.driver import (
     MySQLConnection,
     MySQLCursor,
@@ -443,6 +445,19 @@ class MySQLDialect(Dialect):
         # collation keeps 'a' and 'A' (and 'a' and 'a ') distinct, as other engines' keys do.
         return (f"CREATE TABLE {self.qualified(table)} (\n  " + ",\n  ".join(parts) +
                 "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+
+    def list_schemas(self, connection: Connection) -> list[str]:
+        return catalog.list_schemas(_mysql(connection))
+
+    def list_relations(self, connection: Connection, schema: str | None) -> list[Relation]:
+        return catalog.list_relations(_mysql(connection), schema)
+
+    def describe_table(self, connection: Connection, table: TableName) -> TableShape:
+        driver = _mysql(connection)
+        located = self._locate(driver, table)
+        if located is None:
+            raise UsageError(f"table {table} does not exist")
+        return catalog.describe_table(driver, located, table)
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,9 @@ from qdbm_desktop.core.dialects.base import (
     cursor_session,
     lock_digest,
 )
+from qdbm_desktop.core.dialects.catalog import Relation, TableShape
 from qdbm_desktop.core.dialects.fetch import FetchStream
+from qdbm_desktop.core.dialects.oracle import catalog
 from qdbm_desktop.core.dialects.oracle.types import (
     _CATALOG_NAME,
     _FIXED_NATIVE,
@@ -457,6 +459,39 @@ class OracleDialect(Dialect):
         old = TableName(old_name(staging.name), staging.schema)
         if not self.table_exists(connection, target) and self.table_exists(connection, old):
             cursor.execute(self.rename_sql(old, target.name))
+
+    def _catalog_query(self, connection: Connection) -> catalog.Query:
+        driver = _oracle(connection)
+
+        def query(sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+            cursor = driver.cursor()
+            try:
+                cursor.execute(sql, dict(params))
+                return [tuple(row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+        return query
+
+    def _catalog_owner(self, connection: Connection, schema: str | None) -> str:
+        cursor = _oracle(connection).cursor()
+        try:
+            return self._owner(cursor, schema)
+        finally:
+            cursor.close()
+
+    def list_schemas(self, connection: Connection) -> list[str]:
+        return catalog.list_schemas(self._catalog_query(connection))
+
+    def list_relations(self, connection: Connection, schema: str | None) -> list[Relation]:
+        owner = self._catalog_owner(connection, schema)
+        return catalog.list_relations(self._catalog_query(connection), owner, schema)
+
+    def describe_table(self, connection: Connection, table: TableName) -> TableShape:
+        def spelling(text: str, precision: int | None, scale: int | None, length: int | None) -> str:
+            return catalog_spelling(_db_type_name(text), precision, scale, length)
+        owner = self._catalog_owner(connection, table.schema)
+        return catalog.describe_table(self._catalog_query(connection), owner, stored_name(table.name), table,
+                                      spelling)
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         connection = _oracle(connection)

@@ -23,6 +23,8 @@ from qdbm_desktop.core.dialects.base import (
     TableName,
     lock_digest,
 )
+from qdbm_desktop.core.dialects.catalog import Relation, TableShape
+from qdbm_desktop.core.dialects.postgresql import catalog
 from qdbm_desktop.core.dialects.postgresql.read import _numbered_markers, _PgReadStream
 from qdbm_desktop.core.dialects.postgresql.types import (
     _KIND_BY_OID,
@@ -228,6 +230,15 @@ class PostgreSQLDialect(Dialect):
         if primary_key:
             parts.append(f"PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
         return f"CREATE TABLE {self.qualified(table)} ({', '.join(parts)})"
+
+    def list_schemas(self, connection: Connection) -> list[str]:
+        return catalog.list_schemas(pg_connection(connection))
+
+    def list_relations(self, connection: Connection, schema: str | None) -> list[Relation]:
+        return catalog.list_relations(pg_connection(connection), schema)
+
+    def describe_table(self, connection: Connection, table: TableName) -> TableShape:
+        return catalog.describe_table(pg_connection(connection), self.qualified(table), table)
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         connection = pg_connection(connection)

@@ -20,6 +20,8 @@ from qdbm_desktop.core.dialects.base import (
     ReadStream,
     TableName,
 )
+from qdbm_desktop.core.dialects.catalog import Relation, TableShape
+from qdbm_desktop.core.dialects.sqlite import catalog
 from qdbm_desktop.core.dialects.sqlite.locks import SQLiteLockSession
 from qdbm_desktop.core.dialects.sqlite.read import _SQLiteReadStream
 from qdbm_desktop.core.dialects.sqlite.types import _NATIVE, _inferred_type, portable_type
@@ -246,6 +248,15 @@ class SQLiteDialect(Dialect):
         sql = f"DROP TABLE IF EXISTS {self.qualified(table)}"
         self._begin(connection)
         connection.execute(sql)
+
+    def list_schemas(self, connection: Connection) -> list[str]:
+        return catalog.list_schemas(_sqlite(connection))
+
+    def list_relations(self, connection: Connection, schema: str | None) -> list[Relation]:
+        return catalog.list_relations(_sqlite(connection), schema, self.quote_identifier(schema or "main"))
+
+    def describe_table(self, connection: Connection, table: TableName) -> TableShape:
+        return catalog.describe_table(_sqlite(connection), table, self.quote_identifier(self._schema(table)))
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         connection = _sqlite(connection)

@@ -22,6 +22,7 @@ from qdbm_desktop.core.dialects.base import (
     cursor_session,
     lock_digest,
 )
+from qdbm_desktop.core.dialects.catalog import Relation, TableShape
 from qdbm_desktop.core.dialects.odbc import (
     SQL_SS_TIMESTAMPOFFSET,
     OdbcBatchLoader,
@@ -33,6 +34,7 @@ from qdbm_desktop.core.dialects.odbc import (
     run_in_transaction,
     sqlstate,
 )
+from qdbm_desktop.core.dialects.sqlserver import catalog
 from qdbm_desktop.core.dialects.sqlserver.connection import SQLServerConnection, _sqlserver
 from qdbm_desktop.core.dialects.sqlserver.drivers import _pyodbc, installed_drivers, no_driver_message
 from qdbm_desktop.core.dialects.sqlserver.types import (
@@ -432,6 +434,27 @@ class SQLServerDialect(Dialect):
             return int(cursor.fetchone()[0])
         finally:
             cursor.close()
+
+    def _catalog_query(self, connection: Connection) -> catalog.Query:
+        driver = _sqlserver(connection)
+
+        def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            cursor = driver.cursor()
+            try:
+                cursor.execute(sql, *params)
+                return [tuple(row) for row in cursor.fetchall()]
+            finally:
+                cursor.close()
+        return query
+
+    def list_schemas(self, connection: Connection) -> list[str]:
+        return catalog.list_schemas(self._catalog_query(connection))
+
+    def list_relations(self, connection: Connection, schema: str | None) -> list[Relation]:
+        return catalog.list_relations(self._catalog_query(connection), schema)
+
+    def describe_table(self, connection: Connection, table: TableName) -> TableShape:
+        return catalog.describe_table(self._catalog_query(connection), self.qualified(table), table)
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         connection = _sqlserver(connection)
