@@ -77,6 +77,19 @@ def map_columns(
     return mapped
 
 
+def target_key(source_key: Sequence[str], column_map: Sequence[ColumnMap]) -> tuple[str, ...]:
+    """A key over the query's columns, named as the target's columns are; () when one is left out."""
+    choices = {m.source: m for m in column_map}
+    names: list[str] = []
+    for name in source_key:
+        choice = choices.get(name)
+        if choice is not None and not choice.include:
+            return ()
+        renamed = choice.target.strip() if choice is not None and choice.target else ""
+        names.append(renamed or name)
+    return tuple(names)
+
+
 def kept_positions(source_columns: Sequence[Column], column_map: Sequence[ColumnMap]) -> list[int] | None:
     """The positions of the query's columns that go to the target, or ``None`` when all of them do."""
     left_out = {m.source for m in column_map if not m.include}

@@ -15,7 +15,8 @@ from typing import Any
 
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
-from qdbm_desktop.core.mapping import map_columns, match_existing
+from qdbm_desktop.core.mapping import map_columns, match_existing, target_key
+from qdbm_desktop.core.origins import Carried, trace_source
 from qdbm_desktop.core.pipeline import pass_through, stream_rows
 from qdbm_desktop.core.run_context import RunContext
 from qdbm_desktop.core.run_locks import RunFolder, TargetLocks, WaitCancelled, WaitTimedOut, duration_text
@@ -188,6 +189,7 @@ class MigrationRun(RunContext):
         dialect = target.dialect
         if request.count_rows:
             self.total = self.count_rows(source_conn)
+        traced = trace_source(source.dialect, source_conn, request.query, source.type)
         try:
             stream = source.dialect.open_read(source_conn, request.query, request.batch_size,
                                               request.query_params or None)
@@ -201,7 +203,8 @@ class MigrationRun(RunContext):
                 dialect.prepare_for_load(target_conn)
                 self.drop_leftovers(target_conn)
                 target_exists = dialect.table_exists(target_conn, request.table)
-                columns = self.target_columns(stream.columns, target_conn, target_exists)
+                carried = traced.carry(stream.columns) if traced else Carried(list(stream.columns))
+                columns = self.target_columns(carried.columns, target_conn, target_exists)
                 for column in columns:
                     dialect.native_type(column.type)  # an unsupported type stops the run here
                 if request.mode is LoadMode.CREATE and target_exists:
@@ -212,10 +215,7 @@ class MigrationRun(RunContext):
                         "existing table; use append, create or replace to make it)"
                     )
                 before = dialect.row_count(target_conn, request.table) if target_exists else 0
-                # A new table loaded by upsert gets its keys as primary key, so the next upsert works.
-                primary_key = request.keys if request.mode is LoadMode.UPSERT and not target_exists else ()
-                dialect.create_table(target_conn, self.staging, columns, primary_key)
-                target_conn.commit()
+                self.create_staging(target_conn, columns, carried.primary_key, target_exists)
             except QdbmError:
                 raise
             except Exception as exc:
@@ -228,6 +228,35 @@ class MigrationRun(RunContext):
             self.close_stream(stream)
         verify_staging(self, target_conn, columns)
         self.finalize(target_conn, columns, target_exists, before)
+
+    def create_staging(self, target_conn: Any, columns: list[Column], source_key: tuple[str, ...],
+                       target_exists: bool) -> None:
+        """The staging table, with the primary key a new target table gets.
+
+        A new table loaded by upsert gets its keys, so the next upsert works. A new table made
+        from a query that keeps a table's primary key gets that key (see core/origins.py); one the
+        target cannot make (a key over a type it cannot index) is left out with a warning.
+        """
+        request = self.request
+        dialect = request.target.dialect
+        new_table = not target_exists or request.mode is LoadMode.REPLACE
+        if request.mode is LoadMode.UPSERT and not target_exists:
+            dialect.create_table(target_conn, self.staging, columns, request.keys)
+            target_conn.commit()
+            return
+        key = target_key(source_key, request.column_map) if new_table else ()
+        if key:
+            try:
+                dialect.create_table(target_conn, self.staging, columns, key)
+                target_conn.commit()
+                self.note(Stage.CREATE, f"primary key ({', '.join(key)}) carried from the source table")
+                return
+            except Exception as exc:  # noqa: BLE001 - the key is an extra: the load goes on without it
+                target_conn.rollback()
+                self.note(Stage.CREATE, f"the source's primary key ({', '.join(key)}) is not carried: "
+                                        f"{one_line(str(exc))}", "warning")
+        dialect.create_table(target_conn, self.staging, columns, ())
+        target_conn.commit()
 
     def count_rows(self, source_conn: Any) -> int:
         """The query's row count, read through the same read-only path as the rows."""

@@ -148,6 +148,9 @@ class Column:
     nullable: bool = True
     #: The source's own type name, as the user knows it ("NUMBER(10,2)", "tinyint(1)").
     source_type: str = ""
+    #: A MySQL/MariaDB text column's collation (it names its character set: ``utf8mb3_general_ci``),
+    #: which a MySQL/MariaDB target gives the column; empty elsewhere.
+    collation: str = ""
 
 
 #: The values each integer kind holds.

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ from qdbm_desktop.core.dialects.mysql.write import InsertWriter, LoadDataWriter,
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.sqlcheck import query_body
 from qdbm_desktop.core.types import (
+    TEXT_KINDS,
     Column,
     Kind,
     PortableType,
@@ -218,25 +220,29 @@ class MySQLDialect(Dialect):
         for index, desc in enumerate(description):
             name, type_code, flags, charset = desc[0], int(desc[1]), int(desc[7]), int(desc[8])
             known = catalog.get(index)
+            collation = ""
             if known is not None:
-                ptype, source_type, nullable = known
+                ptype, source_type, nullable, collation = known
+                # The catalog knows the column, the server the query: an outer join's other side
+                # may be NULL in a NOT NULL column, and the result's flags say so.
+                nullable = nullable or not flags & _FLAG_NOT_NULL
             else:
                 ptype = portable_from_field(type_code, flags, charset)
                 source_type = _field_type_name(type_code, flags, charset)
                 nullable = not flags & _FLAG_NOT_NULL
-            columns.append(Column(name, ptype, nullable, source_type))
+            columns.append(Column(name, ptype, nullable, source_type, collation))
             stream._converters.append(stream._converter(index, ptype.kind, type_code))
         return stream
 
     def _run_query(self, connection: MySQLConnection, query: str
                    ) -> tuple[MySQLCursor, Sequence[tuple[Any, ...]],
-                              dict[int, tuple[PortableType, str, bool]], bool]:
+                              dict[int, tuple[PortableType, str, bool, str]], bool]:
         """Run ``query`` unbuffered: the cursor, its description, the catalog types of its columns
         and whether it is read with the binary protocol (when it holds a FLOAT column, which the
         text protocol sends with 6 significant digits only)."""
         referenced = referenced_tables(query)
         looked_up: dict[tuple[str, str, str], Column] | None = None
-        catalog: dict[int, tuple[PortableType, str, bool]] = {}
+        catalog: dict[int, tuple[PortableType, str, bool, str]] = {}
         if referenced is None:
             catalog = self._describe_query(connection, query)
         else:
@@ -245,7 +251,7 @@ class MySQLDialect(Dialect):
             tables = self._resolved(connection, referenced)
             looked_up = self._catalog_columns(connection, tables) if tables else {}
         if looked_up is None:
-            text_first = not any(ptype.kind is Kind.FLOAT32 for ptype, _, _ in catalog.values())
+            text_first = not any(ptype.kind is Kind.FLOAT32 for ptype, _, _, _ in catalog.values())
         else:
             text_first = not _may_select_float(query, looked_up.values())
         if text_first:
@@ -282,7 +288,7 @@ class MySQLDialect(Dialect):
         return sorted(pairs)
 
     def _describe_query(self, connection: MySQLConnection,
-                        query: str) -> dict[int, tuple[PortableType, str, bool]]:
+                        query: str) -> dict[int, tuple[PortableType, str, bool, str]]:
         """Catalog types of the result columns that come straight from a table, for a query whose
         tables sqlglot cannot name (see ``referenced_tables``).
 
@@ -319,7 +325,7 @@ class MySQLDialect(Dialect):
         try:
             cursor.execute(
                 "SELECT c.TABLE_SCHEMA, c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, "
-                "c.CHARACTER_MAXIMUM_LENGTH, c.IS_NULLABLE, c.DATA_TYPE "
+                "c.CHARACTER_MAXIMUM_LENGTH, c.IS_NULLABLE, c.DATA_TYPE, c.COLLATION_NAME "
                 # The LIMIT overrides a preview's sql_select_limit, which would cut the catalog short.
                 f"FROM information_schema.COLUMNS c WHERE {where} ORDER BY c.ORDINAL_POSITION "
                 f"LIMIT {_NO_LIMIT}", params)
@@ -329,13 +335,14 @@ class MySQLDialect(Dialect):
         finally:
             cursor.close()
         found: dict[tuple[str, str, str], Column] = {}
-        for schema, table, column, column_type, char_len, nullable, _ in rows:
+        for schema, table, column, column_type, char_len, nullable, _, collation in rows:
             schema, table, column = _text(schema), _text(table), _text(column)
             column_type = _text(column_type)
             is_json = (schema, table, column) in json_columns
             ptype = portable_from_column_type(column_type, _int_or_none(char_len), is_json)
             source = "json" if is_json else column_type
-            found[(schema, table, column)] = Column(column, ptype, _text(nullable) == "YES", source)
+            kept = _text(collation) if collation is not None and ptype.kind in TEXT_KINDS else ""
+            found[(schema, table, column)] = Column(column, ptype, _text(nullable) == "YES", source, kept)
         return found
 
     def _mariadb_json_columns(self, cursor: MySQLCursor,
@@ -434,8 +441,8 @@ class MySQLDialect(Dialect):
                 raise UsageError(f"key column {column.name!r} is {column.type}, which {self.display_name} "
                                  "cannot index; give it a varchar(n) or binary(n) type")
         natives = _fit_row_size(natives, [c.name in keys for c in columns])
-        parts = [f"{self.quote_identifier(c.name)} {native}{'' if c.nullable else ' NOT NULL'}"
-                 for c, native in zip(columns, natives, strict=True)]
+        parts = [f"{self.quote_identifier(c.name)} {native}{_collate(c, native)}"
+                 + ("" if c.nullable else " NOT NULL") for c, native in zip(columns, natives, strict=True)]
         missing = [k for k in primary_key if k not in {c.name for c in columns}]
         if missing:
             raise UsageError(f"key column(s) {', '.join(map(repr, missing))} are not among the columns")
@@ -443,6 +450,7 @@ class MySQLDialect(Dialect):
             parts.append(f"PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
         # utf8mb4 holds every character (utf8mb3 loses 4-byte ones such as emoji); the binary
         # collation keeps 'a' and 'A' (and 'a' and 'a ') distinct, as other engines' keys do.
+        # A column read from MySQL/MariaDB keeps its own collation (and so its character set).
         return (f"CREATE TABLE {self.qualified(table)} (\n  " + ",\n  ".join(parts) +
                 "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
 
@@ -458,6 +466,23 @@ class MySQLDialect(Dialect):
         if located is None:
             raise UsageError(f"table {table} does not exist")
         return catalog.describe_table(driver, located, table)
+
+    def create_table(self, connection: Connection, table: TableName, columns: Sequence[Column],
+                     primary_key: Sequence[str] = ()) -> None:
+        """As the base does, with each column's collation kept where this server has it (a MySQL 8
+        ``utf8mb4_0900_ai_ci`` is unknown to MariaDB: such a column takes the table's own)."""
+        wanted = sorted({c.collation for c in columns if c.collation})
+        if wanted:
+            cursor = _mysql(connection).cursor()
+            try:
+                cursor.execute("SELECT COLLATION_NAME FROM information_schema.COLLATIONS "
+                               "WHERE COLLATION_NAME IN (" + ", ".join(["%s"] * len(wanted)) + ")", wanted)
+                known = {_text(r[0]) for r in cursor.fetchall()}
+            finally:
+                cursor.close()
+            columns = [c if not c.collation or c.collation in known else replace(c, collation="")
+                       for c in columns]
+        super().create_table(connection, table, columns, primary_key)
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -630,3 +655,14 @@ def _old_name(staging_name: str) -> str:
     if len(name) > 64:
         name = "qdbm_old_" + hashlib.sha1(staging_name.encode()).hexdigest()[:16]
     return name
+
+
+_COLLATION_NAME = re.compile(r"[A-Za-z0-9_]+")
+_TEXT_NATIVE = ("CHAR", "VARCHAR", "TINYTEXT", "TEXT", "MEDIUMTEXT", "LONGTEXT", "ENUM", "SET")
+
+
+def _collate(column: Column, native: str) -> str:
+    """`` COLLATE x`` for a column that keeps its source collation (a text type only)."""
+    if not column.collation or not _COLLATION_NAME.fullmatch(column.collation):
+        return ""
+    return f" COLLATE {column.collation}" if native.upper().startswith(_TEXT_NATIVE) else ""

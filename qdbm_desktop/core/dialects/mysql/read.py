@@ -385,12 +385,12 @@ _NO_LIMIT = 18446744073709551615
 
 
 def _catalog_of_result(known: dict[tuple[str, str, str], Column],
-                       fields: Sequence[tuple[Any, ...]]) -> dict[int, tuple[PortableType, str, bool]]:
-    result: dict[int, tuple[PortableType, str, bool]] = {}
+                       fields: Sequence[tuple[Any, ...]]) -> dict[int, tuple[PortableType, str, bool, str]]:
+    result: dict[int, tuple[PortableType, str, bool, str]] = {}
     for index, origin in _origins(fields).items():
         entry = known.get(origin)
         if entry is not None:
-            result[index] = (entry.type, entry.source_type, entry.nullable)
+            result[index] = (entry.type, entry.source_type, entry.nullable, entry.collation)
     return result
 
 

@@ -372,6 +372,8 @@ class PostgreSQLDialect(Dialect):
                     self._check_upsert_keys(cursor, target, columns, keys)
             for statement in self.swap_plan(mode, target, staging, columns, keys, exists, casts).statements:
                 cursor.execute(statement)
+            if renames:
+                self._rename_constraints(cursor, target, staging)
             new_upsert_table = renames and mode is LoadMode.UPSERT and keys
             if new_upsert_table and not self._has_unique_key(cursor, target, keys):
                 # A new table made by upsert gets its key, so the next upsert finds it.
@@ -379,6 +381,24 @@ class PostgreSQLDialect(Dialect):
                                f"({', '.join(self.quote_identifier(k) for k in keys)})")
         if not connection.autocommit:
             connection.commit()
+
+    def _rename_constraints(self, cursor: psycopg.Cursor[Any], target: TableName, staging: TableName) -> None:
+        """Constraints the server named after the staging table (``qdbm_stg_..._pkey``) take the
+        target's name, as if the table had been made under it; one whose new name is taken keeps its own."""
+        cursor.execute("SELECT c.conname, n.nspname FROM pg_catalog.pg_constraint c "
+                       "JOIN pg_catalog.pg_namespace n ON n.oid = c.connamespace "
+                       "WHERE c.conrelid = to_regclass(%s) AND starts_with(c.conname, %s)",
+                       (self.qualified(target), staging.name))
+        for name, schema in cursor.fetchall():
+            renamed = _fit_name(target.name + str(name)[len(staging.name):])
+            cursor.execute("SELECT to_regclass(%s) IS NULL AND NOT EXISTS (SELECT 1 FROM "
+                           "pg_catalog.pg_constraint WHERE conname = %s AND connamespace = %s::regnamespace)",
+                           (self.qualified(TableName(renamed, str(schema))), renamed,
+                            self.quote_identifier(str(schema))))
+            free = cursor.fetchone()
+            if free and free[0]:
+                cursor.execute(f"ALTER TABLE {self.qualified(target)} RENAME CONSTRAINT "
+                               f"{self.quote_identifier(str(name))} TO {self.quote_identifier(renamed)}")
 
     def swap_plan(self, mode: LoadMode, target: TableName, staging: TableName, columns: Sequence[Column],
                   keys: Sequence[str], target_exists: bool,
@@ -462,3 +482,8 @@ class PostgreSQLDialect(Dialect):
             (self.qualified(table), wanted, wanted))
         row = cursor.fetchone()
         return bool(row and row[0])
+
+
+def _fit_name(name: str) -> str:
+    """``name`` cut to PostgreSQL's 63 bytes (NAMEDATALEN - 1) on a character boundary."""
+    return name.encode("utf-8")[:63].decode("utf-8", "ignore")
