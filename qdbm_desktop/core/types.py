@@ -82,8 +82,13 @@ class PortableType:
     length: int | None = None
     precision: int | None = None
     scale: int | None = None
+    #: ``"jsonb"`` for JSON a PostgreSQL target stores as jsonb (parsed: keys sorted and
+    #: de-duplicated); plain ``json`` keeps the exact text. Other engines ignore it.
+    variant: str = ""
 
     def __str__(self) -> str:
+        if self.variant:
+            return self.variant
         if self.kind is Kind.DECIMAL and self.precision is not None:
             return f"decimal({self.precision},{self.scale or 0})"
         if self.kind in (Kind.CHAR, Kind.VARCHAR, Kind.BINARY) and self.length is not None:
@@ -102,6 +107,8 @@ class PortableType:
             raise UsageError(f"{text!r} is not a type (examples: int64, decimal(12,2), varchar(50), "
                              "timestamptz)")
         name, first, second = match.group(1).strip(), match.group(2), match.group(3)
+        if name == "jsonb" and first is None:
+            return cls(Kind.JSON, variant="jsonb")
         kind = _ALIASES.get(name)
         if kind is None:
             try:
@@ -135,7 +142,7 @@ _ALIASES = {
     "character varying": Kind.VARCHAR, "string": Kind.TEXT,
     "bytea": Kind.BINARY, "blob": Kind.BINARY, "varbinary": Kind.BINARY, "bytes": Kind.BINARY,
     "datetime": Kind.TIMESTAMP, "timestamp with time zone": Kind.TIMESTAMPTZ,
-    "timestamp without time zone": Kind.TIMESTAMP, "jsonb": Kind.JSON,
+    "timestamp without time zone": Kind.TIMESTAMP,
 }
 
 
@@ -148,6 +155,17 @@ class Column:
     nullable: bool = True
     #: The source's own type name, as the user knows it ("NUMBER(10,2)", "tinyint(1)").
     source_type: str = ""
+    #: The exact type in the engine ``native_engine`` (PostgreSQL's ``format_type`` spelling:
+    #: ``numeric(12,2)``, ``interval``, ``text[]``), for a target of that same engine to create
+    #: verbatim; empty when the portable type says it all. A type the user picks drops it.
+    native: str = ""
+    native_engine: str = ""
+    #: The labels of an enum type, in their order (an enum reads as text).
+    labels: tuple[str, ...] = ()
+
+    def native_for(self, engine: str) -> str:
+        """The exact type to create in ``engine``, or "" when that engine takes the portable type."""
+        return self.native if self.native_engine == engine else ""
 
 
 #: The values each integer kind holds.

@@ -1,0 +1,156 @@
+"""PostgreSQL's own text forms and the portable ones, both ways: arrays as JSON arrays, ``money``
+as a decimal, ``time '24:00:00'`` kept (see docs/type-mapping.md)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import time, timedelta
+from decimal import Decimal
+from typing import Any
+
+#: Element types whose array elements are JSON numbers or booleans (others are JSON strings).
+_NUMBER_ELEMENTS = frozenset({21, 23, 20, 1700, 700, 701})
+_BOOL_ELEMENT = 16
+_BOX = 603
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+#: ``time '24:00:00'``: PostgreSQL's and MySQL's time hold it, Python's ``time`` does not.
+END_OF_DAY = timedelta(hours=24)
+
+
+def _delimiter(element_oid: int) -> str:
+    return ";" if element_oid == _BOX else ","
+
+
+def array_to_json(text: str, element_oid: int) -> str:
+    """A PostgreSQL array literal (``{1,NULL,"a b"}``, nested for more dimensions) as a JSON array.
+
+    Numbers stay numbers with their exact digits (NaN and infinities become strings), booleans
+    become ``true``/``false``, every other element is a JSON string of its text form. Explicit
+    bounds (``[0:1]={...}``) are dropped: JSON arrays start at the first element.
+    """
+    if text.startswith("["):
+        text = text[text.index("=") + 1:]
+    delimiter = _delimiter(element_oid)
+    numbers, booleans = element_oid in _NUMBER_ELEMENTS, element_oid == _BOOL_ELEMENT
+    out: list[str] = []
+    position = 0
+    length = len(text)
+    while position < length:
+        char = text[position]
+        if char in "{}":
+            out.append("[" if char == "{" else "]")
+            position += 1
+        elif char == delimiter:
+            out.append(",")
+            position += 1
+        elif char == '"':
+            position, value = _quoted(text, position + 1)
+            out.append(json.dumps(value, ensure_ascii=False))
+        elif char.isspace():
+            position += 1
+        else:
+            end = position
+            while end < length and text[end] not in "{}" and text[end] != delimiter:
+                end += 1
+            token = text[position:end].strip().replace("\\", "")
+            position = end
+            out.append(_unquoted(token, numbers, booleans))
+    return "".join(out)
+
+
+def _quoted(text: str, position: int) -> tuple[int, str]:
+    chars: list[str] = []
+    while text[position] != '"':
+        if text[position] == "\\":
+            position += 1
+        chars.append(text[position])
+        position += 1
+    return position + 1, "".join(chars)
+
+
+def _unquoted(token: str, numbers: bool, booleans: bool) -> str:
+    if token.upper() == "NULL":
+        return "null"
+    if numbers and _JSON_NUMBER.fullmatch(token):
+        return token
+    if booleans and token in ("t", "f"):
+        return "true" if token == "t" else "false"
+    return json.dumps(token, ensure_ascii=False)
+
+
+def json_to_array(text: str, element_oid: int) -> str:
+    """A JSON array (what :func:`array_to_json` gives, or any JSON array) as a PostgreSQL array literal."""
+    try:
+        value = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is neither a PostgreSQL array nor a JSON array") from None
+    if not isinstance(value, list):
+        raise ValueError(f"{text[:40]!r} is not a JSON array")
+    delimiter = _delimiter(element_oid)
+
+    def literal(item: Any) -> str:
+        if item is None:
+            return "NULL"
+        if isinstance(item, list):
+            return "{" + delimiter.join(map(literal, item)) + "}"
+        if item is True or item is False:
+            return "true" if item else "false"
+        text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return literal(value)
+
+
+def array_writer(element_oid: int) -> Callable[[Any], Any]:
+    """For a PostgreSQL array column: JSON arrays become array literals; an array literal (text
+    from a text column) goes as it is, for the server to parse."""
+    def convert(value: Any) -> Any:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json_to_array(value, element_oid)
+        return value
+
+    return convert
+
+
+def money_value(text: str) -> Decimal:
+    """``money`` as the read session prints it (``lc_monetary`` C: ``-$1,234.56``) as a decimal."""
+    negative = text.startswith("-") or text.startswith("(")
+    digits = text.strip("-()$ ").replace(",", "")
+    value = Decimal(digits)
+    return -value if negative else value
+
+
+def time_value(text: str) -> time | timedelta:
+    """A ``time`` value; ``24:00:00`` (which ``time`` cannot hold) as :data:`END_OF_DAY`."""
+    if text.startswith("24:"):
+        return END_OF_DAY
+    return time.fromisoformat(text)
+
+
+def text_loaders() -> dict[str, type]:
+    """psycopg text loaders: ``money`` as a decimal, ``time`` with ``24:00:00`` (by their names)."""
+    from psycopg.adapt import Loader
+
+    class MoneyLoader(Loader):
+        def load(self, data: Any) -> Decimal:
+            return money_value(bytes(data).decode())
+
+    class TimeLoader(Loader):
+        def load(self, data: Any) -> time | timedelta:
+            return time_value(bytes(data).decode())
+
+    return {"money": MoneyLoader, "time": TimeLoader}
+
+
+def array_loader(element_oid: int) -> type:
+    """A psycopg text loader reading one array column as a JSON array (see :func:`array_to_json`)."""
+    from psycopg.adapt import Loader
+
+    class ArrayJsonLoader(Loader):
+        def load(self, data: Any) -> str:
+            return array_to_json(bytes(data).decode(self.connection.info.encoding
+                                                    if self.connection else "utf-8"), element_oid)
+
+    return ArrayJsonLoader
