@@ -31,9 +31,9 @@ import math
 import re
 import struct
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Context, Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -265,6 +265,46 @@ def decimal_fit_error(value: Decimal, precision: int | None, scale: int | None) 
         if value and value.adjusted() + 1 > whole_digits:
             return f"{value} is out of range for decimal({precision},{scale or 0}): it does not fit"
     return None
+
+
+#: ``time '24:00:00'``, the end of a day, which PostgreSQL's and MySQL's time types hold and Python's
+#: ``time`` does not: the one time value read as a ``timedelta``.
+END_OF_DAY = timedelta(hours=24)
+
+
+def plain_time(value: Any, engine: str) -> time:
+    """A time value for a target whose time type ends at 23:59:59.999999: 24:00:00 is refused."""
+    if isinstance(value, time):
+        return value
+    if value == END_OF_DAY:
+        raise ValueError(f"time 24:00:00 cannot be stored: {engine}'s time ends at 23:59:59.999999")
+    raise ValueError(f"{value!r} is not a time")
+
+
+class NegativeZeros:
+    """Counts ``-0.0`` in the float columns of a batch, for a target that stores it as ``0.0``
+    (MariaDB, SQLite): the run log tells how many changed, as it does for MySQL's zero dates."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self._columns = [(i, c.name) for i, c in enumerate(columns) if c.type.kind in FLOAT_KINDS]
+        self._counts: dict[str, int] = {}
+
+    def count(self, rows: Sequence[Sequence[Any]]) -> None:
+        for i, name in self._columns:
+            values = [row[i] for row in rows]
+            if not values.count(0.0):  # one pass in C: -0.0 == 0.0
+                continue
+            found = sum(1 for v in values if type(v) is float and v == 0.0 and math.copysign(1.0, v) < 0)
+            if found:
+                self._counts[name] = self._counts.get(name, 0) + found
+
+    def warnings(self, engine: str) -> tuple[str, ...]:
+        if not self._counts:
+            return ()
+        counted = [name for _, name in self._columns if name in self._counts]
+        detail = ", ".join(f"{name!r}: {self._counts[name]}" for name in counted)
+        return (f"{sum(self._counts.values())} negative zero(s) (-0.0) stored as 0.0, which is all {engine} "
+                f"holds ({detail})",)
 
 
 class ValueRejected(Exception):

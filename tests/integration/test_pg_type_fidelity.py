@@ -185,3 +185,62 @@ def test_postgresql_to_sqlite_and_back(pg_source: Server, tmp_path: Path) -> Non
     path = tmp_path / "middle.sqlite"
     sqlite3.connect(path).close()
     _round_trip(pg_source, Endpoint("lite", "sqlite", ConnectParams(path=str(path))))
+
+
+def _mysql_endpoint(server: Server) -> Endpoint:
+    return Endpoint("maria", "mysql", ConnectParams(host=server.host, port=server.port, user=server.user,
+                                                   password=server.password or None, database=server.database))
+
+
+def _sqlite_endpoint(tmp_path: Path) -> Endpoint:
+    path = tmp_path / "zeros.sqlite"
+    sqlite3.connect(path).close()
+    return Endpoint("lite", "sqlite", ConnectParams(path=str(path)))
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("target", ["mysql", "sqlite"])
+def test_negative_zero_is_counted_and_warned(target: str, pg_database: Server, request: pytest.FixtureRequest,
+                                            tmp_path: Path) -> None:
+    pg = Endpoint("pg", "postgresql", _params(pg_database))
+    other = _mysql_endpoint(request.getfixturevalue("mysql_database")) if target == "mysql" \
+        else _sqlite_endpoint(tmp_path)
+    query = ("SELECT g AS id, CASE WHEN g % 2 = 0 THEN '-0'::float8 ELSE 0 END AS d, "
+             "CASE WHEN g = 1 THEN '-0'::real ELSE 1.5 END AS r FROM generate_series(1, 5) g")
+    result = _run(pg, other, query, "pgtypes_zeros")
+    engine = "MariaDB" if target == "mysql" else "SQLite"
+    warnings = [e.message for e in result.log if e.level == "warning" and "negative zero" in e.message]
+    assert warnings == [f"3 negative zero(s) (-0.0) stored as 0.0, which is all {engine} holds ('d': 2, 'r': 1)"]
+    # PostgreSQL keeps the sign: nothing to warn about.
+    back = _run(pg, pg, query, "pgtypes_zeros")
+    assert not [e for e in back.log if "negative zero" in e.message]
+
+
+TIME_QUERY = "SELECT 1 AS id, '24:00:00'::time AS t UNION ALL SELECT 2, '23:59:59.999999'::time"
+
+
+def test_end_of_day_stays_exact_in_postgresql(pg_database: Server) -> None:
+    pg = Endpoint("pg", "postgresql", _params(pg_database))
+    _run(pg, pg, TIME_QUERY, "pgtypes_clock")
+    with _connect(pg_database) as conn:
+        rows = conn.execute("SELECT id, t::text FROM pgtypes_clock ORDER BY id").fetchall()
+    assert rows == [(1, "24:00:00"), (2, "23:59:59.999999")]
+
+
+@pytest.mark.mysql
+def test_end_of_day_stays_exact_in_mariadb_and_comes_back(pg_database: Server, mysql_database: Server) -> None:
+    pg, maria = Endpoint("pg", "postgresql", _params(pg_database)), _mysql_endpoint(mysql_database)
+    _run(pg, maria, TIME_QUERY, "pgtypes_clock")
+    _run(maria, pg, "SELECT id, t FROM pgtypes_clock ORDER BY id", "pgtypes_clock_back")
+    with _connect(pg_database) as conn:
+        rows = conn.execute("SELECT id, t::text FROM pgtypes_clock_back ORDER BY id").fetchall()
+    assert rows == [(1, "24:00:00"), (2, "23:59:59.999999")]
+
+
+def test_end_of_day_is_refused_naming_column_and_row_where_the_target_cannot_hold_it(
+        pg_database: Server, tmp_path: Path) -> None:
+    pg = Endpoint("pg", "postgresql", _params(pg_database))
+    result = run_migration(MigrationRequest(source=pg, target=_sqlite_endpoint(tmp_path), query=TIME_QUERY,
+                                            table=TableName("pgtypes_clock"), mode=LoadMode.REPLACE))
+    assert result.status is Status.FAILED
+    assert result.error is not None and "column 't', row 1" in result.error and "24:00:00" in result.error

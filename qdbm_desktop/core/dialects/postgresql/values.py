@@ -10,13 +10,13 @@ from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from qdbm_desktop.core.types import END_OF_DAY
+
 #: Element types whose array elements are JSON numbers or booleans (others are JSON strings).
 _NUMBER_ELEMENTS = frozenset({21, 23, 20, 1700, 700, 701})
 _BOOL_ELEMENT = 16
 _BOX = 603
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-#: ``time '24:00:00'``: PostgreSQL's and MySQL's time hold it, Python's ``time`` does not.
-END_OF_DAY = timedelta(hours=24)
 
 
 def _delimiter(element_oid: int) -> str:

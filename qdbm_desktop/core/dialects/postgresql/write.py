@@ -35,9 +35,10 @@ from qdbm_desktop.core.dialects.postgresql.types import (
     _PgType,
     portable_type,
 )
-from qdbm_desktop.core.dialects.postgresql.values import END_OF_DAY, array_writer
+from qdbm_desktop.core.dialects.postgresql.values import array_writer
 from qdbm_desktop.core.errors import UsageError, one_line
 from qdbm_desktop.core.types import (
+    END_OF_DAY,
     Column,
     ValueRejected,
     decimal_fit_error,
