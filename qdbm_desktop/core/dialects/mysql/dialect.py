@@ -52,8 +52,11 @@ from qdbm_desktop.core.dialects.mysql.types import (
     _field_type_name,
     _fit_row_size,
     _text_type,
+    enum_labels,
+    enum_type,
     portable_from_column_type,
     portable_from_field,
+    verbatim_type,
 )
 from qdbm_desktop.core.dialects.mysql.write import InsertWriter, LoadDataWriter, _decimal_precision
 from qdbm_desktop.core.errors import UsageError
@@ -222,7 +225,9 @@ class MySQLDialect(Dialect):
                 ptype = portable_from_field(type_code, flags, charset)
                 source_type = _field_type_name(type_code, flags, charset)
                 nullable = not flags & _FLAG_NOT_NULL
-            columns.append(Column(name, ptype, nullable, source_type))
+            native = verbatim_type(source_type) if known is not None else ""
+            columns.append(Column(name, ptype, nullable, source_type, native, "mysql" if native else "",
+                                  enum_labels(source_type) if known is not None else ()))
             stream._converters.append(stream._converter(index, ptype.kind, type_code))
         return stream
 
@@ -333,7 +338,9 @@ class MySQLDialect(Dialect):
             is_json = (schema, table, column) in json_columns
             ptype = portable_from_column_type(column_type, _int_or_none(char_len), is_json)
             source = "json" if is_json else column_type
-            found[(schema, table, column)] = Column(column, ptype, _text(nullable) == "YES", source)
+            native = verbatim_type(source)
+            found[(schema, table, column)] = Column(column, ptype, _text(nullable) == "YES", source, native,
+                                                    "mysql" if native else "", enum_labels(source))
         return found
 
     def _mariadb_json_columns(self, cursor: MySQLCursor,
@@ -425,7 +432,7 @@ class MySQLDialect(Dialect):
                          primary_key: Sequence[str] = ()) -> str:
         if not columns:
             raise UsageError(f"table {table} needs at least one column")
-        natives = [self.native_type(c.type) for c in columns]
+        natives = [self._column_type(c) for c in columns]
         keys = set(primary_key)
         for index, column in enumerate(columns):
             if column.name in keys and natives[index].endswith(("TEXT", "BLOB")):
@@ -443,6 +450,15 @@ class MySQLDialect(Dialect):
         # collation keeps 'a' and 'A' (and 'a' and 'a ') distinct, as other engines' keys do.
         return (f"CREATE TABLE {self.qualified(table)} (\n  " + ",\n  ".join(parts) +
                 "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+
+    def _column_type(self, column: Column) -> str:
+        """A MySQL source's exact type as it is; an enum's labels (a PostgreSQL enum) as ENUM."""
+        native = column.native_for(self.name)
+        if native:
+            return native
+        if column.labels and column.type.kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
+            return enum_type(column.labels) or self.native_type(column.type)
+        return self.native_type(column.type)
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

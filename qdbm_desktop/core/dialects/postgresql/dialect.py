@@ -249,12 +249,13 @@ class PostgreSQLDialect(Dialect):
         return f"CREATE TABLE {self.qualified(table)} ({', '.join(parts)})"
 
     def _column_type(self, column: Column) -> str:
-        """A PostgreSQL source's exact type as it is; an enum's labels as a CHECK on its text."""
+        """A PostgreSQL source's exact type as it is; an enum's labels (PostgreSQL's or MySQL's) as
+        a CHECK on its text."""
         spelled = column.native_for(self.name) or self.native_type(column.type)
-        if column.labels and spelled in ("text", "text[]"):
+        if column.labels and (spelled == "text[]" or not spelled.endswith("]")):
             labels = ", ".join("'" + label.replace("'", "''") + "'" for label in column.labels)
             name = self.quote_identifier(column.name)
-            test = f"{name} IN ({labels})" if spelled == "text" else f"{name} <@ ARRAY[{labels}]::text[]"
+            test = f"{name} IN ({labels})" if spelled != "text[]" else f"{name} <@ ARRAY[{labels}]::text[]"
             return f"{spelled} CHECK ({test})"
         return spelled
 
