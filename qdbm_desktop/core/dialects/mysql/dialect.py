@@ -432,7 +432,7 @@ class MySQLDialect(Dialect):
                          primary_key: Sequence[str] = ()) -> str:
         if not columns:
             raise UsageError(f"table {table} needs at least one column")
-        natives = [self._column_type(c) for c in columns]
+        natives = [self.column_type(c) for c in columns]
         keys = set(primary_key)
         for index, column in enumerate(columns):
             if column.name in keys and natives[index].endswith(("TEXT", "BLOB")):
@@ -451,7 +451,7 @@ class MySQLDialect(Dialect):
         return (f"CREATE TABLE {self.qualified(table)} (\n  " + ",\n  ".join(parts) +
                 "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
 
-    def _column_type(self, column: Column) -> str:
+    def column_type(self, column: Column) -> str:
         """A MySQL source's exact type as it is; an enum's labels (a PostgreSQL enum) as ENUM."""
         native = column.native_for(self.name)
         if native:

@@ -242,13 +242,13 @@ class PostgreSQLDialect(Dialect):
                          primary_key: Sequence[str] = ()) -> str:
         if not columns:
             raise UsageError(f"table {table} needs at least one column")
-        parts = [f"{self.quote_identifier(c.name)} {self._column_type(c)}"
+        parts = [f"{self.quote_identifier(c.name)} {self.column_type(c)}"
                  + ("" if c.nullable else " NOT NULL") for c in columns]
         if primary_key:
             parts.append(f"PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
         return f"CREATE TABLE {self.qualified(table)} ({', '.join(parts)})"
 
-    def _column_type(self, column: Column) -> str:
+    def column_type(self, column: Column) -> str:
         """A PostgreSQL source's exact type as it is; an enum's labels (PostgreSQL's or MySQL's) as
         a CHECK on its text."""
         spelled = column.native_for(self.name) or self.native_type(column.type)
