@@ -244,3 +244,19 @@ def test_end_of_day_is_refused_naming_column_and_row_where_the_target_cannot_hol
                                             table=TableName("pgtypes_clock"), mode=LoadMode.REPLACE))
     assert result.status is Status.FAILED
     assert result.error is not None and "column 't', row 1" in result.error and "24:00:00" in result.error
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("target", ["postgresql", "mysql", "sqlite"])
+def test_every_type_passes_the_checksum(target: str, pg_source: Server, request: pytest.FixtureRequest,
+                                        tmp_path: Path) -> None:
+    from qdbm_desktop.core.checksum import VerifyLevel
+
+    pg = Endpoint("pg", "postgresql", _params(pg_source))
+    other = {"postgresql": lambda: pg, "mysql": lambda: _mysql_endpoint(request.getfixturevalue("mysql_database")),
+             "sqlite": lambda: _sqlite_endpoint(tmp_path)}[target]()
+    result = run_migration(MigrationRequest(source=pg, target=other, query="SELECT * FROM src",
+                                            table=TableName("pgtypes_checked"), mode=LoadMode.REPLACE,
+                                            verify=VerifyLevel.CHECKSUM))
+    assert result.status is Status.SUCCEEDED, result.error
+    assert result.verified is VerifyLevel.CHECKSUM
