@@ -75,15 +75,20 @@ def _unquoted(token: str, numbers: bool, booleans: bool) -> str:
         return "null"
     if numbers and _JSON_NUMBER.fullmatch(token):
         return token
-    if booleans and token in ("t", "f"):
-        return "true" if token == "t" else "false"
+    if booleans and token in ("t", "f", "true", "false"):
+        return "true" if token[0] == "t" else "false"
     return json.dumps(token, ensure_ascii=False)
 
 
+class _Number(str):
+    """A JSON number's own digits, written unquoted."""
+
+
 def json_to_array(text: str, element_oid: int) -> str:
-    """A JSON array (what :func:`array_to_json` gives, or any JSON array) as a PostgreSQL array literal."""
+    """A JSON array (what :func:`array_to_json` gives, or any JSON array) as a PostgreSQL array literal:
+    numbers and booleans as they are, strings quoted, ``null`` as NULL, nested arrays nested."""
     try:
-        value = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+        value = json.loads(text, parse_float=_Number, parse_int=_Number, parse_constant=_Number)
     except ValueError:
         raise ValueError(f"{text[:40]!r} is neither a PostgreSQL array nor a JSON array") from None
     if not isinstance(value, list):
@@ -97,6 +102,8 @@ def json_to_array(text: str, element_oid: int) -> str:
             return "{" + delimiter.join(map(literal, item)) + "}"
         if item is True or item is False:
             return "true" if item else "false"
+        if isinstance(item, _Number):
+            return str(item)
         text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
