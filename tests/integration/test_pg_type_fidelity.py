@@ -167,6 +167,12 @@ def test_json_mapped_to_jsonb_by_the_user(pg_source: Server) -> None:
 def _round_trip(pg_source: Server, middle: Endpoint) -> None:
     pg = Endpoint("pg", "postgresql", _params(pg_source))
     _run(pg, middle, "SELECT * FROM src", "pgtypes_mid")
+    # The enum's labels hold in the middle too (MySQL ENUM, SQLite CHECK): a value outside them fails.
+    refused = run_migration(MigrationRequest(source=pg, target=middle, query="SELECT 3 AS id, 'angry' AS mo",
+                                             table=TableName("pgtypes_mid"), mode=LoadMode.APPEND))
+    assert refused.status is Status.FAILED
+    assert refused.error is not None and ("CHECK constraint failed: mo" in refused.error
+                                          or "column 'mo', row 1" in refused.error), refused.error
     with _connect(pg_source) as conn:
         _create(conn, "pgtypes_back", with_rows=False)
     _run(middle, pg, "SELECT * FROM pgtypes_mid", "pgtypes_back", LoadMode.APPEND)
