@@ -44,6 +44,10 @@ def test_an_array_literal_reads_as_a_json_array_and_goes_back(literal: str, elem
     assert json.loads(array_to_json(json_to_array(text, element), element)) == expected
 
 
+def test_a_vector_type_reads_as_a_json_array_of_its_elements() -> None:
+    assert array_to_json("1 2 3", 21) == '["1", "2", "3"]'
+
+
 def test_numbers_in_arrays_keep_their_digits() -> None:
     assert array_to_json("{1.50,-2.25,12345678901234567890.000001}", 1700) == \
         "[1.50,-2.25,12345678901234567890.000001]"

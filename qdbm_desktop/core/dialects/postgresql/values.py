@@ -32,6 +32,8 @@ def array_to_json(text: str, element_oid: int) -> str:
     """
     if text.startswith("["):
         text = text[text.index("=") + 1:]
+    elif not text.startswith("{"):  # int2vector, oidvector: elements between spaces
+        return json.dumps(text.split())
     delimiter = _delimiter(element_oid)
     numbers, booleans = element_oid in _NUMBER_ELEMENTS, element_oid == _BOOL_ELEMENT
     out: list[str] = []
