@@ -460,9 +460,9 @@ def json_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], str
     text = text_check(PortableType(Kind.TEXT), limits)
 
     def check(value: Any) -> str:
-        if type(value) is not str:
+        if not isinstance(value, str):
             raise ValueError(f"a {type(value).__name__} value is not JSON text")
-        return text(str(value))
+        return text(str(value))  # a str subclass (an array read from PostgreSQL) as plain text
 
     return check
 

@@ -23,6 +23,16 @@ def _delimiter(element_oid: int) -> str:
     return ";" if element_oid == _BOX else ","
 
 
+def _tokens(delimiter: str) -> re.Pattern[str]:
+    d = re.escape(delimiter)
+    return re.compile(r'([{}])|"((?:[^"\\]|\\.)*)"|(' + d + r')|([^{}"' + d + r']+)')
+
+
+_TOKENS = {",": _tokens(","), ";": _tokens(";")}
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_BRACES = {"{": "[", "}": "]"}
+
+
 def array_to_json(text: str, element_oid: int) -> str:
     """A PostgreSQL array literal (``{1,NULL,"a b"}``, nested for more dimensions) as a JSON array.
 
@@ -37,39 +47,20 @@ def array_to_json(text: str, element_oid: int) -> str:
     delimiter = _delimiter(element_oid)
     numbers, booleans = element_oid in _NUMBER_ELEMENTS, element_oid == _BOOL_ELEMENT
     out: list[str] = []
-    position = 0
-    length = len(text)
-    while position < length:
-        char = text[position]
-        if char in "{}":
-            out.append("[" if char == "{" else "]")
-            position += 1
-        elif char == delimiter:
+    dumps = json.dumps
+    for brace, quoted, comma, bare in _TOKENS[delimiter].findall(text):
+        if brace:
+            out.append(_BRACES[brace])
+        elif comma:
             out.append(",")
-            position += 1
-        elif char == '"':
-            position, value = _quoted(text, position + 1)
-            out.append(json.dumps(value, ensure_ascii=False))
-        elif char.isspace():
-            position += 1
+        elif bare:
+            token = bare.strip()
+            if token:
+                out.append(_unquoted(token.replace("\\", "") if "\\" in token else token, numbers, booleans))
         else:
-            end = position
-            while end < length and text[end] not in "{}" and text[end] != delimiter:
-                end += 1
-            token = text[position:end].strip().replace("\\", "")
-            position = end
-            out.append(_unquoted(token, numbers, booleans))
+            value = _ESCAPE.sub(r"\1", quoted) if "\\" in quoted else quoted
+            out.append(dumps(value, ensure_ascii=False))
     return "".join(out)
-
-
-def _quoted(text: str, position: int) -> tuple[int, str]:
-    chars: list[str] = []
-    while text[position] != '"':
-        if text[position] == "\\":
-            position += 1
-        chars.append(text[position])
-        position += 1
-    return position + 1, "".join(chars)
 
 
 def _unquoted(token: str, numbers: bool, booleans: bool) -> str:
@@ -112,10 +103,20 @@ def json_to_array(text: str, element_oid: int) -> str:
     return literal(value)
 
 
+class ArrayJson(str):
+    """An array read from PostgreSQL: the JSON array every other engine sees, with the literal it was
+    read from (``literal``) so that a PostgreSQL target takes that as it is."""
+
+    literal: str
+
+
 def array_writer(element_oid: int) -> Callable[[Any], Any]:
     """For a PostgreSQL array column: JSON arrays become array literals; an array literal (text
-    from a text column) goes as it is, for the server to parse."""
+    from a text column, or the one an array read from PostgreSQL carries) goes as it is, for the
+    server to parse."""
     def convert(value: Any) -> Any:
+        if value.__class__ is ArrayJson:
+            return value.literal
         if isinstance(value, str) and value.lstrip().startswith("["):
             return json_to_array(value, element_oid)
         return value
@@ -159,7 +160,9 @@ def array_loader(element_oid: int) -> type:
 
     class ArrayJsonLoader(Loader):
         def load(self, data: Any) -> str:
-            return array_to_json(bytes(data).decode(self.connection.info.encoding
-                                                    if self.connection else "utf-8"), element_oid)
+            literal = bytes(data).decode(self.connection.info.encoding if self.connection else "utf-8")
+            value = ArrayJson(array_to_json(literal, element_oid))
+            value.literal = literal
+            return value
 
     return ArrayJsonLoader
