@@ -435,7 +435,7 @@ class MySQLDialect(Dialect):
         natives = [self.column_type(c) for c in columns]
         keys = set(primary_key)
         for index, column in enumerate(columns):
-            if column.name in keys and natives[index].endswith(("TEXT", "BLOB")):
+            if column.name in keys and natives[index].upper().endswith(("TEXT", "BLOB")):
                 raise UsageError(f"key column {column.name!r} is {column.type}, which {self.display_name} "
                                  "cannot index; give it a varchar(n) or binary(n) type")
         natives = _fit_row_size(natives, [c.name in keys for c in columns])
@@ -455,7 +455,8 @@ class MySQLDialect(Dialect):
         """A MySQL source's exact type as it is; an enum's labels (a PostgreSQL enum) as ENUM."""
         native = column.native_for(self.name)
         if native:
-            return native
+            # VARCHAR(n) / VARBINARY(n) as the row-size fitting spells them (no label to keep).
+            return native.upper() if re.fullmatch(r"(?i)(varchar|varbinary)\(\d+\)", native) else native
         if column.labels and column.type.kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
             return enum_type(column.labels) or self.native_type(column.type)
         return self.native_type(column.type)
