@@ -21,12 +21,18 @@ from pathlib import Path
 from qdbm_desktop.core.dialects import ConnectParams, get_dialect
 from qdbm_desktop.core.dialects.oracle import portable_from_declared
 from qdbm_desktop.core.dialects.sqlserver import portable_from_type_name
+from qdbm_desktop.core.types import Column
 
 TARGETS = ("postgresql", "mysql", "sqlite", "sqlserver", "oracle")
 SOURCE_TYPES: dict[str, list[str]] = {
     "postgresql": ["smallint", "integer", "bigint", "numeric(12,2)", "numeric", "real", "double precision",
-                   "boolean", "char(3)", "varchar(50)", "text", "bytea", "date", "time", "timestamp",
-                   "timestamptz", "json", "jsonb", "uuid", "interval"],
+                   "boolean", "char(3)", "varchar(50)", "text", "bytea", "date", "time", "time(3)",
+                   "timestamp", "timestamp(3)", "timestamptz", "json", "jsonb", "uuid", "interval",
+                   "interval day to second",
+                   "timetz", "inet", "cidr", "macaddr", "macaddr8", "bit(4)", "varbit(8)", "int4range",
+                   "numrange", "tstzrange", "daterange", "money", "tsvector", "tsquery", "xml", "point",
+                   "box", "integer[]", "text[]", "numeric(5,2)[]", "qdbm_probe_mood", "qdbm_probe_mood[]",
+                   "qdbm_probe_positive"],
     "mysql": ["TINYINT(1)", "TINYINT", "SMALLINT", "INT", "INT UNSIGNED", "BIGINT", "BIGINT UNSIGNED",
               "DECIMAL(12,2)", "FLOAT", "DOUBLE", "CHAR(3)", "VARCHAR(50)", "LONGTEXT", "VARBINARY(16)",
               "LONGBLOB", "DATE", "TIME(6)", "DATETIME(6)", "TIMESTAMP(6)", "JSON", "ENUM('a','bc')", "YEAR"],
@@ -44,17 +50,26 @@ DESCRIBED_TYPES: dict[str, list[str]] = {
                "RAW(16)", "BLOB", "DATE", "TIMESTAMP(6)", "TIMESTAMP(6) WITH TIME ZONE",
                "TIMESTAMP(6) WITH LOCAL TIME ZONE", "INTERVAL DAY TO SECOND", "BOOLEAN", "JSON"],
 }
+#: What the probe table's types need first, and how it is undone (PostgreSQL's enum and domain).
+SETUP: dict[str, tuple[list[str], list[str]]] = {
+    "postgresql": (["CREATE TYPE qdbm_probe_mood AS ENUM ('sad', 'happy')",
+                    "CREATE DOMAIN qdbm_probe_positive AS integer CHECK (VALUE > 0)"],
+                   ["DROP DOMAIN qdbm_probe_positive", "DROP TYPE qdbm_probe_mood"]),
+}
 NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL / MariaDB", "sqlite": "SQLite",
          "sqlserver": "SQL Server", "oracle": "Oracle"}
 
 
-def _portable_types(engine: str, params: ConnectParams, types: list[str]) -> list[str]:
-    """The portable type the engine's reader gives each declared type."""
+def _read_columns(engine: str, params: ConnectParams, types: list[str]) -> list[Column]:
+    """The columns (portable type, exact type) the engine's reader gives each declared type."""
     dialect = get_dialect(engine)
+    setup, teardown = SETUP.get(engine, ([], []))
     conn = dialect.connect(params, 10)
     try:
         cursor = conn.cursor()
         cursor.execute("DROP TABLE IF EXISTS qdbm_type_probe")
+        for statement in setup:
+            cursor.execute(statement)
         body = ", ".join(f"c{i} {t}" + (" NULL" if engine == "mysql" and t.startswith("TIMESTAMP") else "")
                          for i, t in enumerate(types))
         cursor.execute(f"CREATE TABLE qdbm_type_probe ({body})")
@@ -62,11 +77,14 @@ def _portable_types(engine: str, params: ConnectParams, types: list[str]) -> lis
         conn.commit()
         stream = dialect.open_read(conn, "SELECT * FROM qdbm_type_probe", 10)
         try:
-            found = [str(column.type) for column in stream.columns]
+            found = list(stream.columns)
         finally:
             stream.close()
+        conn.rollback()
         cursor = conn.cursor()
         cursor.execute("DROP TABLE qdbm_type_probe")
+        for statement in teardown:
+            cursor.execute(statement)
         cursor.close()
         conn.commit()
         return found
@@ -87,11 +105,10 @@ def build(pg: ConnectParams, mysql: ConnectParams) -> str:
             lines += [f"### From {NAMES[engine]}", "", f"| source type | portable type | {header} |",
                       "|---|---|" + "---|" * len(TARGETS)]
             declared_types = SOURCE_TYPES[engine]
-            portable_types = _portable_types(engine, params, declared_types)
-            for declared, portable in zip(declared_types, portable_types, strict=True):
-                ptype = PortableType.parse(portable)
-                cells = [f"`{get_dialect(t).native_type(ptype)}`" for t in TARGETS]
-                lines.append(f"| `{declared}` | {portable} | " + " | ".join(cells) + " |")
+            columns = _read_columns(engine, params, declared_types)
+            for declared, column in zip(declared_types, columns, strict=True):
+                cells = [f"`{get_dialect(t).column_type(column)}`".replace("|", "\\|") for t in TARGETS]
+                lines.append(f"| `{declared}` | {column.type} | " + " | ".join(cells) + " |")
             lines.append("")
     for engine, declared_types in DESCRIBED_TYPES.items():
         header = " | ".join(f"in {NAMES[t]}" for t in TARGETS)

@@ -57,14 +57,16 @@ def map_columns(
     mapped = []
     for column in source_columns:
         choice = choices.get(column.name)
-        column = replace(column, type=overrides.get(column.name, column.type))
+        chosen = (choice.type if choice is not None else None) or overrides.get(column.name)
+        if chosen is not None:
+            # A type the user picks replaces the source's exact one too.
+            column = replace(column, type=chosen, native="", native_engine="", labels=())
         if choice is not None:
             if not choice.include:
                 continue
             column = replace(
                 column,
                 name=choice.target.strip() if choice.target and choice.target.strip() else column.name,
-                type=choice.type or column.type,
                 nullable=column.nullable if choice.nullable is None else choice.nullable,
             )
         mapped.append(column)

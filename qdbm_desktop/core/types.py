@@ -31,9 +31,9 @@ import math
 import re
 import struct
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Context, Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -82,8 +82,13 @@ class PortableType:
     length: int | None = None
     precision: int | None = None
     scale: int | None = None
+    #: ``"jsonb"`` for JSON a PostgreSQL target stores as jsonb (parsed: keys sorted and
+    #: de-duplicated); plain ``json`` keeps the exact text. Other engines ignore it.
+    variant: str = ""
 
     def __str__(self) -> str:
+        if self.variant:
+            return self.variant
         if self.kind is Kind.DECIMAL and self.precision is not None:
             return f"decimal({self.precision},{self.scale or 0})"
         if self.kind in (Kind.CHAR, Kind.VARCHAR, Kind.BINARY) and self.length is not None:
@@ -102,6 +107,8 @@ class PortableType:
             raise UsageError(f"{text!r} is not a type (examples: int64, decimal(12,2), varchar(50), "
                              "timestamptz)")
         name, first, second = match.group(1).strip(), match.group(2), match.group(3)
+        if name == "jsonb" and first is None:
+            return cls(Kind.JSON, variant="jsonb")
         kind = _ALIASES.get(name)
         if kind is None:
             try:
@@ -135,7 +142,7 @@ _ALIASES = {
     "character varying": Kind.VARCHAR, "string": Kind.TEXT,
     "bytea": Kind.BINARY, "blob": Kind.BINARY, "varbinary": Kind.BINARY, "bytes": Kind.BINARY,
     "datetime": Kind.TIMESTAMP, "timestamp with time zone": Kind.TIMESTAMPTZ,
-    "timestamp without time zone": Kind.TIMESTAMP, "jsonb": Kind.JSON,
+    "timestamp without time zone": Kind.TIMESTAMP,
 }
 
 
@@ -148,9 +155,20 @@ class Column:
     nullable: bool = True
     #: The source's own type name, as the user knows it ("NUMBER(10,2)", "tinyint(1)").
     source_type: str = ""
+    #: The exact type in the engine ``native_engine`` (PostgreSQL's ``format_type`` spelling:
+    #: ``numeric(12,2)``, ``interval``, ``text[]``), for a target of that same engine to create
+    #: verbatim; empty when the portable type says it all. A type the user picks drops it.
+    native: str = ""
+    native_engine: str = ""
+    #: The labels of an enum type, in their order (an enum reads as text).
+    labels: tuple[str, ...] = ()
     #: A MySQL/MariaDB text column's collation (it names its character set: ``utf8mb3_general_ci``),
     #: which a MySQL/MariaDB target gives the column; empty elsewhere.
     collation: str = ""
+
+    def native_for(self, engine: str) -> str:
+        """The exact type to create in ``engine``, or "" when that engine takes the portable type."""
+        return self.native if self.native_engine == engine else ""
 
 
 #: The values each integer kind holds.
@@ -250,6 +268,46 @@ def decimal_fit_error(value: Decimal, precision: int | None, scale: int | None) 
         if value and value.adjusted() + 1 > whole_digits:
             return f"{value} is out of range for decimal({precision},{scale or 0}): it does not fit"
     return None
+
+
+#: ``time '24:00:00'``, the end of a day, which PostgreSQL's and MySQL's time types hold and Python's
+#: ``time`` does not: the one time value read as a ``timedelta``.
+END_OF_DAY = timedelta(hours=24)
+
+
+def plain_time(value: Any, engine: str) -> time:
+    """A time value for a target whose time type ends at 23:59:59.999999: 24:00:00 is refused."""
+    if isinstance(value, time):
+        return value
+    if value == END_OF_DAY:
+        raise ValueError(f"time 24:00:00 cannot be stored: {engine}'s time ends at 23:59:59.999999")
+    raise ValueError(f"{value!r} is not a time")
+
+
+class NegativeZeros:
+    """Counts ``-0.0`` in the float columns of a batch, for a target that stores it as ``0.0``
+    (MariaDB, SQLite): the run log tells how many changed, as it does for MySQL's zero dates."""
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self._columns = [(i, c.name) for i, c in enumerate(columns) if c.type.kind in FLOAT_KINDS]
+        self._counts: dict[str, int] = {}
+
+    def count(self, rows: Sequence[Sequence[Any]]) -> None:
+        for i, name in self._columns:
+            values = [row[i] for row in rows]
+            if not values.count(0.0):  # one pass in C: -0.0 == 0.0
+                continue
+            found = sum(1 for v in values if type(v) is float and v == 0.0 and math.copysign(1.0, v) < 0)
+            if found:
+                self._counts[name] = self._counts.get(name, 0) + found
+
+    def warnings(self, engine: str) -> tuple[str, ...]:
+        if not self._counts:
+            return ()
+        counted = [name for _, name in self._columns if name in self._counts]
+        detail = ", ".join(f"{name!r}: {self._counts[name]}" for name in counted)
+        return (f"{sum(self._counts.values())} negative zero(s) (-0.0) stored as 0.0, which is all {engine} "
+                f"holds ({detail})",)
 
 
 class ValueRejected(Exception):
@@ -405,9 +463,9 @@ def json_check(ptype: PortableType, limits: TargetLimits) -> Callable[[Any], str
     text = text_check(PortableType(Kind.TEXT), limits)
 
     def check(value: Any) -> str:
-        if type(value) is not str:
+        if not isinstance(value, str):
             raise ValueError(f"a {type(value).__name__} value is not JSON text")
-        return text(str(value))
+        return text(str(value))  # a str subclass (an array read from PostgreSQL) as plain text
 
     return check
 

@@ -278,6 +278,8 @@ class ColumnMappingModel(FrozenRowsModel[MappingRow]):
             if self._dialect is None:
                 return ""
             try:
+                if row.portable_type() == row.suggested and not row.type_text:
+                    return self._dialect.column_type(row.source)  # the source's exact type, if kept
                 return self._dialect.native_type(row.portable_type())
             except QdbmError:
                 return "—"

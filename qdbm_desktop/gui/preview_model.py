@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +10,7 @@ from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-from qdbm_desktop.core.types import Column
+from qdbm_desktop.core.types import END_OF_DAY, Column
 from qdbm_desktop.gui.table_models import AnyIndex, FrozenRowsModel
 
 #: Longer values are cut in the cell; the tooltip holds the whole value.
@@ -28,6 +28,8 @@ def display_value(value: Any) -> str:
         return format(value, "f")
     if isinstance(value, datetime | date | time):
         return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if value.__class__ is timedelta and value == END_OF_DAY:
+        return "24:00:00"
     if isinstance(value, bytes | bytearray | memoryview):
         data = bytes(value)
         text = "0x" + data[:64].hex()

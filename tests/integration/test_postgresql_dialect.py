@@ -193,7 +193,7 @@ def test_table_columns_keep_types_and_not_null(conn: Any) -> None:
     columns = dialect.table_columns(conn, TableName("kinds"))
     assert [(c.name, c.type) for c in columns] == [(c.name, c.type) for c in ALL_KINDS]
     assert [c.nullable for c in columns] == [c.nullable for c in ALL_KINDS]
-    assert columns[3].source_type == "numeric(38,10)" and columns[-2].source_type == "jsonb"
+    assert columns[3].source_type == "numeric(38,10)" and columns[-2].source_type == "json"
     assert "NOT NULL" in dialect.create_table_sql(TableName("t"), ALL_KINDS[-1:])
 
 
@@ -211,16 +211,22 @@ def test_query_columns_are_described_with_source_type_and_portable_type(conn: An
         "amount": ("numeric(12,2)", "decimal(12,2)"), "n": ("numeric", "decimal"),
         "v": ("character varying(20)", "varchar(20)"), "c": ("character(3)", "char(3)"),
         "small": ("smallint", "int16"), "at": ("timestamp with time zone", "timestamptz"),
-        "j": ("json", "json"), "jb": ("jsonb", "json"), "arr": ("integer[]", "text"),
+        "j": ("json", "json"), "jb": ("jsonb", "jsonb"), "arr": ("integer[]", "json"),
         "span": ("interval", "text"), "tz_clock": ("time with time zone", "text"), "feeling": ("mood", "text"),
         "pos": ("integer", "int32"), "nm": ("name", "text"), "addr": ("inet", "text"),
         "r": ("real", "float32"), "u": ("uuid", "uuid"), "b": ("bytea", "binary"),
     }
     row = dict(zip([c.name for c in columns], rows[0], strict=True))
-    # JSON arrives as the server's own text, not re-serialised; other types as their text form.
+    # JSON arrives as the server's own text, not re-serialised; arrays as JSON arrays, intervals in
+    # ISO 8601, other types as their text form.
     assert row["j"] == '{"b": 1, "a": [2]}'
     assert (row["arr"], row["span"], row["tz_clock"], row["feeling"], row["addr"]) == \
-        ("{1,2}", "1 day 02:00:00", "12:00:00+02", "happy", "10.0.0.1")
+        ("[1,2]", "P1DT2H", "12:00:00+02", "happy", "10.0.0.1")
+    # The exact type, for a PostgreSQL target; an enum is text with its labels.
+    natives = {c.name: c.native_for("postgresql") for c in columns}
+    assert (natives["amount"], natives["arr"], natives["span"], natives["feeling"], natives["jb"]) == \
+        ("numeric(12,2)", "integer[]", "interval", "text", "jsonb")
+    assert next(c.labels for c in columns if c.name == "feeling") == ("sad", "happy")
     assert row["pos"] == 5 and row["amount"] == Decimal("1.50") and row["b"] == b"a"
 
 
@@ -305,7 +311,7 @@ def write_one(conn: Any, column: Column, values: Sequence[Any]) -> None:
      "out of range for decimal"),
     (Column("cents", PortableType(Kind.DECIMAL, precision=9, scale=2)), [Decimal("1.10"), Decimal("1.005")],
      "decimal places"),
-    (Column("uid", PortableType(Kind.UUID)), [uuid.uuid4(), "not-a-uuid"], "cannot store str"),
+    (Column("uid", PortableType(Kind.UUID)), [uuid.uuid4(), "not-a-uuid"], "'not-a-uuid' is not a UUID"),
 ])
 def test_a_value_the_target_cannot_hold_is_refused_naming_column_and_row(
         conn: Any, column: Column, values: list[Any], why: str) -> None:

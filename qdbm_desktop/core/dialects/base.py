@@ -332,6 +332,11 @@ class Dialect(ABC):
     def native_type(self, ptype: PortableType) -> str:
         """The DDL type for a portable type; ``UsageError`` when this engine cannot hold it."""
 
+    def column_type(self, column: Column) -> str:
+        """The DDL type a new table gives ``column``: the source's exact type where the source is
+        this engine and the dialect creates it (``Column.native``), else ``native_type``."""
+        return self.native_type(column.type)
+
     # -- loading --------------------------------------------------------------------------------
 
     def load_session_sql(self) -> tuple[str, ...]:

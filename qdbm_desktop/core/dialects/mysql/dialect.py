@@ -55,8 +55,11 @@ from qdbm_desktop.core.dialects.mysql.types import (
     _field_type_name,
     _fit_row_size,
     _text_type,
+    enum_labels,
+    enum_type,
     portable_from_column_type,
     portable_from_field,
+    verbatim_type,
 )
 from qdbm_desktop.core.dialects.mysql.write import InsertWriter, LoadDataWriter, _decimal_precision
 from qdbm_desktop.core.errors import UsageError
@@ -230,7 +233,10 @@ class MySQLDialect(Dialect):
                 ptype = portable_from_field(type_code, flags, charset)
                 source_type = _field_type_name(type_code, flags, charset)
                 nullable = not flags & _FLAG_NOT_NULL
-            columns.append(Column(name, ptype, nullable, source_type, collation))
+            native = verbatim_type(source_type) if known is not None else ""
+            columns.append(Column(name, ptype, nullable, source_type, collation=collation, native=native,
+                                  native_engine="mysql" if native else "",
+                                  labels=enum_labels(source_type) if known is not None else ()))
             stream._converters.append(stream._converter(index, ptype.kind, type_code))
         return stream
 
@@ -342,7 +348,10 @@ class MySQLDialect(Dialect):
             ptype = portable_from_column_type(column_type, _int_or_none(char_len), is_json)
             source = "json" if is_json else column_type
             kept = _text(collation) if collation is not None and ptype.kind in TEXT_KINDS else ""
-            found[(schema, table, column)] = Column(column, ptype, _text(nullable) == "YES", source, kept)
+            native = verbatim_type(source)
+            found[(schema, table, column)] = Column(
+                column, ptype, _text(nullable) == "YES", source, collation=kept, native=native,
+                native_engine="mysql" if native else "", labels=enum_labels(source))
         return found
 
     def _mariadb_json_columns(self, cursor: MySQLCursor,
@@ -434,10 +443,10 @@ class MySQLDialect(Dialect):
                          primary_key: Sequence[str] = ()) -> str:
         if not columns:
             raise UsageError(f"table {table} needs at least one column")
-        natives = [self.native_type(c.type) for c in columns]
+        natives = [self.column_type(c) for c in columns]
         keys = set(primary_key)
         for index, column in enumerate(columns):
-            if column.name in keys and natives[index].endswith(("TEXT", "BLOB")):
+            if column.name in keys and natives[index].upper().endswith(("TEXT", "BLOB")):
                 raise UsageError(f"key column {column.name!r} is {column.type}, which {self.display_name} "
                                  "cannot index; give it a varchar(n) or binary(n) type")
         natives = _fit_row_size(natives, [c.name in keys for c in columns])
@@ -483,6 +492,16 @@ class MySQLDialect(Dialect):
             columns = [c if not c.collation or c.collation in known else replace(c, collation="")
                        for c in columns]
         super().create_table(connection, table, columns, primary_key)
+
+    def column_type(self, column: Column) -> str:
+        """A MySQL source's exact type as it is; an enum's labels (a PostgreSQL enum) as ENUM."""
+        native = column.native_for(self.name)
+        if native:
+            # VARCHAR(n) / VARBINARY(n) as the row-size fitting spells them (no label to keep).
+            return native.upper() if re.fullmatch(r"(?i)(varchar|varbinary)\(\d+\)", native) else native
+        if column.labels and column.type.kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
+            return enum_type(column.labels) or self.native_type(column.type)
+        return self.native_type(column.type)
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

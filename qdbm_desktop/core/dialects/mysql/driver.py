@@ -69,6 +69,9 @@ class MySQLConnection(Protocol):
 
     def set_allow_local_infile_in_path(self, path: str) -> object: ...
 
+    @property
+    def server_info(self) -> str | None: ...
+
 
 class NativeResult(Protocol):
     """The C extension's low-level handle (``connection._cmysql``): the current result's fields."""

@@ -20,6 +20,7 @@ from qdbm_desktop.core.dialects.mysql.driver import (
 )
 from qdbm_desktop.core.dialects.mysql.types import _BIT, _DATE_KINDS, _LONGLONG, _UTC
 from qdbm_desktop.core.types import (
+    END_OF_DAY,
     Column,
     Kind,
     PortableType,
@@ -207,9 +208,11 @@ def _bytes_to_uuid(raw: bytes) -> uuid.UUID:
     return uuid.UUID(raw.decode("ascii")) if len(raw) != 16 else uuid.UUID(bytes=raw)
 
 
-def _bytes_to_time(raw: bytes) -> dt.time:
+def _bytes_to_time(raw: bytes) -> dt.time | dt.timedelta:
     text = raw.decode("ascii")
     hours = text.split(":", 1)[0]
+    if text.rstrip("0").rstrip(".") == "24:00:00":
+        return END_OF_DAY
     if text.startswith("-") or len(hours) > 2 or int(hours) > 23:
         raise _time_refused(text)
     return dt.time.fromisoformat(_fraction_padded(text))
@@ -284,10 +287,12 @@ def _binary_uuid(value: Any) -> uuid.UUID:
     return uuid.UUID(value) if isinstance(value, str) else _bytes_to_uuid(bytes(value))
 
 
-def _binary_time(value: Any) -> dt.time:
+def _binary_time(value: Any) -> dt.time | dt.timedelta:
     if isinstance(value, dt.time):
         return value
     span: dt.timedelta = value  # the driver's reading of a TIME
+    if span == END_OF_DAY:
+        return span
     if not dt.timedelta(0) <= span < dt.timedelta(days=1):
         seconds = abs(span) // dt.timedelta(seconds=1)
         sign = "-" if span < dt.timedelta(0) else ""

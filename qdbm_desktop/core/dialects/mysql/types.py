@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from qdbm_desktop.core.types import (
@@ -256,3 +256,41 @@ def _fit_row_size(natives: list[str], is_key: list[bool]) -> list[str]:
         n = int(match.group(2))
         natives[index] = _text_type(n * 4) if match.group(1) == "VARCHAR" else _blob_type(n)
     return natives
+
+
+#: Catalog types a MySQL/MariaDB target creates as the source has them (MySQL -> MySQL). Left out:
+#: BIT (LOAD DATA would store its digits as characters), TIMESTAMP (its automatic defaults and
+#: 2038 limit; it stays DATETIME(6) in UTC) and the spatial types (read as their WKB bytes).
+_VERBATIM_TYPES = frozenset({
+    "tinyint", "smallint", "mediumint", "int", "integer", "bigint", "decimal", "numeric", "float", "double",
+    "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "binary", "varbinary", "tinyblob",
+    "blob", "mediumblob", "longblob", "date", "datetime", "time", "year", "enum", "set", "json",
+})
+_LABEL = re.compile(r"'((?:[^']|'')*)'")
+
+
+def verbatim_type(column_type: str) -> str:
+    """``COLUMN_TYPE`` when a MySQL/MariaDB target can create it as it is, else ""."""
+    name = re.match(r"\s*([a-z]+)", column_type.lower())
+    return column_type if name and name.group(1) in _VERBATIM_TYPES else ""
+
+
+def enum_labels(column_type: str) -> tuple[str, ...]:
+    """The members of an ``enum('a','b')`` column type, in order (empty for any other type)."""
+    if not column_type.lower().lstrip().startswith("enum("):
+        return ()
+    return tuple(label.replace("''", "'") for label in _LABEL.findall(column_type))
+
+
+def enum_type(labels: Sequence[str]) -> str:
+    """MySQL's ENUM of ``labels``, or "" where MySQL would change them: an empty label (ENUM's
+    error value), trailing spaces (stripped from members), more than 255 characters, or labels
+    that differ only in case or trailing spaces."""
+    if not labels or len(labels) > 65535:
+        return ""
+    if any(not label or label != label.rstrip(" ") or len(label) > 255 for label in labels):
+        return ""
+    if len({label.casefold() for label in labels}) != len(labels):
+        return ""
+    return "ENUM(" + ",".join("'" + label.replace("\\", "\\\\").replace("'", "''") + "'"
+                              for label in labels) + ")"

@@ -27,8 +27,10 @@ from qdbm_desktop.core.dialects.mysql.read import _BadValue
 from qdbm_desktop.core.dialects.mysql.types import _INT64_MAX, _INT64_MIN
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.types import (
+    END_OF_DAY,
     Column,
     Kind,
+    NegativeZeros,
     PortableType,
     TargetLimits,
     ValueRejected,
@@ -42,7 +44,9 @@ if TYPE_CHECKING:
 # -- writing: canonical values -> checked values ------------------------------------------------
 
 
-def _check_time(value: Any) -> dt.time:
+def _check_time(value: Any) -> dt.time | dt.timedelta:
+    if value == END_OF_DAY:
+        return END_OF_DAY  # MySQL's TIME holds 24:00:00
     if not isinstance(value, dt.time):
         raise _BadValue(f"{value!r} is not a time")
     return value.replace(tzinfo=None) if value.tzinfo else value
@@ -111,6 +115,8 @@ def tsv_formatter(ptype: PortableType) -> Callable[[Any], bytes]:
         return lambda v: check(v).encode("ascii")
     if kind in (Kind.TIMESTAMP, Kind.TIMESTAMPTZ):
         return lambda v: check(v).isoformat(" ").encode("ascii")
+    if kind is Kind.TIME:
+        return lambda v: b"24:00:00" if v == END_OF_DAY else check(v).isoformat().encode("ascii")
     return lambda v: check(v).isoformat().encode("ascii")
 
 
@@ -300,6 +306,13 @@ class _LoadSession:
             cursor.close()
 
 
+def _negative_zeros(connection: MySQLConnection, columns: Sequence[Column]) -> NegativeZeros | None:
+    """MariaDB stores -0.0 as 0.0 in FLOAT and DOUBLE: count them there (MySQL keeps the sign)."""
+    if not any(c.type.kind in (Kind.FLOAT32, Kind.FLOAT64) for c in columns):
+        return None
+    return NegativeZeros(columns) if "mariadb" in str(connection.server_info).lower() else None
+
+
 class LoadDataWriter:
     """Loads each batch with ``LOAD DATA LOCAL INFILE`` from a TSV file in a private folder.
 
@@ -307,11 +320,10 @@ class LoadDataWriter:
     so every value is checked here first, and any warning the server still raises fails the load.
     """
 
-    #: Nothing is changed on the way: a value the server refuses fails the load.
-    warnings: tuple[str, ...] = ()
-
     def __init__(self, dialect: MySQLDialect, connection: MySQLConnection, table: TableName,
                  columns: Sequence[Column], work_dir: Path | None = None) -> None:
+        #: A value the server refuses fails the load; only -0.0 is changed (to 0.0 by MariaDB), and counted.
+        self._negative_zeros = _negative_zeros(connection, columns)
         self._connection = connection
         self._columns = list(columns)
         self._formatters = [tsv_formatter(c.type) for c in columns]
@@ -336,7 +348,16 @@ class LoadDataWriter:
                      f"LINES TERMINATED BY '\\n' ({names})")
         self._session = _LoadSession(connection)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._negative_zeros.warnings("MariaDB") if self._negative_zeros else ()
+
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        if self._negative_zeros:
+            self._negative_zeros.count(rows)
+        self._write(rows, first_row_number)
+
+    def _write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
         """Load ``rows`` in chunks, formatting each chunk while the one before it loads.
 
         The outcome is the batch's as one load: a value refused here anywhere in the batch wins
@@ -491,11 +512,9 @@ class InsertWriter:
     The fallback where the server refuses ``LOAD DATA LOCAL`` (``local_infile=OFF``).
     """
 
-    #: Nothing is changed on the way: a value the server refuses fails the load.
-    warnings: tuple[str, ...] = ()
-
     def __init__(self, dialect: MySQLDialect, connection: MySQLConnection, table: TableName,
                  columns: Sequence[Column], max_packet: int) -> None:
+        self._negative_zeros = _negative_zeros(connection, columns)
         self._connection = connection
         self._columns = list(columns)
         self._checks = [value_checker(c.type) for c in columns]
@@ -506,7 +525,13 @@ class InsertWriter:
         self._budget = max(64 * 1024, max_packet // 2 - len(self._sql.encode()) - 1024)
         self._session = _LoadSession(connection)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._negative_zeros.warnings("MariaDB") if self._negative_zeros else ()
+
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        if self._negative_zeros:
+            self._negative_zeros.count(rows)
         checks = self._checks
         width = len(checks)
         chunk: list[tuple[Any, ...]] = []

@@ -84,7 +84,8 @@ class _TextCheck:
         self.empty = 0
 
     def __call__(self, given: Any) -> str:
-        if type(given) is not str and (self.json_only or isinstance(given, (bytes, bytearray, memoryview))):
+        binary = isinstance(given, (bytes, bytearray, memoryview))
+        if not isinstance(given, str) and (self.json_only or binary):
             raise ValueError(f"a {type(given).__name__} value cannot be stored in {self.label}")
         value = given if type(given) is str else str(given)
         if not value:

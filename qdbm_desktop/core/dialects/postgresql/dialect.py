@@ -30,11 +30,14 @@ from qdbm_desktop.core.dialects.postgresql.types import (
     _KIND_BY_OID,
     _NATIVE_LOAD,
     _NATIVE_TYPES,
+    MONEY,
+    TIME,
     _catalog_types,
     _PgType,
+    column_of,
     pg_connection,
-    portable_type,
 )
+from qdbm_desktop.core.dialects.postgresql.values import array_loader, text_loaders
 from qdbm_desktop.core.dialects.postgresql.write import _PgCopyWriter
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.sqlcheck import query_body, query_error
@@ -46,6 +49,29 @@ from qdbm_desktop.core.types import (
 
 if TYPE_CHECKING:
     import psycopg
+
+def _register_loaders(cursor: psycopg.Cursor[Any], types: Sequence[tuple[int, _PgType]]) -> None:
+    """How each result column is read: JSON stays the server's text (no parse and re-serialise),
+    arrays become JSON arrays, money a decimal, time keeps 24:00; types without a portable kind
+    (interval, enums ...) are read as their text representation."""
+    from psycopg.pq import Format
+    from psycopg.types.string import TextLoader
+
+    own = text_loaders()
+    for oid, t in types:
+        if t.is_array:
+            cursor.adapters.register_loader(oid, array_loader(t.element_oid))
+        elif t.oid == MONEY:
+            cursor.adapters.register_loader(oid, own["money"])
+        elif t.oid == TIME:
+            cursor.adapters.register_loader(oid, own["time"])
+        elif t.oid not in _NATIVE_LOAD:
+            cursor.adapters.register_loader(oid, TextLoader)
+        elif oid != t.oid:  # a domain over a known type loads as its base type
+            base_loader = cursor.adapters.get_loader(t.oid, Format.TEXT)
+            if base_loader is not None:
+                cursor.adapters.register_loader(oid, base_loader)
+
 
 #: Seconds a cancel request may take to reach the server.
 _CANCEL_TIMEOUT = 2.0
@@ -105,8 +131,6 @@ class PostgreSQLDialect(Dialect):
         With ``params``, the query's ``%s`` markers are bound server-side (a literal ``%`` is ``%%``)."""
         connection = pg_connection(connection)
         import psycopg
-        from psycopg.pq import Format
-        from psycopg.types.string import TextLoader
 
         if batch_size < 1:
             raise UsageError(f"the batch size must be at least 1 (got {batch_size})")
@@ -119,19 +143,13 @@ class PostgreSQLDialect(Dialect):
                 # A read-only transaction makes the server refuse any write the query attempts,
                 # including data-modifying CTEs and volatile functions that write.
                 cursor.execute("SET TRANSACTION READ ONLY")
+                # Intervals in ISO 8601 (what other engines can hold as text), money without locale.
+                cursor.execute("SET LOCAL intervalstyle = 'iso_8601'")
+                cursor.execute("SET LOCAL lc_monetary = 'C'")
             types = _catalog_types(connection, [(oid, mod) for _, oid, mod in described])
-            columns = [Column(name, portable_type(t.oid, t.typmod), True, t.display)
-                       for (name, _, _), t in zip(described, types, strict=True)]
+            columns = [column_of(name, t) for (name, _, _), t in zip(described, types, strict=True)]
             cursor = connection.cursor()
-            # JSON stays the server's text (no parse and re-serialise); types without a portable
-            # kind (arrays, interval, enums ...) are read as their text representation.
-            for (_, oid, _), t in zip(described, types, strict=True):
-                if t.oid not in _NATIVE_LOAD:
-                    cursor.adapters.register_loader(oid, TextLoader)
-                elif oid != t.oid:  # a domain over a known type loads as its base type
-                    base_loader = cursor.adapters.get_loader(t.oid, Format.TEXT)
-                    if base_loader is not None:
-                        cursor.adapters.register_loader(oid, base_loader)
+            _register_loaders(cursor, [(oid, t) for (_, oid, _), t in zip(described, types, strict=True)])
         except BaseException:
             transaction.__exit__(psycopg.Rollback, psycopg.Rollback(), None)
             raise
@@ -181,12 +199,14 @@ class PostgreSQLDialect(Dialect):
             return f"char({ptype.length})" if ptype.length else "text"
         if kind is Kind.VARCHAR:
             return f"varchar({ptype.length})" if ptype.length else "varchar"
+        if kind is Kind.JSON and ptype.variant:
+            return "jsonb"
         return _NATIVE_TYPES[kind]
 
     # -- loading --------------------------------------------------------------------------------
 
     def load_session_sql(self) -> tuple[str, ...]:
-        return ("SET TIME ZONE 'UTC'",)
+        return ("SET TIME ZONE 'UTC'", "SET lc_monetary TO 'C'")
 
     def _regclass(self, connection: psycopg.Connection[Any], table: TableName) -> int | None:
         with connection.cursor() as cursor:
@@ -218,14 +238,13 @@ class PostgreSQLDialect(Dialect):
         connection = pg_connection(connection)
         rows = self._column_rows(connection, table)
         types = _catalog_types(connection, [(oid, mod) for _, oid, mod, _ in rows])
-        return [Column(name, portable_type(t.oid, t.typmod), not notnull, t.display)
-                for (name, _, _, notnull), t in zip(rows, types, strict=True)]
+        return [column_of(name, t, not notnull) for (name, _, _, notnull), t in zip(rows, types, strict=True)]
 
     def create_table_sql(self, table: TableName, columns: Sequence[Column],
                          primary_key: Sequence[str] = ()) -> str:
         if not columns:
             raise UsageError(f"table {table} needs at least one column")
-        parts = [f"{self.quote_identifier(c.name)} {self.native_type(c.type)}"
+        parts = [f"{self.quote_identifier(c.name)} {self.column_type(c)}"
                  + ("" if c.nullable else " NOT NULL") for c in columns]
         if primary_key:
             parts.append(f"PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
@@ -239,6 +258,17 @@ class PostgreSQLDialect(Dialect):
 
     def describe_table(self, connection: Connection, table: TableName) -> TableShape:
         return catalog.describe_table(pg_connection(connection), self.qualified(table), table)
+
+    def column_type(self, column: Column) -> str:
+        """A PostgreSQL source's exact type as it is; an enum's labels (PostgreSQL's or MySQL's) as
+        a CHECK on its text."""
+        spelled = column.native_for(self.name) or self.native_type(column.type)
+        if column.labels and (spelled == "text[]" or not spelled.endswith("]")):
+            labels = ", ".join("'" + label.replace("'", "''") + "'" for label in column.labels)
+            name = self.quote_identifier(column.name)
+            test = f"{name} IN ({labels})" if spelled != "text[]" else f"{name} <@ ARRAY[{labels}]::text[]"
+            return f"{spelled} CHECK ({test})"
+        return spelled
 
     def list_tables(self, connection: Connection, schema: str | None, prefix: str) -> list[TableName]:
         connection = pg_connection(connection)

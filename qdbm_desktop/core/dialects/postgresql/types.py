@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from qdbm_desktop.core.dialects.base import Connection, LockSession
 from qdbm_desktop.core.types import (
     INT_RANGES,
+    Column,
     Kind,
     PortableType,
 )
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 INT2, INT4, INT8, NUMERIC, FLOAT4, FLOAT8, BOOL = 21, 23, 20, 1700, 700, 701, 16
 BPCHAR, VARCHAR, TEXT, NAME, BYTEA = 1042, 1043, 25, 19, 17
 DATE, TIME, TIMESTAMP, TIMESTAMPTZ, JSON, JSONB, UUID = 1082, 1083, 1114, 1184, 114, 3802, 2950
+MONEY, INTERVAL = 790, 1186
 
 #: Types read as their own kind; every other type is read as its text representation.
 _KIND_BY_OID: dict[int, Kind] = {
@@ -41,12 +43,19 @@ _FLOAT4_MIN_NORMAL_DENORM = 1.401298464324817e-45
 _EXACT = Context(prec=100_000, Emax=999_999_999, Emin=-999_999_999)
 
 
-def portable_type(oid: int, typmod: int = -1) -> PortableType:
+def portable_type(oid: int, typmod: int = -1, category: str = "") -> PortableType:
     """The portable type for a PostgreSQL type OID and type modifier (as libpq or pg_attribute give them).
 
-    Types without a portable kind (arrays, interval, enums, inet, timetz, ...) map to text:
-    they are read as their PostgreSQL text representation.
+    Arrays are JSON (read as a JSON array), ``money`` an exact decimal; other types without a
+    portable kind (interval, enums, inet, timetz, ...) map to text: they are read as their
+    PostgreSQL text representation (intervals in ISO 8601).
     """
+    if category == "A":
+        return PortableType(Kind.JSON)
+    if oid == MONEY:
+        return PortableType(Kind.DECIMAL, precision=19, scale=2)
+    if oid == JSONB:
+        return PortableType(Kind.JSON, variant="jsonb")
     kind = _KIND_BY_OID.get(oid, Kind.TEXT)
     if oid == NUMERIC:
         if typmod < 4:
@@ -64,34 +73,96 @@ def portable_type(oid: int, typmod: int = -1) -> PortableType:
 
 @dataclass(frozen=True)
 class _PgType:
-    """A column's type as the catalog tells it: base type of domains resolved."""
+    """A column's type as the catalog tells it: base type of domains resolved.
+
+    ``native`` is the base type's ``format_type`` spelling when a PostgreSQL target can create it
+    as it is (a built-in type or an array of one; ``text`` or ``text[]`` for an enum, whose
+    ``labels`` are kept); empty for types only the source database has (composites, extension
+    types), which read as text. ``category`` is ``pg_type.typcategory`` (``A`` for arrays) and
+    ``element`` the element type's category for an array.
+    """
 
     oid: int
     typmod: int
     display: str
+    native: str = ""
+    category: str = ""
+    element: str = ""
+    labels: tuple[str, ...] = ()
+    element_oid: int = 0
+
+    @property
+    def is_array(self) -> bool:
+        return self.category == "A"
+
+
+#: The first OID of a user-made object; every built-in type has a lower one.
+_FIRST_NORMAL_OID = 16384
+
+_CATALOG_SQL = """
+WITH RECURSIVE u AS (
+    SELECT o, m, i FROM unnest(%s::oid[], %s::int4[]) WITH ORDINALITY AS x(o, m, i)),
+b(i, o, m, depth) AS (
+    SELECT i, o, m, 0 FROM u
+    UNION ALL
+    SELECT b.i, t.typbasetype, t.typtypmod, b.depth + 1
+    FROM b JOIN pg_catalog.pg_type t ON t.oid = b.o AND t.typtype = 'd' WHERE b.depth < 20)
+SELECT format_type(u.o, u.m), base.o, base.m, format_type(base.o, base.m),
+       coalesce(t.typtype::text, ''), coalesce(t.typcategory::text, ''), coalesce(e.typtype::text, ''),
+       coalesce(e.typcategory::text, ''), coalesce(e.oid, 0),
+       coalesce((SELECT array_agg(l.enumlabel::text ORDER BY l.enumsortorder) FROM pg_catalog.pg_enum l
+                 WHERE l.enumtypid = CASE WHEN t.typtype = 'e' THEN t.oid ELSE e.oid END), '{}')
+FROM u
+CROSS JOIN LATERAL (SELECT b.o, b.m FROM b WHERE b.i = u.i ORDER BY b.depth DESC LIMIT 1) base
+LEFT JOIN pg_catalog.pg_type t ON t.oid = base.o
+LEFT JOIN pg_catalog.pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
+ORDER BY u.i
+"""
+
+
+def _native_spelling(oid: int, spelled: str, typtype: str, category: str, element_type: str,
+                     element_oid: int) -> str:
+    """What a PostgreSQL target creates for a base type (see ``_PgType.native``)."""
+    if typtype == "e":
+        return "text"
+    if category == "A" and element_type == "e":
+        return "text[]"
+    if typtype == "p" or oid >= _FIRST_NORMAL_OID or (category == "A" and element_oid >= _FIRST_NORMAL_OID):
+        return ""  # pseudo-types (unknown, record) and types only the source database has
+    if spelled.startswith("reg") or spelled in ("oid", "xid", "cid", "tid", "oidvector", "int2vector"):
+        return ""  # their values name the source database's own objects
+    if category == "A" and element_type == "d":
+        return ""
+    return spelled
 
 
 def _catalog_types(connection: psycopg.Connection[Any], pairs: Sequence[tuple[int, int]]) -> list[_PgType]:
-    """Resolve (oid, typmod) pairs: the SQL spelling (format_type) and, for domains, the base type."""
+    """Resolve (oid, typmod) pairs: the SQL spelling (format_type), for domains the base type, and
+    what a PostgreSQL target can create for each."""
     if not pairs:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT format_type(u.o, u.m), "
-            "CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE u.o END, "
-            "CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE u.m END "
-            "FROM unnest(%s::oid[], %s::int4[]) WITH ORDINALITY AS u(o, m, i) "
-            "LEFT JOIN pg_catalog.pg_type t ON t.oid = u.o ORDER BY u.i",
-            ([p[0] for p in pairs], [p[1] for p in pairs]))
-        return [_PgType(int(oid), int(mod), str(display)) for display, oid, mod in cursor.fetchall()]
+        cursor.execute(_CATALOG_SQL, ([p[0] for p in pairs], [p[1] for p in pairs]))
+        found = []
+        for display, oid, mod, spelled, typtype, category, etype, ecategory, eoid, labels \
+                in cursor.fetchall():
+            native = _native_spelling(int(oid), str(spelled), typtype, category, etype, int(eoid))
+            found.append(_PgType(int(oid), int(mod), str(display), native, category,
+                                 ecategory if category == "A" else "", tuple(labels or ()), int(eoid)))
+        return found
 
+
+def column_of(name: str, pg_type: _PgType, nullable: bool = True) -> Column:
+    """The portable column for a PostgreSQL column, carrying its exact type for a PostgreSQL target."""
+    return Column(name, portable_type(pg_type.oid, pg_type.typmod, pg_type.category), nullable,
+                  pg_type.display, pg_type.native, "postgresql" if pg_type.native else "", pg_type.labels)
 
 
 _NATIVE_TYPES: dict[Kind, str] = {
     Kind.INT16: "smallint", Kind.INT32: "integer", Kind.INT64: "bigint",
     Kind.FLOAT32: "real", Kind.FLOAT64: "double precision", Kind.BOOLEAN: "boolean",
     Kind.TEXT: "text", Kind.BINARY: "bytea", Kind.DATE: "date", Kind.TIME: "time",
-    Kind.TIMESTAMP: "timestamp", Kind.TIMESTAMPTZ: "timestamptz", Kind.JSON: "jsonb", Kind.UUID: "uuid",
+    Kind.TIMESTAMP: "timestamp", Kind.TIMESTAMPTZ: "timestamptz", Kind.JSON: "json", Kind.UUID: "uuid",
 }
 
 

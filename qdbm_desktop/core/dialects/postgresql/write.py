@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import struct
+import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 from itertools import repeat
 from operator import attrgetter, itemgetter
@@ -25,14 +27,18 @@ from qdbm_desktop.core.dialects.postgresql.types import (
     NAME,
     NUMERIC,
     TEXT,
+    TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
+    UUID,
     VARCHAR,
     _PgType,
     portable_type,
 )
+from qdbm_desktop.core.dialects.postgresql.values import array_writer
 from qdbm_desktop.core.errors import UsageError, one_line
 from qdbm_desktop.core.types import (
+    END_OF_DAY,
     Column,
     ValueRejected,
     decimal_fit_error,
@@ -46,6 +52,7 @@ if TYPE_CHECKING:
 
 _FLOAT4_MAX = 3.4028234663852886e38
 _FLOAT4_MIN_NORMAL_DENORM = 1.401298464324817e-45
+_INT64 = struct.Struct("!q")
 _COPY_CONTEXT = re.compile(r"COPY .*?, line (\d+), column (.*)", re.DOTALL)
 
 
@@ -69,6 +76,44 @@ def _json_dumpers() -> tuple[type, type]:
             return b"\x01" + str(obj).encode()  # jsonb binary format version 1, then the text
 
     return JsonTextBinaryDumper, JsonbTextBinaryDumper
+
+
+def _time_dumper() -> type:
+    """The binary COPY dumper for ``time``: microseconds since midnight, 24:00:00 included."""
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class TimeBinaryDumper(Dumper):
+        format = Format.BINARY
+        oid = TIME
+
+        def dump(self, obj: Any) -> bytes:
+            if obj.__class__ is timedelta:
+                micros = obj // timedelta(microseconds=1)
+            else:
+                micros = ((obj.hour * 60 + obj.minute) * 60 + obj.second) * 1_000_000 + obj.microsecond
+            return _INT64.pack(micros)
+
+    return TimeBinaryDumper
+
+
+def _as_uuid(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{value[:40]!r} is not a UUID") from None
+
+
+def _as_text(value: Any) -> str:
+    if value.__class__ is str:
+        return str(value)
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _time_text(value: Any) -> Any:
+    return "24:00:00" if value == END_OF_DAY else value
 
 
 #: Types binary COPY can write from canonical values without a cast on the server.
@@ -208,8 +253,10 @@ class _PgCopyWriter:
                      f"FROM STDIN (FORMAT {fmt})")
         # Types the chosen format cannot dump themselves go as text for the server to parse.
         # Character types share text's wire format, which has psycopg's fastest dumper.
+        # In text COPY, JSON goes as its text too (psycopg's JSON dumper would quote a str again).
+        as_text = (BPCHAR, VARCHAR, NAME) if binary else (BPCHAR, VARCHAR, NAME, JSON, JSONB)
         self._copy_types = [oid if (oid in _BINARY_OK if binary else oid in _KIND_BY_OID)
-                            and oid not in (BPCHAR, VARCHAR, NAME) else TEXT for oid in self._oids]
+                            and oid not in as_text else TEXT for oid in self._oids]
         self._converters: list[tuple[int, Callable[[Any], Any]]] = []
         #: Per converted column: a whole-column test that every value would pass its converter unchanged.
         self._column_checks: list[tuple[int, Callable[[Any], Any], Callable[[list[Any]], bool] | None]] = []
@@ -222,12 +269,20 @@ class _PgCopyWriter:
                              if t.oid in _TEXTUAL_OIDS or t.oid not in _KIND_BY_OID]
         self._cursor = connection.cursor()
         if binary:
-            for dumper in _json_dumpers():
+            for dumper in (*_json_dumpers(), _time_dumper()):
                 self._cursor.adapters.register_dumper(None, dumper)
 
     @staticmethod
     def _converter_for(pg_type: _PgType, binary: bool) -> Callable[[Any], Any] | None:
         oid = pg_type.oid
+        if pg_type.is_array:
+            return array_writer(pg_type.element_oid)
+        if oid == TIME and not binary:
+            return _time_text  # the binary dumper of _time_dumper takes 24:00 itself
+        if oid == UUID:
+            return _as_uuid  # text holding a UUID (a MySQL CHAR(36) column)
+        if oid not in _KIND_BY_OID:
+            return _as_text  # loaded as text for the server to parse (money from a decimal ...)
         if oid == TIMESTAMP:
             return _timestamp_converter
         if oid == TIMESTAMPTZ:

@@ -230,11 +230,19 @@ class SQLiteDialect(Dialect):
                          primary_key: Sequence[str] = ()) -> str:
         if not columns:
             raise UsageError(f"the table {table} needs at least one column")
-        lines = [f"    {self.quote_identifier(c.name)} {self.native_type(c.type)}"
+        lines = [f"    {self.quote_identifier(c.name)} {self.column_type(c)}"
                  + ("" if c.nullable else " NOT NULL") for c in columns]
         if primary_key:
             lines.append(f"    PRIMARY KEY ({', '.join(self.quote_identifier(k) for k in primary_key)})")
         return f"CREATE TABLE {self.qualified(table)} (\n" + ",\n".join(lines) + "\n)"
+
+    def column_type(self, column: Column) -> str:
+        """The portable type's declared type; an enum's labels (PostgreSQL's, MySQL's) as a CHECK."""
+        declared = self.native_type(column.type)
+        if column.labels and column.type.kind in (Kind.CHAR, Kind.VARCHAR, Kind.TEXT):
+            labels = ", ".join("'" + label.replace("'", "''") + "'" for label in column.labels)
+            return f"{declared} CHECK ({self.quote_identifier(column.name)} IN ({labels}))"
+        return declared
 
     def create_table(self, connection: Connection, table: TableName, columns: Sequence[Column],
                      primary_key: Sequence[str] = ()) -> None:

@@ -23,10 +23,12 @@ from qdbm_desktop.core.dialects.sqlite.types import (
 from qdbm_desktop.core.types import (
     Column,
     Kind,
+    NegativeZeros,
     PortableType,
     ValueRejected,
     decimal_fit_error,
     int_range_check,
+    plain_time,
 )
 
 # -- writing: canonical value -> stored value ---------------------------------------------------------
@@ -65,6 +67,7 @@ def _write_decimal(ptype: PortableType) -> Converter:
 
 
 def _write_time(value: time) -> str:
+    value = plain_time(value, "SQLite")
     if value.tzinfo is not None:
         raise ValueError(f"{value} has a time zone; a time column holds none")
     return value.isoformat(timespec="microseconds")
@@ -216,10 +219,9 @@ def _expected_python(kind: Kind) -> tuple[type, ...]:
 class _SQLiteWriter:
     """``executemany`` into one table inside the caller's transaction (begun here if none is open)."""
 
-    #: Nothing is changed on the way: a value SQLite cannot hold is refused.
-    warnings: tuple[str, ...] = ()
-
     def __init__(self, connection: sqlite3.Connection, sql: str, columns: Sequence[Column]) -> None:
+        #: A value SQLite cannot hold is refused; only -0.0 is changed (to 0.0), and counted.
+        self._negative_zeros = NegativeZeros(columns)
         self._connection = connection
         self._sql = sql
         self._columns = list(columns)
@@ -230,7 +232,12 @@ class _SQLiteWriter:
         self._checks = [(i, suspect, _checker_for(c.type)) for i, c in enumerate(columns)
                         if (suspect := _suspect_for(c.type)) is not None]
 
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._negative_zeros.warnings("SQLite")
+
     def write(self, rows: Sequence[tuple[Any, ...]], first_row_number: int) -> None:
+        self._negative_zeros.count(rows)
         # Checks scan a column without copying rows; only a batch with a suspect value pays for a copy
         # (which then holds the checked values: a whole number of another type becomes an int).
         for i, suspect, check in self._checks:

@@ -25,6 +25,7 @@ from qdbm_desktop.core.dialects.odbc import (
 from qdbm_desktop.core.types import (
     Kind,
     PortableType,
+    plain_time,
 )
 
 #: The widest exact number SQL Server holds, and the scale given to a decimal without one.
@@ -126,9 +127,8 @@ def _read_converter(kind: Kind) -> Callable[[Any], Any] | None:
 
 def _time_text(value: Any) -> str:
     # Bound as text: ODBC's SQL_TYPE_TIME has no fraction of a second; time(7) parses this one.
-    if not isinstance(value, time):
-        raise ValueError(f"{value!r} is not a time")
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds")
+    clock = plain_time(value, "SQL Server")  # time(7) ends at 23:59:59.9999999: 24:00:00 is refused
+    return clock.replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def _timestamptz_text(value: Any) -> str:
