@@ -17,6 +17,7 @@ from typing import Any
 from qdbm_desktop.core.checksum import Hasher, VerifyLevel
 from qdbm_desktop.core.dialects.base import BulkWriter, ReadFailed, ReadStream
 from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.gcpause import collector_paused
 from qdbm_desktop.core.mapping import kept_positions, row_picker, tracked_position
 from qdbm_desktop.core.run_context import POLL, RunContext
 from qdbm_desktop.core.run_model import Cancelled, Stage, StageError
@@ -67,6 +68,11 @@ def pass_through(run: RunContext, stream: ReadStream, target_conn: Any) -> bool:
 
 def stream_rows(run: RunContext, stream: ReadStream, target_conn: Any, columns: list[Column]) -> None:
     """Reads in one thread and writes in this one, a batch at a time through a short queue."""
+    with collector_paused():
+        _stream_rows(run, stream, target_conn, columns)
+
+
+def _stream_rows(run: RunContext, stream: ReadStream, target_conn: Any, columns: list[Column]) -> None:
     request = run.request
     batches: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
     done = object()
