@@ -11,8 +11,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from bench import checksum, data, machine, report, runner
+from bench import checksum, data, machine, peers, report, runner, startup
 from bench.config import ALL_PATHS, PATHS_BY_KEY, SOURCE_TABLE, BenchPath, Servers
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, VERIFY_LEVELS
 
@@ -63,7 +64,7 @@ def _workdir() -> Path:
 
 def _drop_targets(case: runner.Case, servers: Servers) -> None:
     """Free the space of a finished case's target tables."""
-    for kind in ("qdbm", "pipe"):
+    for kind in ("qdbm", "pipe", "sling"):
         table = case.target(kind)
         data.execute_on(case.path.target, servers, f"DROP TABLE IF EXISTS {table}")
 
@@ -75,6 +76,17 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, servers)
     finally:
         shutil.rmtree(servers.workdir, ignore_errors=True)
+
+
+def _startup(servers: Servers, repeat: int) -> tuple[dict[str, Any], peers.Found]:
+    """The start-up figures (printed), and whether sling runs beside QDBM."""
+    print("start-up (whole processes):", flush=True)
+    figures = startup.measure(servers, max(repeat, 5))
+    print("\n".join(startup.text_lines(figures)), flush=True)
+    sling = peers.find_sling()
+    print(f"sling: {sling.version or 'found'}" if sling.command else f"sling skipped: {sling.reason}",
+          flush=True)
+    return figures, sling
 
 
 def _run(args: argparse.Namespace, servers: Servers) -> int:
@@ -99,6 +111,7 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
         scale_table = SOURCE_TABLE + "_scale"
         cases.append(runner.Case(PATHS_BY_KEY["pg-pg"], scale_rows, scale_table, "-3x"))
         expected[scale_table] = checksum.checksum(servers, "postgresql", scale_table)
+    figures, sling = _startup(servers, args.repeat)
     results = []
     for case in cases:
         repeat = 1 if case.suffix else args.repeat
@@ -112,11 +125,13 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
 
     print()
     print(report.text_table(results))
+    print("\n".join(["start-up:", *startup.text_lines(figures)]))
     settings = {"rows": args.rows, "repeat": args.repeat, "batch_size": args.batch_size,
                 "paths": [p.key for p in args.paths], "scale_check_rows": scale_rows,
                 "mode": "replace", "verify": args.verify,
                 "checksum": "row count + sum of per-row hashes of canonical values"}
-    report.write_json(args.json, settings, described, results)
+    described["sling"] = sling.version or None
+    report.write_json(args.json, settings, described, results, figures)
     print(f"\nwritten {args.json}")
     failed = [r.case.name for r in results if not r.ok]
     if failed:

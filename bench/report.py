@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.runner import CaseResult
 
-HEADERS = ("path", "rows", "QDBM s (median)", "rows/s", "pipe s (median)", "ratio to pipe",
-           "peak RSS MB", "check")
+HEADERS = ("path", "rows", "QDBM s (median)", "run s", "rows/s", "pipe s (median)", "ratio to pipe",
+           "peak RSS MB", "check", "sling s", "sling check")
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -18,9 +19,17 @@ def _num(value: float | None, fmt: str) -> str:
 
 
 def rows_of(results: Sequence[CaseResult]) -> list[list[str]]:
-    return [[r.case.name, f"{r.case.rows:,}", _num(r.qdbm_median, ".2f"), _num(r.rows_per_second, ",.0f"),
-             _num(r.pipe_median, ".2f"), _num(r.ratio, ".1f") + ("x" if r.ratio else ""),
-             _num(r.peak_rss_mb, ".0f"), "ok" if r.ok else "FAILED"] for r in results]
+    return [[r.case.name, f"{r.case.rows:,}", _num(r.qdbm_median, ".2f"),
+             _num(statistics.median(r.qdbm_run_seconds) if r.qdbm_run_seconds else None, ".2f"),
+             _num(r.rows_per_second, ",.0f"), _num(r.pipe_median, ".2f"),
+             _num(r.ratio, ".1f") + ("x" if r.ratio else ""), _num(r.peak_rss_mb, ".0f"),
+             "ok" if r.ok else "FAILED", _num(r.sling_median, ".2f"), _sling_check(r)] for r in results]
+
+
+def _sling_check(result: CaseResult) -> str:
+    if result.sling_skipped:
+        return "skipped"
+    return "differs" if result.sling_failures else ("ok" if result.sling_seconds else "-")
 
 
 def text_table(results: Sequence[CaseResult]) -> str:
@@ -45,8 +54,9 @@ def markdown_table(results: Sequence[CaseResult]) -> str:
 
 
 def write_json(path: Path, settings: dict[str, Any], machine: dict[str, Any],
-               results: Sequence[CaseResult]) -> None:
+               results: Sequence[CaseResult], startup: dict[str, Any] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"settings": settings, "machine": machine, "results": [r.as_json() for r in results],
+    document = {"settings": settings, "machine": machine, "startup": startup or {},
+                "results": [r.as_json() for r in results],
                 "markdown_table": markdown_table(results)}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import checksum, pipes
+from bench import checksum, peers, pipes, process
 from bench.config import COLUMNS, DATABASE, BenchPath, Servers
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -41,8 +37,15 @@ class CaseResult:
     pipe: pipes.Pipe
     qdbm_seconds: list[float] = field(default_factory=list)
     qdbm_peak_rss_mb: list[float] = field(default_factory=list)
+    #: The run's own time (what ``qdbm migrate --json`` reports): the process less start-up.
+    qdbm_run_seconds: list[float] = field(default_factory=list)
     pipe_seconds: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    #: sling's whole-process seconds and what went wrong with its runs (not a benchmark failure).
+    sling_seconds: list[float] = field(default_factory=list)
+    sling_peak_rss_mb: list[float] = field(default_factory=list)
+    sling_failures: list[str] = field(default_factory=list)
+    sling_skipped: str = ""
 
     @property
     def ok(self) -> bool:
@@ -67,6 +70,10 @@ class CaseResult:
         return q / p if q and p else None
 
     @property
+    def sling_median(self) -> float | None:
+        return statistics.median(self.sling_seconds) if self.sling_seconds else None
+
+    @property
     def peak_rss_mb(self) -> float | None:
         return max(self.qdbm_peak_rss_mb) if self.qdbm_peak_rss_mb else None
 
@@ -78,41 +85,56 @@ class CaseResult:
             "path": self.case.name, "label": self.case.path.label, "rows": self.case.rows,
             "status": "ok" if self.ok else "FAILED", "failures": self.failures,
             "qdbm": {"seconds_median": r(self.qdbm_median), "seconds": [r(s) for s in self.qdbm_seconds],
+                     "run_seconds": self.qdbm_run_seconds,
                      "rows_per_second": r(self.rows_per_second, 0), "peak_rss_mb": r(self.peak_rss_mb, 1),
                      "peak_rss_mb_runs": [r(m, 1) for m in self.qdbm_peak_rss_mb]},
             "pipe": {"seconds_median": r(self.pipe_median), "seconds": [r(s) for s in self.pipe_seconds],
                      "description": self.pipe.description, "command": self.pipe.script},
             "ratio_to_pipe": r(self.ratio, 2),
+            "sling": {"seconds_median": r(self.sling_median), "seconds": [r(s) for s in self.sling_seconds],
+                      "peak_rss_mb": r(max(self.sling_peak_rss_mb), 1) if self.sling_peak_rss_mb else None,
+                      "failures": self.sling_failures, "skipped": self.sling_skipped or None},
         }
 
 
-def _endpoint_spec(engine: str, servers: Servers, sqlite_path: Path) -> dict[str, Any]:
+def endpoint_url(engine: str, servers: Servers, sqlite_path: Path) -> str:
+    """The connection URL ``qdbm migrate --source/--target`` takes for ``engine``."""
     if engine == "postgresql":
-        return {"type": engine, "host": servers.pg_host, "port": servers.pg_port, "database": DATABASE,
-                "user": servers.pg_user}
+        return f"postgresql://{servers.pg_user}@{servers.pg_host}:{servers.pg_port}/{DATABASE}"
     if engine == "mysql":
-        return {"type": engine, "host": servers.mysql_host, "port": servers.mysql_port,
-                "database": DATABASE, "user": servers.mysql_user}
-    return {"type": engine, "path": str(sqlite_path)}
+        return f"mysql://{servers.mysql_user}@{servers.mysql_host}:{servers.mysql_port}/{DATABASE}"
+    return f"sqlite:///{sqlite_path.resolve()}"
 
 
-def run_qdbm(case: Case, servers: Servers, batch_size: int, verify: str = "counts") -> dict[str, Any]:
-    """One QDBM migration in a fresh interpreter; its JSON outcome (status, seconds, peak_rss_mb)."""
-    spec = {
-        "source": _endpoint_spec(case.path.source, servers, servers.sqlite_source),
-        "target": _endpoint_spec(case.path.target, servers, servers.sqlite_target),
-        "query": f"SELECT {', '.join(COLUMNS)} FROM {case.source_table}",
-        "table": case.target("qdbm"),
-        "batch_size": batch_size,
-        "verify": verify,
-    }
-    proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=REPO,
-                          capture_output=True, text=True, check=False)
-    lines = proc.stdout.strip().splitlines()
-    if not lines:
-        return {"status": "crashed", "error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
-    outcome: dict[str, Any] = json.loads(lines[-1])
-    return outcome
+def qdbm_migrate_command(case: Case, servers: Servers, batch_size: int, verify: str = "counts") -> list[str]:
+    """The ``qdbm migrate`` command line of one QDBM run (mode replace, JSON summary)."""
+    return [*process.qdbm_command(), "migrate",
+            "--source", endpoint_url(case.path.source, servers, servers.sqlite_source),
+            "--target", endpoint_url(case.path.target, servers, servers.sqlite_target),
+            "--query", f"SELECT {', '.join(COLUMNS)} FROM {case.source_table}",
+            "--table", case.target("qdbm"), "--mode", "replace", "--batch-size", str(batch_size),
+            "--verify", verify, "--json"]
+
+
+def run_qdbm(case: Case, servers: Servers, batch_size: int, verify: str = "counts",
+             home: process.QdbmHome | None = None) -> dict[str, Any]:
+    """One ``qdbm migrate`` as a user starts it, a whole process: its JSON outcome plus the
+    process's wall-clock ``seconds`` and ``peak_rss_mb`` (``run_seconds``: the run's own time)."""
+    own_home = home is None
+    home = home or process.QdbmHome()
+    try:
+        done = process.run(qdbm_migrate_command(case, servers, batch_size, verify), env=home.env())
+    finally:
+        if own_home:
+            home.remove()
+    try:
+        summary: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        return {"status": "crashed", "error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    if summary.get("status") != "succeeded":
+        return {"status": summary.get("status"), "error": summary.get("error")}
+    return {"status": "succeeded", "seconds": done.seconds, "run_seconds": summary.get("seconds"),
+            "peak_rss_mb": done.peak_rss_mb}
 
 
 def _check(result: CaseResult, servers: Servers, expected: checksum.Checksum, kind: str, run: int) -> None:
@@ -127,23 +149,59 @@ def run_case(case: Case, servers: Servers, repeat: int, batch_size: int,
     """Time ``case`` ``repeat`` times with QDBM and with its pipe, checking the target after each run."""
     pipe = pipes.build(case.path, servers, case.source_table, case.target("pipe"))
     result = CaseResult(case, pipe)
-    for run in range(1, repeat + 1):
-        outcome = run_qdbm(case, servers, batch_size, verify)
-        if outcome.get("status") != "succeeded":
-            result.failures.append(f"qdbm run {run}: {outcome.get('status')}: {outcome.get('error')}")
-        else:
-            result.qdbm_seconds.append(float(outcome["seconds"]))
-            result.qdbm_peak_rss_mb.append(float(outcome["peak_rss_mb"]))
-            _check(result, servers, expected, "qdbm", run)
-            log(f"  {case.name} qdbm run {run}: {outcome['seconds']:.2f} s, "
-                f"{outcome['peak_rss_mb']:.0f} MB")
-        pipes.reset_target(case.path, servers, case.target("pipe"))
-        try:
-            seconds = pipes.run(pipe)
-        except Exception as exc:  # noqa: BLE001 - a failed pipe is reported, the run goes on
-            result.failures.append(f"pipe run {run}: {exc}")
-        else:
-            result.pipe_seconds.append(seconds)
-            _check(result, servers, expected, "pipe", run)
-            log(f"  {case.name} pipe run {run}: {seconds:.2f} s")
+    home = process.QdbmHome()
+    try:
+        for run in range(1, repeat + 1):
+            _run_once(result, servers, batch_size, expected, log, verify, home, run)
+    finally:
+        home.remove()
     return result
+
+
+def _run_once(result: CaseResult, servers: Servers, batch_size: int, expected: checksum.Checksum,
+              log: Any, verify: str, home: process.QdbmHome, run: int) -> None:
+    case, pipe = result.case, result.pipe
+    outcome = run_qdbm(case, servers, batch_size, verify, home)
+    if outcome.get("status") != "succeeded":
+        result.failures.append(f"qdbm run {run}: {outcome.get('status')}: {outcome.get('error')}")
+    else:
+        result.qdbm_seconds.append(float(outcome["seconds"]))
+        result.qdbm_peak_rss_mb.append(float(outcome["peak_rss_mb"]))
+        if outcome.get("run_seconds") is not None:
+            result.qdbm_run_seconds.append(float(outcome["run_seconds"]))
+        _check(result, servers, expected, "qdbm", run)
+        log(f"  {case.name} qdbm run {run}: {outcome['seconds']:.2f} s as a process "
+            f"(run {outcome.get('run_seconds')} s), {outcome['peak_rss_mb']:.0f} MB")
+    pipes.reset_target(case.path, servers, case.target("pipe"))
+    try:
+        seconds = pipes.run(pipe)
+    except Exception as exc:  # noqa: BLE001 - a failed pipe is reported, the run goes on
+        result.failures.append(f"pipe run {run}: {exc}")
+    else:
+        result.pipe_seconds.append(seconds)
+        _check(result, servers, expected, "pipe", run)
+        log(f"  {case.name} pipe run {run}: {seconds:.2f} s")
+    _run_sling(result, servers, expected, log, run)
+
+
+def _run_sling(result: CaseResult, servers: Servers, expected: checksum.Checksum, log: Any, run: int) -> None:
+    found = peers.find_sling()
+    if found.command is None:
+        result.sling_skipped = found.reason
+        return
+    case = result.case
+    outcome = peers.run_sling(found, servers, case.path.source, case.path.target, case.source_table,
+                              case.target("sling"))
+    if outcome["status"] != "succeeded":
+        result.sling_failures.append(f"sling run {run}: {outcome['error']}")
+        return
+    result.sling_seconds.append(float(outcome["seconds"]))
+    result.sling_peak_rss_mb.append(float(outcome["peak_rss_mb"]))
+    try:
+        got = checksum.checksum(servers, case.path.target, case.target("sling"), servers.sqlite_target)
+    except Exception as exc:  # noqa: BLE001 - sling's own column types may not read back: reported
+        result.sling_failures.append(f"sling run {run}: its table cannot be checked: {exc}")
+        return
+    if got != expected:
+        result.sling_failures.append(f"sling run {run}: target has {got}, source has {expected}")
+    log(f"  {case.name} sling run {run}: {outcome['seconds']:.2f} s, {outcome['peak_rss_mb']:.0f} MB")

@@ -11,15 +11,17 @@ import functools
 import operator
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from qdbm_desktop.core.checksum import Hasher, VerifyLevel
 from qdbm_desktop.core.dialects.base import BulkWriter, ReadFailed, ReadStream
 from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.gcpause import collector_paused
 from qdbm_desktop.core.mapping import kept_positions, row_picker, tracked_position
 from qdbm_desktop.core.run_context import POLL, RunContext
 from qdbm_desktop.core.run_model import Cancelled, Stage, StageError
+from qdbm_desktop.core.sqlcheck import query_error
 from qdbm_desktop.core.types import Column, ValueRejected
 from qdbm_desktop.core.verification import source_hasher
 
@@ -65,8 +67,78 @@ def pass_through(run: RunContext, stream: ReadStream, target_conn: Any) -> bool:
     return True
 
 
+def load_data_through(run: RunContext, stream: ReadStream, target_conn: Any, columns: list[Column]) -> bool:
+    """PostgreSQL -> MySQL/MariaDB with the same column types: the source's text COPY, in LOAD
+    DATA's form, loaded chunk by chunk with nothing decoded (False when the rows need decoding)."""
+    request = run.request
+    chunks_of = getattr(request.source.dialect, "load_data_chunks", None)
+    if chunks_of is None or request.target.type != "mysql" or request.type_overrides:
+        return False
+    if request.track_max_column or request.verify is VerifyLevel.CHECKSUM:
+        return False  # the rows must be decoded to be looked at
+    chunks = chunks_of(stream, columns)
+    if chunks is None:
+        return False
+    writer = request.target.dialect.open_writer(target_conn, run.staging, columns,
+                                                run.folder.path if run.folder else None)
+    if not hasattr(writer, "load_tsv"):
+        writer.finish()  # e.g. local_infile off: the row path's INSERT writer
+        return False
+
+    def on_rows(count: int) -> None:
+        run.result.rows_read = run.result.rows_written = count
+        run.progress(Stage.LOAD)
+
+    read = [0]
+    try:
+        try:
+            loaded = writer.load_tsv(_read_chunks(run, chunks, read), 1, on_rows)
+        finally:
+            # Stopped mid-way (a cancel, a refused value): ending the COPY cancels it on the server.
+            chunks.close()
+        writer.finish()
+    except (QdbmError, Cancelled):
+        raise
+    except ReadFailed as exc:
+        raise run.fail(Stage.READ, request.source, exc) from exc
+    except ValueRejected as exc:
+        raise StageError(Stage.LOAD, f"load failed on {request.target.label!r}: {exc}") from exc
+    except Exception as exc:
+        raise run.fail(Stage.LOAD, request.target, exc) from exc
+    target_conn.commit()
+    run.result.rows_read = read[0]
+    run.result.rows_written = loaded
+    for warning in writer.warnings:
+        run.note(Stage.LOAD, warning, "warning")
+    run.note(Stage.LOAD, f"{loaded:,} rows loaded into the staging table as the source's text COPY "
+                         "(same column types on both sides, nothing decoded)")
+    return True
+
+
+def _read_chunks(run: RunContext, chunks: Iterator[tuple[bytes, int]],
+                 read: list[int]) -> Iterator[tuple[bytes, int]]:
+    """The source's chunks, a cancel checked between them and the source's errors told apart;
+    ``read[0]`` counts the rows read."""
+    while True:
+        run.check_cancel()
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except Exception as exc:
+            run.check_cancel()  # a query stopped by the cancel
+            raise ReadFailed(query_error(str(exc))) from exc
+        read[0] += chunk[1]
+        yield chunk
+
+
 def stream_rows(run: RunContext, stream: ReadStream, target_conn: Any, columns: list[Column]) -> None:
     """Reads in one thread and writes in this one, a batch at a time through a short queue."""
+    with collector_paused():
+        _stream_rows(run, stream, target_conn, columns)
+
+
+def _stream_rows(run: RunContext, stream: ReadStream, target_conn: Any, columns: list[Column]) -> None:
     request = run.request
     batches: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
     done = object()

@@ -17,7 +17,7 @@ from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.mapping import map_columns, match_existing, target_key
 from qdbm_desktop.core.origins import Carried, trace_source
-from qdbm_desktop.core.pipeline import pass_through, stream_rows
+from qdbm_desktop.core.pipeline import load_data_through, pass_through, stream_rows
 from qdbm_desktop.core.run_context import RunContext
 from qdbm_desktop.core.run_locks import RunFolder, TargetLocks, WaitCancelled, WaitTimedOut, duration_text
 from qdbm_desktop.core.run_model import (
@@ -222,7 +222,8 @@ class MigrationRun(RunContext):
                 raise self.fail(Stage.CREATE, target, exc) from exc
             self.result.columns = columns
             self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
-            if not pass_through(self, stream, target_conn):
+            if not pass_through(self, stream, target_conn) and \
+                    not load_data_through(self, stream, target_conn, columns):
                 stream_rows(self, stream, target_conn, columns)
         finally:
             self.close_stream(stream)

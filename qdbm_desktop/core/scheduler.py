@@ -18,9 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 
 from qdbm_desktop.core.context import AppContext
@@ -34,6 +33,9 @@ from qdbm_desktop.core.paths import PRIVATE_FILE_MODE, write_private_text
 from qdbm_desktop.core.runs import run_status
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.triggers import TriggerKind
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +221,8 @@ class SchedulerService:
             write_private_text(self._owner_file, f"{os.getpid()} {self._context.history.origin}")
         self._cancel.clear()
         self._stop_requested.clear()
+        from apscheduler.schedulers.background import BackgroundScheduler  # only when scheduling
+
         self._scheduler = BackgroundScheduler(
             timezone=timezone.utc,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},

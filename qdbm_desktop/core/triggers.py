@@ -13,13 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
+if TYPE_CHECKING:
+    from apscheduler.triggers.base import BaseTrigger
 
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.schema import Choice, Integer, ListOf, Nullable, Record, Text, Timestamp, require
@@ -209,6 +207,11 @@ class ScheduleTrigger:
         return _aware_time(self.at, "a one-off time")
 
     def apscheduler_trigger(self) -> BaseTrigger:
+        # Imported here: a run that reads no schedule (``qdbm migrate``) does not load APScheduler.
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.date import DateTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
         tz = zone(self.timezone)
         if self.kind is TriggerKind.ONCE:
             return DateTrigger(run_date=self.once_time(), timezone=tz)

@@ -301,6 +301,18 @@ class NegativeZeros:
             if found:
                 self._counts[name] = self._counts.get(name, 0) + found
 
+    def count_text(self, chunk: bytes) -> None:
+        """Rows as tab-separated text lines (PostgreSQL's text COPY), where -0.0 reads ``-0``."""
+        if not self._columns or b"-0" not in chunk:
+            return
+        for line in chunk.split(b"\n"):
+            if b"-0" not in line:
+                continue
+            fields = line.split(b"\t")
+            for i, name in self._columns:
+                if i < len(fields) and fields[i] == b"-0":
+                    self._counts[name] = self._counts.get(name, 0) + 1
+
     def warnings(self, engine: str) -> tuple[str, ...]:
         if not self._counts:
             return ()

@@ -222,6 +222,19 @@ def test_negative_zero_is_counted_and_warned(target: str, pg_database: Server, r
     assert not [e for e in back.log if "negative zero" in e.message]
 
 
+@pytest.mark.mysql
+def test_negative_zero_is_counted_on_the_undecoded_path_too(pg_database: Server,
+                                                            request: pytest.FixtureRequest) -> None:
+    pg = Endpoint("pg", "postgresql", _params(pg_database))
+    maria = _mysql_endpoint(request.getfixturevalue("mysql_database"))
+    query = "SELECT g AS id, CASE WHEN g % 2 = 0 THEN '-0'::float8 ELSE -1.5 END AS d FROM generate_series(1, 5) g"
+    result = _run(pg, maria, query, "pgtypes_zeros_text")
+    messages = [e.message for e in result.log]
+    assert any("as the source's text COPY" in m for m in messages)  # PostgreSQL's text went in as it was
+    assert [m for m in messages if "negative zero" in m] == [
+        "2 negative zero(s) (-0.0) stored as 0.0, which is all MariaDB holds ('d': 2)"]
+
+
 TIME_QUERY = "SELECT 1 AS id, '24:00:00'::time AS t UNION ALL SELECT 2, '23:59:59.999999'::time"
 
 

@@ -9,22 +9,57 @@ for every entry of ``DIALECTS``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+import importlib
+import threading
+from collections.abc import Iterator, Mapping
 
 from qdbm_desktop.core.dialects.base import Connection, ConnectParams, Cursor, Dialect, LockSession
-from qdbm_desktop.core.dialects.mysql import MySQLDialect
-from qdbm_desktop.core.dialects.oracle import OracleDialect
-from qdbm_desktop.core.dialects.postgresql import PostgreSQLDialect
-from qdbm_desktop.core.dialects.sqlite import SQLiteDialect
-from qdbm_desktop.core.dialects.sqlserver import SQLServerDialect
 from qdbm_desktop.core.errors import UsageError
 
-#: Every supported engine by its type name (the ``type`` of a connection profile).
-DIALECTS: Mapping[str, Dialect] = MappingProxyType(
-    {d.name: d for d in (PostgreSQLDialect(), MySQLDialect(), SQLiteDialect(), SQLServerDialect(),
-                         OracleDialect())}
-)
+#: Each connection type's dialect, as (module, class), in the order lists show them.
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "postgresql": ("qdbm_desktop.core.dialects.postgresql", "PostgreSQLDialect"),
+    "mysql": ("qdbm_desktop.core.dialects.mysql", "MySQLDialect"),
+    "sqlite": ("qdbm_desktop.core.dialects.sqlite", "SQLiteDialect"),
+    "sqlserver": ("qdbm_desktop.core.dialects.sqlserver", "SQLServerDialect"),
+    "oracle": ("qdbm_desktop.core.dialects.oracle", "OracleDialect"),
+}
+
+
+class _Dialects(Mapping[str, Dialect]):
+    """The dialects by connection type, each imported when first looked up.
+
+    A run between two engines loads those two dialect packages only (start-up time: a
+    dialect module pulls in its type maps and writers); listing the names imports nothing.
+    """
+
+    def __init__(self, registry: Mapping[str, tuple[str, str]]) -> None:
+        self._registry = dict(registry)
+        self._loaded: dict[str, Dialect] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> Dialect:
+        dialect = self._loaded.get(name)
+        if dialect is not None:
+            return dialect
+        module_name, class_name = self._registry[name]  # KeyError for an unknown type
+        with self._lock:
+            if name not in self._loaded:
+                cls = getattr(importlib.import_module(module_name), class_name)
+                self._loaded[name] = cls()
+            return self._loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry)
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._registry
+
+
+DIALECTS: Mapping[str, Dialect] = _Dialects(_REGISTRY)
 
 
 def get_dialect(type_name: str) -> Dialect:

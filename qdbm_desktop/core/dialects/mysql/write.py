@@ -14,7 +14,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Clamped, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Underflow
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -386,6 +386,39 @@ class LoadDataWriter:
         if loaded != len(rows):
             raise ValueRejected(f"rows {first_row_number}-{first_row_number + len(rows) - 1}: the server "
                                 f"loaded {loaded} of {len(rows)} rows")
+
+    def load_tsv(self, chunks: Iterable[tuple[bytes, int]], first_row_number: int,
+                 on_rows: Callable[[int], None]) -> int:
+        """Load chunks already in this writer's LOAD DATA form, as ``(data, rows)``, each while the
+        next one is read; the rows the server loaded. ``on_rows`` gets the running total.
+
+        The server checks every value (a warning fails the load); ``chunks`` may raise to stop."""
+        loading: _ChunkLoad | None = None
+        loaded = 0
+        sent = 0
+        try:
+            for data, rows in chunks:
+                if self._negative_zeros:
+                    self._negative_zeros.count_text(data)
+                if loading is not None:
+                    loaded += loading.result()
+                    on_rows(loaded)
+                loading = _ChunkLoad(self, data, first_row_number, first_row_number + sent)
+                sent += rows
+            if loading is not None:
+                pending = loading
+                loading = None
+                loaded += pending.result()
+                on_rows(loaded)
+        finally:
+            if loading is not None:
+                # Stopped by the source (or a cancel): what the last chunk loaded still counts.
+                with contextlib.suppress(BaseException):
+                    loaded += loading.result()
+                    on_rows(loaded)
+        if loaded != sent:
+            raise ValueRejected(f"the server loaded {loaded} of {sent} rows")
+        return loaded
 
     def _wait(self, loading: _ChunkLoad, rows: Sequence[tuple[Any, ...]], unchecked: int,
               first_row_number: int) -> int:

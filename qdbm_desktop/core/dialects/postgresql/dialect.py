@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -278,6 +278,20 @@ class PostgreSQLDialect(Dialect):
                            "WHERE n.nspname = coalesce(%s, current_schema()) AND c.relkind IN ('r', 'p') "
                            "AND starts_with(c.relname, %s) ORDER BY c.relname", (schema, prefix))
             return [TableName(str(name), schema) for (name,) in cursor.fetchall()]
+
+    def load_data_chunks(self, stream: ReadStream,
+                         target_columns: Sequence[Column]) -> Iterator[tuple[bytes, int]] | None:
+        """The rows as MySQL ``LOAD DATA`` text straight from text ``COPY`` (see ``tsv``), as
+        ``(chunk, rows)``; None when a column must be decoded (its type, a mapping) or the
+        stream cannot be copied (parameters, already started, not UTF-8)."""
+        from qdbm_desktop.core.dialects.postgresql import tsv
+
+        if not isinstance(stream, _PgReadStream) or not tsv.utf8(stream):
+            return None
+        if not tsv.same_types(stream.columns, target_columns):
+            return None
+        statement = tsv.load_data_select(stream, self.quote_identifier)
+        return None if statement is None else tsv.tsv_chunks(stream, statement)
 
     def copy_between(self, stream: ReadStream, target_connection: Connection, table: TableName,
                      should_stop: Callable[[], bool], on_rows: Callable[[int], None]) -> int | None:
