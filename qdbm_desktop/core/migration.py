@@ -32,6 +32,7 @@ from qdbm_desktop.core.mapping import (
     row_picker,
     tracked_position,
 )
+from qdbm_desktop.core.partitioned import PartitionedRun
 from qdbm_desktop.core.run import MigrationRun
 from qdbm_desktop.core.run_model import (
     CANCELLED_NOTE,
@@ -93,7 +94,8 @@ def run_migration(
     ``on_log`` receives each log line as it is written. Other runs may go on at the same time,
     into the same database or the same table (see :mod:`qdbm_desktop.core.run_locks`).
     """
-    return MigrationRun(request, on_progress, cancel or threading.Event(), run_id, on_log).execute()
+    kind = PartitionedRun if request.partitions is not None else MigrationRun
+    return kind(request, on_progress, cancel or threading.Event(), run_id, on_log).execute()
 
 
 @dataclass(frozen=True)

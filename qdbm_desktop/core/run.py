@@ -13,7 +13,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from qdbm_desktop.core.dialects.base import LoadMode
+from qdbm_desktop.core.dialects.base import LoadMode, ReadStream
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.mapping import map_columns, match_existing
 from qdbm_desktop.core.pipeline import pass_through, stream_rows
@@ -184,50 +184,61 @@ class MigrationRun(RunContext):
 
     def load(self, source_conn: Any, target_conn: Any) -> None:
         request = self.request
-        source, target = request.source, request.target
-        dialect = target.dialect
         if request.count_rows:
             self.total = self.count_rows(source_conn)
+        stream = self.open_stream(source_conn, request.query, request.query_params)
         try:
-            stream = source.dialect.open_read(source_conn, request.query, request.batch_size,
-                                              request.query_params or None)
-        except QdbmError:
-            raise
-        except Exception as exc:
-            raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
-        try:
-            self.progress(Stage.CREATE, force=True)
-            try:
-                dialect.prepare_for_load(target_conn)
-                self.drop_leftovers(target_conn)
-                target_exists = dialect.table_exists(target_conn, request.table)
-                columns = self.target_columns(stream.columns, target_conn, target_exists)
-                for column in columns:
-                    dialect.native_type(column.type)  # an unsupported type stops the run here
-                if request.mode is LoadMode.CREATE and target_exists:
-                    raise UsageError(f"the table {request.table} already exists (mode create)")
-                if request.mode is LoadMode.TRUNCATE and not target_exists:
-                    raise UsageError(
-                        f"the table {request.table} does not exist (mode truncate empties an "
-                        "existing table; use append, create or replace to make it)"
-                    )
-                before = dialect.row_count(target_conn, request.table) if target_exists else 0
-                # A new table loaded by upsert gets its keys as primary key, so the next upsert works.
-                primary_key = request.keys if request.mode is LoadMode.UPSERT and not target_exists else ()
-                dialect.create_table(target_conn, self.staging, columns, primary_key)
-                target_conn.commit()
-            except QdbmError:
-                raise
-            except Exception as exc:
-                raise self.fail(Stage.CREATE, target, exc) from exc
-            self.result.columns = columns
-            self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
+            columns, target_exists, before = self.create_staging(target_conn, stream.columns)
             if not pass_through(self, stream, target_conn):
                 stream_rows(self, stream, target_conn, columns)
         finally:
             self.close_stream(stream)
         verify_staging(self, target_conn, columns)
         self.finalize(target_conn, columns, target_exists, before)
+
+    def open_stream(self, source_conn: Any, query: str, params: tuple[Any, ...]) -> ReadStream:
+        """``query`` started on ``source_conn``; its failure fails the read stage in the query's terms."""
+        source = self.request.source
+        try:
+            return source.dialect.open_read(source_conn, query, self.request.batch_size, params or None)
+        except QdbmError:
+            raise
+        except Exception as exc:
+            raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
+
+    def create_staging(self, target_conn: Any,
+                       source_columns: list[Column]) -> tuple[list[Column], bool, int]:
+        """The staging table, made for the query's columns: its columns, whether the target exists
+        and the target's row count before the run."""
+        request = self.request
+        dialect = request.target.dialect
+        self.progress(Stage.CREATE, force=True)
+        try:
+            dialect.prepare_for_load(target_conn)
+            self.drop_leftovers(target_conn)
+            target_exists = dialect.table_exists(target_conn, request.table)
+            columns = self.target_columns(source_columns, target_conn, target_exists)
+            for column in columns:
+                dialect.native_type(column.type)  # an unsupported type stops the run here
+            if request.mode is LoadMode.CREATE and target_exists:
+                raise UsageError(f"the table {request.table} already exists (mode create)")
+            if request.mode is LoadMode.TRUNCATE and not target_exists:
+                raise UsageError(
+                    f"the table {request.table} does not exist (mode truncate empties an "
+                    "existing table; use append, create or replace to make it)"
+                )
+            before = dialect.row_count(target_conn, request.table) if target_exists else 0
+            # A new table loaded by upsert gets its keys as primary key, so the next upsert works.
+            primary_key = request.keys if request.mode is LoadMode.UPSERT and not target_exists else ()
+            dialect.create_table(target_conn, self.staging, columns, primary_key)
+            target_conn.commit()
+        except QdbmError:
+            raise
+        except Exception as exc:
+            raise self.fail(Stage.CREATE, request.target, exc) from exc
+        self.result.columns = columns
+        self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
+        return columns, target_exists, before
 
     def count_rows(self, source_conn: Any) -> int:
         """The query's row count, read through the same read-only path as the rows."""
