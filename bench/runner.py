@@ -24,6 +24,8 @@ class Case:
     rows: int
     source_table: str
     suffix: str = ""
+    #: Read in this many partitions of ``id`` (``--partitions``); 0 is the ordinary one-reader run.
+    partitions: int = 0
 
     @property
     def name(self) -> str:
@@ -105,6 +107,7 @@ def run_qdbm(case: Case, servers: Servers, batch_size: int, verify: str = "count
         "table": case.target("qdbm"),
         "batch_size": batch_size,
         "verify": verify,
+        "partitions": case.partitions,
     }
     proc = subprocess.run([sys.executable, "-m", "bench.worker", json.dumps(spec)], cwd=REPO,
                           capture_output=True, text=True, check=False)
@@ -123,8 +126,10 @@ def _check(result: CaseResult, servers: Servers, expected: checksum.Checksum, ki
 
 
 def run_case(case: Case, servers: Servers, repeat: int, batch_size: int,
-             expected: checksum.Checksum, log: Any = print, verify: str = "counts") -> CaseResult:
-    """Time ``case`` ``repeat`` times with QDBM and with its pipe, checking the target after each run."""
+             expected: checksum.Checksum, log: Any = print, verify: str = "counts",
+             with_pipe: bool = True) -> CaseResult:
+    """Time ``case`` ``repeat`` times with QDBM and with its pipe (unless ``with_pipe`` is false: a
+    partitioned case beside the same path's first one), checking the target after each run."""
     pipe = pipes.build(case.path, servers, case.source_table, case.target("pipe"))
     result = CaseResult(case, pipe)
     for run in range(1, repeat + 1):
@@ -137,6 +142,8 @@ def run_case(case: Case, servers: Servers, repeat: int, batch_size: int,
             _check(result, servers, expected, "qdbm", run)
             log(f"  {case.name} qdbm run {run}: {outcome['seconds']:.2f} s, "
                 f"{outcome['peak_rss_mb']:.0f} MB")
+        if not with_pipe:
+            continue
         pipes.reset_target(case.path, servers, case.target("pipe"))
         try:
             seconds = pipes.run(pipe)
