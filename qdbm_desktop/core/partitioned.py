@@ -228,6 +228,7 @@ class PartitionedRun(MigrationRun):
         ranges = "; ".join(f"{lane.number + 1}: {lane.label}" for lane in lanes)
         text = (f"reading in {len(lanes)} partitions by {spec.column} ({ranges}) on {len(lanes)} "
                 f"connections, "
+                f"each in batches of {max(1, self.request.batch_size // len(lanes)):,} rows, "
                 f"loaded by {writers} writer{'s' if writers > 1 else ''}; consistency: "
                 f"{_CONSISTENCY.get(source.type, 'none shared')}")
         if target.type == "sqlite":
@@ -298,6 +299,9 @@ class _Coordinator:
         self.queues: list[queue.Queue[object]] = [queue.Queue(maxsize=QUEUE_DEPTH) for _ in targets]
         self.done = object()
         self.pick = row_picker(kept_positions(probe, run.request.column_map))
+        #: Each partition reads batches of 1/N of the run's batch size, so the N partitions hold about
+        #: as many rows in memory at once as one run does.
+        self.batch_size = max(1, run.request.batch_size // len(lanes))
 
     def go(self) -> None:
         threads = [threading.Thread(target=self.guarded, args=(self.read_lane, lane), daemon=True,
@@ -356,7 +360,7 @@ class _Coordinator:
         sql = wrap_query("SELECT * FROM (", request.query, f") qdbm_part WHERE {lane.condition}",
                          request.source.type)
         try:
-            return request.source.dialect.open_read(lane.connection, sql, request.batch_size,
+            return request.source.dialect.open_read(lane.connection, sql, self.batch_size,
                                                     request.query_params or None)
         except QdbmError:
             raise

@@ -811,11 +811,13 @@ class MigratePage(QWidget):
         row.addWidget(self._partition_by_edit, 1)
         self._partition_bounds_edit = QLineEdit(target_box)
         self._partition_bounds_edit.setObjectName("partitionBoundsEdit")
-        self._partition_bounds_edit.setPlaceholderText("bounds: min,max of the query")
+        self._partition_bounds_edit.setPlaceholderText("min,max")
         self._partition_bounds_edit.setToolTip("Optional LOW,HIGH (split evenly) or LOW,B1,…,HIGH (the split "
                                                "points); values outside still go to the first or last range")
         row.addWidget(self._partition_bounds_edit, 1)
-        form.addRow("&Partitions", row)
+        label = QLabel("Partiti&ons", target_box)
+        label.setBuddy(self._partitions_combo)
+        form.addRow(label, row)
 
     def _build_action_buttons(self, right: QWidget, right_layout: QVBoxLayout) -> None:
         buttons = QHBoxLayout()
