@@ -211,8 +211,13 @@ def plan_migration(request: MigrationRequest) -> MigrationPlan:
     creates = not exists or request.mode in (LoadMode.REPLACE, LoadMode.CREATE)
     create_sql = target.dialect.create_table_sql(request.table, columns) if creates else None
     staging = target.dialect.qualified(run.staging)
+    parts = request.partitions
+    reading = f"stream the query from {source.label} in batches of {request.batch_size:,} rows"
+    if parts is not None:
+        reading = (f"stream the query from {source.label} in {parts.count or 'auto'} partitions by "
+                   f"{parts.column}, each on its own connection, loaded by as many writers")
     steps = [
-        f"stream the query from {source.label} in batches of {request.batch_size:,} rows",
+        reading,
         f"load them into the staging table {staging} on {target.label}",
         "check that the staging table holds exactly the rows read",
         _FINAL_STEP[request.mode].format(table=request.table, keys=", ".join(request.keys)),

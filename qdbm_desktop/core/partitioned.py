@@ -296,6 +296,8 @@ class _Coordinator:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.error: BaseException | None = None
+        #: The writers' warnings, noted by the run's thread once they are done.
+        self.writer_warnings: list[str] = []
         self.queues: list[queue.Queue[object]] = [queue.Queue(maxsize=QUEUE_DEPTH) for _ in targets]
         self.done = object()
         self.pick = row_picker(kept_positions(probe, run.request.column_map))
@@ -329,6 +331,8 @@ class _Coordinator:
         self.run.check_cancel()
         if self.error is not None:
             raise self.error
+        for warning in self.writer_warnings:
+            self.run.note(Stage.LOAD, warning, "warning")
 
     def halt(self, threads: list[threading.Thread]) -> None:
         """Stop every partition: its loop at once, its statement on the server."""
@@ -452,6 +456,8 @@ class _Coordinator:
         writer.finish()
         conn.commit()
         lane.warnings.extend(stream.warnings)
+        with self.lock:
+            self.writer_warnings.extend(w for w in writer.warnings if w not in self.writer_warnings)
 
     def hand_over(self, out: queue.Queue[object], item: object) -> bool:
         while not self.stop.is_set():
@@ -484,8 +490,8 @@ class _Coordinator:
             self.write(writer, rows)
         writer.finish()
         conn.commit()
-        for warning in writer.warnings:
-            self.run.note(Stage.LOAD, warning, "warning")
+        with self.lock:
+            self.writer_warnings.extend(w for w in writer.warnings if w not in self.writer_warnings)
 
     def write(self, writer: Any, rows: list[tuple[Any, ...]]) -> None:
         request = self.run.request
