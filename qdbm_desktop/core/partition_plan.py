@@ -25,9 +25,17 @@ from qdbm_desktop.core.types import FLOAT_KINDS, INTEGER_KINDS, Kind
 
 #: The most partitions a run may use (each one is a source connection and a writer).
 MAX_PARTITIONS = 32
-#: ``--partitions auto``'s choice per path, from the benchmark at 3M rows on a 2-core machine
-#: (docs/performance.md, "Partitioned reads"): where two readers beat one, two per core, capped.
-AUTO_PER_CORE: dict[tuple[str, str], int] = {}
+#: The core count of the machine the benchmark behind ``AUTO_MEASURED`` ran on.
+AUTO_MEASURED_CORES = 2
+#: ``--partitions auto``'s source: per path (source, target), the partition count that was fastest
+#: in ``python -m bench --rows 3000000 --partitions 1,2,4`` on that machine, where it beat one
+#: reader by at least ``AUTO_MIN_GAIN`` (docs/performance.md, "Partitioned reads"). A path not
+#: listed read no faster in partitions there, and reads on one connection.
+AUTO_MEASURED: dict[tuple[str, str], int] = {}
+#: The speed-up over one reader a count must have shown to be chosen (smaller is within the noise).
+AUTO_MIN_GAIN = 0.10
+#: The most partitions ``auto`` picks, whatever the cores.
+AUTO_MAX = 8
 #: The sources a partitioned read supports (the engines whose filters are written and tested).
 SOURCES = ("postgresql", "mysql", "sqlite")
 _PARTITION_KINDS = INTEGER_KINDS | FLOAT_KINDS | {Kind.DECIMAL, Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ}
@@ -86,10 +94,13 @@ def check(spec: Partitioning, source_type: str) -> None:
 
 
 def auto_count(source_type: str, target_type: str, cores: int | None = None) -> int:
-    """``--partitions auto``: the partitions per core measured best for the path, times the cores."""
+    """``--partitions auto``: the count measured best for the path, in proportion to the cores
+    (the measured machine had ``AUTO_MEASURED_CORES``); 1 where partitions measured no faster."""
+    best = AUTO_MEASURED.get((source_type, target_type), 1)
+    if best <= 1:
+        return 1
     cores = cores or os.cpu_count() or 1
-    per_core = AUTO_PER_CORE.get((source_type, target_type), 0)
-    return max(1, min(MAX_PARTITIONS, per_core * cores)) if per_core else 1
+    return max(1, min(AUTO_MAX, round(best * cores / AUTO_MEASURED_CORES)))
 
 
 def partition_kind(kind: Kind, column: str) -> None:

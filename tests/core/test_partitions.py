@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from qdbm_desktop.core import partition_plan
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.jobs import Job
@@ -93,9 +94,13 @@ def test_counts_and_bounds_as_typed() -> None:
         parse_bounds("5")
 
 
-def test_auto_is_never_below_one() -> None:
-    assert auto_count("oracle", "postgresql", cores=2) == 1
-    assert auto_count("postgresql", "postgresql", cores=1) >= 1
+def test_auto_follows_the_measured_table_and_the_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert auto_count("oracle", "postgresql", cores=2) == 1  # never measured: one reader
+    monkeypatch.setattr(partition_plan, "AUTO_MEASURED", {("mysql", "mysql"): 2})
+    assert auto_count("mysql", "mysql", cores=partition_plan.AUTO_MEASURED_CORES) == 2
+    assert auto_count("mysql", "mysql", cores=1) == 1
+    assert auto_count("mysql", "mysql", cores=64) == partition_plan.AUTO_MAX
+    assert auto_count("postgresql", "mysql", cores=64) == 1  # measured no faster in partitions
 
 
 def _job(**fields: object) -> dict[str, object]:
