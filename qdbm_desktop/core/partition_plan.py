@@ -31,7 +31,9 @@ AUTO_MEASURED_CORES = 2
 #: in ``python -m bench --rows 3000000 --partitions 1,2,4`` on that machine, where it beat one
 #: reader by at least ``AUTO_MIN_GAIN`` (docs/performance.md, "Partitioned reads"). A path not
 #: listed read no faster in partitions there, and reads on one connection.
-AUTO_MEASURED: dict[tuple[str, str], int] = {}
+AUTO_MEASURED: dict[tuple[str, str], int] = {
+    ("mysql", "mysql"): 2, ("sqlite", "postgresql"): 4, ("postgresql", "sqlite"): 4,
+}
 #: The speed-up over one reader a count must have shown to be chosen (smaller is within the noise).
 AUTO_MIN_GAIN = 0.10
 #: The most partitions ``auto`` picks, whatever the cores.

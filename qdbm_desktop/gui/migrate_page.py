@@ -708,6 +708,8 @@ class MigratePage(QWidget):
         target_box = QGroupBox("Destination", right)
         form = QFormLayout(target_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # One pixel less between rows keeps the window's smallest height with the Partitions row.
+        form.setVerticalSpacing(max(2, form.verticalSpacing() - 1))
         self._build_target_rows(target_box, form)
         self._build_load_rows(target_box, form)
         right_layout.addWidget(target_box)
