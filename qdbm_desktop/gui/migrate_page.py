@@ -792,6 +792,7 @@ class MigratePage(QWidget):
     def _build_partitions_row(self, target_box: QGroupBox, form: QFormLayout) -> None:
         """Partitioned reads: off, auto or N ranges of a column, with optional bounds."""
         row = QHBoxLayout()
+        row.setSpacing(6)
         self._partitions_combo = QComboBox(target_box)
         self._partitions_combo.setObjectName("partitionsCombo")
         self._partitions_combo.addItem("off", None)
