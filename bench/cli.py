@@ -36,6 +36,10 @@ def _positive(text: str) -> int:
     return value
 
 
+def _counts(text: str) -> list[int]:
+    return [_positive(part) for part in text.split(",") if part.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--rows", type=_positive, default=1_000_000,
@@ -50,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--verify", choices=list(VERIFY_LEVELS), default="counts",
                         help="QDBM's check before the swap: counts (the default) or checksum, to measure "
                              "what --verify checksum costs")
+    parser.add_argument("--partitions", type=_counts, default=[],
+                        help="also time each path read in these partition counts of id, e.g. 1,2,4 "
+                             "(1 is the ordinary one-reader run)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
                         help=f"results file (default {DEFAULT_JSON})")
     return parser
@@ -105,7 +112,8 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
         print("FAILED: the three source tables differ", file=sys.stderr)
         return 1
 
-    cases = [runner.Case(p, args.rows, SOURCE_TABLE) for p in args.paths]
+    cases = [runner.Case(p, args.rows, SOURCE_TABLE, f"-p{n}" if n else "", n)
+             for p in args.paths for n in (args.partitions or [0])]
     expected = {SOURCE_TABLE: next(iter(sources.values()))}
     if scale_rows:
         scale_table = SOURCE_TABLE + "_scale"
@@ -114,10 +122,11 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
     figures, sling = _startup(servers, args.repeat)
     results = []
     for case in cases:
-        repeat = 1 if case.suffix else args.repeat
+        repeat = 1 if case.suffix and not case.partitions else args.repeat
         print(f"{case.name}: {case.path.label}, {case.rows:,} rows, {repeat} run(s)", flush=True)
         result = runner.run_case(case, servers, repeat, args.batch_size, expected[case.source_table],
-                                 log=lambda line: print(line, flush=True), verify=args.verify)
+                                 log=lambda line: print(line, flush=True), verify=args.verify,
+                                 with_pipe=case.partitions == (args.partitions or [0])[0])
         for failure in result.failures:
             print(f"  FAILED {case.name}: {failure}", flush=True)
         results.append(result)
@@ -128,7 +137,7 @@ def _run(args: argparse.Namespace, servers: Servers) -> int:
     print("\n".join(["start-up:", *startup.text_lines(figures)]))
     settings = {"rows": args.rows, "repeat": args.repeat, "batch_size": args.batch_size,
                 "paths": [p.key for p in args.paths], "scale_check_rows": scale_rows,
-                "mode": "replace", "verify": args.verify,
+                "mode": "replace", "verify": args.verify, "partitions": args.partitions,
                 "checksum": "row count + sum of per-row hashes of canonical values"}
     described["sling"] = sling.version or None
     report.write_json(args.json, settings, described, results, figures)

@@ -20,6 +20,8 @@ class Case:
     rows: int
     source_table: str
     suffix: str = ""
+    #: Read in this many partitions of ``id`` (``--partitions``); 0 is the ordinary one-reader run.
+    partitions: int = 0
 
     @property
     def name(self) -> str:
@@ -113,7 +115,9 @@ def qdbm_migrate_command(case: Case, servers: Servers, batch_size: int, verify: 
             "--target", endpoint_url(case.path.target, servers, servers.sqlite_target),
             "--query", f"SELECT {', '.join(COLUMNS)} FROM {case.source_table}",
             "--table", case.target("qdbm"), "--mode", "replace", "--batch-size", str(batch_size),
-            "--verify", verify, "--json"]
+            "--verify", verify, "--json",
+            # --partitions N: N ranges of the id column, each read on its own connection (N=1 included).
+            *(["--partitions", str(case.partitions), "--partition-by", "id"] if case.partitions else [])]
 
 
 def run_qdbm(case: Case, servers: Servers, batch_size: int, verify: str = "counts",
@@ -145,21 +149,23 @@ def _check(result: CaseResult, servers: Servers, expected: checksum.Checksum, ki
 
 
 def run_case(case: Case, servers: Servers, repeat: int, batch_size: int,
-             expected: checksum.Checksum, log: Any = print, verify: str = "counts") -> CaseResult:
-    """Time ``case`` ``repeat`` times with QDBM and with its pipe, checking the target after each run."""
+             expected: checksum.Checksum, log: Any = print, verify: str = "counts",
+             with_pipe: bool = True) -> CaseResult:
+    """Time ``case`` ``repeat`` times with QDBM and with its pipe (unless ``with_pipe`` is false: a
+    partitioned case beside the same path's first one), checking the target after each run."""
     pipe = pipes.build(case.path, servers, case.source_table, case.target("pipe"))
     result = CaseResult(case, pipe)
     home = process.QdbmHome()
     try:
         for run in range(1, repeat + 1):
-            _run_once(result, servers, batch_size, expected, log, verify, home, run)
+            _run_once(result, servers, batch_size, expected, log, verify, home, run, with_pipe)
     finally:
         home.remove()
     return result
 
 
 def _run_once(result: CaseResult, servers: Servers, batch_size: int, expected: checksum.Checksum,
-              log: Any, verify: str, home: process.QdbmHome, run: int) -> None:
+              log: Any, verify: str, home: process.QdbmHome, run: int, with_pipe: bool = True) -> None:
     case, pipe = result.case, result.pipe
     outcome = run_qdbm(case, servers, batch_size, verify, home)
     if outcome.get("status") != "succeeded":
@@ -172,6 +178,8 @@ def _run_once(result: CaseResult, servers: Servers, batch_size: int, expected: c
         _check(result, servers, expected, "qdbm", run)
         log(f"  {case.name} qdbm run {run}: {outcome['seconds']:.2f} s as a process "
             f"(run {outcome.get('run_seconds')} s), {outcome['peak_rss_mb']:.0f} MB")
+    if not with_pipe:
+        return
     pipes.reset_target(case.path, servers, case.target("pipe"))
     try:
         seconds = pipes.run(pipe)

@@ -18,6 +18,7 @@ from qdbm_desktop.core.checksum import VerifyLevel
 from qdbm_desktop.core.dialects import ConnectParams
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.migration import Endpoint, MigrationRequest, Status, run_migration, validate_request
+from qdbm_desktop.core.partition_plan import Partitioning
 
 
 def endpoint(spec: dict[str, Any]) -> Endpoint:
@@ -32,7 +33,9 @@ def migrate(spec: dict[str, Any]) -> dict[str, Any]:
     request = MigrationRequest(
         source=endpoint(spec["source"]), target=endpoint(spec["target"]), query=spec["query"],
         table=TableName.parse(spec["table"]), mode=LoadMode.REPLACE, batch_size=int(spec["batch_size"]),
-        verify=VerifyLevel(spec.get("verify", VerifyLevel.COUNTS.value)))
+        verify=VerifyLevel(spec.get("verify", VerifyLevel.COUNTS.value)),
+        # --partitions N: N ranges of the id column, each read on its own connection (N=1 included).
+        partitions=Partitioning(int(spec["partitions"]), "id") if spec.get("partitions") else None)
     validate_request(request)
     started = time.perf_counter()
     result = run_migration(request)

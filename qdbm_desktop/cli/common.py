@@ -18,6 +18,7 @@ from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import QdbmError, UsageError
 from qdbm_desktop.core.migration import ColumnMap
+from qdbm_desktop.core.partition_plan import parse_bounds, parse_count
 from qdbm_desktop.core.schedules import Schedule
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE, VERIFY_LEVELS
 from qdbm_desktop.core.types import PortableType
@@ -156,6 +157,28 @@ def add_migration_arguments(parser: argparse.ArgumentParser, connection: str) ->
                         help="before the swap, check the staging table's row count (counts) or also a "
                              "checksum of every column read back from the target (checksum); default: the "
                              "verify setting (counts)")
+    parser.add_argument("--partitions", type=_partition_count, metavar="N|auto",
+                        help="read the query in N ranges of --partition-by on N connections at once, loaded "
+                             "by N writers and swapped in as one run (auto: the count measured best here)")
+    parser.add_argument("--partition-by", metavar="COL",
+                        help="the number, date or timestamp column of the query that --partitions splits")
+    parser.add_argument("--partition-bounds", type=_partition_bounds, metavar="LOW,HIGH|LOW,B1,...,HIGH",
+                        help="the range to split (default: the query's min and max), or the split points")
+
+
+def _partition_count(text: str) -> int:
+    try:
+        return parse_count(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _partition_bounds(text: str) -> tuple[str, ...]:
+    try:
+        return parse_bounds(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
 
 
 def next_fire(schedule: Schedule, now: datetime) -> datetime | None:

@@ -64,7 +64,9 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
     job = Job(name=args.name.strip(), source=names[0], target=names[1], query=query_from_args(args),
               table=args.table, mode=mode, keys=keys, column_map=column_map_from_args(args.map),
               batch_size=args.batch_size, count_rows=args.count, incremental_column=incremental,
-              lookback=args.lookback, verify=args.verify)
+              lookback=args.lookback, verify=args.verify,
+              partitions=args.partitions, partition_by=args.partition_by,
+              partition_bounds=args.partition_bounds or ())
     job.validate()
     # The checks a run makes before it connects, on the public parameters (no secret is decrypted).
     validate_request(job.request(context.connections, context.settings.get(), public=True))
@@ -109,6 +111,13 @@ def _cmd_jobs_list(args: argparse.Namespace, context: AppContext) -> int:
     return 0
 
 
+def _partitions_text(job: Job) -> str:
+    if job.partitions is None:
+        return ""
+    bounds = f", bounds {','.join(job.partition_bounds)}" if job.partition_bounds else ""
+    return f"{job.partitions or 'auto'} by {job.partition_by}{bounds}"
+
+
 def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
     job = context.schedules.get_job(args.name)
     schedules = [s for s in context.schedules.schedules() if s.job == job.name]
@@ -123,6 +132,7 @@ def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
              ("batch size", f"{job.batch_size:,}" if job.batch_size else "the batch_size setting"),
              ("count rows", "yes" if job.count_rows else "no"),
              ("verify", job.verify or "the verify setting"),
+             ("partitions", _partitions_text(job)),
              ("incremental", job.incremental_column or ""), ("lookback", job.lookback or ""),
              ("mark", (str(mark) if mark is not None else "none yet (the next run reads every row)")
               if job.incremental_column else ""),

@@ -40,7 +40,9 @@ def _migration_request(args: argparse.Namespace, context: AppContext) -> Migrati
     job = Job(name="", source=args.source, target=args.target, query=query_from_args(args), table=args.table,
               mode=args.mode or settings.default_mode, keys=keys_from_args(args.key),
               column_map=column_map_from_args(args.map), batch_size=args.batch_size, count_rows=args.count,
-              verify=args.verify)
+              verify=args.verify,
+              partitions=args.partitions, partition_by=args.partition_by,
+              partition_bounds=args.partition_bounds or ())
     request = job.request(context.connections, settings, work_dir=context.paths.runs_dir,
                           wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT))
     if job.keys and request.mode is not LoadMode.UPSERT:

@@ -20,6 +20,7 @@ from qdbm_desktop.core.migration import (
     MigrationRequest,
     resolve_endpoint,
 )
+from qdbm_desktop.core.partition_plan import MAX_PARTITIONS, Partitioning, parse_bounds, parse_count
 from qdbm_desktop.core.schema import (
     Anything,
     Boolean,
@@ -28,6 +29,7 @@ from qdbm_desktop.core.schema import (
     ListOf,
     Nullable,
     Record,
+    Scalar,
     Text,
     Timestamp,
     require,
@@ -92,6 +94,11 @@ class Job:
     lookback: str | None = None
     #: How the staging table is checked before the swap (counts, checksum); ``None`` follows the setting.
     verify: str | None = None
+    #: Read in this many ranges of ``partition_by`` at once (0: ``auto``); None reads on one connection.
+    partitions: int | None = None
+    partition_by: str | None = None
+    #: LOW,HIGH or LOW,B1,...,HIGH (texts in the column's kind); empty: the query's min and max.
+    partition_bounds: tuple[str, ...] = ()
     created_at: str = field(default_factory=now_iso)
     updated_at: str | None = None
 
@@ -117,6 +124,28 @@ class Job:
         if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH_SIZE:
             raise UsageError(f"job {name!r}: the batch size must be between 1 and {MAX_BATCH_SIZE:,} rows")
         self._validate_incremental(name, mode)
+        self._validate_partitions(name)
+
+    def _validate_partitions(self, name: str) -> None:
+        if self.partitions is None:
+            if self.partition_by or self.partition_bounds:
+                raise UsageError(f"job {name!r}: --partition-by and --partition-bounds need --partitions N")
+            return
+        if not 0 <= self.partitions <= MAX_PARTITIONS:
+            raise UsageError(f"job {name!r}: the partitions must be 1 to {MAX_PARTITIONS} or auto")
+        if not (self.partition_by or "").strip():
+            raise UsageError(f"job {name!r}: --partitions needs --partition-by COLUMN (a number, date or "
+                             "timestamp column of the query)")
+        if self.incremental_column:
+            raise UsageError(f"job {name!r}: an incremental job reads one range already: "
+                             "leave --partitions out")
+        if self.partition_bounds:
+            parse_bounds(",".join(self.partition_bounds))
+
+    def partitioning(self) -> Partitioning | None:
+        if self.partitions is None:
+            return None
+        return Partitioning(self.partitions, (self.partition_by or "").strip(), self.partition_bounds)
 
     def _validate_incremental(self, name: str, mode: LoadMode) -> None:
         column = self.incremental_column
@@ -169,6 +198,7 @@ class Job:
             wait_timeout=wait_timeout,
             work_dir=work_dir,
             verify=self.verify_level(settings),
+            partitions=self.partitioning(),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -190,6 +220,11 @@ class Job:
             data["lookback"] = self.lookback
         if self.verify:
             data["verify"] = self.verify
+        if self.partitions is not None:
+            data["partitions"] = self.partitions or "auto"
+            data["partition_by"] = self.partition_by
+            if self.partition_bounds:
+                data["partition_bounds"] = list(self.partition_bounds)
         data["created_at"] = self.created_at
         if self.updated_at:
             data["updated_at"] = self.updated_at
@@ -215,9 +250,21 @@ class Job:
             incremental_column=data.get("incremental_column") or None,
             lookback=data.get("lookback") or None,
             verify=data.get("verify") or None,
+            partitions=_partitions(data.get("partitions")),
+            partition_by=data.get("partition_by") or None,
+            partition_bounds=tuple(str(b) for b in data.get("partition_bounds") or ()),
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )
+
+
+def _partitions(value: Any) -> int | None:
+    """A stored ``partitions``: a whole number or "auto" (0); None when not partitioned."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise UsageError(f"partitions is {value!r}: a number from 1 to {MAX_PARTITIONS} or auto")
+    return parse_count(str(value))
 
 
 def _endpoint(connections: ConnectionStore, name: str, public: bool) -> Endpoint:
@@ -248,6 +295,8 @@ JOB_ENTRY = Record(
         "batch_size": Nullable(Integer(1, MAX_BATCH_SIZE)), "count_rows": Boolean(),
         "incremental_column": Nullable(Text()), "lookback": Nullable(Text()),
         "verify": Nullable(Choice(VERIFY_LEVELS)),
+        "partitions": Nullable(Scalar(check_value=_partitions)), "partition_by": Nullable(Text()),
+        "partition_bounds": ListOf(Text(non_empty=True)),
         "created_at": Timestamp(), "updated_at": Nullable(Timestamp()),
         # Checked where it is used (a mark that does not parse is ignored with a notice).
         "state": Nullable(Anything()),

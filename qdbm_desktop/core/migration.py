@@ -32,6 +32,7 @@ from qdbm_desktop.core.mapping import (
     row_picker,
     tracked_position,
 )
+from qdbm_desktop.core.partitioned import PartitionedRun
 from qdbm_desktop.core.run import MigrationRun
 from qdbm_desktop.core.run_model import (
     CANCELLED_NOTE,
@@ -93,7 +94,8 @@ def run_migration(
     ``on_log`` receives each log line as it is written. Other runs may go on at the same time,
     into the same database or the same table (see :mod:`qdbm_desktop.core.run_locks`).
     """
-    return MigrationRun(request, on_progress, cancel or threading.Event(), run_id, on_log).execute()
+    kind = PartitionedRun if request.partitions is not None else MigrationRun
+    return kind(request, on_progress, cancel or threading.Event(), run_id, on_log).execute()
 
 
 @dataclass(frozen=True)
@@ -209,8 +211,13 @@ def plan_migration(request: MigrationRequest) -> MigrationPlan:
     creates = not exists or request.mode in (LoadMode.REPLACE, LoadMode.CREATE)
     create_sql = target.dialect.create_table_sql(request.table, columns) if creates else None
     staging = target.dialect.qualified(run.staging)
+    parts = request.partitions
+    reading = f"stream the query from {source.label} in batches of {request.batch_size:,} rows"
+    if parts is not None:
+        reading = (f"stream the query from {source.label} in {parts.count or 'auto'} partitions by "
+                   f"{parts.column}, each on its own connection, loaded by as many writers")
     steps = [
-        f"stream the query from {source.label} in batches of {request.batch_size:,} rows",
+        reading,
         f"load them into the staging table {staging} on {target.label}",
         "check that the staging table holds exactly the rows read",
         _FINAL_STEP[request.mode].format(table=request.table, keys=", ".join(request.keys)),

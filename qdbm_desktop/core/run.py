@@ -13,10 +13,10 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from qdbm_desktop.core.dialects.base import LoadMode
+from qdbm_desktop.core.dialects.base import LoadMode, ReadStream
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
 from qdbm_desktop.core.mapping import map_columns, match_existing, target_key
-from qdbm_desktop.core.origins import Carried, trace_source
+from qdbm_desktop.core.origins import Carried, Traced, trace_source
 from qdbm_desktop.core.pipeline import load_data_through, pass_through, stream_rows
 from qdbm_desktop.core.run_context import RunContext
 from qdbm_desktop.core.run_locks import RunFolder, TargetLocks, WaitCancelled, WaitTimedOut, duration_text
@@ -185,43 +185,12 @@ class MigrationRun(RunContext):
 
     def load(self, source_conn: Any, target_conn: Any) -> None:
         request = self.request
-        source, target = request.source, request.target
-        dialect = target.dialect
         if request.count_rows:
             self.total = self.count_rows(source_conn)
-        traced = trace_source(source.dialect, source_conn, request.query, source.type)
+        traced = trace_source(request.source.dialect, source_conn, request.query, request.source.type)
+        stream = self.open_stream(source_conn, request.query, request.query_params)
         try:
-            stream = source.dialect.open_read(source_conn, request.query, request.batch_size,
-                                              request.query_params or None)
-        except QdbmError:
-            raise
-        except Exception as exc:
-            raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
-        try:
-            self.progress(Stage.CREATE, force=True)
-            try:
-                dialect.prepare_for_load(target_conn)
-                self.drop_leftovers(target_conn)
-                target_exists = dialect.table_exists(target_conn, request.table)
-                carried = traced.carry(stream.columns) if traced else Carried(list(stream.columns))
-                columns = self.target_columns(carried.columns, target_conn, target_exists)
-                for column in columns:
-                    dialect.native_type(column.type)  # an unsupported type stops the run here
-                if request.mode is LoadMode.CREATE and target_exists:
-                    raise UsageError(f"the table {request.table} already exists (mode create)")
-                if request.mode is LoadMode.TRUNCATE and not target_exists:
-                    raise UsageError(
-                        f"the table {request.table} does not exist (mode truncate empties an "
-                        "existing table; use append, create or replace to make it)"
-                    )
-                before = dialect.row_count(target_conn, request.table) if target_exists else 0
-                self.create_staging(target_conn, columns, carried.primary_key, target_exists)
-            except QdbmError:
-                raise
-            except Exception as exc:
-                raise self.fail(Stage.CREATE, target, exc) from exc
-            self.result.columns = columns
-            self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
+            columns, target_exists, before = self.create_staging(target_conn, stream.columns, traced)
             if not pass_through(self, stream, target_conn) and \
                     not load_data_through(self, stream, target_conn, columns):
                 stream_rows(self, stream, target_conn, columns)
@@ -230,7 +199,50 @@ class MigrationRun(RunContext):
         verify_staging(self, target_conn, columns)
         self.finalize(target_conn, columns, target_exists, before)
 
-    def create_staging(self, target_conn: Any, columns: list[Column], source_key: tuple[str, ...],
+    def open_stream(self, source_conn: Any, query: str, params: tuple[Any, ...]) -> ReadStream:
+        """``query`` started on ``source_conn``; its failure fails the read stage in the query's terms."""
+        source = self.request.source
+        try:
+            return source.dialect.open_read(source_conn, query, self.request.batch_size, params or None)
+        except QdbmError:
+            raise
+        except Exception as exc:
+            raise self.fail(Stage.READ, source, QueryFailed(query_error(str(exc)))) from exc
+
+    def create_staging(self, target_conn: Any, source_columns: list[Column],
+                       traced: Traced | None = None) -> tuple[list[Column], bool, int]:
+        """The staging table, made for the query's columns: its columns, whether the target exists
+        and the target's row count before the run. ``traced`` carries NOT NULL and the key of the
+        tables the query reads (core/origins.py)."""
+        request = self.request
+        dialect = request.target.dialect
+        self.progress(Stage.CREATE, force=True)
+        try:
+            dialect.prepare_for_load(target_conn)
+            self.drop_leftovers(target_conn)
+            target_exists = dialect.table_exists(target_conn, request.table)
+            carried = traced.carry(source_columns) if traced else Carried(list(source_columns))
+            columns = self.target_columns(carried.columns, target_conn, target_exists)
+            for column in columns:
+                dialect.native_type(column.type)  # an unsupported type stops the run here
+            if request.mode is LoadMode.CREATE and target_exists:
+                raise UsageError(f"the table {request.table} already exists (mode create)")
+            if request.mode is LoadMode.TRUNCATE and not target_exists:
+                raise UsageError(
+                    f"the table {request.table} does not exist (mode truncate empties an "
+                    "existing table; use append, create or replace to make it)"
+                )
+            before = dialect.row_count(target_conn, request.table) if target_exists else 0
+            self._staging_table(target_conn, columns, carried.primary_key, target_exists)
+        except QdbmError:
+            raise
+        except Exception as exc:
+            raise self.fail(Stage.CREATE, request.target, exc) from exc
+        self.result.columns = columns
+        self.note(Stage.CREATE, f"staging table {self.staging} created with {len(columns)} columns")
+        return columns, target_exists, before
+
+    def _staging_table(self, target_conn: Any, columns: list[Column], source_key: tuple[str, ...],
                        target_exists: bool) -> None:
         """The staging table, with the primary key a new target table gets.
 

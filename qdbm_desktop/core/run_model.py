@@ -19,6 +19,8 @@ from qdbm_desktop.core.dialects import ConnectParams, Dialect, get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import QdbmError, UsageError
 from qdbm_desktop.core.mapping import ColumnMap
+from qdbm_desktop.core.partition_plan import Partitioning
+from qdbm_desktop.core.partition_plan import check as check_partitioning
 from qdbm_desktop.core.settings import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from qdbm_desktop.core.sqlcheck import check_source_query
 from qdbm_desktop.core.types import Column, PortableType
@@ -101,6 +103,9 @@ class MigrationRequest:
     #: How the staging table is checked before the swap: its row count, or also a checksum of
     #: every column over what the target holds (read back) against what was read.
     verify: VerifyLevel = VerifyLevel.COUNTS
+    #: Read the query in ranges of one column on several connections at once (see
+    #: :mod:`qdbm_desktop.core.partitioned`); None reads it on one.
+    partitions: Partitioning | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,10 @@ def validate_request(request: MigrationRequest) -> None:
         raise UsageError(f"the wait for another run into the same table must be between 0 s and "
                          f"7 days, not {request.wait_timeout:g} s")
     request.target.dialect.check_identifier(request.table.name)
+    if request.partitions is not None:
+        check_partitioning(request.partitions, request.source.type)
+        if request.track_max_column:
+            raise UsageError("an incremental run reads one range already: leave --partitions out")
     _refuse_same_sqlite_file_without_wal(request)
 
 

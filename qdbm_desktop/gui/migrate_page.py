@@ -184,6 +184,18 @@ class MigratePage(QWidget):
         return self._count_check
 
     @property
+    def partitions_combo(self) -> QComboBox:
+        return self._partitions_combo
+
+    @property
+    def partition_by_edit(self) -> QLineEdit:
+        return self._partition_by_edit
+
+    @property
+    def partition_bounds_edit(self) -> QLineEdit:
+        return self._partition_bounds_edit
+
+    @property
     def recent_button(self) -> RecentQueriesButton:
         return self._recent_button
 
@@ -542,11 +554,21 @@ class MigratePage(QWidget):
         form = (self._source_combo.currentData(), self._target_combo.currentData(), self._editor.query(),
                 self._table_edit.text().strip(), self._mode_combo.currentData(), keys, column_map,
                 batch if batch != default_batch else None, self._count_check.isChecked(),
-                self._incremental_edit.text().strip() or None, self._verify_for_job())
+                self._incremental_edit.text().strip() or None, self._verify_for_job(),
+                *self._partitions_of_form())
         stored = (saved.source, saved.target, saved.query, saved.table, saved.mode, saved.keys,
                   saved.column_map, saved.batch_size, saved.count_rows, saved.incremental_column,
-                  saved.verify)
+                  saved.verify, saved.partitions, saved.partition_by, saved.partition_bounds)
         return saved if form == stored else None
+
+    def _partitions_of_form(self) -> tuple[int | None, str | None, tuple[str, ...]]:
+        """The Partitions row as a job's fields: off (None), auto (0) or N; the column; the bounds."""
+        count: int | None = self._partitions_combo.currentData()
+        column = self._partition_by_edit.text().strip() or None
+        bounds = tuple(b.strip() for b in self._partition_bounds_edit.text().split(",") if b.strip())
+        if count is None:
+            return None, None, ()
+        return count, column, bounds
 
     def _verify_for_job(self) -> str | None:
         """The verify level a job saves: None when it is the setting's (the job then follows it)."""
@@ -686,6 +708,8 @@ class MigratePage(QWidget):
         target_box = QGroupBox("Destination", right)
         form = QFormLayout(target_box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # One pixel less between rows keeps the window's smallest height with the Partitions row.
+        form.setVerticalSpacing(max(2, form.verticalSpacing() - 1))
         self._build_target_rows(target_box, form)
         self._build_load_rows(target_box, form)
         right_layout.addWidget(target_box)
@@ -763,6 +787,40 @@ class MigratePage(QWidget):
         self._verify_check.setToolTip("Read the staging table back and compare every column's checksum with "
                                       "the rows read; a difference fails the run with the target unchanged")
         form.addRow("", self._verify_check)
+        self._build_partitions_row(target_box, form)
+
+    def _build_partitions_row(self, target_box: QGroupBox, form: QFormLayout) -> None:
+        """Partitioned reads: off, auto or N ranges of a column, with optional bounds."""
+        row = QHBoxLayout()
+        row.setSpacing(6)
+        self._partitions_combo = QComboBox(target_box)
+        self._partitions_combo.setObjectName("partitionsCombo")
+        self._partitions_combo.addItem("off", None)
+        self._partitions_combo.addItem("auto", 0)
+        for count in (2, 3, 4, 6, 8, 12, 16):
+            self._partitions_combo.addItem(str(count), count)
+        self._partitions_combo.setToolTip(
+            "Read the query in this many ranges of one column at once, each on its own connection, loaded "
+            "by as many writers (one into SQLite) and swapped in as one run. auto: the count measured best "
+            "for this path on this machine. PostgreSQL readers share one snapshot; MySQL/MariaDB and SQLite "
+            "readers each take their own (see the run's log)")
+        row.addWidget(self._partitions_combo)
+        row.addWidget(QLabel("by", target_box))
+        self._partition_by_edit = QLineEdit(target_box)
+        self._partition_by_edit.setObjectName("partitionByEdit")
+        self._partition_by_edit.setPlaceholderText("id, created_at …")
+        self._partition_by_edit.setToolTip("A number, date or timestamp column of the query; its NULLs go "
+                                           "to the first range")
+        row.addWidget(self._partition_by_edit, 1)
+        self._partition_bounds_edit = QLineEdit(target_box)
+        self._partition_bounds_edit.setObjectName("partitionBoundsEdit")
+        self._partition_bounds_edit.setPlaceholderText("min,max")
+        self._partition_bounds_edit.setToolTip("Optional LOW,HIGH (split evenly) or LOW,B1,…,HIGH (the split "
+                                               "points); values outside still go to the first or last range")
+        row.addWidget(self._partition_bounds_edit, 1)
+        label = QLabel("Partiti&ons", target_box)
+        label.setBuddy(self._partitions_combo)
+        form.addRow(label, row)
 
     def _build_action_buttons(self, right: QWidget, right_layout: QVBoxLayout) -> None:
         buttons = QHBoxLayout()
@@ -840,6 +898,8 @@ class MigratePage(QWidget):
         keys = tuple(k.strip() for k in self._keys_edit.text().split(",") if k.strip())
         if mode is LoadMode.UPSERT and not keys:
             problems.append("name the key columns for upsert")
+        if self._partitions_combo.currentData() is not None and not self._partition_by_edit.text().strip():
+            problems.append("name the column the partitions split (Partitions … by)")
         stale_choices = self._mapping_model.stale and self._mapping_model.has_choices()
         if stale_choices:
             problems.append("the column mapping is from an earlier query or source; Preview (Ctrl+Enter) "
@@ -865,6 +925,7 @@ class MigratePage(QWidget):
         A batch size equal to the setting is left to follow it, as a saved job does.
         """
         batch = self._batch_spin.value()
+        partitions, partition_by, partition_bounds = self._partitions_of_form()
         return Job(
             name=name,
             source=self._source_combo.currentData(),
@@ -878,6 +939,9 @@ class MigratePage(QWidget):
             count_rows=self._count_check.isChecked(),
             incremental_column=self._incremental_edit.text().strip() or None,
             verify=self._verify_for_job(),
+            partitions=partitions,
+            partition_by=partition_by,
+            partition_bounds=partition_bounds,
         )
 
     def _column_map(self) -> tuple[ColumnMap, ...]:
