@@ -151,3 +151,39 @@ def _same(got: str, wanted: str, dialect: Dialect) -> bool:
     if dialect.name == "mysql":
         return got.replace("NO ACTION", "RESTRICT") == wanted.replace("NO ACTION", "RESTRICT")
     return got == wanted
+
+
+LONG = "index_over_the_description_column_" + "é" * 40
+
+
+@pytest.mark.parametrize("target_name", ["pg_target", "mysql_target", "lite_target"])
+def test_long_and_shared_index_names_are_cut_and_kept_apart_on_the_server(
+        target_name: str, request: pytest.FixtureRequest) -> None:
+    from qdbm_desktop.core.dialects.catalog import ColumnInfo, IndexInfo, IndexPart, KeyConstraint
+
+    target: Target = request.getfixturevalue(target_name)
+    dialect, connection, schema = target
+    names = TargetNames(rules_for(dialect))
+    claimed: dict[str, set[str]] = {}
+    for table in ("one", "two"):
+        shape = TableShape(TableName(table, "src"), (ColumnInfo("id", "int", False), ColumnInfo("d", "int")),
+                           primary_key=KeyConstraint("pk", ("id",)),
+                           indexes=(IndexInfo("idx", (IndexPart("d"),)), IndexInfo(LONG, (IndexPart("d"),))))
+        mapping = {shape.table: TableName(table, schema)}
+        _copy(shape, target, mapping)
+        plan = plan_table_ddl(shape, dialect, mapping[shape.table], source="postgresql",
+                              column_types={"id": "integer", "d": "integer"}, names=names)
+        _run(connection, plan.after_load)
+        claimed[table] = {i.name for i in dialect.describe_table(connection, mapping[shape.table]).indexes}
+    connection.commit()
+
+    if dialect.name == "mysql":  # index names per table, 64 characters
+        assert claimed["one"] == claimed["two"] and "idx" in claimed["one"]
+        (cut,) = claimed["one"] - {"idx"}
+        assert len(cut) == 64 and cut.startswith(LONG[:55] + "_")
+    elif dialect.name == "postgresql":  # per schema, 63 bytes
+        assert "idx" in claimed["one"] and "idx_2" in claimed["two"]
+        assert all(len(n.encode()) <= 63 for n in claimed["one"] | claimed["two"])
+        assert len(claimed["one"] | claimed["two"]) == 4
+    else:  # SQLite: per database, no limit
+        assert claimed == {"one": {"idx", LONG}, "two": {"idx_2", LONG + "_2"}}
