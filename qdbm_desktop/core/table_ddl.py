@@ -228,6 +228,8 @@ def plan_table_ddl(shape: TableShape, target: Dialect, table: TableName, *, sour
 
 
 def _columns(plan: _Plan) -> None:
+    # A primary key's columns are NOT NULL, also where SQLite reports its INTEGER PRIMARY KEY nullable.
+    keys = set(plan.shape.primary_key.columns if plan.shape.primary_key else ())
     for column in plan.shape.columns:
         type_name = plan.types.get(column.name)
         default_sql = _default_sql(plan, column.name, column.default, type_name)
@@ -235,7 +237,7 @@ def _columns(plan: _Plan) -> None:
             plan.column_defaults[column.name] = default_sql
         if plan.rules.rebuilds_table:
             continue
-        not_null = not column.nullable
+        not_null = not column.nullable or column.name in keys
         combined = not_null and default_sql is not None and plan.rules.dialect.name == "mysql"
         if not_null and not combined:  # NOT NULL first: SQL Server alters no column with a default
             statement = plan.rules.set_not_null(plan.table, column.name, type_name)
@@ -372,10 +374,11 @@ def _rebuilt(plan: _Plan, indexes: list[str]) -> TableDdl:
             plan.warn(f"keys, defaults, NOT NULL and foreign keys left out: the target types of "
                       f"{', '.join(missing)} are not known")
         return TableDdl(table, tuple(indexes), (), tuple(plan.warnings))
+    keys = set(plan.shape.primary_key.columns if plan.shape.primary_key else ())
     definitions = []
     for column in plan.shape.columns:
         text = f"{rules.q(column.name)} {plan.types[column.name]}"
-        text += "" if column.nullable else " NOT NULL"
+        text += "" if column.nullable and column.name not in keys else " NOT NULL"
         if column.name in plan.column_defaults:
             text += f" DEFAULT {plan.column_defaults[column.name]}"
         definitions.append(text)

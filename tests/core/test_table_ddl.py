@@ -195,3 +195,12 @@ def test_a_mysql_primary_key_gets_a_name_of_its_table_and_unknown_references_are
     assert 'ADD CONSTRAINT "t_pkey" PRIMARY KEY ("id")' in ddl.after_load[-1]
     assert ddl.after_all == ()
     assert ddl.warnings == ("t: foreign key t_ibfk_1 left out: it references db.other, which is not copied",)
+
+
+def test_a_primary_key_sqlite_reports_nullable_is_made_not_null_before_the_key() -> None:
+    shape = TableShape(TableName("t"), (ColumnInfo("id", "INTEGER", True),), primary_key=KeyConstraint("t_pkey", ("id",)))
+    ddl = plan_table_ddl(shape, DIALECTS["sqlserver"], TableName("t", "dbo"), source="sqlite",
+                         column_types={"id": "bigint"})
+
+    assert ddl.after_load == ("ALTER TABLE [dbo].[t] ALTER COLUMN [id] bigint NOT NULL",
+                              "ALTER TABLE [dbo].[t] ADD CONSTRAINT [t_pkey] PRIMARY KEY ([id])")
