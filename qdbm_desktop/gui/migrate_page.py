@@ -44,6 +44,7 @@ from qdbm_desktop.core.history import RunRecord
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
     ColumnMap,
+    Endpoint,
     MigrationPlan,
     MigrationRequest,
     MigrationResult,
@@ -58,6 +59,7 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
+from qdbm_desktop.gui.catalog_feeds import CatalogFeeds
 from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
 from qdbm_desktop.gui.error_line import StatusLabel
 from qdbm_desktop.gui.icons import database_icon
@@ -65,6 +67,7 @@ from qdbm_desktop.gui.migrate_dialogs import DestructiveRun, DestructiveRunQuest
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.recent_queries_menu import RecentQueriesButton
 from qdbm_desktop.gui.run_panel import RunCard, RunPanel, summary_text
+from qdbm_desktop.gui.schema_tree import SchemaTree
 from qdbm_desktop.gui.sql_editor import SqlEditor
 from qdbm_desktop.gui.ui_state import UiStateFile
 from qdbm_desktop.gui.workers import BackgroundTask, TaskReport, TaskRunner
@@ -158,6 +161,14 @@ class MigratePage(QWidget):
     @property
     def editor(self) -> SqlEditor:
         return self._editor
+
+    @property
+    def schema_tree(self) -> SchemaTree:
+        return self._schema_tree
+
+    @property
+    def catalog_feeds(self) -> CatalogFeeds:
+        return self._catalog_feeds
 
     @property
     def table_edit(self) -> QLineEdit:
@@ -568,6 +579,8 @@ class MigratePage(QWidget):
         self._preview_generation += 1
         self._confirm_generation += 1
         self._closing = True
+        self._schema_tree.cancel()
+        self._catalog_feeds.cancel()
         self._run_panel.cancel_all()
 
     # -- building ---------------------------------------------------------------------------
@@ -606,11 +619,22 @@ class MigratePage(QWidget):
         query_layout = QVBoxLayout(query_box)
         query_layout.setContentsMargins(0, 0, 0, 0)
         query_layout.addLayout(self._build_source_row(query_box))
-        self._editor = SqlEditor(query_box)
+        browse_split = QSplitter(Qt.Orientation.Horizontal, query_box)
+        browse_split.setObjectName("browseSplitter")
+        self._schema_tree = SchemaTree(self._runner, browse_split)
+        self._schema_tree.insert_requested.connect(self._on_schema_tree_insert_requested)
+        self._schema_tree.query_requested.connect(self._on_schema_tree_query_requested)
+        self._editor = SqlEditor(browse_split)
         self._editor.setAccessibleName("SQL query")
         self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
         self._editor.textChanged.connect(self._on_query_or_source_changed)
-        query_layout.addWidget(self._editor, 1)
+        browse_split.addWidget(self._schema_tree)
+        browse_split.addWidget(self._editor)
+        browse_split.setStretchFactor(0, 0)
+        browse_split.setStretchFactor(1, 1)
+        browse_split.setCollapsible(1, False)
+        self._browse_split = browse_split
+        query_layout.addWidget(browse_split, 1)
         query_layout.addLayout(self._build_preview_row(query_box))
         return query_box
 
@@ -716,6 +740,7 @@ class MigratePage(QWidget):
         self._table_edit.setAccessibleName("Target table")
         self._table_edit.textChanged.connect(self._on_table_edit_text_changed)
         form.addRow("&Table", self._table_edit)
+        self._catalog_feeds = CatalogFeeds(self._runner, self._editor, self._table_edit)
         self._target_status = StatusLabel(target_box, object_name="targetStatus")
         self._target_status.setWordWrap(True)
         form.addRow("", self._target_status)
@@ -923,6 +948,9 @@ class MigratePage(QWidget):
         name = self._source_combo.currentData()
         profile = self._context.connections.find(name) if name else None
         self._editor.set_connection_type(profile.type if profile else None)
+        endpoint = self._browse_endpoint(name)
+        self._schema_tree.set_endpoint(endpoint)
+        self._catalog_feeds.set_source(endpoint)
         self._fill_recent()
         self._on_query_or_source_changed()
 
@@ -971,7 +999,26 @@ class MigratePage(QWidget):
         except QdbmError:
             dialect = None
         self._mapping_model.set_target_dialect(dialect)
+        self._catalog_feeds.set_target(self._browse_endpoint(name))
         self._target_timer.start()
+
+    def _browse_endpoint(self, name: str | None) -> Endpoint | None:
+        """The connection the schema tree and the completions read, or None (none chosen, or
+        its secrets cannot be read: the tree says nothing, a preview would say why)."""
+        if not name or self._closing:
+            return None
+        try:
+            return resolve_endpoint(self._context.connections, name)
+        except QdbmError:
+            return None
+
+    def _on_schema_tree_insert_requested(self, text: str) -> None:
+        self._editor.insertPlainText(text)
+        self._editor.setFocus()
+
+    def _on_schema_tree_query_requested(self, query: str) -> None:
+        self._editor.set_query(query)
+        self._editor.setFocus()
 
     def _on_table_edit_text_changed(self, _text: str) -> None:
         self._target_timer.start()
@@ -1019,8 +1066,13 @@ class MigratePage(QWidget):
         self._target_info = info
         if info.exists:
             self._set_target_status(f"● exists, {info.rows:,} rows, {len(info.columns)} columns")
+            columns = "\n".join(f"{c.name}  {c.source_type or c.type.kind.value}" for c in info.columns)
+            self._target_status.setToolTip(f"Columns of the table:\n{columns}")
+            self._table_edit.setToolTip(f"Columns of the table:\n{columns}")
         else:
             self._set_target_status("○ does not exist yet: it will be created")
+            self._target_status.setToolTip("")
+            self._table_edit.setToolTip("")
 
     def _on_target_check_failed(self, generation: int, message: str) -> None:
         if generation == self._target_generation:
