@@ -121,8 +121,13 @@ def _wait_for_tables(qtbot: QtBot, page: MigratePage, source: Source) -> QTreeWi
     schema = tree.schema_item(source.default_schema)
     assert schema is not None
     qtbot.waitUntil(lambda: schema.isExpanded() and schema.childCount() > 0
-                    and schema.child(0).text(0) != LOADING_TEXT, timeout=15_000)
+                    and _text(schema, 0) != LOADING_TEXT, timeout=15_000)
     return schema
+
+
+def _text(item: QTreeWidgetItem, row: int) -> str:
+    child = item.child(row)
+    return child.text(0) if child is not None else ""
 
 
 def _names(schema: QTreeWidgetItem, *, visible: bool = False) -> list[str]:
@@ -144,17 +149,17 @@ def test_the_tree_lists_tables_and_views_and_reads_columns_only_on_expand(
     odd = _relation(page, source, ODD)
     assert odd.childCount() == 0  # lazily: nothing read before the user expands it
     odd.setExpanded(True)
-    qtbot.waitUntil(lambda: odd.childCount() == 4 and odd.child(0).text(0) != LOADING_TEXT, timeout=15_000)
-    labels = [odd.child(i).text(0) for i in range(odd.childCount())]
+    qtbot.waitUntil(lambda: odd.childCount() == 4 and _text(odd, 0) != LOADING_TEXT, timeout=15_000)
+    labels = [_text(odd, i) for i in range(odd.childCount())]
     assert labels[0].startswith("order_id") and "[PK]" in labels[0] and "NOT NULL" in labels[0]
     assert "[PK]" in labels[1]
     assert labels[2].startswith("customer_id") and "[FK]" in labels[2]
     assert labels[3].startswith("Amount") and "10" in labels[3] and "[" not in labels[3]
     customers = _relation(page, source, "browser_customers")
     customers.setExpanded(True)
-    qtbot.waitUntil(lambda: customers.childCount() == 3 and customers.child(0).text(0) != LOADING_TEXT,
+    qtbot.waitUntil(lambda: customers.childCount() == 3 and _text(customers, 0) != LOADING_TEXT,
                     timeout=15_000)
-    assert "[UQ]" in customers.child(2).text(0)
+    assert "[UQ]" in _text(customers, 2)
 
 
 def test_the_filter_hides_other_tables_and_refresh_reads_new_ones(
