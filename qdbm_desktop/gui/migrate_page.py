@@ -61,6 +61,7 @@ from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
 from qdbm_desktop.gui.catalog_feeds import CatalogFeeds
 from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
+from qdbm_desktop.gui.copy_tables_flow import CopyTablesFlow
 from qdbm_desktop.gui.error_line import StatusLabel
 from qdbm_desktop.gui.icons import database_icon
 from qdbm_desktop.gui.migrate_dialogs import DestructiveRun, DestructiveRunQuestion, JobNameDialog
@@ -580,6 +581,7 @@ class MigratePage(QWidget):
         self._confirm_generation += 1
         self._closing = True
         self._schema_tree.cancel()
+        self._copy_flow.cancel()
         self._catalog_feeds.cancel()
         self._run_panel.cancel_all()
 
@@ -624,6 +626,7 @@ class MigratePage(QWidget):
         self._schema_tree = SchemaTree(self._runner, browse_split)
         self._schema_tree.insert_requested.connect(self._on_schema_tree_insert_requested)
         self._schema_tree.query_requested.connect(self._on_schema_tree_query_requested)
+        self._schema_tree.copy_tables_requested.connect(self.copy_tables)
         self._editor = SqlEditor(browse_split)
         self._editor.setAccessibleName("SQL query")
         self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
@@ -701,6 +704,9 @@ class MigratePage(QWidget):
         self._run_panel = RunPanel(self._tabs)
         self._run_panel.setObjectName("runPanel")
         self._tabs.addTab(self._run_panel, "Runs")
+        self._copy_flow = CopyTablesFlow(self._context, self._runner, self._run_panel, self)
+        self._copy_flow.message.connect(lambda text, error: self._show_message(text, error=error))
+        self._copy_flow.started.connect(self._on_copy_flow_started)
 
     def _build_destination_pane(self, splitter: QSplitter) -> QWidget:
         """The destination form, the run and job buttons and the page's message."""
@@ -1019,6 +1025,23 @@ class MigratePage(QWidget):
     def _on_schema_tree_query_requested(self, query: str) -> None:
         self._editor.set_query(query)
         self._editor.setFocus()
+
+    def copy_tables(self) -> None:
+        """"Copy tables…": read the source's tables, then ask which to copy (see copy_tables_flow)."""
+        source, target = self._source_combo.currentData(), self._target_combo.currentData()
+        if not source or not target:
+            self._show_message("Choose a source and a destination connection to copy tables.")
+            return
+        self._copy_flow.open(source, target, self._browse_endpoint(source),
+                             self._schema_tree.current_relation())
+
+    def _on_copy_flow_started(self, title: str) -> None:
+        self._tabs.setCurrentWidget(self._run_panel)
+        self.status_message.emit(f"Copy started: {title}")
+
+    @property
+    def copy_flow(self) -> CopyTablesFlow:
+        return self._copy_flow
 
     def _on_table_edit_text_changed(self, _text: str) -> None:
         self._target_timer.start()

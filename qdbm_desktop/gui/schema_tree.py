@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QMenu,
+    QPushButton,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -99,6 +100,11 @@ class SchemaTree(QWidget):
         self._status = StatusLabel(self, object_name="schemaStatus")
         self._status.setWordWrap(True)
         layout.addWidget(self._status)
+        self._copy_button = QPushButton("Cop&y tables…", self)
+        self._copy_button.setObjectName("copyTablesOpen")
+        self._copy_button.setToolTip("Copy several of the source's tables to the destination in one run")
+        self._copy_button.clicked.connect(self.copy_tables_requested)
+        layout.addWidget(self._copy_button)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -109,6 +115,20 @@ class SchemaTree(QWidget):
     @property
     def filter_edit(self) -> QLineEdit:
         return self._filter
+
+    @property
+    def copy_button(self) -> QPushButton:
+        return self._copy_button
+
+    def current_relation(self) -> Relation | None:
+        """The table or view selected in the tree (or the table of a selected column)."""
+        item = self._tree.currentItem()
+        while item is not None and item.data(0, _KIND_ROLE) not in (NodeKind.RELATION, NodeKind.SCHEMA):
+            item = item.parent()
+        if item is not None and item.data(0, _KIND_ROLE) == NodeKind.RELATION:
+            relation: Relation = item.data(0, _VALUE_ROLE)
+            return relation
+        return None
 
     @property
     def refresh_button(self) -> QToolButton:
