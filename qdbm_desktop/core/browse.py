@@ -8,6 +8,7 @@ calls these on a worker thread. Nothing here knows of Qt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from qdbm_desktop.core.dialects.base import Dialect, TableName
 from qdbm_desktop.core.dialects.catalog import Relation, TableShape, key_columns
@@ -30,10 +31,19 @@ def list_relations(endpoint: Endpoint, schema: str | None, timeout: float = 30.0
 
 
 def all_relations(endpoint: Endpoint, timeout: float = 30.0) -> list[Relation]:
-    """The tables and views of every schema, schema by schema."""
+    """The tables and views of every schema of the connection's database (see ``own_schemas``):
+    what "Copy tables…" offers and the destination's Table field completes."""
     with looking_at(endpoint.for_reading(), timeout, "cannot list the tables") as conn:
         dialect = endpoint.dialect
-        return [r for schema in dialect.list_schemas(conn) for r in dialect.list_relations(conn, schema)]
+        return [r for schema in own_schemas(endpoint, conn) for r in dialect.list_relations(conn, schema)]
+
+
+def own_schemas(endpoint: Endpoint, conn: Any) -> list[str]:
+    """The schemas of the connection's database: every schema, except on MySQL/MariaDB, where
+    schemas are the server's databases and a connection naming one has that one only."""
+    if endpoint.type == "mysql" and endpoint.params.database:
+        return [endpoint.params.database]
+    return endpoint.dialect.list_schemas(conn)
 
 
 def describe_table(endpoint: Endpoint, table: TableName, timeout: float = 30.0) -> TableShape:
@@ -72,7 +82,7 @@ def catalog_names(endpoint: Endpoint, timeout: float = 30.0,
     tables: list[str] = []
     columns: set[str] = set()
     with looking_at(endpoint.for_reading(), timeout, "cannot read the catalog") as conn:
-        schemas = dialect.list_schemas(conn)
+        schemas = own_schemas(endpoint, conn)
         relations = [r for schema in schemas for r in dialect.list_relations(conn, schema)]
         for relation in relations:
             tables.append(relation.name.name)

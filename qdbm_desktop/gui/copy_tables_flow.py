@@ -21,10 +21,12 @@ from qdbm_desktop.gui.workers import TaskReport, TaskRunner
 
 class CopyTablesFlow(QObject):
     """Signals: ``message(str, bool error)`` for the page's message line; ``started(str title)``
-    when a copy's run begins; ``dialog_opened(object dialog)`` once the checklist is shown."""
+    when a copy's run begins; ``finished(object MigrationResult)`` when it ends;
+    ``dialog_opened(object dialog)`` once the checklist is shown."""
 
     message = Signal(str, bool)
     started = Signal(str)
+    finished = Signal(object)
     dialog_opened = Signal(object)
 
     def __init__(self, context: AppContext, runner: TaskRunner, run_panel: RunPanel, page: QWidget) -> None:
@@ -96,6 +98,7 @@ class CopyTablesFlow(QObject):
 
         count = len(copies)
         title = f"{source} → {target}: {count} table{'s' if count != 1 else ''}"
-        card = self._run_panel.start_run(self._runner, title, f"{count} tables", work)
+        card = self._run_panel.start_run(self._runner, title, f"{count} tables", work,
+                                         on_finished=self.finished.emit)
         self.started.emit(title)
         return card

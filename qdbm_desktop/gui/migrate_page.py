@@ -707,6 +707,7 @@ class MigratePage(QWidget):
         self._copy_flow = CopyTablesFlow(self._context, self._runner, self._run_panel, self)
         self._copy_flow.message.connect(lambda text, error: self._show_message(text, error=error))
         self._copy_flow.started.connect(self._on_copy_flow_started)
+        self._copy_flow.finished.connect(self._on_target_tables_changed)
 
     def _build_destination_pane(self, splitter: QSplitter) -> QWidget:
         """The destination form, the run and job buttons and the page's message."""
@@ -1135,6 +1136,12 @@ class MigratePage(QWidget):
         self.run_finished.emit(result, summary_text(result, str(request.table)))
         if result.status is not Status.FAILED and not self._closing:
             self._target_timer.start()
+            self._on_target_tables_changed()
+
+    def _on_target_tables_changed(self) -> None:
+        """A run may have created tables: the Table field's completion reads them again."""
+        if not self._closing:
+            self._catalog_feeds.set_target(self._browse_endpoint(self._target_combo.currentData()))
 
 
 class PlanDialog(QDialog):

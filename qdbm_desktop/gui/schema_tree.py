@@ -303,7 +303,9 @@ class SchemaTree(QWidget):
         item.takeChildren()
         item.setData(0, _STATE_ROLE, _Load.LOADED)
         for column in shape.columns:
-            child = QTreeWidgetItem([browse.column_label(shape, column.name)])
+            label = browse.column_label(shape, column.name)
+            child = QTreeWidgetItem([label])
+            child.setToolTip(0, f"{label}\nDouble-click inserts the name")
             child.setData(0, _KIND_ROLE, NodeKind.COLUMN)
             child.setData(0, _VALUE_ROLE, column.name)
             if browse.is_key_column(shape, column.name):

@@ -47,7 +47,7 @@ def _open_dialog(qtbot: QtBot, page: MigratePage, source: Source) -> CopyTablesD
     _wait_for_tables(qtbot, page, source)
     page.schema_tree.tree.setCurrentItem(_relation(page, source, ODD))
     qtbot.mouseClick(page.schema_tree.copy_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.copy_flow.dialog is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: page.copy_flow.dialog is not None, timeout=45_000)
     dialog = page.copy_flow.dialog
     assert dialog is not None and dialog.isVisible()
     return dialog
@@ -88,6 +88,9 @@ def test_copy_tables_checks_names_and_modes_and_copies_them_in_one_run(
     assert _rows(target, f'SELECT order_id, line_no, customer_id FROM "{ODD}" ORDER BY line_no') == [
         (10, 1, 1), (10, 2, 2)]
     assert _rows(target, "SELECT name FROM browser_customer_names ORDER BY name") == [("Ada",), ("Bob",)]
+    # The new tables are offered by the destination's Table field at once.
+    completions = page.catalog_feeds.table_completer.model()
+    qtbot.waitUntil(lambda: "browser_clients" in completions.stringList(), timeout=45_000)  # type: ignore[attr-defined]
     # One recorded run per table, in the History like any other run.
     tables = sorted(r.target_table for r in context.history.runs())
     assert len(tables) == 3 and any("browser_clients" in t for t in tables)

@@ -117,11 +117,11 @@ def page(qtbot: QtBot, context: AppContext, source: Source) -> Iterator[MigrateP
 
 def _wait_for_tables(qtbot: QtBot, page: MigratePage, source: Source) -> QTreeWidgetItem:
     tree = page.schema_tree
-    qtbot.waitUntil(lambda: tree.schema_item(source.default_schema) is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: tree.schema_item(source.default_schema) is not None, timeout=45_000)
     schema = tree.schema_item(source.default_schema)
     assert schema is not None
     qtbot.waitUntil(lambda: schema.isExpanded() and schema.childCount() > 0
-                    and _text(schema, 0) != LOADING_TEXT, timeout=15_000)
+                    and _text(schema, 0) != LOADING_TEXT, timeout=45_000)
     return schema
 
 
@@ -149,7 +149,7 @@ def test_the_tree_lists_tables_and_views_and_reads_columns_only_on_expand(
     odd = _relation(page, source, ODD)
     assert odd.childCount() == 0  # lazily: nothing read before the user expands it
     odd.setExpanded(True)
-    qtbot.waitUntil(lambda: odd.childCount() == 4 and _text(odd, 0) != LOADING_TEXT, timeout=15_000)
+    qtbot.waitUntil(lambda: odd.childCount() == 4 and _text(odd, 0) != LOADING_TEXT, timeout=45_000)
     labels = [_text(odd, i) for i in range(odd.childCount())]
     assert labels[0].startswith("order_id") and "[PK]" in labels[0] and "NOT NULL" in labels[0]
     assert "[PK]" in labels[1]
@@ -158,7 +158,7 @@ def test_the_tree_lists_tables_and_views_and_reads_columns_only_on_expand(
     customers = _relation(page, source, "browser_customers")
     customers.setExpanded(True)
     qtbot.waitUntil(lambda: customers.childCount() == 3 and _text(customers, 0) != LOADING_TEXT,
-                    timeout=15_000)
+                    timeout=45_000)
     assert "[UQ]" in _text(customers, 2)
 
 
@@ -196,10 +196,10 @@ def test_double_click_inserts_the_quoted_name_and_query_this_table_writes_a_sele
     action.trigger()
     quote = source.odd_quoted[0]
     expected = f"SELECT order_id, line_no, customer_id, {quote}Amount{quote}\nFROM {source.odd_quoted}"
-    qtbot.waitUntil(lambda: page.editor.query() == expected, timeout=15_000)
+    qtbot.waitUntil(lambda: page.editor.query() == expected, timeout=45_000)
     page.preview()
     qtbot.waitUntil(lambda: page.preview_button.isEnabled() and page.preview_status_label.text() != "",
-                    timeout=15_000)
+                    timeout=45_000)
     assert page.preview_model.rowCount() == 2, page.preview_status_label.text()
     assert page.preview_model.columnCount() == 4
 
@@ -207,7 +207,7 @@ def test_double_click_inserts_the_quoted_name_and_query_this_table_writes_a_sele
 def test_the_editor_completes_the_sources_table_and_column_names(
         qtbot: QtBot, page: MigratePage, source: Source) -> None:
     completion = page.editor.completion
-    qtbot.waitUntil(lambda: "browser_customers" in completion.words(), timeout=15_000)
+    qtbot.waitUntil(lambda: "browser_customers" in completion.words(), timeout=45_000)
     assert {ODD, "browser_customer_names", "customer_id", "Amount", "email"} <= set(completion.words())
     page.editor.set_query("")
     page.editor.setFocus()
@@ -235,9 +235,9 @@ def test_the_table_field_completes_the_destinations_tables_and_shows_their_colum
     page.refresh_connections()
     page.select_target("Browser target")
     model: Any = page.catalog_feeds.table_completer.model()
-    qtbot.waitUntil(lambda: model.stringList() == ["browser_existing"], timeout=15_000)
+    qtbot.waitUntil(lambda: model.stringList() == ["browser_existing"], timeout=45_000)
     page.table_edit.setText("browser_existing")
-    qtbot.waitUntil(lambda: "label" in page.table_edit.toolTip(), timeout=15_000)
+    qtbot.waitUntil(lambda: "label" in page.table_edit.toolTip(), timeout=45_000)
     assert "id" in page.table_edit.toolTip()
     assert "exists" in page.target_status_label.text()
 
