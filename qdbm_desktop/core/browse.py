@@ -123,7 +123,7 @@ def select_statement(dialect: Dialect, shape: TableShape, default_schema: str | 
 
 
 def column_label(shape: TableShape, column: str) -> str:
-    """A column as the browser lists it: ``name  type`` with key markers (PK, UQ, FK) and NOT NULL."""
+    """A column as the browser lists it: ``name  [PK, FK]  type NOT NULL`` (markers PK, UQ, FK)."""
     info = shape.column(column)
     markers = []
     if shape.primary_key is not None and column in shape.primary_key.columns:
@@ -132,10 +132,12 @@ def column_label(shape: TableShape, column: str) -> str:
         markers.append("UQ")
     if any(column in f.columns for f in shape.foreign_keys):
         markers.append("FK")
-    text = f"{column}  {info.type_name if info else ''}".rstrip()
+    # The markers come before the type, so a narrow tree still shows them.
+    text = f"{column}  [{', '.join(markers)}]" if markers else column
+    text = f"{text}  {info.type_name if info else ''}".rstrip()
     if info is not None and not info.nullable:
         text += " NOT NULL"
-    return f"{text}  [{', '.join(markers)}]" if markers else text
+    return text
 
 
 def is_key_column(shape: TableShape, column: str) -> bool:

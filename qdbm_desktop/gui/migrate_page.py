@@ -81,6 +81,8 @@ _DONT_ASK_PREFIX = "dont_ask_destructive:"
 _DESTRUCTIVE_MODES = frozenset({LoadMode.REPLACE, LoadMode.TRUNCATE})
 
 PREVIEW_ROWS = 100
+#: The schema tree's width beside the query when the page first shows (pixels).
+SCHEMA_TREE_WIDTH = 260
 #: The connection pickers show this many characters of a name whatever the window's size.
 CONNECTION_COMBO_CHARS = 24
 #: Narrower windows (down to the smallest the page allows) may shrink the pickers to this.
@@ -828,6 +830,11 @@ class MigratePage(QWidget):
         if not self._pane_fitted:
             self._pane_fitted = True
             self._fit_destination_pane()
+            # The schema tree starts narrow (a third of the query's width at most); the
+            # splitter handle widens it, or folds it away.
+            total = self._browse_split.width()
+            tree = min(SCHEMA_TREE_WIDTH, total // 3)
+            self._browse_split.setSizes([tree, total - tree])
 
     def _fit_destination_pane(self) -> None:
         """Give the destination form the width that shows CONNECTION_COMBO_CHARS of a name (the

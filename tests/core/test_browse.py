@@ -42,6 +42,6 @@ def test_query_this_table_is_valid_sql_of_every_dialect() -> None:
 
 
 def test_column_labels_carry_type_not_null_and_key_markers() -> None:
-    assert column_label(SHAPE, "order_id") == "order_id  integer NOT NULL  [PK]"
-    assert column_label(SHAPE, "customer_id") == "customer_id  integer  [FK]"
+    assert column_label(SHAPE, "order_id") == "order_id  [PK]  integer NOT NULL"
+    assert column_label(SHAPE, "customer_id") == "customer_id  [FK]  integer"
     assert column_label(SHAPE, "Amount") == "Amount  numeric(10,2)"
