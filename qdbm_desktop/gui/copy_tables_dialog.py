@@ -39,6 +39,8 @@ class CopyColumn:
 
 
 _HEADERS = ("Source table", "Target table", "Mode")
+#: The dialog's result when the user saves the selection as a job instead of running it.
+SAVE_AS_JOB = 2
 
 
 @dataclass
@@ -207,6 +209,18 @@ class CopyTablesDialog(QDialog):
         layout.addWidget(self._constraints)
         self._continue = QCheckBox("Go on with the other tables when one fails", self)
         layout.addWidget(self._continue)
+        job_row = QHBoxLayout()
+        self._job_name = QLineEdit(self)
+        self._job_name.setObjectName("copyTablesJobName")
+        self._job_name.setPlaceholderText("job name, to save the copy as a job")
+        job_row.addWidget(self._job_name, 1)
+        self._save_button = QPushButton("Save as &job", self)
+        self._save_button.setObjectName("copyTablesSaveJob")
+        self._save_button.setToolTip("Save these tables as a job, to run or schedule later")
+        self._save_button.clicked.connect(lambda: self.done(SAVE_AS_JOB))
+        job_row.addWidget(self._save_button)
+        layout.addLayout(job_row)
+        self._job_name.textChanged.connect(self._update_copy_button)
         self._buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self._copy_button = self._buttons.addButton("&Copy now", QDialogButtonBox.ButtonRole.AcceptRole)
         self._copy_button.setObjectName("copyTablesButton")
@@ -265,9 +279,18 @@ class CopyTablesDialog(QDialog):
     def selection(self) -> list[TableCopy]:
         return self._model.selection()
 
+    @property
+    def job_name(self) -> str:
+        return self._job_name.text().strip()
+
+    @property
+    def save_button(self) -> QPushButton:
+        return self._save_button
+
     def _update_copy_button(self) -> None:
         count = len(self._model.selection())
         self._copy_button.setEnabled(count > 0)
+        self._save_button.setEnabled(count > 0 and bool(self._job_name.text().strip()))
         self._copy_button.setText(f"&Copy {count} table{'s' if count != 1 else ''}" if count else "&Copy now")
 
     def _on_filter_text_changed(self, text: str) -> None:

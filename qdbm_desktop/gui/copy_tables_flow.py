@@ -11,22 +11,24 @@ from PySide6.QtWidgets import QWidget
 from qdbm_desktop.core import browse
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.catalog import Relation
-from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.errors import QdbmError, UsageError
+from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import Endpoint, MigrationResult
 from qdbm_desktop.core.table_copy import TableCopy, copy_job, run_copy
-from qdbm_desktop.gui.copy_tables_dialog import CopyTablesDialog
+from qdbm_desktop.gui.copy_tables_dialog import SAVE_AS_JOB, CopyTablesDialog
 from qdbm_desktop.gui.run_panel import RunCard, RunPanel
 from qdbm_desktop.gui.workers import TaskReport, TaskRunner
 
 
 class CopyTablesFlow(QObject):
     """Signals: ``message(str, bool error)`` for the page's message line; ``started(str title)``
-    when a copy's run begins; ``finished(object MigrationResult)`` when it ends;
+    when a copy's run begins; ``finished(object MigrationResult)`` when it ends; ``job_saved(str)``;
     ``dialog_opened(object dialog)`` once the checklist is shown."""
 
     message = Signal(str, bool)
     started = Signal(str)
     finished = Signal(object)
+    job_saved = Signal(str)
     dialog_opened = Signal(object)
 
     def __init__(self, context: AppContext, runner: TaskRunner, run_panel: RunPanel, page: QWidget) -> None:
@@ -79,6 +81,26 @@ class CopyTablesFlow(QObject):
         if result == CopyTablesDialog.DialogCode.Accepted:
             self.start(source, target, dialog.selection(), constraints=dialog.constraints,
                        continue_on_error=dialog.continue_on_error)
+        elif result == SAVE_AS_JOB:
+            self.save(dialog.job_name, source, target, dialog.selection(), constraints=dialog.constraints,
+                      continue_on_error=dialog.continue_on_error)
+
+    def save(self, name: str, source: str, target: str, copies: list[TableCopy], *, constraints: bool = True,
+             continue_on_error: bool = False) -> Job | None:
+        """Save the copy as a many-tables job named ``name`` (refused when one of that name exists)."""
+        store = self._context.schedules
+        try:
+            job = copy_job(source, target, copies, name=name, constraints=constraints,
+                           continue_on_error=continue_on_error)
+            if store.find_job(job.name) is not None:
+                raise UsageError(f"a job named {job.name!r} exists already; choose another name")
+            saved = store.save_job(job)
+        except (QdbmError, OSError) as exc:
+            self.message.emit(f"The job was not saved: {exc}", True)
+            return None
+        self.message.emit(f"Saved as job “{saved.name}”: {len(copies)} tables.", False)
+        self.job_saved.emit(saved.name)
+        return saved
 
     def start(self, source: str, target: str, copies: list[TableCopy], *, constraints: bool = True,
               continue_on_error: bool = False) -> RunCard | None:

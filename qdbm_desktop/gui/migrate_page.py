@@ -710,6 +710,7 @@ class MigratePage(QWidget):
         self._copy_flow.message.connect(lambda text, error: self._show_message(text, error=error))
         self._copy_flow.started.connect(self._on_copy_flow_started)
         self._copy_flow.finished.connect(self._on_target_tables_changed)
+        self._copy_flow.job_saved.connect(lambda _name: self.jobs_changed.emit())
 
     def _build_destination_pane(self, splitter: QSplitter) -> QWidget:
         """The destination form, the run and job buttons and the page's message."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLineEdit
 from pytestqt.qtbot import QtBot
 
 from qdbm_desktop.core.connections import ConnectionProfile
@@ -126,3 +127,25 @@ def test_copy_tables_asks_for_a_destination_first(qtbot: QtBot, page: MigratePag
     page.copy_tables()
     assert "destination" in page.message_label.text()
     assert page.copy_flow.dialog is None
+
+
+@pytest.mark.parametrize("source", ["sqlite"], indirect=True)
+def test_save_as_job_keeps_the_checked_tables_with_their_names_and_modes(
+        qtbot: QtBot, page: MigratePage, source: Source, target: Path, context: AppContext) -> None:
+    dialog = _open_dialog(qtbot, page, source)
+    model = dialog.model
+    customers = TableName("browser_customers", source.default_schema)
+    model.set_checked(customers)
+    model.setData(model.index(model.row_of(customers), CopyColumn.TARGET), "browser_clients")
+    assert not dialog.save_button.isEnabled()  # no name yet
+    dialog.findChild(QLineEdit, "copyTablesJobName").setText("browser nightly copy")  # type: ignore[union-attr]
+    assert dialog.save_button.isEnabled()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    job = context.schedules.find_job("browser nightly copy")
+    assert job is not None and job.tables is not None
+    assert job.source == "Browser source" and job.target == TARGET
+    overrides = {o.source: (o.target, o.mode) for o in job.tables.overrides}
+    assert overrides == {'"main"."Order Lines"': (ODD, "append"),
+                         '"main"."browser_customers"': ("browser_clients", "append")}
+    assert "Saved as job" in page.message_label.text()
+    assert _rows(target, "SELECT name FROM sqlite_master") == []  # saved, not run
