@@ -114,6 +114,11 @@ def local_time(moment: datetime | str | None) -> str:
 
 
 def query_from_args(args: argparse.Namespace) -> str:
+    """The query of ``--query``/``--query-file``, and ``--table`` given with it."""
+    if not args.query and not args.query_file:
+        raise UsageError("give --query, --query-file or --tables")
+    if not getattr(args, "table", None) and hasattr(args, "table"):
+        raise UsageError("--query and --query-file need --table (the target table)")
     if args.query_file:
         try:
             return Path(args.query_file).expanduser().read_text(encoding="utf-8")
@@ -140,10 +145,23 @@ def keys_from_args(text: str | None) -> tuple[str, ...]:
 def add_migration_arguments(parser: argparse.ArgumentParser, connection: str) -> None:
     parser.add_argument("--source", required=True, help=f"{connection} to read from")
     parser.add_argument("--target", required=True, help=f"{connection} to load into")
-    what = parser.add_mutually_exclusive_group(required=True)
+    what = parser.add_mutually_exclusive_group()
     what.add_argument("--query", help="the SELECT to run on the source")
     what.add_argument("--query-file", help="a file holding the query")
-    parser.add_argument("--table", required=True, help="target table, [SCHEMA.]TABLE")
+    what.add_argument("--tables", metavar="PATTERN[,PATTERN...]",
+                      help="copy these source tables instead of a query's result: names, SCHEMA.*, * "
+                           "(one step per table, in foreign-key order)")
+    parser.add_argument("--table", help="target table, [SCHEMA.]TABLE (with --query/--query-file)")
+    parser.add_argument("--exclude", action="append", metavar="PATTERN",
+                        help="with --tables: leave out the tables matching PATTERN[,PATTERN] (repeatable)")
+    parser.add_argument("--include-views", action="store_true",
+                        help="with --tables: copy views as tables too")
+    parser.add_argument("--target-schema", metavar="SCHEMA",
+                        help="with --tables: create the copies in this schema (default: the target's own)")
+    parser.add_argument("--no-constraints", action="store_true",
+                        help="with --tables: do not create keys, indexes and foreign keys after the loads")
+    parser.add_argument("--continue-on-error", action="store_true",
+                        help="with --tables: a failed table does not stop the others")
     parser.add_argument("--mode", choices=[m.value for m in LoadMode],
                         help="default: the default_mode setting (append)")
     parser.add_argument("--key", help="key columns for upsert, COL[,COL]")

@@ -22,6 +22,7 @@ from qdbm_desktop.cli.common import (
     print_table,
     query_from_args,
 )
+from qdbm_desktop.cli.tables import selection_from_args
 from qdbm_desktop.core.connections import (
     no_connection_named,
 )
@@ -61,6 +62,15 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
         if profile is None:
             raise UsageError(f"{flag}: {no_connection_named(name)} (add one with qdbm connections add)")
         names.append(profile.name)
+    selection = selection_from_args(args)
+    if selection is not None:
+        if incremental is not None:
+            raise UsageError("--incremental is not available with --tables yet")
+        job = Job(name=args.name.strip(), source=names[0], target=names[1], query="", table="", mode=mode,
+                  keys=keys, column_map=column_map_from_args(args.map), batch_size=args.batch_size,
+                  count_rows=args.count, verify=args.verify, tables=selection)
+        job.validate()
+        return job
     job = Job(name=args.name.strip(), source=names[0], target=names[1], query=query_from_args(args),
               table=args.table, mode=mode, keys=keys, column_map=column_map_from_args(args.map),
               batch_size=args.batch_size, count_rows=args.count, incremental_column=incremental,
@@ -79,8 +89,9 @@ def _cmd_jobs_add(args: argparse.Namespace, context: AppContext) -> int:
     if existing is not None and not args.replace:
         raise UsageError(f"a job named {job.name!r} already exists (give --replace to overwrite it)")
     context.schedules.save_job(job, replace_name=job.name if existing is not None else None)
+    what = f"tables {', '.join(job.tables.patterns)}" if job.tables is not None else job.table
     print(f"{'replaced' if existing is not None else 'saved'} job {job.name!r}: "
-          f"{job.source} -> {job.target}.{job.table} ({job.mode})")
+          f"{job.source} -> {job.target}.{what} ({job.mode})")
     return 0
 
 

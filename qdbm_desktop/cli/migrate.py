@@ -21,6 +21,7 @@ from qdbm_desktop.cli.running import (
     cancellable,
     report_run,
 )
+from qdbm_desktop.cli.tables import run_tables_cli, selection_from_args
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import UsageError
@@ -52,6 +53,15 @@ def _migration_request(args: argparse.Namespace, context: AppContext) -> Migrati
 
 
 def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
+    selection = selection_from_args(args)
+    if selection is not None:
+        settings = context.settings.get()
+        job = Job(name="", source=args.source, target=args.target, query="", table="",
+                  mode=args.mode or settings.default_mode, keys=keys_from_args(args.key),
+                  column_map=column_map_from_args(args.map), batch_size=args.batch_size,
+                  count_rows=args.count, verify=args.verify, tables=selection)
+        return run_tables_cli(job, context, as_json=args.json, dry_run=args.dry_run,
+                              wait_timeout=args.wait_timeout)
     request = _migration_request(args, context)
     if args.dry_run:
         plan = plan_migration(request)

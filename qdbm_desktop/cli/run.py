@@ -14,11 +14,13 @@ from qdbm_desktop.cli.running import (
     cancellable,
     report_run,
 )
+from qdbm_desktop.cli.tables import run_tables_cli
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.errors import UsageError
 from qdbm_desktop.core.history import RunStatus, RunTrigger
 from qdbm_desktop.core.incremental import read_job_file, run_job
 from qdbm_desktop.core.job_lock import JobAlreadyRunning, JobRunLock
+from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
     new_run_id,
     validate_request,
@@ -32,6 +34,8 @@ def _cmd_run(args: argparse.Namespace, context: AppContext) -> int:
     job = context.schedules.get_job(args.name) if saved else read_job_file(args.file)
     # A connection gone or a bad query: one line, and no run recorded.
     job.validate()
+    if job.tables is not None:
+        return _run_tables_job(job, context, saved, args.json)
     validate_request(job.request(context.connections, context.settings.get()))
     run_lock = JobRunLock(context.paths, job.name)
     if not run_lock.acquire():
@@ -50,6 +54,17 @@ def _cmd_run(args: argparse.Namespace, context: AppContext) -> int:
     finally:
         run_lock.release()
     return report_run(result, request, context, as_json=args.json, signal_number=signal_number)
+
+
+def _run_tables_job(job: Job, context: AppContext, saved: bool, as_json: bool) -> int:
+    run_lock = JobRunLock(context.paths, job.name) if saved else None
+    if run_lock is not None and not run_lock.acquire():
+        raise JobAlreadyRunning(f"job {job.name!r} is already running; it never runs twice at once")
+    try:
+        return run_tables_cli(job, context, as_json=as_json)
+    finally:
+        if run_lock is not None:
+            run_lock.release()
 
 
 def register(commands: Commands[Parser]) -> None:

