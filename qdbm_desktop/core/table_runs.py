@@ -125,6 +125,9 @@ def run_table_job(
         constraints = _constraints_runner(target, requests[0].connect_timeout)
     result = run_steps(plan, requests, run_step, continue_on_error=job.tables.continue_on_error,
                        constraints=constraints, on_step=on_step, cancel=cancel)
+    if job.tables.constraints and constraints is None:
+        result.notes.append("keys, indexes and foreign keys were not created: this build has no "
+                            "statements for them yet (the tables hold the rows only)")
     return plan, result
 
 
