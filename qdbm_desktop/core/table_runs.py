@@ -26,14 +26,19 @@ from qdbm_desktop.core.migration import (
     Endpoint,
     LogCallback,
     MigrationRequest,
+    MigrationResult,
     ProgressCallback,
+    Status,
+    new_run_id,
     resolve_endpoint,
     validate_request,
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import Settings
 from qdbm_desktop.core.tables import (
+    CONSTRAINTS_STEP,
     StepResult,
+    StepStatus,
     TablesPlan,
     TablesResult,
     TableStep,
@@ -129,6 +134,27 @@ def run_table_job(
         result.notes.append("keys, indexes and foreign keys were not created: this build has no "
                             "statements for them yet (the tables hold the rows only)")
     return plan, result
+
+
+def run_table_job_summary(job: Job, connections: ConnectionStore, settings: Settings,
+                          history: HistoryStore | None,
+                          **options: Any) -> tuple[MigrationRequest, MigrationResult]:
+    """A many-tables job run as the scheduler and ``run_job`` see any run: one request (the first
+    step's) and one result summing the steps (failed with the first step's error when any failed).
+    Each step is in the history as a run of its own."""
+    plan, result = run_table_job(job, connections, settings, history, **options)
+    requests = step_requests(job, plan, connections, settings, work_dir=options.get("work_dir"))
+    loads = [s for s in result.steps if s.name != CONSTRAINTS_STEP]
+    bad = next((s for s in result.steps if s.status in (StepStatus.FAILED, StepStatus.CANCELLED)), None)
+    status = Status.SUCCEEDED if bad is None and result.succeeded else (
+        Status.CANCELLED if bad is not None and bad.status == StepStatus.CANCELLED else Status.FAILED)
+    error = f"table {bad.name}: {bad.error}" if bad is not None else None
+    if error is None and status is not Status.SUCCEEDED:
+        error = "not every table was copied"
+    summary = MigrationResult(run_id=loads[-1].run_id or new_run_id() if loads else new_run_id(),
+                              status=status, rows_read=result.rows, rows_written=result.rows,
+                              seconds=result.seconds, error=error)
+    return requests[0], summary
 
 
 def _constraints_runner(target: Endpoint,

@@ -15,6 +15,11 @@ from typing import Any
 import pytest
 
 from qdbm_desktop.cli import main
+from qdbm_desktop.core.context import AppContext
+from qdbm_desktop.core.history import RunTrigger
+from qdbm_desktop.core.incremental import run_job
+from qdbm_desktop.core.migration import Status
+from qdbm_desktop.core.paths import AppPaths
 from tests.integration.conftest import Server
 
 ODD = "Odd name-€"
@@ -226,3 +231,8 @@ def test_a_saved_tables_job_runs(side: Callable[[str, str], Side], home: Path,
         steps = _steps(capsys.readouterr().out)
         assert {s["step"].split(".")[-1] for s in steps} >= {"parent", "child", "node", ODD}
     assert target.count("parent") == ROWS["parent"] and target.count(ODD) == ROWS[ODD]
+    # The scheduler's way in (run_job) runs it too, as one result summing the steps.
+    context = AppContext.create(AppPaths(home), origin="cli")
+    _, result = run_job(context, context.schedules.get_job("whole"), trigger=RunTrigger.SCHEDULE)
+    assert result.status is Status.SUCCEEDED, result.error
+    assert result.rows_written == sum(n for t, n in ROWS.items() if not t.startswith("cyc_"))
