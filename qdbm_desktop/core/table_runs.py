@@ -35,6 +35,7 @@ from qdbm_desktop.core.migration import (
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import Settings
+from qdbm_desktop.core.table_ddl import TargetNames, plan_table_ddl, rules_for
 from qdbm_desktop.core.tables import (
     CONSTRAINTS_STEP,
     StepResult,
@@ -126,13 +127,10 @@ def run_table_job(
 
     constraints = None
     if job.tables.constraints and requests:
-        target = requests[0].target
-        constraints = _constraints_runner(target, requests[0].connect_timeout)
+        first = requests[0]
+        constraints = _constraints_runner(first.target, first.source.dialect.name, first.connect_timeout)
     result = run_steps(plan, requests, run_step, continue_on_error=job.tables.continue_on_error,
                        constraints=constraints, on_step=on_step, cancel=cancel)
-    if job.tables.constraints and constraints is None:
-        result.notes.append("keys, indexes and foreign keys were not created: this build has no "
-                            "statements for them yet (the tables hold the rows only)")
     return plan, result
 
 
@@ -157,12 +155,47 @@ def run_table_job_summary(job: Job, connections: ConnectionStore, settings: Sett
     return requests[0], summary
 
 
-def _constraints_runner(target: Endpoint,
-                        timeout: float) -> Callable[[Sequence[TableStep]], list[str]] | None:
-    """Creates the loaded tables' keys, indexes and foreign keys on the target, or None when this
-    build has no statements for them yet."""
-    try:
-        from qdbm_desktop.core import table_ddl  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return None
-    return None
+def _constraints_runner(target: Endpoint, source_dialect: str,
+                        timeout: float) -> Callable[[Sequence[TableStep]], list[str]]:
+    """Creates the loaded tables' keys, indexes and foreign keys on the target: each table's own
+    (keys, indexes) first, then every foreign key, so cyclic references find their tables. A
+    statement the target refuses is a warning naming it; the others still run."""
+
+    def create(loaded: Sequence[TableStep]) -> list[str]:
+        dialect, warnings = target.dialect, []
+        conn = dialect.connect(target.params, timeout)
+        try:
+            names = TargetNames(rules_for(dialect))
+            mapped = {step.source: step.target for step in loaded}
+            later: list[str] = []
+            for step in loaded:
+                types = {c.name: c.type_name for c in dialect.describe_table(conn, step.target).columns}
+                ddl = plan_table_ddl(step.shape, dialect, step.target, source=source_dialect,
+                                     column_types=types, table_names=mapped, names=names)
+                warnings += [f"{step.target}: {w}" for w in ddl.warnings]
+                warnings += _execute(conn, ddl.after_load)
+                later += ddl.after_all
+            warnings += _execute(conn, later)
+        finally:
+            with suppress(Exception):
+                conn.close()
+        return [redact(w, target.params.secret_values()) for w in warnings]
+
+    return create
+
+
+def _execute(conn: Any, statements: Sequence[str]) -> list[str]:
+    warnings = []
+    for statement in statements:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(statement)
+            conn.commit()
+        except Exception as exc:  # noqa: BLE001 - one refused statement is one warning
+            with suppress(Exception):
+                conn.rollback()
+            warnings.append(f"not created: {statement[:120]}: {one_line(str(exc))}")
+        finally:
+            with suppress(Exception):
+                cursor.close()
+    return warnings

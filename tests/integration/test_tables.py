@@ -159,6 +159,14 @@ def test_every_table_arrives_parents_first(side: Callable[[str, str], Side], hom
         assert target.count(table) == count, table
     assert target.count("v_child") == ROWS["child"]
     assert target.rows("child", "id") == source.rows("child", "id")
+    # The constraints step gave the copies their keys and foreign keys after the loads.
+    closing_step = steps[-1]
+    assert closing_step["step"] == "constraints" and closing_step["status"] == "succeeded", closing_step
+    with pytest.raises(Exception):  # noqa: B017, PT011 - each driver raises its own integrity error
+        target.execute(["INSERT INTO parent VALUES (1, 'x', 'duplicate key')"])
+    if target_engine != "sqlite":  # SQLite checks foreign keys only when a connection asks
+        with pytest.raises(Exception):  # noqa: B017, PT011
+            target.execute(["INSERT INTO child VALUES (99, 42, 'nope', 1)"])
     # Every step is printed as it ends, and recorded in the history as a run of its own.
     assert "step 1/" in captured.err
     assert main(["history", "--json", "--limit", "50"]) == 0
