@@ -129,8 +129,11 @@ def run_table_job(
     if job.tables.constraints and requests:
         first = requests[0]
         constraints = _constraints_runner(first.target, first.source.dialect.name, first.connect_timeout)
+    notes = _drop_replaced_foreign_keys(requests[0].target, plan, requests[0].connect_timeout) \
+        if job.tables.constraints and requests else []
     result = run_steps(plan, requests, run_step, continue_on_error=job.tables.continue_on_error,
                        constraints=constraints, on_step=on_step, cancel=cancel)
+    result.notes += notes
     return plan, result
 
 
@@ -182,6 +185,39 @@ def _constraints_runner(target: Endpoint, source_dialect: str,
         return [redact(w, target.params.secret_values()) for w in warnings]
 
     return create
+
+
+#: How each engine drops a foreign key; engines left out keep theirs (SQLite checks none by default).
+_DROP_FOREIGN_KEY = {"postgresql": "ALTER TABLE {table} DROP CONSTRAINT {name}",
+                     "mysql": "ALTER TABLE {table} DROP FOREIGN KEY {name}"}
+
+
+def _drop_replaced_foreign_keys(target: Endpoint, plan: TablesPlan, timeout: float) -> list[str]:
+    """Drop the foreign keys of the tables a replace step swaps out (a previous copy's, say),
+    which would otherwise stop the swap of the tables they refer to; the constraints step makes
+    them again. The notes say what was dropped."""
+    dialect = target.dialect
+    template = _DROP_FOREIGN_KEY.get(dialect.name)
+    replaced = [s for s in plan.steps if s.mode is LoadMode.REPLACE]
+    if template is None or not replaced:
+        return []
+    conn = dialect.connect(target.params, timeout)
+    statements = []
+    try:
+        for step in replaced:
+            if not dialect.table_exists(conn, step.target):
+                continue
+            for fk in dialect.describe_table(conn, step.target).foreign_keys:
+                statements.append(template.format(table=dialect.qualified(step.target),
+                                                  name=dialect.quote_identifier(fk.name)))
+        warnings = _execute(conn, statements)
+    finally:
+        with suppress(Exception):
+            conn.close()
+    dropped = len(statements) - len(warnings)
+    notes = [f"dropped {dropped} foreign key(s) of the tables being replaced; the constraints step "
+             "creates them again"] if dropped else []
+    return notes + warnings
 
 
 def _execute(conn: Any, statements: Sequence[str]) -> list[str]:
