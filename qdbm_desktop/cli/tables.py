@@ -94,12 +94,14 @@ def run_tables_cli(job: Job, context: AppContext, *, as_json: bool, dry_run: boo
 
 
 def _report(result: TablesResult, as_json: bool, signal_number: int | None) -> int:
+    for note in result.notes:
+        sys.stderr.write(f"{PROG}: warning: {note}\n")
     failed = [s for s in result.steps if s.status in (StepStatus.FAILED, StepStatus.CANCELLED)]
     skipped = [s for s in result.steps if s.status == StepStatus.SKIPPED]
     if as_json:
         summary: dict[str, Any] = {"status": "succeeded" if result.succeeded else "failed",
                                    "rows": result.rows, "seconds": round(result.seconds, 3),
-                                   "steps": [s.to_json() for s in result.steps]}
+                                   "steps": [s.to_json() for s in result.steps], "notes": result.notes}
         json.dump(summary, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     loads = [s for s in result.steps if s.status == StepStatus.SUCCEEDED]

@@ -137,6 +137,12 @@ def run_job(
     job run that way reads every row of its query. ``QdbmError`` when the run cannot be built (a
     connection gone, a bad definition): nothing was recorded then.
     """
+    if job.tables is not None:
+        from qdbm_desktop.core.table_runs import run_table_job_summary
+
+        return run_table_job_summary(job, context.connections, context.settings.get(), context.history,
+                                     work_dir=context.paths.runs_dir, trigger=trigger,
+                                     on_progress=on_progress, on_log=on_log, cancel=cancel)
     mark = context.schedules.watermark(job.name) if saved and job.incremental_column else None
     request = job_request(job, mark, context.connections, context.settings.get(),
                           work_dir=context.paths.runs_dir)

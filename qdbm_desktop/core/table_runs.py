@@ -26,14 +26,20 @@ from qdbm_desktop.core.migration import (
     Endpoint,
     LogCallback,
     MigrationRequest,
+    MigrationResult,
     ProgressCallback,
+    Status,
+    new_run_id,
     resolve_endpoint,
     validate_request,
 )
 from qdbm_desktop.core.runs import run_recorded
 from qdbm_desktop.core.settings import Settings
+from qdbm_desktop.core.table_ddl import TargetNames, plan_table_ddl, rules_for
 from qdbm_desktop.core.tables import (
+    CONSTRAINTS_STEP,
     StepResult,
+    StepStatus,
     TablesPlan,
     TablesResult,
     TableStep,
@@ -121,19 +127,111 @@ def run_table_job(
 
     constraints = None
     if job.tables.constraints and requests:
-        target = requests[0].target
-        constraints = _constraints_runner(target, requests[0].connect_timeout)
+        first = requests[0]
+        constraints = _constraints_runner(first.target, first.source.dialect.name, first.connect_timeout)
+    notes = _drop_replaced_foreign_keys(requests[0].target, plan, requests[0].connect_timeout) \
+        if job.tables.constraints and requests else []
     result = run_steps(plan, requests, run_step, continue_on_error=job.tables.continue_on_error,
                        constraints=constraints, on_step=on_step, cancel=cancel)
+    result.notes += notes
     return plan, result
 
 
-def _constraints_runner(target: Endpoint,
-                        timeout: float) -> Callable[[Sequence[TableStep]], list[str]] | None:
-    """Creates the loaded tables' keys, indexes and foreign keys on the target, or None when this
-    build has no statements for them yet."""
+def run_table_job_summary(job: Job, connections: ConnectionStore, settings: Settings,
+                          history: HistoryStore | None,
+                          **options: Any) -> tuple[MigrationRequest, MigrationResult]:
+    """A many-tables job run as the scheduler and ``run_job`` see any run: one request (the first
+    step's) and one result summing the steps (failed with the first step's error when any failed).
+    Each step is in the history as a run of its own."""
+    plan, result = run_table_job(job, connections, settings, history, **options)
+    requests = step_requests(job, plan, connections, settings, work_dir=options.get("work_dir"))
+    loads = [s for s in result.steps if s.name != CONSTRAINTS_STEP]
+    bad = next((s for s in result.steps if s.status in (StepStatus.FAILED, StepStatus.CANCELLED)), None)
+    status = Status.SUCCEEDED if bad is None and result.succeeded else (
+        Status.CANCELLED if bad is not None and bad.status == StepStatus.CANCELLED else Status.FAILED)
+    error = f"table {bad.name}: {bad.error}" if bad is not None else None
+    if error is None and status is not Status.SUCCEEDED:
+        error = "not every table was copied"
+    summary = MigrationResult(run_id=loads[-1].run_id or new_run_id() if loads else new_run_id(),
+                              status=status, rows_read=result.rows, rows_written=result.rows,
+                              seconds=result.seconds, error=error)
+    return requests[0], summary
+
+
+def _constraints_runner(target: Endpoint, source_dialect: str,
+                        timeout: float) -> Callable[[Sequence[TableStep]], list[str]]:
+    """Creates the loaded tables' keys, indexes and foreign keys on the target: each table's own
+    (keys, indexes) first, then every foreign key, so cyclic references find their tables. A
+    statement the target refuses is a warning naming it; the others still run."""
+
+    def create(loaded: Sequence[TableStep]) -> list[str]:
+        dialect, warnings = target.dialect, []
+        conn = dialect.connect(target.params, timeout)
+        try:
+            names = TargetNames(rules_for(dialect))
+            mapped = {step.source: step.target for step in loaded}
+            later: list[str] = []
+            for step in loaded:
+                types = {c.name: c.type_name for c in dialect.describe_table(conn, step.target).columns}
+                ddl = plan_table_ddl(step.shape, dialect, step.target, source=source_dialect,
+                                     column_types=types, table_names=mapped, names=names)
+                warnings += [f"{step.target}: {w}" for w in ddl.warnings]
+                warnings += _execute(conn, ddl.after_load)
+                later += ddl.after_all
+            warnings += _execute(conn, later)
+        finally:
+            with suppress(Exception):
+                conn.close()
+        return [redact(w, target.params.secret_values()) for w in warnings]
+
+    return create
+
+
+#: How each engine drops a foreign key; engines left out keep theirs (SQLite checks none by default).
+_DROP_FOREIGN_KEY = {"postgresql": "ALTER TABLE {table} DROP CONSTRAINT {name}",
+                     "mysql": "ALTER TABLE {table} DROP FOREIGN KEY {name}"}
+
+
+def _drop_replaced_foreign_keys(target: Endpoint, plan: TablesPlan, timeout: float) -> list[str]:
+    """Drop the foreign keys of the tables a replace step swaps out (a previous copy's, say),
+    which would otherwise stop the swap of the tables they refer to; the constraints step makes
+    them again. The notes say what was dropped."""
+    dialect = target.dialect
+    template = _DROP_FOREIGN_KEY.get(dialect.name)
+    replaced = [s for s in plan.steps if s.mode is LoadMode.REPLACE]
+    if template is None or not replaced:
+        return []
+    conn = dialect.connect(target.params, timeout)
+    statements = []
     try:
-        from qdbm_desktop.core import table_ddl  # noqa: F401
-    except ImportError:
-        return None
-    return None
+        for step in replaced:
+            if not dialect.table_exists(conn, step.target):
+                continue
+            for fk in dialect.describe_table(conn, step.target).foreign_keys:
+                statements.append(template.format(table=dialect.qualified(step.target),
+                                                  name=dialect.quote_identifier(fk.name)))
+        warnings = _execute(conn, statements)
+    finally:
+        with suppress(Exception):
+            conn.close()
+    dropped = len(statements) - len(warnings)
+    notes = [f"dropped {dropped} foreign key(s) of the tables being replaced; the constraints step "
+             "creates them again"] if dropped else []
+    return notes + warnings
+
+
+def _execute(conn: Any, statements: Sequence[str]) -> list[str]:
+    warnings = []
+    for statement in statements:
+        cursor = conn.cursor()
+        try:
+            cursor.execute(statement)
+            conn.commit()
+        except Exception as exc:  # noqa: BLE001 - one refused statement is one warning
+            with suppress(Exception):
+                conn.rollback()
+            warnings.append(f"not created: {statement[:120]}: {one_line(str(exc))}")
+        finally:
+            with suppress(Exception):
+                cursor.close()
+    return warnings

@@ -291,6 +291,8 @@ class StepResult:
 class TablesResult:
     steps: list[StepResult] = field(default_factory=list)
     seconds: float = 0.0
+    #: Warnings about the run as a whole (what it could not do).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
