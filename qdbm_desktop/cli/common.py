@@ -156,6 +156,10 @@ def add_migration_arguments(parser: argparse.ArgumentParser, connection: str) ->
                         help="before the swap, check the staging table's row count (counts) or also a "
                              "checksum of every column read back from the target (checksum); default: the "
                              "verify setting (counts)")
+    parser.add_argument("--accept-lossy", metavar="COL[,COL]|all",
+                        help="run although these columns are lossy (the fidelity report of --plan says "
+                             "which are); without it a lossy column stops the run before anything is "
+                             "created")
 
 
 def next_fire(schedule: Schedule, now: datetime) -> datetime | None:

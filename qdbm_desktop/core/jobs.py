@@ -92,6 +92,9 @@ class Job:
     lookback: str | None = None
     #: How the staging table is checked before the swap (counts, checksum); ``None`` follows the setting.
     verify: str | None = None
+    #: The lossy columns (see :mod:`~qdbm_desktop.core.fidelity`) the user accepted, or ``all``;
+    #: a run with another lossy column stops before anything is created.
+    accept_lossy: tuple[str, ...] = ()
     created_at: str = field(default_factory=now_iso)
     updated_at: str | None = None
 
@@ -169,6 +172,7 @@ class Job:
             wait_timeout=wait_timeout,
             work_dir=work_dir,
             verify=self.verify_level(settings),
+            accept_lossy=self.accept_lossy,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -190,6 +194,8 @@ class Job:
             data["lookback"] = self.lookback
         if self.verify:
             data["verify"] = self.verify
+        if self.accept_lossy:
+            data["accept_lossy"] = list(self.accept_lossy)
         data["created_at"] = self.created_at
         if self.updated_at:
             data["updated_at"] = self.updated_at
@@ -215,6 +221,7 @@ class Job:
             incremental_column=data.get("incremental_column") or None,
             lookback=data.get("lookback") or None,
             verify=data.get("verify") or None,
+            accept_lossy=tuple(str(c) for c in data.get("accept_lossy") or ()),
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )
@@ -248,6 +255,7 @@ JOB_ENTRY = Record(
         "batch_size": Nullable(Integer(1, MAX_BATCH_SIZE)), "count_rows": Boolean(),
         "incremental_column": Nullable(Text()), "lookback": Nullable(Text()),
         "verify": Nullable(Choice(VERIFY_LEVELS)),
+        "accept_lossy": ListOf(Text(non_empty=True), unique=True),
         "created_at": Timestamp(), "updated_at": Nullable(Timestamp()),
         # Checked where it is used (a mark that does not parse is ignored with a notice).
         "state": Nullable(Anything()),

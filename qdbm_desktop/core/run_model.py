@@ -101,6 +101,10 @@ class MigrationRequest:
     #: How the staging table is checked before the swap: its row count, or also a checksum of
     #: every column over what the target holds (read back) against what was read.
     verify: VerifyLevel = VerifyLevel.COUNTS
+    #: The lossy columns (query or target names, or "all") the user accepted; a lossy column not
+    #: among them stops the run before anything is created. None asks no consent (a refused column
+    #: still stops the run): the app's runs (``Job.request``) always give a tuple.
+    accept_lossy: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
