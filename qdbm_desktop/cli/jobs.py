@@ -124,7 +124,7 @@ def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
              ("batch size", f"{job.batch_size:,}" if job.batch_size else "the batch_size setting"),
              ("count rows", "yes" if job.count_rows else "no"),
              ("verify", job.verify or "the verify setting"),
-             ("accept lossy", ", ".join(job.accept_lossy) or "none"),
+             ("accept lossy", ", ".join(job.accept_lossy)),
              ("incremental", job.incremental_column or ""), ("lookback", job.lookback or ""),
              ("mark", (str(mark) if mark is not None else "none yet (the next run reads every row)")
               if job.incremental_column else ""),

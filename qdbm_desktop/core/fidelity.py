@@ -235,9 +235,30 @@ def _same_kind(source: PortableType, target: PortableType) -> str | None:
     return None
 
 
+#: Families of kinds: a value never crosses from one to another except into or out of text (bytes
+#: never become text, nor text bytes). Kinds missing here (added later) are never refused.
+FAMILIES: Mapping[str, str] = {
+    **{k: "number" for k in ("int16", "int32", "int64", "decimal", "float32", "float64", "boolean")},
+    **{k: "text" for k in ("char", "varchar", "text", "json", "uuid")},
+    "binary": "binary",
+    **{k: "time" for k in ("date", "time", "timestamp", "timestamptz")},
+}
+
+
+def _refusal(source: PortableType, target: PortableType) -> str | None:
+    """Why no value of ``source`` can go into ``target``; None when some can."""
+    s, t = FAMILIES.get(source.kind.value), FAMILIES.get(target.kind.value)
+    if s is None or t is None or s == t or "binary" not in (s, t) and "text" in (s, t):
+        return None
+    return f"a {source.kind.value} value cannot be stored in a {target.kind.value} column"
+
+
 def _kind_change(source: PortableType, target: PortableType) -> tuple[Verdict, str]:
     """The verdict of a change of kind (the rules first, then the data, else lossy)."""
     s, t = source.kind, target.kind
+    refusal = _refusal(source, target)
+    if refusal:
+        return Verdict.REFUSED, refusal
     if s in INTEGER_KINDS and t in INTEGER_KINDS:
         if INT_RANGES[t][1] >= INT_RANGES[s][1]:
             return Verdict.CONVERTED, f"{s.value} into the wider {t.value}"
