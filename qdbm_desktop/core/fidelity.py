@@ -291,10 +291,15 @@ def _kind_change(source: PortableType, target: PortableType) -> tuple[Verdict, s
     return Verdict.LOSSY, f"{s.value} into {t.value}: values are changed or refused when they do not fit"
 
 
+#: Source engines whose zoned timestamps keep each value's own offset (PostgreSQL, MySQL and SQLite
+#: as QDBM writes it hold instants).
+OFFSET_ENGINES = frozenset({"oracle", "sqlserver"})
+
+
 def _held_offsets(column: Column, source_engine: str) -> bool:
     """Whether the source's zoned timestamps carry an offset of their own (PostgreSQL's are instants)."""
     name = column.source_type.lower()
-    return "offset" in name or ("time zone" in name and source_engine not in ("postgresql", "mysql"))
+    return "offset" in name or ("time zone" in name and source_engine in OFFSET_ENGINES)
 
 
 def classify(source: Column, target: Column, native: str, target_engine: str, source_engine: str = "",
@@ -326,7 +331,7 @@ def classify(source: Column, target: Column, native: str, target_engine: str, so
         lost = [what for what, held in (("-0.0 becomes 0.0", facts.negative_zero),
                                         ("NaN and infinities are refused", facts.nan)) if not held]
         return made(Verdict.CONVERTED, f"{native or kind.value}; {', '.join(lost)} (values checked per row)")
-    form = facts.forms.get(kind.value)
+    form = facts.forms.get(kind.value) if source_engine != target_engine else None
     if form:
         return made(Verdict.CONVERTED, form)
     if s_type != target.type and kind is Kind.DECIMAL:

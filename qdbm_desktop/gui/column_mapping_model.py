@@ -81,6 +81,8 @@ class ColumnMappingModel(FrozenRowsModel[MappingRow]):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._dialect: Dialect | None = None
+        #: The source's engine (a dialect's name), for the verdicts: the same engine keeps its forms.
+        self.source_engine = ""
         self._stale = False
 
     # -- filling ----------------------------------------------------------------------------
@@ -149,7 +151,7 @@ class ColumnMappingModel(FrozenRowsModel[MappingRow]):
             native, refusal = self._dialect.native_type(ptype), None
         except QdbmError as exc:
             native, refusal = "", str(exc)
-        return classify(row.source, target, native, self._dialect.name, refusal=refusal)
+        return classify(row.source, target, native, self._dialect.name, self.source_engine, refusal)
 
     def verdicts(self) -> list[ColumnVerdict]:
         return [v for row in self._rows if (v := self.verdict(row)) is not None]

@@ -996,6 +996,7 @@ class MigratePage(QWidget):
         name = self._source_combo.currentData()
         profile = self._context.connections.find(name) if name else None
         self._editor.set_connection_type(profile.type if profile else None)
+        self._mapping_model.source_engine = profile.type if profile else ""
         self._fill_recent()
         self._on_query_or_source_changed()
 
