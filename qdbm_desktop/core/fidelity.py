@@ -302,8 +302,25 @@ def _held_offsets(column: Column, source_engine: str) -> bool:
     return "offset" in name or ("time zone" in name and source_engine in OFFSET_ENGINES)
 
 
+def _changed_kind(source: Column, target: PortableType, facts: EngineFacts,
+                  existing: bool) -> tuple[Verdict, str]:
+    s = source.type
+    if s.kind is Kind.TIMESTAMPTZ and target.kind is Kind.TIMESTAMP and not facts.zones:
+        return Verdict.CONVERTED, "the target has no zones: instants are stored as UTC"
+    if existing and s.kind in TEXT_KINDS and target.kind in TEXT_KINDS and s.length is None:
+        return Verdict.CONVERTED, (f"text of unknown length into {target}: values are checked row by row "
+                                   "(longer ones are refused)")
+    return _kind_change(s, target)
+
+
+def _size_unknown(ptype: PortableType) -> bool:
+    """A source column whose result carries no size (a wrapped or computed column): into an existing
+    table its values are checked row by row, not judged lossy for a size it may well fit."""
+    return ptype.length is None and ptype.precision is None and ptype.kind is not Kind.TEXT
+
+
 def classify(source: Column, target: Column, native: str, target_engine: str, source_engine: str = "",
-             refusal: str | None = None) -> ColumnVerdict:
+             refusal: str | None = None, existing: bool = False) -> ColumnVerdict:
     """The verdict of ``source`` (the query's column) going into ``target`` (its mapped or existing
     column), whose native type on ``target_engine`` is ``native``; ``refusal`` is why the target
     cannot take it at all, when it cannot."""
@@ -317,9 +334,9 @@ def classify(source: Column, target: Column, native: str, target_engine: str, so
     facts = ENGINES.get(target_engine, _DEFAULT_ENGINE)
     s_type, t_type = source.type, _effective(target.type, native)
     if s_type.kind is not t_type.kind:
-        return made(*_kind_change(s_type, t_type))
+        return made(*_changed_kind(source, t_type, facts, existing))
     loss = _same_kind(s_type, t_type)
-    if loss:
+    if loss and not (existing and _size_unknown(s_type)):
         return made(Verdict.LOSSY, loss)
     native_loss = NATIVE_LOSSES.get((_base_name(source.source_type), _base_name(native)))
     if native_loss:
@@ -474,7 +491,7 @@ def column_report(source_columns: Sequence[Column], target_columns: Sequence[Col
                 native = dialect.native_type(target.type)
             except UsageError as exc:
                 refusal = str(exc)
-        verdict = classify(source, target, native, dialect.name, source_engine, refusal)
+        verdict = classify(source, target, native, dialect.name, source_engine, refusal, existing)
         charset = (charsets or {}).get(target.name)
         if verdict.verdict in (Verdict.EXACT, Verdict.CONVERTED) and charset in ("utf8mb3", "utf8") and \
                 source.type.kind in TEXT_KINDS | {Kind.JSON}:
