@@ -317,6 +317,8 @@ class MigratePage(QWidget):
             self.select_target(record.target)
         self._editor.set_query(record.query)
         self._job_name = record.job
+        saved = self._context.schedules.find_job(record.job) if record.job else None
+        self._accepted_lossy = saved.accept_lossy if saved is not None else ()
         self._table_edit.setText(record.target_table)
         index = self._mode_combo.findData(record.mode)
         if index >= 0:
