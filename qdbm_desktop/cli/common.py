@@ -182,6 +182,10 @@ def add_migration_arguments(parser: argparse.ArgumentParser, connection: str) ->
                         help="the number, date or timestamp column of the query that --partitions splits")
     parser.add_argument("--partition-bounds", type=_partition_bounds, metavar="LOW,HIGH|LOW,B1,...,HIGH",
                         help="the range to split (default: the query's min and max), or the split points")
+    parser.add_argument("--accept-lossy", metavar="COL[,COL]|all",
+                        help="run although these columns are lossy (the fidelity report of --plan says "
+                             "which are); without it a lossy column stops the run before anything is "
+                             "created")
 
 
 def _partition_count(text: str) -> int:

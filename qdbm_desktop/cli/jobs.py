@@ -29,6 +29,7 @@ from qdbm_desktop.core.connections import (
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.fidelity import parse_accepted
 from qdbm_desktop.core.incremental import job_file_text, read_job_file
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
@@ -76,7 +77,8 @@ def _job_from_args(args: argparse.Namespace, context: AppContext) -> Job:
               batch_size=args.batch_size, count_rows=args.count, incremental_column=incremental,
               lookback=args.lookback, verify=args.verify,
               partitions=args.partitions, partition_by=args.partition_by,
-              partition_bounds=args.partition_bounds or ())
+              partition_bounds=args.partition_bounds or (),
+              accept_lossy=parse_accepted(args.accept_lossy))
     job.validate()
     # The checks a run makes before it connects, on the public parameters (no secret is decrypted).
     validate_request(job.request(context.connections, context.settings.get(), public=True))
@@ -144,6 +146,7 @@ def _cmd_jobs_show(args: argparse.Namespace, context: AppContext) -> int:
              ("count rows", "yes" if job.count_rows else "no"),
              ("verify", job.verify or "the verify setting"),
              ("partitions", _partitions_text(job)),
+             ("accept lossy", ", ".join(job.accept_lossy)),
              ("incremental", job.incremental_column or ""), ("lookback", job.lookback or ""),
              ("mark", (str(mark) if mark is not None else "none yet (the next run reads every row)")
               if job.incremental_column else ""),

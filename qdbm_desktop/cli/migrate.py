@@ -25,10 +25,12 @@ from qdbm_desktop.cli.tables import run_tables_cli, selection_from_args
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.dialects.base import LoadMode
 from qdbm_desktop.core.errors import UsageError
+from qdbm_desktop.core.fidelity import FidelityReport, Verdict, consent_error, parse_accepted
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
     DEFAULT_WAIT_TIMEOUT,
     MigrationRequest,
+    plan_fidelity,
     plan_migration,
     validate_request,
 )
@@ -43,13 +45,40 @@ def _migration_request(args: argparse.Namespace, context: AppContext) -> Migrati
               column_map=column_map_from_args(args.map), batch_size=args.batch_size, count_rows=args.count,
               verify=args.verify,
               partitions=args.partitions, partition_by=args.partition_by,
-              partition_bounds=args.partition_bounds or ())
+              partition_bounds=args.partition_bounds or (),
+              accept_lossy=parse_accepted(args.accept_lossy))
     request = job.request(context.connections, settings, work_dir=context.paths.runs_dir,
                           wait_timeout=getattr(args, "wait_timeout", DEFAULT_WAIT_TIMEOUT))
     if job.keys and request.mode is not LoadMode.UPSERT:
         raise UsageError("key columns are only used by the upsert mode")
     validate_request(request)
     return request
+
+
+def _print_report(report: FidelityReport, accepted: tuple[str, ...] | None) -> None:
+    rows = [[c.source, c.source_type, c.target_type, c.verdict.value, c.reason] for c in report.columns]
+    print_table(rows, ["COLUMN", "SOURCE TYPE", "TARGET TYPE", "VERDICT", "REASON"], sys.stdout)
+    print(f"\n{report.summary()}")
+    for issue in report.values:
+        print(f"  {issue}")
+    problem = consent_error(report, accepted)
+    if problem:
+        print(f"\nthe run would stop: {problem}")
+    elif report.count(Verdict.LOSSY):
+        print("\nthe lossy columns are accepted")
+
+
+def _cmd_plan(request: MigrationRequest, as_json: bool) -> int:
+    """``--plan``: the fidelity report; nothing is created or written. Exit 0 (it is a report)."""
+    report = plan_fidelity(request)
+    if as_json:
+        problem = consent_error(report, request.accept_lossy)
+        json.dump({**report.as_json(), "target": str(request.table), "runs": problem is None,
+                   "stops": problem}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    _print_report(report, request.accept_lossy)
+    return 0
 
 
 def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
@@ -63,6 +92,8 @@ def _cmd_migrate(args: argparse.Namespace, context: AppContext) -> int:
         return run_tables_cli(job, context, as_json=args.json, dry_run=args.dry_run,
                               wait_timeout=args.wait_timeout)
     request = _migration_request(args, context)
+    if args.plan:
+        return _cmd_plan(request, args.json)
     if args.dry_run:
         plan = plan_migration(request)
         if args.json:
@@ -96,6 +127,9 @@ def register(commands: Commands[Parser]) -> None:
     migrate = commands.add_parser("migrate", help="stream a query's result into a table")
     add_migration_arguments(migrate, "saved connection name or URL")
     migrate.add_argument("--dry-run", action="store_true", help="print the plan and the DDL; change nothing")
+    migrate.add_argument("--plan", action="store_true",
+                         help="print the fidelity report (each column exact, converted, lossy or refused, "
+                              "and the first rows' values the target cannot hold); change nothing")
     migrate.add_argument("--json", action="store_true", help="print the summary as JSON")
     migrate.add_argument("--wait-timeout", type=wait_seconds, default=DEFAULT_WAIT_TIMEOUT,
                          metavar="SECONDS",

@@ -103,6 +103,9 @@ class Job:
     #: A many-tables job: the source tables it copies, one step each (``query`` and ``table`` are
     #: then empty; see :mod:`qdbm_desktop.core.tables`).
     tables: TableSelection | None = None
+    #: The lossy columns (see :mod:`~qdbm_desktop.core.fidelity`) the user accepted, or ``all``;
+    #: a run with another lossy column stops before anything is created.
+    accept_lossy: tuple[str, ...] = ()
     created_at: str = field(default_factory=now_iso)
     updated_at: str | None = None
 
@@ -223,6 +226,7 @@ class Job:
             work_dir=work_dir,
             verify=self.verify_level(settings),
             partitions=self.partitioning(),
+            accept_lossy=self.accept_lossy,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -251,6 +255,8 @@ class Job:
                 data["partition_bounds"] = list(self.partition_bounds)
         if self.tables is not None:
             data["tables"] = self.tables.to_json()
+        if self.accept_lossy:
+            data["accept_lossy"] = list(self.accept_lossy)
         data["created_at"] = self.created_at
         if self.updated_at:
             data["updated_at"] = self.updated_at
@@ -280,6 +286,7 @@ class Job:
             partition_by=data.get("partition_by") or None,
             partition_bounds=tuple(str(b) for b in data.get("partition_bounds") or ()),
             tables=TableSelection.from_json(data["tables"]) if data.get("tables") else None,
+            accept_lossy=tuple(str(c) for c in data.get("accept_lossy") or ()),
             created_at=str(data.get("created_at") or now_iso()),
             updated_at=data.get("updated_at"),
         )
@@ -326,6 +333,7 @@ JOB_ENTRY = Record(
         "partition_bounds": ListOf(Text(non_empty=True)),
         # A many-tables job's selection, checked by TableSelection.from_json.
         "tables": Nullable(Anything()),
+        "accept_lossy": ListOf(Text(non_empty=True), unique=True),
         "created_at": Timestamp(), "updated_at": Nullable(Timestamp()),
         # Checked where it is used (a mark that does not parse is ignored with a notice).
         "state": Nullable(Anything()),

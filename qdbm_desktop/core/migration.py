@@ -18,12 +18,19 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from qdbm_desktop.core.connections import ConnectionStore, no_connection_named
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
+from qdbm_desktop.core.fidelity import (
+    FidelityReport,
+    check_values,
+    run_report,
+    target_charsets,
+    value_columns,
+)
 from qdbm_desktop.core.mapping import (
     ColumnMap,
     kept_positions,
@@ -64,8 +71,8 @@ __all__ = [
     "Endpoint", "LogCallback", "LogEntry", "MigrationPlan", "MigrationRequest", "MigrationResult",
     "Progress", "ProgressCallback", "QueryFailed", "QueryPreview", "Stage", "StageError", "Status",
     "TargetInfo", "describe_target", "kept_positions", "looking_at", "map_columns", "match_existing",
-    "new_run_id", "plan_migration", "preview_query", "resolve_endpoint", "row_picker", "run_migration",
-    "tracked_position", "validate_request",
+    "new_run_id", "plan_fidelity", "plan_migration", "preview_query", "resolve_endpoint", "row_picker",
+    "run_migration", "tracked_position", "validate_request",
 ]
 
 
@@ -226,6 +233,33 @@ def plan_migration(request: MigrationRequest) -> MigrationPlan:
     positions = kept_positions(source_columns, request.column_map)
     kept = source_columns if positions is None else [source_columns[i] for i in positions]
     return MigrationPlan(kept, columns, exists, create_sql, staging, steps)
+
+
+def plan_fidelity(request: MigrationRequest, rows: int = 100) -> FidelityReport:
+    """The fidelity report of a run, before it: each mapped column's verdict (see
+    :mod:`~qdbm_desktop.core.fidelity`) and the values of the query's first ``rows`` rows that the
+    target cannot hold. Reads as a preview does; creates and writes nothing."""
+    validate_request(request)
+    run = MigrationRun(request, None, threading.Event())
+    source, target = request.source, request.target
+    with _looking_at(source.for_reading(), request.connect_timeout, "the query failed") as conn:
+        source.dialect.prepare_preview(conn, rows)
+        stream = source.dialect.open_read(conn, request.query, rows, request.query_params or None)
+        try:
+            source_columns = list(stream.columns)
+            first = list(next(iter(stream.batches()), []))[:rows]
+        finally:
+            stream.close()
+    with _looking_at(target, request.connect_timeout, f"cannot read {request.table}") as target_conn:
+        exists = target.dialect.table_exists(target_conn, request.table)
+        columns = run.target_columns(source_columns, target_conn, exists)
+        report = run_report(request, source_columns, target_conn, columns, exists)
+        existing = exists and request.mode not in (LoadMode.REPLACE, LoadMode.CREATE)
+        charsets = target_charsets(target.dialect, target_conn, request.table) if existing else {}
+    picker = row_picker(kept_positions(source_columns, request.column_map))
+    kept_rows = [picker(r) for r in first] if picker else first
+    issues = check_values(value_columns(report, columns, charsets), kept_rows, target.dialect.name)
+    return replace(report, values=issues, rows_checked=len(kept_rows))
 
 
 _FINAL_STEP: dict[LoadMode, str] = {

@@ -15,6 +15,7 @@ from typing import Any
 
 from qdbm_desktop.core.dialects.base import LoadMode, ReadStream
 from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
+from qdbm_desktop.core.fidelity import consent_error, run_report
 from qdbm_desktop.core.mapping import map_columns, match_existing, target_key
 from qdbm_desktop.core.origins import Carried, Traced, trace_source
 from qdbm_desktop.core.pipeline import load_data_through, pass_through, stream_rows
@@ -225,6 +226,12 @@ class MigrationRun(RunContext):
             columns = self.target_columns(carried.columns, target_conn, target_exists)
             for column in columns:
                 dialect.native_type(column.type)  # an unsupported type stops the run here
+            # A refused column, or a lossy one not accepted, stops the run here.
+            report = run_report(request, source_columns, target_conn, columns, target_exists)
+            problem = consent_error(report, request.accept_lossy)
+            if problem:
+                raise UsageError(problem)
+            self.note(Stage.CREATE, f"fidelity: {report.summary()}")
             if request.mode is LoadMode.CREATE and target_exists:
                 raise UsageError(f"the table {request.table} already exists (mode create)")
             if request.mode is LoadMode.TRUNCATE and not target_exists:

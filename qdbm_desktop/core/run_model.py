@@ -106,6 +106,10 @@ class MigrationRequest:
     #: Read the query in ranges of one column on several connections at once (see
     #: :mod:`qdbm_desktop.core.partitioned`); None reads it on one.
     partitions: Partitioning | None = None
+    #: The lossy columns (query or target names, or "all") the user accepted; a lossy column not
+    #: among them stops the run before anything is created. None asks no consent (a refused column
+    #: still stops the run): the app's runs (``Job.request``) always give a tuple.
+    accept_lossy: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QBrush, QColor, QIcon, QPalette
+from PySide6.QtWidgets import QApplication, QStyle
 
 from qdbm_desktop.core.dialects import Dialect
 from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.fidelity import ColumnVerdict, Verdict, classify
 from qdbm_desktop.core.migration import ColumnMap
 from qdbm_desktop.core.types import Column as QueryColumn
 from qdbm_desktop.core.types import PortableType
@@ -80,6 +81,8 @@ class ColumnMappingModel(FrozenRowsModel[MappingRow]):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._dialect: Dialect | None = None
+        #: The source's engine (a dialect's name), for the verdicts: the same engine keeps its forms.
+        self.source_engine = ""
         self._stale = False
 
     # -- filling ----------------------------------------------------------------------------
@@ -131,6 +134,32 @@ class ColumnMappingModel(FrozenRowsModel[MappingRow]):
             return bool(self.column_map())
         except QdbmError:
             return True
+
+    # -- fidelity ---------------------------------------------------------------------------
+
+    def verdict(self, row: MappingRow) -> ColumnVerdict | None:
+        """The row's fidelity verdict into a new table of the target (None without a target, for a
+        left-out or invalid row, or a stale grid)."""
+        if self._dialect is None or self._stale or not row.include:
+            return None
+        try:
+            ptype = row.portable_type()
+        except QdbmError:
+            return None
+        target = replace(row.source, name=row.target_name, type=ptype)
+        try:
+            native, refusal = self._dialect.native_type(ptype), None
+        except QdbmError as exc:
+            native, refusal = "", str(exc)
+        return classify(row.source, target, native, self._dialect.name, self.source_engine, refusal)
+
+    def verdicts(self) -> list[ColumnVerdict]:
+        return [v for row in self._rows if (v := self.verdict(row)) is not None]
+
+    def fidelity_summary(self) -> str:
+        """``12 exact, 2 converted, 1 lossy``; empty when there is nothing to judge."""
+        found = self.verdicts()
+        return ", ".join(f"{n} {v.value}" for v in Verdict if (n := sum(1 for c in found if c.verdict is v)))
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -205,6 +234,11 @@ class ColumnMappingModel(FrozenRowsModel[MappingRow]):
             return self._check_state(row, column)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return self._text(row, column, role == Qt.ItemDataRole.EditRole)
+        if column is Column.SOURCE and role in (Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole):
+            verdict = self.verdict(row)
+            if verdict is not None:
+                return verdict_icon(verdict.verdict) if role == Qt.ItemDataRole.DecorationRole else \
+                    f"{verdict.verdict.value}: {verdict.reason}"
         error = self.row_error(row) if column in (Column.TYPE, Column.NATIVE, Column.TARGET) else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(column, error)
@@ -284,3 +318,16 @@ class ColumnMappingModel(FrozenRowsModel[MappingRow]):
             except QdbmError:
                 return "—"
         return ""
+
+
+_VERDICT_ICONS = {
+    Verdict.EXACT: QStyle.StandardPixmap.SP_DialogApplyButton,
+    Verdict.CONVERTED: QStyle.StandardPixmap.SP_MessageBoxInformation,
+    Verdict.LOSSY: QStyle.StandardPixmap.SP_MessageBoxWarning,
+    Verdict.REFUSED: QStyle.StandardPixmap.SP_MessageBoxCritical,
+}
+
+
+def verdict_icon(verdict: Verdict) -> QIcon:
+    """The mapping grid's icon for a fidelity verdict (the style's own, so it follows the theme)."""
+    return QApplication.style().standardIcon(_VERDICT_ICONS[verdict])

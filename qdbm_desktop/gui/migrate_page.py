@@ -40,6 +40,7 @@ from qdbm_desktop.core.demo import DEMO_TARGET_NAME
 from qdbm_desktop.core.dialects import get_dialect
 from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.errors import QdbmError
+from qdbm_desktop.core.fidelity import ACCEPT_ALL, ColumnVerdict, Verdict
 from qdbm_desktop.core.history import RunRecord
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
@@ -136,6 +137,9 @@ class MigratePage(QWidget):
         self._confirming = False
         self._confirm_generation = 0
         self._question: DestructiveRunQuestion | None = None
+        #: The lossy columns the user said yes to (saved with a job as its accept_lossy).
+        self._accepted_lossy: tuple[str, ...] = ()
+        self._lossy_question: QMessageBox | None = None
         self._ui_state = UiStateFile(context.paths)
 
         self._preview_model = PreviewModel(self)
@@ -224,6 +228,15 @@ class MigratePage(QWidget):
     @property
     def mapping_view(self) -> QTableView:
         return self._mapping_view
+
+    @property
+    def mapping_tab(self) -> QWidget:
+        """The Column mapping tab: the fidelity summary above the grid."""
+        return self._mapping_tab
+
+    @property
+    def fidelity_label(self) -> QLabel:
+        return self._fidelity_label
 
     @property
     def preview_button(self) -> QPushButton:
@@ -330,6 +343,8 @@ class MigratePage(QWidget):
             self.select_target(record.target)
         self._editor.set_query(record.query)
         self._job_name = record.job
+        saved = self._context.schedules.find_job(record.job) if record.job else None
+        self._accepted_lossy = saved.accept_lossy if saved is not None else ()
         self._table_edit.setText(record.target_table)
         index = self._mode_combo.findData(record.mode)
         if index >= 0:
@@ -382,6 +397,10 @@ class MigratePage(QWidget):
         """
         request = self._build_request()
         if request is None:
+            return None
+        pending = self.pending_lossy()
+        if pending:
+            self._ask_lossy_consent(pending)
             return None
         if request.mode not in _DESTRUCTIVE_MODES:
             return self._launch(request)
@@ -714,7 +733,17 @@ class MigratePage(QWidget):
         self._preview_view.verticalHeader().setDefaultSectionSize(
             self._preview_view.fontMetrics().height() + 8)
         self._tabs.addTab(self._preview_view, "Preview")
-        self._mapping_view = QTableView(self._tabs)
+        self._mapping_tab = QWidget(self._tabs)
+        mapping_layout = QVBoxLayout(self._mapping_tab)
+        mapping_layout.setContentsMargins(0, 4, 0, 0)
+        self._fidelity_label = QLabel(self._mapping_tab)
+        self._fidelity_label.setObjectName("fidelitySummary")
+        self._fidelity_label.setToolTip(
+            "Each column's fidelity into the target: exact, converted (a lossless change of form), lossy "
+            "(needs your yes to run) or refused. Hover a column's icon for the reason.")
+        mapping_layout.addWidget(self._fidelity_label)
+        self._mapping_view = QTableView(self._mapping_tab)
+        mapping_layout.addWidget(self._mapping_view)
         self._mapping_view.setObjectName("mappingTable")
         self._mapping_view.setModel(self._mapping_model)
         self._mapping_view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
@@ -724,7 +753,10 @@ class MigratePage(QWidget):
         self._mapping_view.verticalHeader().setVisible(False)
         self._mapping_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self._mapping_view.horizontalHeader().setStretchLastSection(True)
-        self._tabs.addTab(self._mapping_view, "Column mapping")
+        self._tabs.addTab(self._mapping_tab, "Column mapping")
+        for signal in (self._mapping_model.mapping_changed, self._mapping_model.modelReset,
+                       self._mapping_model.dataChanged):
+            signal.connect(self._show_fidelity)
         self._run_panel = RunPanel(self._tabs)
         self._run_panel.setObjectName("runPanel")
         self._tabs.addTab(self._run_panel, "Runs")
@@ -982,7 +1014,50 @@ class MigratePage(QWidget):
             partitions=partitions,
             partition_by=partition_by,
             partition_bounds=partition_bounds,
+            accept_lossy=self._accepted_lossy,
         )
+
+    # -- fidelity ---------------------------------------------------------------------------
+
+    def _show_fidelity(self) -> None:
+        summary = self._mapping_model.fidelity_summary()
+        self._fidelity_label.setText(f"Fidelity: {summary}" if summary else "")
+
+    def pending_lossy(self) -> list[ColumnVerdict]:
+        """The grid's lossy columns the user has not said yes to."""
+        accepted = {name.casefold() for name in self._accepted_lossy}
+        return [v for v in self._mapping_model.verdicts() if v.verdict is Verdict.LOSSY
+                and ACCEPT_ALL not in accepted and v.source.casefold() not in accepted]
+
+    @property
+    def lossy_question(self) -> QMessageBox | None:
+        """The "run with these lossy columns?" question while it is open."""
+        return self._lossy_question
+
+    def _ask_lossy_consent(self, pending: list[ColumnVerdict]) -> None:
+        if self._lossy_question is not None:
+            return
+        listed = "\n".join(f"• {v.source} ({v.source_type} → {v.target_type}): {v.reason}" for v in pending)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Lossy columns",
+                          f"The target cannot hold every value of {len(pending)} column(s):\n\n{listed}\n\n"
+                          "Values that do not fit are refused (the run then fails with the target "
+                          "unchanged) or changed where the engine gives no choice. Run anyway?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setObjectName("lossyQuestion")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText("Run with these columns")
+        self._lossy_question = box
+
+        def answered(button: int) -> None:
+            self._lossy_question = None
+            box.deleteLater()
+            if button == QMessageBox.StandardButton.Yes:
+                names = (*self._accepted_lossy, *(v.source for v in pending))
+                self._accepted_lossy = tuple(dict.fromkeys(names))
+                self.start_migration()
+
+        box.finished.connect(answered)
+        box.open()
 
     def _column_map(self) -> tuple[ColumnMap, ...]:
         # An out-of-date mapping that holds no choice is the default mapping: the run uses the
@@ -1030,6 +1105,7 @@ class MigratePage(QWidget):
         endpoint = self._browse_endpoint(name)
         self._schema_tree.set_endpoint(endpoint)
         self._catalog_feeds.set_source(endpoint)
+        self._mapping_model.source_engine = profile.type if profile else ""
         self._fill_recent()
         self._on_query_or_source_changed()
 
@@ -1052,7 +1128,7 @@ class MigratePage(QWidget):
 
     def _show_mapping_state(self) -> None:
         stale = self._mapping_model.stale
-        index = self._tabs.indexOf(self._mapping_view)
+        index = self._tabs.indexOf(self._mapping_tab)
         self._tabs.setTabText(index, "Column mapping (out of date)" if stale else "Column mapping")
         self._tabs.setTabToolTip(index, STALE_TIP if stale else "")
 

@@ -72,7 +72,7 @@ def _preview(qtbot: QtBot, page: MigratePage) -> None:
 
 def _edit_cell(qtbot: QtBot, page: MigratePage, row: int, column: MapColumn, text: str) -> None:
     """Select a mapping cell, press F2, type, press Enter: a keyboard user's edit of the grid."""
-    page.tabs.setCurrentWidget(page.mapping_view)
+    page.tabs.setCurrentWidget(page.mapping_tab)
     view = page.mapping_view
     view.setFocus()
     view.setCurrentIndex(view.model().index(row, column))
@@ -398,7 +398,7 @@ def test_changing_the_query_clears_the_preview_and_marks_the_mapping_out_of_date
     _preview(qtbot, page)
     stale_after_the_preview = page.mapping_model.stale
     assert page.preview_model.columnCount() == 2 and not stale_after_the_preview
-    mapping_tab = page.tabs.indexOf(page.mapping_view)
+    mapping_tab = page.tabs.indexOf(page.mapping_tab)
 
     page.editor.setFocus()
     page.editor.moveCursor(QTextCursor.MoveOperation.End)
