@@ -19,12 +19,20 @@ and SQLite's default ``PRAGMA foreign_keys = OFF`` on the connection that runs i
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qdbm_desktop.core.dialects.base import Dialect, TableName
-from qdbm_desktop.core.dialects.catalog import ForeignKey, IndexInfo, IndexPart, KeyConstraint, TableShape
+from qdbm_desktop.core.dialects.catalog import (
+    ForeignKey,
+    IndexInfo,
+    IndexPart,
+    KeyConstraint,
+    TableShape,
+    unwrap_parentheses,
+)
 from qdbm_desktop.core.dialects.ddl import (
     DdlRules,
     DefaultKind,
@@ -33,20 +41,21 @@ from qdbm_desktop.core.dialects.ddl import (
     Scope,
     shorten,
 )
-from qdbm_desktop.core.dialects.mysql.ddl import MySQLDdl
-from qdbm_desktop.core.dialects.oracle.ddl import OracleDdl
-from qdbm_desktop.core.dialects.postgresql.ddl import PostgreSQLDdl
-from qdbm_desktop.core.dialects.sqlite.ddl import SQLiteDdl
-from qdbm_desktop.core.dialects.sqlserver.ddl import SQLServerDdl
 
-RULES: Mapping[str, type[DdlRules]] = {
-    "postgresql": PostgreSQLDdl, "mysql": MySQLDdl, "sqlite": SQLiteDdl, "sqlserver": SQLServerDdl,
-    "oracle": OracleDdl,
+#: Each engine's DDL forms, by the module and class in its dialect package (imported when used,
+#: so that a run loads only the engines it talks to).
+RULES: Mapping[str, tuple[str, str]] = {
+    "postgresql": ("postgresql", "PostgreSQLDdl"), "mysql": ("mysql", "MySQLDdl"),
+    "sqlite": ("sqlite", "SQLiteDdl"), "sqlserver": ("sqlserver", "SQLServerDdl"),
+    "oracle": ("oracle", "OracleDdl"),
 }
 
 
 def rules_for(dialect: Dialect) -> DdlRules:
-    return RULES[dialect.name](dialect)
+    package, name = RULES[dialect.name]
+    module = importlib.import_module(f"qdbm_desktop.core.dialects.{package}.ddl")
+    rules: type[DdlRules] = getattr(module, name)
+    return rules(dialect)
 
 
 @dataclass(frozen=True)
@@ -105,21 +114,6 @@ _CAST = re.compile(r'^[\w\s]+(\(\d+(,\s*\d+)?\))?(\[\])?$')
 _NUMERIC_CASTS = ("integer", "bigint", "smallint", "numeric", "real", "double precision", "money")
 
 
-def _unwrap(text: str) -> str:
-    """SQL Server's ``((0))`` and ``('x')`` without their parentheses."""
-    text = text.strip()
-    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
-        text = text[1:-1].strip()
-    return text
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def _string(text: str, source: str) -> tuple[str, str] | None:
@@ -139,7 +133,7 @@ def portable_default(text: str | None, source: str) -> PortableDefault | None:
     is none (or NULL); ``ValueError`` when it is something else (an expression, a sequence)."""
     if text is None:
         return None
-    body = _unwrap(text)
+    body = unwrap_parentheses(text)
     if body.upper() == "NULL" or re.fullmatch(r"NULL::[\w\s]+", body, re.IGNORECASE):
         return None
     quoted = _string(body, source)

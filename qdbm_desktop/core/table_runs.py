@@ -18,7 +18,7 @@ from typing import Any
 
 from qdbm_desktop.core.connections import ConnectionStore
 from qdbm_desktop.core.dialects.base import LoadMode
-from qdbm_desktop.core.errors import QdbmError, UsageError, one_line, redact
+from qdbm_desktop.core.errors import UsageError, one_line, redact
 from qdbm_desktop.core.history import HistoryStore, RunTrigger
 from qdbm_desktop.core.jobs import Job
 from qdbm_desktop.core.migration import (
@@ -29,6 +29,7 @@ from qdbm_desktop.core.migration import (
     MigrationResult,
     ProgressCallback,
     Status,
+    looking_at,
     new_run_id,
     resolve_endpoint,
     validate_request,
@@ -61,26 +62,8 @@ def plan_table_job(job: Job, connections: ConnectionStore, timeout: float = 30.0
 
 def plan_tables_on(source: Endpoint, job: Job, timeout: float = 30.0) -> TablesPlan:
     assert job.tables is not None
-    secrets = source.params.secret_values()
-    try:
-        conn = source.dialect.connect(source.params, timeout)
-    except QdbmError:
-        raise
-    except Exception as exc:
-        message = f"cannot connect to {source.label!r}: {one_line(str(exc))}"
-        raise UsageError(redact(message, secrets)) from exc
-    try:
+    with looking_at(source, timeout, "cannot read the tables") as conn:
         return plan_tables(source.dialect, conn, job.tables, LoadMode(job.mode), job.keys)
-    except QdbmError:
-        raise
-    except Exception as exc:
-        raise UsageError(redact(f"cannot read the tables of {source.label!r}: {one_line(str(exc))}",
-                                secrets)) from exc
-    finally:
-        with suppress(Exception):
-            conn.rollback()
-        with suppress(Exception):
-            conn.close()
 
 
 def step_requests(job: Job, plan: TablesPlan, connections: ConnectionStore, settings: Settings, *,

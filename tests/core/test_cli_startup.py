@@ -74,5 +74,5 @@ def test_a_sqlite_migrate_imports_no_other_engines_driver_nor_the_scheduler(tmp_
     assert (report["code"], report["rows"]) == (0, [[1]]), done.stderr
     assert [m for m in UNUSED_BY_SQLITE if m in report["tops"]] == []
     # Only the engine the run uses is loaded (modules directly under dialects/, like base, aside).
-    assert set(report["dialects"]) <= {"sqlite", "base", "catalog", "fetch"}, report["dialects"]
+    assert set(report["dialects"]) <= {"sqlite", "base", "catalog", "ddl", "fetch"}, report["dialects"]
     assert "sqlite" in report["dialects"]

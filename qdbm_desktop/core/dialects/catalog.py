@@ -188,3 +188,21 @@ def group_indexes(rows: Sequence[IndexRow]) -> tuple[IndexInfo, ...]:
         )
         for name, parts in grouped.items()
     )
+
+
+def unwrap_parentheses(text: str) -> str:
+    """A default without the parentheses SQL Server keeps around it: ``((0))`` is ``0``,
+    ``(getdate())`` is ``getdate()``, ``(('a')+('b'))`` is ``('a')+('b')``."""
+    value = text.strip()
+    while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
+        value = value[1:-1].strip()
+    return value
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0

@@ -15,6 +15,7 @@ from qdbm_desktop.core.dialects.catalog import (
     TableShape,
     group_indexes,
     group_keys,
+    unwrap_parentheses,
 )
 from qdbm_desktop.core.errors import UsageError
 
@@ -95,19 +96,7 @@ def _default(text: Any) -> str | None:
     """SQL Server keeps a default in parentheses, ``((0))`` or ``(getdate())``: take them off."""
     if text is None:
         return None
-    value = str(text).strip()
-    while value.startswith("(") and value.endswith(")") and _balanced(value[1:-1]):
-        value = value[1:-1].strip()
-    return value
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
+    return unwrap_parentheses(str(text))
 
 
 def describe_table(query: Query, qualified: str, table: TableName) -> TableShape:
