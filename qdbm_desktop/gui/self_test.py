@@ -203,6 +203,7 @@ def _library_checks() -> list[tuple[str, Callable[[], str], bool]]:
         ("SQL Server driver", _sql_server, False),
         ("SQLite", _sqlite, True),
         ("SQL dialects", _sql_dialects, True),
+        ("database dialects", _database_dialects, True),
         ("scheduler plug-ins", _scheduler_plugins, True),
         ("keyring backends", _keyring_backends, True),
         ("cron descriptions", _cron_descriptions, True),
@@ -303,6 +304,17 @@ def _sql_dialects() -> str:
     for dialect in SQLGLOT_DIALECTS.values():
         sqlglot.parse_one("SELECT a FROM t WHERE b = 1", read=dialect)
     return f"sqlglot {sqlglot.__version__} parses {', '.join(sorted(SQLGLOT_DIALECTS.values()))}"
+
+
+def _database_dialects() -> str:
+    """Every engine's dialect and DDL forms load (both are imported by name when first used)."""
+    from qdbm_desktop.core.dialects import DIALECTS
+    from qdbm_desktop.core.table_ddl import rules_for
+
+    names = sorted(DIALECTS)
+    for name in names:
+        rules_for(DIALECTS[name])
+    return f"dialects and DDL forms of {', '.join(names)}"
 
 
 def _plugins(group: str, names: tuple[str, ...]) -> list[str]:

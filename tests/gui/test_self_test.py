@@ -28,10 +28,10 @@ def test_self_test_passes_offscreen_on_a_temporary_folder_and_leaves_qdbm_home_a
     assert "ok   demo migration: 3000 rows from 'Demo shop (SQLite)' into 'Local warehouse (SQLite)'" in report
     assert "equal to the source's orders" in report
     assert "(C extension)" in report
-    for line in ("icons", "PostgreSQL driver", "Oracle driver", "SQLite", "SQL dialects",
+    for line in ("icons", "PostgreSQL driver", "Oracle driver", "SQLite", "SQL dialects", "database dialects",
                  "scheduler plug-ins", "keyring backends", "cron descriptions", "time zones"):
         assert f"ok   {line}:" in report
-    assert report.rstrip().splitlines()[-1].startswith("self-test passed (14 checks, 0 failed")
+    assert report.rstrip().splitlines()[-1].startswith("self-test passed (15 checks, 0 failed")
     assert not home.exists()
 
 
@@ -45,7 +45,7 @@ def test_self_test_fails_with_the_reason_when_the_demo_migration_fails(qapp: QAp
     assert "FAIL demo migration: RuntimeError: the run failed" in report
     assert "no such table" in report
     last = report.rstrip().splitlines()[-1]
-    assert last.startswith("self-test FAILED (14 checks, 1 failed")
+    assert last.startswith("self-test FAILED (15 checks, 1 failed")
     assert "demo migration:" in last and "no such table" in last
     # The other checks still ran and passed.
     assert "ok   main window:" in report and "ok   time zones:" in report
