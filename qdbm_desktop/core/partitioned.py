@@ -97,6 +97,7 @@ class PartitionedRun(MigrationRun):
         if count == 1 and not spec.bounds:
             super().load(source_conn, target_conn)
             return
+        traced = self.trace(source_conn)
         snapshot = self.export_snapshot(source_conn)
         probe = self.probe_columns(source_conn)
         lanes = self.plan_lanes(source_conn, spec, count, probe)
@@ -105,7 +106,7 @@ class PartitionedRun(MigrationRun):
         extra_targets: list[Any] = []
         try:
             self.open_readers(lanes, snapshot)
-            columns, target_exists, before = self.create_staging(target_conn, probe)
+            columns, target_exists, before = self.create_staging(target_conn, probe, traced)
             writers = 1 if request.target.type == "sqlite" else len(lanes)
             extra_targets = [self.open_writer_connection() for _ in range(writers - 1)]
             self.note(Stage.LOAD, self.plan_text(spec, lanes, writers))

@@ -188,7 +188,7 @@ class MigrationRun(RunContext):
         request = self.request
         if request.count_rows:
             self.total = self.count_rows(source_conn)
-        traced = trace_source(request.source.dialect, source_conn, request.query, request.source.type)
+        traced = self.trace(source_conn)
         stream = self.open_stream(source_conn, request.query, request.query_params)
         try:
             columns, target_exists, before = self.create_staging(target_conn, stream.columns, traced)
@@ -199,6 +199,11 @@ class MigrationRun(RunContext):
             self.close_stream(stream)
         verify_staging(self, target_conn, columns)
         self.finalize(target_conn, columns, target_exists, before)
+
+    def trace(self, source_conn: Any) -> Traced | None:
+        """The catalog of the tables the query reads, looked up before the query's own transaction."""
+        source = self.request.source
+        return trace_source(source.dialect, source_conn, self.request.query, source.type)
 
     def open_stream(self, source_conn: Any, query: str, params: tuple[Any, ...]) -> ReadStream:
         """``query`` started on ``source_conn``; its failure fails the read stage in the query's terms."""

@@ -12,6 +12,7 @@ from qdbm_desktop.core.dialects.base import LoadMode, TableName
 from qdbm_desktop.core.dialects.catalog import TableShape
 from qdbm_desktop.core.mapping import ColumnMap
 from qdbm_desktop.core.migration import MigrationRequest, Status, run_migration
+from qdbm_desktop.core.partition_plan import Partitioning
 from tests.integration.test_migration_matrix import ENGINES, Side, make_side
 
 SOURCE_DDL = {
@@ -162,3 +163,13 @@ def test_mysql_to_mysql_keeps_each_columns_collation(request: pytest.FixtureRequ
     # From PostgreSQL, whose text compares case-sensitively: the binary collation.
     back = {c.name: c for c in describe(source, "coll_back").columns}
     assert back["ci"].collation == "utf8mb4_bin"
+
+
+def test_a_partitioned_read_carries_the_key_too(request: pytest.FixtureRequest) -> None:
+    source, target = pair("postgresql", "mysql", request)
+
+    run(source, target, "SELECT * FROM src", "split", partitions=Partitioning(2, "id"))
+
+    split = describe(target, "split")
+    assert split.primary_key is not None and split.primary_key.columns == ("id", "code")
+    assert [c.nullable for c in split.columns] == [False, False, True, False]
