@@ -10,10 +10,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QPoint, Qt
+from capture import settle, wait_until  # the sibling script: both are run from this folder
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from qdbm_desktop.core.demo import DEMO_SOURCE_NAME, DEMO_TARGET_NAME
@@ -24,21 +24,6 @@ from qdbm_desktop.gui.app import application, open_main_window
 OUT = Path(__file__).resolve().parent
 GRAB = ("from PySide6.QtWidgets import QApplication; a = QApplication([]); "
         "a.primaryScreen().grabWindow(0).save({!r})")
-
-
-def wait_until(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise SystemExit("timed out waiting for the app")
-        QCoreApplication.processEvents()
-        time.sleep(0.02)
-
-
-def settle() -> None:
-    for _ in range(25):
-        QCoreApplication.processEvents()
-        time.sleep(0.02)
 
 
 def grab(name: str) -> None:
