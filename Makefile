@@ -47,8 +47,12 @@ test: lint pytest
 
 # Throughput of every path beside its command-line pipe (needs PostgreSQL and MariaDB running);
 # e.g. make bench BENCH_ARGS="--rows 20000 --repeat 1". See docs/performance.md.
+# Installs the bench extra first: sling's binary for this platform (about 90 MB), timed beside QDBM.
 .PHONY: bench
-bench: $(VENV)/.test-installed
+$(VENV)/.bench-installed: pyproject.toml | $(VENV)/.test-installed
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	touch $@
+bench: $(VENV)/.bench-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # Exported Spark jobs (qdbm jobs export NAME --spark FILE.py) run for real with spark-submit in

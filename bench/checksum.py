@@ -4,8 +4,14 @@ Each engine's rows are read with its driver and brought to one canonical Python 
 ``int`` for the integers and the boolean, ``Decimal`` for numeric(12,2), the ``float`` itself
 for the double (bit-exact), ``str`` for text, naive ``datetime`` for the timestamp and for the
 timestamptz converted to UTC, ``date``, ``None`` for NULL. The checksum is the row count and the
-sum of the rows' tuple hashes modulo 2**64, so it needs no ORDER BY. Python's hash of a ``str``
-is salted per process: checksums are only compared within one process (the orchestrator).
+sum of the rows' tuple hashes modulo 2**64, so it needs no ORDER BY, with the same sum kept per
+column to name the columns that differ. Python's hash of a ``str`` is salted per process:
+checksums are only compared within one process (the orchestrator).
+
+A peer tool chooses its own column types (text for a time stamp, 'true' for a boolean, a double
+for a decimal), which the typed readers above cannot always read back. ``lenient=True`` reads
+such a table's columns as they are and brings each value to the canonical form from whatever
+type arrived, so that the values are compared and the types are not.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench.config import Servers
+from bench.config import COLUMNS, Servers
 from bench.data import mysql_connect, pg_connect
 
 _MASK = (1 << 64) - 1
@@ -29,17 +35,33 @@ _BATCH = 50_000
 class Checksum:
     rows: int
     digest: int
+    #: The sum of each column's value hashes modulo 2**64, in ``COLUMNS`` order.
+    columns: tuple[int, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.rows:,} rows, {self.digest:016x}"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Checksum) and (self.rows, self.digest) == (other.rows, other.digest)
+
+    def __hash__(self) -> int:
+        return hash((self.rows, self.digest))
+
+    def differing(self, other: Checksum) -> list[str]:
+        """The names of the columns whose values differ from ``other``'s."""
+        return [name for name, mine, theirs in zip(COLUMNS, self.columns, other.columns, strict=False)
+                if mine != theirs]
+
 
 def _fold(batches: Iterator[list[tuple[Any, ...]]]) -> Checksum:
     rows = total = 0
+    columns = [0] * len(COLUMNS)
     for batch in batches:
         rows += len(batch)
         total += sum(map(hash, batch))
-    return Checksum(rows, total & _MASK)
+        for index, values in enumerate(zip(*batch, strict=True)):
+            columns[index] += sum(map(hash, values))
+    return Checksum(rows, total & _MASK, tuple(c & _MASK for c in columns))
 
 
 def _pg_batches(servers: Servers, table: str) -> Iterator[list[tuple[Any, ...]]]:
@@ -98,8 +120,87 @@ def _sqlite_batches(path: Path, table: str) -> Iterator[list[tuple[Any, ...]]]:
         conn.close()
 
 
-def checksum(servers: Servers, engine: str, table: str, sqlite_path: Path | None = None) -> Checksum:
-    """The checksum of ``table`` on ``engine`` (SQLite: in the file ``sqlite_path``)."""
+def _lenient_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return int(value.strip().lower() == "true")
+    return int(Decimal(str(value)))
+
+
+def _lenient_decimal(value: Any) -> Decimal:
+    # repr() of a float is its shortest round-tripping form: 12.34 stays 12.34, a lost digit shows.
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+
+
+def _lenient_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value).strip().replace(" UTC", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _lenient_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return _lenient_time(value).date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
+
+
+def _lenient_text(value: Any) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
+
+
+def _or_unreadable(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, or for a value it cannot read a marker no source value equals (the column differs)."""
+    def lenient(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return convert(value)
+        except (ValueError, TypeError, ArithmeticError):
+            return ("unreadable", repr(value))
+    return lenient
+
+
+_LENIENT: tuple[Callable[[Any], Any], ...] = tuple(_or_unreadable(f) for f in (
+    _lenient_int, _lenient_int, _lenient_decimal, _lenient_int, float, _lenient_text, _lenient_text,
+    _lenient_time, _lenient_time, _lenient_int, _lenient_date))
+
+
+def _lenient_batches(servers: Servers, engine: str, table: str,
+                     sqlite_path: Path | None) -> Iterator[list[tuple[Any, ...]]]:
+    query = f"SELECT {', '.join(COLUMNS)} FROM {table}"
+    if engine == "postgresql":
+        conn: Any = pg_connect(servers)
+        conn.execute("SET TIME ZONE 'UTC'")
+    elif engine == "mysql":
+        conn = mysql_connect(servers)
+    elif sqlite_path is not None:
+        conn = sqlite3.connect(sqlite_path)
+    else:
+        raise ValueError("a SQLite checksum needs the file")
+    try:
+        cursor = conn.cursor()
+        cursor.execute(query)
+        while batch := cursor.fetchmany(_BATCH):
+            yield [tuple(f(v) for f, v in zip(_LENIENT, row, strict=True)) for row in batch]
+        cursor.close()
+    finally:
+        conn.close()
+
+
+def checksum(servers: Servers, engine: str, table: str, sqlite_path: Path | None = None,
+             lenient: bool = False) -> Checksum:
+    """The checksum of ``table`` on ``engine`` (SQLite: in the file ``sqlite_path``); ``lenient``
+    reads a table of other column types (a peer tool's) value by value."""
+    if lenient:
+        return _fold(_lenient_batches(servers, engine, table, sqlite_path))
     if engine == "postgresql":
         return _fold(_pg_batches(servers, table))
     if engine == "mysql":

@@ -1,10 +1,11 @@
 """Other tools timed beside QDBM and the pipe on the same tables: sling (https://slingdata.io).
 
-sling's command line comes from the PyPI wheel ``sling`` (``pip install sling``): a small Python
-wrapper that, on first use, downloads the sling binary of its version from GitHub releases into
-``~/.sling/bin`` (``SLING_HOME_DIR`` moves that folder; ``SLING_BINARY`` names a binary to use
-instead, which is how it runs offline). ``QDBM_BENCH_SLING`` names the command to run when it
-is not ``sling`` on the PATH. When none of that gives a working binary, the sling columns are
+sling's command line is found, in this order: ``QDBM_BENCH_SLING`` (a command to run); the
+binary inside sling's platform wheel from PyPI (``pip install sling-linux-amd64``, or the
+``-linux-arm64``, ``-mac-arm64``, ``-mac-amd64``, ``-windows-amd64`` one), which needs no network
+once installed; the ``sling`` wrapper wheel (``pip install sling``), which on first use downloads
+the binary of its version from GitHub releases into ``~/.sling/bin`` (``SLING_BINARY`` names a
+binary to use instead). When none of that gives a working binary, the sling columns are
 skipped with the reason. Its targets are checked with the same checksum as QDBM's; sling picks
 its own column types, so a mismatch it makes is reported in its column, not as a benchmark failure.
 """
@@ -12,7 +13,9 @@ its own column types, so a mismatch it makes is reported in its column, not as a
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import platform
 import shutil
 import sys
 from dataclasses import dataclass
@@ -32,14 +35,36 @@ class Found:
     version: str = ""
 
 
+def _platform_wheel_binary() -> str | None:
+    """The binary of sling's platform wheel (``sling_linux_amd64`` and the like), if installed."""
+    system = {"Linux": "linux", "Darwin": "mac", "Windows": "windows"}.get(platform.system())
+    machine = "arm64" if platform.machine().lower() in ("aarch64", "arm64") else "amd64"
+    if system is None:
+        return None
+    try:
+        module = importlib.import_module(f"sling_{system}_{machine}")
+    except ImportError:
+        return None
+    binary = getattr(module, "SLING_BIN", "")
+    if not binary or not Path(binary).is_file():
+        return None
+    if not os.access(binary, os.X_OK):  # a wheel does not keep the executable bit everywhere
+        Path(binary).chmod(Path(binary).stat().st_mode | 0o111)
+    return str(binary)
+
+
 @functools.cache
 def find_sling() -> Found:
-    """sling's command line when it can run here (its binary loaded or downloaded once)."""
-    name = os.environ.get("QDBM_BENCH_SLING", "sling")
-    beside = Path(sys.executable).with_name(name)  # the wheel's script in this environment
-    path = str(beside) if beside.exists() else shutil.which(name)
+    """sling's command line when it can run here (its binary installed, loaded or downloaded once)."""
+    name = os.environ.get("QDBM_BENCH_SLING")
+    path = None if name else _platform_wheel_binary()
     if path is None:
-        return Found(None, f"{name!r} not found (pip install sling, or set QDBM_BENCH_SLING)")
+        name = name or "sling"
+        beside = Path(sys.executable).with_name(name)  # the wheel's script in this environment
+        path = str(beside) if beside.exists() else shutil.which(name)
+    if path is None:
+        return Found(None, f"{name!r} not found (pip install sling-linux-amd64 or sling, "
+                           "or set QDBM_BENCH_SLING)")
     try:
         done = process.run([path, "--version"], env=process.child_env(), timeout=300)
     except OSError as exc:
@@ -48,7 +73,8 @@ def find_sling() -> Found:
         tail = (done.stderr.strip() or done.stdout.strip() or "no output").splitlines()[-1]
         return Found(None, f"{path} --version failed (its binary is downloaded on first use; offline, "
                            f"set SLING_BINARY): {tail[:300]}")
-    return Found([path], version=done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "")
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    return Found([path], version=last.removeprefix("Version:").strip())
 
 
 def _url(engine: str, servers: Servers, sqlite_path: Path) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.config import COLUMNS
 from bench.runner import CaseResult
 
 HEADERS = ("path", "rows", "QDBM s (median)", "run s", "rows/s", "pipe s (median)", "ratio to pipe",
@@ -29,7 +30,9 @@ def rows_of(results: Sequence[CaseResult]) -> list[list[str]]:
 def _sling_check(result: CaseResult) -> str:
     if result.sling_skipped:
         return "skipped"
-    return "differs" if result.sling_failures else ("ok" if result.sling_seconds else "-")
+    if result.sling_differs:
+        return "differs: " + ", ".join(c for c in COLUMNS if c in result.sling_differs)
+    return "failed" if result.sling_failures else ("ok" if result.sling_seconds else "-")
 
 
 def text_table(results: Sequence[CaseResult]) -> str:
