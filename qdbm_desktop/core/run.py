@@ -7,6 +7,7 @@ leaves the target exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from contextlib import suppress
@@ -203,6 +204,8 @@ class MigrationRun(RunContext):
     def trace(self, source_conn: Any) -> Traced | None:
         """The catalog of the tables the query reads, looked up before the query's own transaction."""
         source = self.request.source
+        if not self.request.carry_source_shape:
+            return None
         return trace_source(source.dialect, source_conn, self.request.query, source.type)
 
     def open_stream(self, source_conn: Any, query: str, params: tuple[Any, ...]) -> ReadStream:
@@ -227,7 +230,10 @@ class MigrationRun(RunContext):
             dialect.prepare_for_load(target_conn)
             self.drop_leftovers(target_conn)
             target_exists = dialect.table_exists(target_conn, request.table)
-            carried = traced.carry(source_columns) if traced else Carried(list(source_columns))
+            shaped = list(source_columns)
+            if not request.carry_source_shape:  # a NOT NULL the reader saw is left out too
+                shaped = [dataclasses.replace(c, nullable=True) for c in shaped]
+            carried = traced.carry(shaped) if traced else Carried(shaped)
             columns = self.target_columns(carried.columns, target_conn, target_exists)
             for column in columns:
                 dialect.native_type(column.type)  # an unsupported type stops the run here

@@ -110,6 +110,10 @@ class MigrationRequest:
     #: among them stops the run before anything is created. None asks no consent (a refused column
     #: still stops the run): the app's runs (``Job.request``) always give a tuple.
     accept_lossy: tuple[str, ...] | None = None
+    #: Give a new table the NOT NULL and primary key of the columns it comes from (core/origins.py).
+    #: A step of a many-tables run leaves them out: its closing step creates the source's
+    #: constraints (or, with ``--no-constraints``, none are wanted).
+    carry_source_shape: bool = True
 
 
 @dataclass(frozen=True)

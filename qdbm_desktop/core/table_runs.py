@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,8 @@ def step_requests(job: Job, plan: TablesPlan, connections: ConnectionStore, sett
     for step in plan.steps:
         request = step_request_job(job, step).request(connections, settings, work_dir=work_dir,
                                                       wait_timeout=wait_timeout)
+        # The closing step creates the source's keys and NOT NULL (or none, without constraints).
+        request = replace(request, carry_source_shape=False)
         validate_request(request)
         requests.append(request)
     return requests
