@@ -50,10 +50,12 @@ def qdbm(home: Path, *args: str) -> str:
     return done.stdout
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str,
+             state: Callable[[], str] = lambda: "") -> None:
+    """Wait for ``condition``; on a timeout say what was seen (``state``)."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}; {state()}"
         time.sleep(1)
 
 
@@ -248,12 +250,22 @@ def test_a_scheduler_with_ten_jobs_firing_every_minute_for_three_minutes_loses_a
             runs: list[dict[str, Any]] = json.loads(qdbm(home, "history", "--json", "--limit", "0"))
             return runs
 
+        def seen() -> str:
+            runs = history()
+            tally = {job.name: sorted(f"{r['trigger']} {r['status']}" for r in runs if r["job"] == job.name)
+                     for job in JOBS}
+            errors = {r["error"] for r in runs if r.get("error")}
+            alive = "running" if scheduler.poll() is None else f"ended with {scheduler.returncode}"
+            return (f"the scheduler is {alive}; runs per job: {tally}; errors: {errors}; "
+                    f"its stderr ends: {err.read_text()[-3000:]}")
+
         def fired_three_times() -> bool:
+            assert scheduler.poll() is None, seen()
             runs = history()
             ran = {job.name: sum(r["job"] == job.name and r["status"] != "skipped" for r in runs) for job in JOBS}
             return min(ran.values()) >= FIRES and all(r["status"] != "running" for r in runs)
 
-        wait_for(fired_three_times, 7 * 60, "three minutes of scheduled runs")
+        wait_for(fired_three_times, 7 * 60, "three minutes of scheduled runs", seen)
     finally:
         scheduler.send_signal(signal.SIGTERM)
         code = scheduler.wait(60)
