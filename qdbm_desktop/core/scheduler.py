@@ -199,6 +199,9 @@ class SchedulerService:
         self._paused = False
         self._pending_missed: dict[tuple[str, str], MissedRun] = {}
         self._threads: list[threading.Thread] = []
+        #: Headless runs at once: each has its own thread, so APScheduler's pool only fires and
+        #: a long run never holds back a later fire time until it is dropped as too late.
+        self._parallel = threading.BoundedSemaphore(MAX_PARALLEL_RUNS)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -353,10 +356,14 @@ class SchedulerService:
     def run_job_now(self, job: str, trigger: RunTrigger = RunTrigger.MANUAL,
                     schedule_id: str | None = None) -> threading.Thread:
         """Run a saved job at once in the background (still never twice at the same time)."""
-        thread = threading.Thread(target=self.execute, args=(job, trigger, schedule_id, None),
-                                  name=f"qdbm-run-{job}", daemon=True)
-        self._threads = [t for t in self._threads if t.is_alive()]
-        self._threads.append(thread)
+        return self._start_thread(self.execute, (job, trigger, schedule_id, None), job)
+
+    def _start_thread(self, target: Callable[..., object], args: tuple[object, ...],
+                      job: str) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, name=f"qdbm-run-{job}", daemon=True)
+        with self._running_guard:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
         thread.start()
         return thread
 
@@ -445,7 +452,15 @@ class SchedulerService:
         if not schedule.active:
             return
         self._set_state(schedule_id, checked_until=max(due, schedule.checked_until_time()).isoformat())
-        self.execute(schedule.job, RunTrigger.SCHEDULE, schedule_id, due)
+        if self._executor is not None:
+            self.execute(schedule.job, RunTrigger.SCHEDULE, schedule_id, due)  # the app's pool runs it
+        else:
+            self._start_thread(self._execute_in_turn, (schedule.job, schedule_id, due), schedule.job)
+
+    def _execute_in_turn(self, job: str, schedule_id: str, due: datetime) -> None:
+        """A headless fire's run, once fewer than MAX_PARALLEL_RUNS are going."""
+        with self._parallel:
+            self.execute(job, RunTrigger.SCHEDULE, schedule_id, due)
 
     def _run(self, run: ScheduledRun, on_progress: ProgressCallback | None,
              on_log: LogCallback | None) -> MigrationResult | None:

@@ -13,8 +13,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from qdbm_desktop.core import scheduler as scheduler_module
 from qdbm_desktop.core.context import AppContext
 from qdbm_desktop.core.demo import DEMO_QUERY, DEMO_SOURCE_NAME, DEMO_TARGET_NAME, ensure_first_run
 from qdbm_desktop.core.history import RunRecord, RunStatus, RunTrigger
@@ -192,6 +194,34 @@ def test_a_fire_time_that_comes_while_the_job_still_runs_is_recorded_as_skipped_
     skipped = [r for r in runs_of(demo, "slow") if r.status is RunStatus.SKIPPED]
     assert all("still going" in (r.error or "") for r in skipped)
     assert all(r.trigger is RunTrigger.SCHEDULE for r in skipped)
+
+
+def test_a_fire_time_while_every_run_slot_is_taken_waits_its_turn_instead_of_being_dropped(
+        demo: AppContext, services: list[SchedulerService], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Four slow runs take every slot; a fire time that comes meanwhile must run after them, however
+    # long they take, not be dropped by APScheduler as too late (here after one second).
+    monkeypatch.setattr(scheduler_module, "MISFIRE_GRACE_SECONDS", 1)
+    slow_jobs = [replace(SLOW, name=f"slow{i}", table=f"slow_count_{i}")
+                 for i in range(scheduler_module.MAX_PARALLEL_RUNS)]
+    for job in [*slow_jobs, ORDERS]:
+        if job is not ORDERS:
+            demo.schedules.save_job(job)
+        demo.schedules.add_schedule(Schedule(id=job.name, job=job.name,
+                                             trigger=ScheduleTrigger.interval(3600, "UTC")))
+    service = SchedulerService(demo)
+    services.append(service)
+    service.start()
+    assert service._scheduler is not None
+    now = datetime.now(timezone.utc)
+    for job in slow_jobs:
+        service._scheduler.reschedule_job(job.name, trigger=DateTrigger(now + timedelta(seconds=1)))
+    service._scheduler.reschedule_job("orders", trigger=DateTrigger(now + timedelta(seconds=2)))
+    wait_for(lambda: any(r.status is RunStatus.SUCCEEDED for r in runs_of(demo, "orders")), timeout=90)
+    ended = {job.name: runs_of(demo, job.name) for job in slow_jobs}
+    assert all(len(runs) == 1 for runs in ended.values()), ended
+    orders = runs_of(demo, "orders")[0]
+    # It waited: it started only once a slow run had ended.
+    assert any(r.finished is not None and r.finished <= orders.started for runs in ended.values() for r in runs)
 
 
 def test_a_job_another_process_is_running_is_skipped_by_the_scheduler(demo: AppContext, home: Path) -> None:
