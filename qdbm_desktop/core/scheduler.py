@@ -202,6 +202,7 @@ class SchedulerService:
         #: Headless runs at once: each has its own thread, so APScheduler's pool only fires and
         #: a long run never holds back a later fire time until it is dropped as too late.
         self._parallel = threading.BoundedSemaphore(MAX_PARALLEL_RUNS)
+        self._waiting_jobs: set[str] = set()
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -458,8 +459,17 @@ class SchedulerService:
             self._start_thread(self._execute_in_turn, (schedule.job, schedule_id, due), schedule.job)
 
     def _execute_in_turn(self, job: str, schedule_id: str, due: datetime) -> None:
-        """A headless fire's run, once fewer than MAX_PARALLEL_RUNS are going."""
+        """A headless fire's run, once fewer than MAX_PARALLEL_RUNS are going; one waiting per job."""
+        with self._running_guard:
+            waiting = job in self._waiting_jobs
+            self._waiting_jobs.add(job)
+        if waiting:  # no backlog of a job's fire times behind busy slots
+            self._record_skipped(job, schedule_id, RunTrigger.SCHEDULE,
+                                 f"skipped: an earlier run of job {job!r} was still waiting for a run slot")
+            return
         with self._parallel:
+            with self._running_guard:
+                self._waiting_jobs.discard(job)
             self.execute(job, RunTrigger.SCHEDULE, schedule_id, due)
 
     def _run(self, run: ScheduledRun, on_progress: ProgressCallback | None,
