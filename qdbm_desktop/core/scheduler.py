@@ -197,6 +197,10 @@ class SchedulerService:
         self._state_guard = threading.Lock()
         self._loaded_mtime = 0.0
         self._paused = False
+        #: Since when this scheduler fires (its start or its last resume; None while stopped or
+        #: paused), and the last pause (its start and end): what a missed fire time is put down to.
+        self._firing_since: datetime | None = None
+        self._last_pause: tuple[datetime, datetime | None] | None = None
         self._pending_missed: dict[tuple[str, str], MissedRun] = {}
         self._threads: list[threading.Thread] = []
         #: Headless runs at once: each has its own thread, so APScheduler's pool only fires and
@@ -236,6 +240,7 @@ class SchedulerService:
         self._scheduler.add_job(self.heartbeat, "interval", seconds=self._heartbeat_seconds,
                                 id="qdbm-heartbeat", max_instances=1)
         self.reload()
+        self._firing_since, self._last_pause = self._clock(), None
         return self._collect_missed()
 
     def request_stop(self) -> None:
@@ -255,6 +260,7 @@ class SchedulerService:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is None:
             return []
+        self._firing_since = None
         self._stop_requested.set()
         if cancel_running:
             self.cancel_runs()
@@ -301,12 +307,17 @@ class SchedulerService:
         if self._scheduler is not None and not self._paused:
             self._scheduler.pause()
             self._paused = True
+            self._firing_since, self._last_pause = None, (self._clock(), None)
 
     def resume(self) -> list[MissedRun]:
         if self._scheduler is None or not self._paused:
             return []
         self._paused = False
         self._scheduler.resume()
+        now = self._clock()
+        if self._last_pause is not None:
+            self._last_pause = (self._last_pause[0], now)
+        self._firing_since = now
         return self._collect_missed()
 
     # -- what the GUI and the CLI ask ------------------------------------------------------
@@ -375,7 +386,7 @@ class SchedulerService:
             self.run_job_now(missed.job, RunTrigger.MISSED_RUN, missed.schedule_id)
         else:
             self._record_skipped(missed.job, missed.schedule_id, RunTrigger.SCHEDULE,
-                                 f"missed: due at {_shown(missed.due)} while QDBM Desktop was not running; "
+                                 f"missed: due at {_shown(missed.due)} {self._missed_while(missed.due)}; "
                                  "skipped")
 
     def heartbeat(self) -> None:
@@ -596,14 +607,24 @@ class SchedulerService:
                 elif self._auto_skip or self._listener is None:
                     count = f"{len(due_times)} runs" if len(due_times) > 1 else "a run"
                     self._record_skipped(schedule.job, schedule.id, RunTrigger.SCHEDULE,
-                                         f"missed {count} (the last due at {_shown(latest)}) while no "
-                                         f"scheduler was running; skipped, {_late_text(late)} late", state)
+                                         f"missed {count} (the last due at {_shown(latest)}) "
+                                         f"{self._missed_while(latest)}; skipped, {_late_text(late)} late",
+                                         state)
                 else:
                     self._pending_missed[(missed.schedule_id, missed.due.isoformat())] = missed
                     to_ask.append(missed)
         finally:
             self._set_states(states)
         return to_ask
+
+    def _missed_while(self, due: datetime) -> str:
+        """Why a fire time at ``due`` went by without a run, as far as this scheduler knows."""
+        if self._firing_since is not None and due >= self._firing_since:
+            return "while this scheduler ran but could not fire it on time (its process was held up)"
+        pause = self._last_pause
+        if pause is not None and pause[0] <= due and (pause[1] is None or due <= pause[1]):
+            return "while the schedules were paused"
+        return "while no scheduler was running"
 
     def _advance_checked_until(self) -> None:
         """At stop: fire times older than the lag were all handled while this scheduler ran."""

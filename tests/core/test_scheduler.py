@@ -132,6 +132,30 @@ def test_a_run_missed_beyond_its_grace_is_recorded_as_skipped_when_headless(
     assert [e.status for e in listener.finished] == [RunStatus.SKIPPED] and listener.started == []
 
 
+@pytest.mark.parametrize("paused", [False, True])
+def test_a_skipped_fire_time_says_whether_a_scheduler_was_running_or_paused_at_the_time(
+        demo: AppContext, home: Path, services: list[SchedulerService], paused: bool) -> None:
+    t0 = datetime.now(timezone.utc).replace(microsecond=0)
+    hourly_since(demo, t0, grace_seconds=60)
+    now = [t0 + timedelta(minutes=5)]
+    service = SchedulerService(demo, RecordingListener(), clock=lambda: now[0], auto_skip_missed=True)
+    services.append(service)
+    service.start()
+    if paused:
+        service.pause()
+    # The 1 h fire time goes by unfired (the test's clock is not APScheduler's) and is found later.
+    now[0] = t0 + timedelta(hours=1, minutes=5)
+    if paused:
+        service.resume()
+    else:
+        service.heartbeat()
+
+    skipped = [r for r in runs_of(demo, "orders") if r.status is RunStatus.SKIPPED]
+    assert len(skipped) == 1 and skipped[0].error is not None
+    wanted = "while the schedules were paused" if paused else "while this scheduler ran but could not fire it"
+    assert wanted in skipped[0].error and "no scheduler was running" not in skipped[0].error
+
+
 def test_a_run_missed_beyond_its_grace_is_handed_back_by_start_for_the_user_to_decide(
         demo: AppContext, home: Path, services: list[SchedulerService]) -> None:
     t0 = datetime.now(timezone.utc).replace(microsecond=0)
